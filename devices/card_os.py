@@ -1,0 +1,491 @@
+"""The simulated card operating system: an e-purse/ED application answering real APDUs.
+
+`CardOS.process` takes command APDU bytes and returns response APDU bytes, like the chip.
+It keeps two kinds of state:
+
+- persistent (`CardState`): balances, counters, log, CAPP records, proofs, PIN tries, block flag;
+- volatile (lost at power-off): the selected application, the verified PIN, the pending
+  INITIALIZE and the last challenge.
+
+A transaction changes persistent state in exactly one place, `_commit`, which applies balance,
+counter, log, CAPP record and proof together. A failed command never reaches it. The tear hook
+lets a test cut power just before or just after that commit; the terminal then sees no response.
+
+Command rules (JT/T 978 / JR/T 0025, with our DECIDE choices in `model.apdu.SW`):
+- Anything before SELECT of the e-purse AID answers 6985; a blocked application answers 6A81.
+- INITIALIZE prepares a transaction; any command other than its CREDIT/DEBIT (and, for CAPP,
+  UPDATE CAPP DATA CACHE) cancels it, and CREDIT/DEBIT without it answers 6985.
+- The ED purse (P2 = 01) needs VERIFY PIN since the last SELECT; PIN_TRIES_MAX wrong PINs block it.
+- The card checks the transaction date against its validity dates (6985 when outside).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from devices.card_state import PIN_TRIES_MAX, CardState
+from model.apdu import SW, parse_command, status
+from model.card_files import (
+    CAPP_RECORD_SIZE,
+    CAPP_RECORDS_MAX,
+    EPURSE_AID,
+    LOG_RECORDS_MAX,
+    SFI_CAPP,
+    SFI_HOLDER,
+    SFI_LOG,
+    SFI_MANAGEMENT,
+    SFI_PUBLIC,
+    log_record,
+)
+from model.crypto import mac, maintenance_mac, session_key, tac
+from model.errors import ApduFormatError
+from model.mac_inputs import (
+    load_mac1_data,
+    load_mac2_data,
+    load_session_seed,
+    load_tac_data,
+    purchase_mac1_data,
+    purchase_mac2_data,
+    purchase_session_seed,
+    purchase_tac_data,
+)
+from model.records import TxType
+
+COUNTER_MAX = 0xFFFF
+_PURSE_ED, _PURSE_EP = 0x01, 0x02
+_INIT_LOAD, _INIT_PURCHASE, _INIT_CAPP = 0x00, 0x01, 0x03
+_BLOCK_HEADER = bytes.fromhex("841E000004")
+
+
+class TearPhase(Enum):
+    """Where in a command the power can be cut."""
+
+    BEFORE_COMMIT = "before"  # the card processed nothing persistent; no response
+    AFTER_COMMIT = "after"  # the card committed; the response is lost
+
+
+TearHook = Callable[[bytes, TearPhase], bool]
+
+
+class PowerLost(Exception):
+    """Raised out of `process` when the tear hook cut the power."""
+
+
+class RandomSource(Protocol):
+    def randbytes(self, n: int) -> bytes: ...
+
+
+@dataclass(slots=True)
+class _Pending:
+    """An INITIALIZE waiting for its CREDIT/DEBIT."""
+
+    kind: int
+    purse: int
+    tx_type: int
+    amount_fen: int
+    terminal_id: bytes
+    counter: int
+    balance_fen: int
+    random4: bytes
+    capp_record: bytes = b""
+
+
+class CardOS:
+    """One card's chip: persistent state plus the volatile session of the current power-up."""
+
+    __slots__ = ("_challenge", "_pending", "_pin_ok", "_selected", "rng", "state", "tear_hook")
+
+    def __init__(
+        self, state: CardState, rng: RandomSource | None = None, tear_hook: TearHook | None = None
+    ) -> None:
+        self.state = state
+        # Default random: seeded from the card's identity and counters, so a run is reproducible
+        # and no two transactions of one card share a random.
+        self.rng: RandomSource = rng or random.Random(
+            state.asn + bytes((state.ep_online_counter & 0xFF, state.ep_offline_counter & 0xFF))
+        )
+        self.tear_hook = tear_hook
+        self._selected = False
+        self._pin_ok = False
+        self._pending: _Pending | None = None
+        self._challenge = b""
+
+    def power_on(self) -> None:
+        """A new power-up (or reset): all volatile state is gone."""
+        self._selected = False
+        self._pin_ok = False
+        self._pending = None
+        self._challenge = b""
+
+    def process(self, raw: bytes) -> bytes:
+        """Execute one command APDU and return the response APDU."""
+        # Any command but CREDIT/DEBIT/UPDATE CAPP cancels a pending INITIALIZE.
+        pending, self._pending = self._pending, None
+        try:
+            cla, ins, p1, p2, data, le = parse_command(raw)
+        except ApduFormatError:
+            return status(SW.WRONG_LENGTH)
+        if self.tear_hook is not None and self.tear_hook(raw, TearPhase.BEFORE_COMMIT):
+            self.power_on()
+            raise PowerLost
+        response = self._dispatch(cla, ins, p1, p2, data, le, pending)
+        if self.tear_hook is not None and self.tear_hook(raw, TearPhase.AFTER_COMMIT):
+            self.power_on()
+            raise PowerLost
+        return response
+
+    # -- dispatch -------------------------------------------------------------------------
+
+    def _dispatch(
+        self,
+        cla: int,
+        ins: int,
+        p1: int,
+        p2: int,
+        data: bytes,
+        le: int | None,
+        pending: _Pending | None,
+    ) -> bytes:
+        handler = _HANDLERS.get(ins)
+        if handler is None:
+            return status(SW.INS_NOT_SUPPORTED if cla in (0x00, 0x80, 0x84) else SW.CLA_NOT_SUPPORTED)
+        expected_cla, method = handler
+        if cla != expected_cla:
+            return status(SW.CLA_NOT_SUPPORTED)
+        if ins == 0xA4:
+            return self._select(p1, p2, data)
+        if not self._selected:
+            return status(SW.CONDITIONS_NOT_SATISFIED)
+        if self.state.blocked:
+            return status(SW.APP_BLOCKED)
+        return method(self, p1, p2, data, le, pending)
+
+    def _select(self, p1: int, p2: int, data: bytes) -> bytes:
+        self._selected = False
+        self._pin_ok = False
+        if (p1, p2) != (0x04, 0x00):
+            return status(SW.WRONG_P1P2)
+        if data != EPURSE_AID:
+            return status(SW.FILE_NOT_FOUND)
+        if self.state.blocked:
+            return status(SW.APP_BLOCKED)
+        self._selected = True
+        discretionary = b"\x9f\x0c" + bytes((len(self.state.public),)) + self.state.public
+        a5 = b"\xa5" + bytes((len(discretionary),)) + discretionary
+        body = b"\x84" + bytes((len(EPURSE_AID),)) + EPURSE_AID + a5
+        return b"\x6f" + bytes((len(body),)) + body + status(SW.OK)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _read_binary(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
+        if not p1 & 0x80:
+            return status(SW.WRONG_P1P2)
+        files = {
+            SFI_PUBLIC: self.state.public,
+            SFI_HOLDER: self.state.holder,
+            SFI_MANAGEMENT: self.state.management,
+        }
+        content = files.get(p1 & 0x1F)
+        if content is None:
+            return status(SW.FILE_NOT_FOUND)
+        if data or le is None:
+            return status(SW.WRONG_LENGTH)
+        if p2 >= len(content):
+            return status(SW.WRONG_OFFSET)
+        return _with_le(content[p2:], le)
+
+    def _read_record(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
+        if p2 & 0x07 != 0x04:
+            return status(SW.WRONG_P1P2)
+        if data or le is None:
+            return status(SW.WRONG_LENGTH)
+        sfi = p2 >> 3
+        if sfi == SFI_LOG:
+            if not 1 <= p1 <= len(self.state.log):
+                return status(SW.RECORD_NOT_FOUND)
+            return _with_le(self.state.log[p1 - 1], le)
+        if sfi == SFI_CAPP:
+            for record in self.state.capp:
+                if record[0] == p1:
+                    return _with_le(record, le)
+            return status(SW.RECORD_NOT_FOUND)
+        return status(SW.FILE_NOT_FOUND)
+
+    def _get_balance(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
+        if p1 != 0 or p2 not in (_PURSE_ED, _PURSE_EP):
+            return status(SW.WRONG_P1P2)
+        if data or le != 4:
+            return status(SW.WRONG_LENGTH)
+        if p2 == _PURSE_ED and not self._pin_ok:
+            return status(SW.SECURITY_NOT_SATISFIED)
+        balance = self.state.ed_balance_fen if p2 == _PURSE_ED else self.state.ep_balance_fen
+        return balance.to_bytes(4, "big", signed=True) + status(SW.OK)
+
+    def _verify_pin(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
+        if (p1, p2) != (0, 0):
+            return status(SW.WRONG_P1P2)
+        if not 2 <= len(data) <= 6:
+            return status(SW.WRONG_LENGTH)
+        state = self.state
+        if state.pin_tries_left == 0:
+            return status(SW.PIN_BLOCKED)
+        if data != state.pin:
+            # The try counter is persistent: a power cut cannot reset it.
+            state.pin_tries_left -= 1
+            self._pin_ok = False
+            return status(0x63C0 | state.pin_tries_left)
+        state.pin_tries_left = PIN_TRIES_MAX
+        self._pin_ok = True
+        return status(SW.OK)
+
+    # -- transactions ---------------------------------------------------------------------
+
+    def _initialize(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
+        if p1 not in (_INIT_LOAD, _INIT_PURCHASE, _INIT_CAPP) or p2 not in (_PURSE_ED, _PURSE_EP):
+            return status(SW.WRONG_P1P2)
+        if p1 == _INIT_CAPP and p2 != _PURSE_EP:
+            return status(SW.WRONG_P1P2)
+        if len(data) != 11:
+            return status(SW.WRONG_LENGTH)
+        if p2 == _PURSE_ED and not self._pin_ok:
+            return status(SW.SECURITY_NOT_SATISFIED)
+        state = self.state
+        if data[0] != state.key_index:
+            return status(SW.KEY_INDEX_UNSUPPORTED)
+        amount = int.from_bytes(data[1:5], "big")
+        terminal_id = data[5:11]
+        ed = p2 == _PURSE_ED
+        balance = state.ed_balance_fen if ed else state.ep_balance_fen
+        random4 = self.rng.randbytes(4)
+        if p1 == _INIT_LOAD:
+            counter = state.ed_online_counter if ed else state.ep_online_counter
+            if amount == 0:
+                return status(SW.WRONG_DATA)
+            if balance + amount > state.max_balance_fen:
+                return status(SW.NO_ROOM)
+            if counter >= COUNTER_MAX:
+                return status(SW.COUNTER_EXHAUSTED)
+            tx_type = TxType.ED_LOAD if ed else TxType.EP_LOAD
+            sk = session_key(state.algorithm, state.dlk, load_session_seed(random4, counter))
+            mac1 = mac(state.algorithm, sk, load_mac1_data(balance, amount, tx_type, terminal_id))
+            self._pending = _Pending(p1, p2, tx_type, amount, terminal_id, counter, balance, random4)
+            return (
+                balance.to_bytes(4, "big", signed=True)
+                + counter.to_bytes(2, "big")
+                + bytes((state.key_index, state.algorithm))
+                + random4
+                + mac1
+                + status(SW.OK)
+            )
+        counter = state.ed_offline_counter if ed else state.ep_offline_counter
+        if amount > balance + state.overdraft_limit_fen:
+            return status(SW.INSUFFICIENT_BALANCE)
+        if counter >= COUNTER_MAX:
+            return status(SW.COUNTER_EXHAUSTED)
+        if p1 == _INIT_CAPP:
+            tx_type = TxType.CAPP_PURCHASE
+        else:
+            tx_type = TxType.ED_PURCHASE if ed else TxType.EP_PURCHASE
+        self._pending = _Pending(p1, p2, tx_type, amount, terminal_id, counter, balance, random4)
+        return (
+            balance.to_bytes(4, "big", signed=True)
+            + counter.to_bytes(2, "big")
+            + state.overdraft_limit_fen.to_bytes(3, "big")
+            + bytes((state.key_index, state.algorithm))
+            + random4
+            + status(SW.OK)
+        )
+
+    def _update_capp(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
+        if pending is None or pending.kind != _INIT_CAPP:
+            return status(SW.CONDITIONS_NOT_SATISFIED)
+        if p2 != SFI_CAPP << 3 or p1 == 0:
+            return status(SW.WRONG_P1P2)
+        if len(data) != CAPP_RECORD_SIZE:
+            return status(SW.WRONG_LENGTH)
+        if data[0] != p1:
+            return status(SW.WRONG_DATA)
+        known = any(record[0] == p1 for record in self.state.capp)
+        if not known and len(self.state.capp) >= CAPP_RECORDS_MAX:
+            return status(SW.NO_ROOM)
+        pending.capp_record = data
+        self._pending = pending
+        return status(SW.OK)
+
+    def _credit_for_load(
+        self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None
+    ) -> bytes:
+        if pending is None or pending.kind != _INIT_LOAD:
+            return status(SW.CONDITIONS_NOT_SATISFIED)
+        if (p1, p2) != (0, 0):
+            return status(SW.WRONG_P1P2)
+        if len(data) != 11:
+            return status(SW.WRONG_LENGTH)
+        state = self.state
+        date_time, mac2 = data[0:7], data[7:11]
+        if not self._valid_on(date_time):
+            return status(SW.CONDITIONS_NOT_SATISFIED)
+        sk = session_key(state.algorithm, state.dlk, load_session_seed(pending.random4, pending.counter))
+        expected = mac(
+            state.algorithm,
+            sk,
+            load_mac2_data(pending.amount_fen, pending.tx_type, pending.terminal_id, date_time),
+        )
+        if mac2 != expected:
+            return status(SW.MAC_INVALID)
+        balance_after = pending.balance_fen + pending.amount_fen
+        tac_value = tac(
+            state.algorithm,
+            state.dtk,
+            load_tac_data(
+                balance_after,
+                pending.counter,
+                pending.amount_fen,
+                pending.tx_type,
+                pending.terminal_id,
+                date_time,
+            ),
+        )
+        proof = bytes((pending.tx_type,)) + pending.counter.to_bytes(2, "big") + mac2 + tac_value
+        self._commit(pending, balance_after, date_time, proof)
+        return tac_value + status(SW.OK)
+
+    def _debit_for_purchase(
+        self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None
+    ) -> bytes:
+        if pending is None or pending.kind not in (_INIT_PURCHASE, _INIT_CAPP):
+            return status(SW.CONDITIONS_NOT_SATISFIED)
+        if (p1, p2) != (0x01, 0x00):
+            return status(SW.WRONG_P1P2)
+        if len(data) != 15:
+            return status(SW.WRONG_LENGTH)
+        state = self.state
+        serial = int.from_bytes(data[0:4], "big")
+        date_time, mac1 = data[4:11], data[11:15]
+        if not self._valid_on(date_time):
+            return status(SW.CONDITIONS_NOT_SATISFIED)
+        sk = session_key(
+            state.algorithm,
+            state.dpk,
+            purchase_session_seed(pending.random4, pending.counter, serial),
+        )
+        expected = mac(
+            state.algorithm,
+            sk,
+            purchase_mac1_data(pending.amount_fen, pending.tx_type, pending.terminal_id, date_time),
+        )
+        if mac1 != expected:
+            return status(SW.MAC_INVALID)
+        tac_value = tac(
+            state.algorithm,
+            state.dtk,
+            purchase_tac_data(pending.amount_fen, pending.tx_type, pending.terminal_id, serial, date_time),
+        )
+        mac2 = mac(state.algorithm, sk, purchase_mac2_data(pending.amount_fen))
+        proof = bytes((pending.tx_type,)) + pending.counter.to_bytes(2, "big") + mac2 + tac_value
+        self._commit(pending, pending.balance_fen - pending.amount_fen, date_time, proof)
+        return tac_value + mac2 + status(SW.OK)
+
+    def _commit(self, pending: _Pending, balance_after: int, date_time: bytes, proof: bytes) -> None:
+        """The one place a transaction changes the card: all of it, or (on a tear before) none."""
+        state = self.state
+        entry = log_record(
+            pending.counter,
+            state.overdraft_limit_fen,
+            pending.amount_fen,
+            pending.tx_type,
+            pending.terminal_id,
+            date_time,
+        )
+        log = (entry, *state.log[: LOG_RECORDS_MAX - 1])
+        ed = pending.purse == _PURSE_ED
+        if pending.kind == _INIT_LOAD:
+            if ed:
+                state.ed_balance_fen, state.ed_online_counter = balance_after, pending.counter + 1
+            else:
+                state.ep_balance_fen, state.ep_online_counter = balance_after, pending.counter + 1
+            state.log, state.proof_load = log, proof
+            return
+        capp = state.capp
+        if pending.capp_record:
+            rid = pending.capp_record[0]
+            capp = (*(r for r in capp if r[0] != rid), pending.capp_record)
+        if ed:
+            state.ed_balance_fen, state.ed_offline_counter = balance_after, pending.counter + 1
+        else:
+            state.ep_balance_fen, state.ep_offline_counter = balance_after, pending.counter + 1
+        state.log, state.capp, state.proof_purchase = log, capp, proof
+
+    def _get_proof(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
+        if p1 != 0 or p2 not in tuple(TxType):
+            return status(SW.WRONG_P1P2)
+        if len(data) != 2:
+            return status(SW.WRONG_LENGTH)
+        proof = self.state.proof_load if TxType(p2).is_load else self.state.proof_purchase
+        if not proof or proof[0] != p2 or proof[1:3] != data:
+            return status(SW.PROOF_UNAVAILABLE)
+        return proof[3:7] + proof[7:11] + status(SW.OK)
+
+    # -- maintenance ----------------------------------------------------------------------
+
+    def _get_challenge(
+        self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None
+    ) -> bytes:
+        if (p1, p2) != (0, 0):
+            return status(SW.WRONG_P1P2)
+        if data or le != 4:
+            return status(SW.WRONG_LENGTH)
+        self._challenge = self.rng.randbytes(4)
+        return self._challenge + status(SW.OK)
+
+    def _application_block(
+        self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None
+    ) -> bytes:
+        challenge, self._challenge = self._challenge, b""
+        if (p1, p2) != (0, 0):
+            return status(SW.WRONG_P1P2)
+        if len(data) != 4:
+            return status(SW.WRONG_LENGTH)
+        if not challenge:
+            return status(SW.CONDITIONS_NOT_SATISFIED)
+        state = self.state
+        if data != maintenance_mac(state.algorithm, state.damk, challenge, _BLOCK_HEADER):
+            return status(SW.MAC_INVALID)
+        state.blocked = True
+        self._selected = False
+        return status(SW.OK)
+
+    def _valid_on(self, date_time: bytes) -> bool:
+        # BCD YYYYMMDD compares as bytes in date order.
+        day = date_time[0:4]
+        return self.state.public[20:24] <= day <= self.state.public[24:28]
+
+
+def _with_le(content: bytes, le: int) -> bytes:
+    """ISO 7816 Le rules: 00 (256) takes what is there; a longer Le gets 6Cxx with the length."""
+    if le == 256 or le == len(content):
+        return content + status(SW.OK)
+    if le > len(content):
+        return status(0x6C00 | len(content))
+    return content[:le] + status(SW.OK)
+
+
+_Handler = Callable[[CardOS, int, int, bytes, "int | None", "_Pending | None"], bytes]
+_HANDLERS: dict[int, tuple[int, _Handler]] = {
+    0xA4: (0x00, lambda *args: b""),  # SELECT: handled before the selection check
+    0xB0: (0x00, CardOS._read_binary),
+    0xB2: (0x00, CardOS._read_record),
+    0x20: (0x00, CardOS._verify_pin),
+    0x84: (0x00, CardOS._get_challenge),
+    0x5C: (0x80, CardOS._get_balance),
+    0x50: (0x80, CardOS._initialize),
+    0x52: (0x80, CardOS._credit_for_load),
+    0x54: (0x80, CardOS._debit_for_purchase),
+    0xDC: (0x80, CardOS._update_capp),
+    0x5A: (0x80, CardOS._get_proof),
+    0x1E: (0x84, CardOS._application_block),
+}

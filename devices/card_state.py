@@ -1,0 +1,200 @@
+"""The persistent state of one e-purse card, and its compact image at rest.
+
+A city holds millions of cards, so at rest a card is one `bytes` image of about 600 bytes
+(`CardState.to_image`). The card OS materialises a `CardState` only while the card is in a
+terminal's field, and the owner stores the new image afterwards.
+
+Balances are signed: a card with an overdraft limit may go below zero by at most that limit
+(DECIDE: JT/T 978 allows the limit, the sources do not fix the encoding; we use two's
+complement in the 4-byte balance fields, identical to unsigned for every non-negative value).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from model.card_files import (
+    CAPP_RECORD_SIZE,
+    HOLDER_SIZE,
+    LOG_RECORD_SIZE,
+    MANAGEMENT_SIZE,
+    PUBLIC_SIZE,
+)
+from model.crypto import Algorithm
+from model.errors import CardTwinError
+
+PIN_TRIES_MAX = 3
+IMAGE_VERSION = 1
+PROOF_SIZE = 11  # type(1) | counter(2) | MAC(4) | TAC(4)
+
+_HEADER = struct.Struct(">BBBBBB6siiII HHHH")
+
+
+class CardImageError(CardTwinError):
+    """A card image that cannot be read back (wrong version, truncated, inconsistent)."""
+
+
+@dataclass(slots=True)
+class CardState:
+    """Everything a card remembers across power cycles.
+
+    Only the card OS mutates it, and only in its commit step: a transaction's balance,
+    counter, log and proof change together or not at all.
+    """
+
+    algorithm: Algorithm
+    key_index: int
+    keys: bytes  # DPK | DLK | DTK | DAMK, 16 bytes each
+    public: bytes  # file 0x15
+    holder: bytes  # file 0x16
+    management: bytes  # file 0x17
+    ep_balance_fen: int = 0
+    ed_balance_fen: int = 0
+    max_balance_fen: int = 100_000
+    overdraft_limit_fen: int = 0
+    ep_online_counter: int = 0
+    ep_offline_counter: int = 0
+    ed_online_counter: int = 0
+    ed_offline_counter: int = 0
+    pin: bytes = b"\x12\x34\x56"
+    pin_tries_left: int = PIN_TRIES_MAX
+    blocked: bool = False
+    log: tuple[bytes, ...] = ()  # newest first, at most LOG_RECORDS_MAX
+    capp: tuple[bytes, ...] = ()  # composite records, at most CAPP_RECORDS_MAX
+    proof_load: bytes = b""
+    proof_purchase: bytes = b""
+
+    @property
+    def asn(self) -> bytes:
+        return self.public[12:20]
+
+    @property
+    def dpk(self) -> bytes:
+        return self.keys[0:16]
+
+    @property
+    def dlk(self) -> bytes:
+        return self.keys[16:32]
+
+    @property
+    def dtk(self) -> bytes:
+        return self.keys[32:48]
+
+    @property
+    def damk(self) -> bytes:
+        return self.keys[48:64]
+
+    def to_image(self) -> bytes:
+        """Pack into the compact at-rest form."""
+        flags = 1 if self.blocked else 0
+        header = _HEADER.pack(
+            IMAGE_VERSION,
+            self.algorithm,
+            self.key_index,
+            flags,
+            self.pin_tries_left,
+            len(self.pin),
+            self.pin.ljust(6, b"\x00"),
+            self.ep_balance_fen,
+            self.ed_balance_fen,
+            self.max_balance_fen,
+            self.overdraft_limit_fen,
+            self.ep_online_counter,
+            self.ep_offline_counter,
+            self.ed_online_counter,
+            self.ed_offline_counter,
+        )
+        proofs = bytes((len(self.proof_load), len(self.proof_purchase)))
+        counts = bytes((len(self.log), len(self.capp)))
+        return b"".join(
+            (
+                header,
+                self.keys,
+                self.public,
+                self.holder,
+                self.management,
+                proofs,
+                self.proof_load,
+                self.proof_purchase,
+                counts,
+                *self.log,
+                *self.capp,
+            )
+        )
+
+    @staticmethod
+    def from_image(image: bytes) -> CardState:
+        """Unpack an image made by `to_image`."""
+        try:
+            (
+                version,
+                algorithm,
+                key_index,
+                flags,
+                tries,
+                pin_len,
+                pin,
+                ep,
+                ed,
+                max_bal,
+                overdraft,
+                ep_on,
+                ep_off,
+                ed_on,
+                ed_off,
+            ) = _HEADER.unpack_from(image, 0)
+            if version != IMAGE_VERSION:
+                raise CardImageError(f"card image: version {version}, expected {IMAGE_VERSION}")
+            at = _HEADER.size
+            keys = image[at : at + 64]
+            at += 64
+            public = image[at : at + PUBLIC_SIZE]
+            at += PUBLIC_SIZE
+            holder = image[at : at + HOLDER_SIZE]
+            at += HOLDER_SIZE
+            management = image[at : at + MANAGEMENT_SIZE]
+            at += MANAGEMENT_SIZE
+            load_len, purchase_len = image[at], image[at + 1]
+            at += 2
+            proof_load = image[at : at + load_len]
+            at += load_len
+            proof_purchase = image[at : at + purchase_len]
+            at += purchase_len
+            log_n, capp_n = image[at], image[at + 1]
+            at += 2
+            log = tuple(
+                image[at + i * LOG_RECORD_SIZE : at + (i + 1) * LOG_RECORD_SIZE] for i in range(log_n)
+            )
+            at += log_n * LOG_RECORD_SIZE
+            capp = tuple(
+                image[at + i * CAPP_RECORD_SIZE : at + (i + 1) * CAPP_RECORD_SIZE] for i in range(capp_n)
+            )
+            at += capp_n * CAPP_RECORD_SIZE
+        except (struct.error, IndexError):
+            raise CardImageError(f"card image: truncated ({len(image)} bytes)") from None
+        if at != len(image):
+            raise CardImageError(f"card image: {len(image)} bytes, layout says {at}")
+        return CardState(
+            algorithm=Algorithm(algorithm),
+            key_index=key_index,
+            keys=keys,
+            public=public,
+            holder=holder,
+            management=management,
+            ep_balance_fen=ep,
+            ed_balance_fen=ed,
+            max_balance_fen=max_bal,
+            overdraft_limit_fen=overdraft,
+            ep_online_counter=ep_on,
+            ep_offline_counter=ep_off,
+            ed_online_counter=ed_on,
+            ed_offline_counter=ed_off,
+            pin=pin[:pin_len],
+            pin_tries_left=tries,
+            blocked=bool(flags & 1),
+            log=log,
+            capp=capp,
+            proof_load=proof_load,
+            proof_purchase=proof_purchase,
+        )

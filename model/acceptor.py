@@ -1,0 +1,87 @@
+"""What every card-accepting terminal does before a transaction, whatever it sells.
+
+On each card: SELECT the e-purse, read the public file, refuse a card outside its validity,
+and resolve any torn transaction this terminal still holds for the card, before a new one may
+start. The torn-transaction book and the journal live here: one place owns each.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from model.card_files import PublicInfo
+from model.card_io import exchange, read_public, select_epurse
+from model.channel import CardChannel
+from model.errors import CardExpiredError, CardRemovedError, TransactionTornError
+from model.journal import Journal
+from model.records import TransactionRecord
+from model.recovery import PendingBook, PendingTransaction, Recovery, RecoveryOutcome, resolve
+
+
+class CardAcceptor:
+    """Base of the load and purchase terminals: identity, journal, torn-transaction recovery."""
+
+    def __init__(self, terminal_id: bytes, journal: Journal | None, pending: PendingBook | None) -> None:
+        if len(terminal_id) != 6:
+            raise ValueError(f"terminal ID: {len(terminal_id)} bytes, expected 6")
+        self.terminal_id = terminal_id
+        self.journal = journal if journal is not None else Journal()
+        self.pending = pending if pending is not None else PendingBook()
+        self.recoveries: dict[RecoveryOutcome, int] = dict.fromkeys(RecoveryOutcome, 0)
+
+    def open_card(self, card: CardChannel, moment: datetime) -> tuple[PublicInfo, list[Recovery]]:
+        """Select and identify the card, refuse it if expired, resolve its torn transactions."""
+        self.journal.check_room(f"terminal {self.terminal_id.hex()}")
+        select_epurse(card)
+        public = read_public(card)
+        if not public.valid_on(moment.date()):
+            raise CardExpiredError(
+                f"card {public.asn.hex()}: valid {public.start} to {public.expiry}, presented {moment.date()}"
+            )
+        recoveries = [self._resolve(card, p) for p in self.pending.for_card(public.asn)]
+        return public, recoveries
+
+    def recover(self, card: CardChannel, moment: datetime) -> list[Recovery]:
+        """Present a card only to resolve what this terminal holds for it."""
+        return self.open_card(card, moment)[1]
+
+    def _resolve(self, card: CardChannel, pending: PendingTransaction) -> Recovery:
+        recovery = resolve(card, pending)
+        self.recoveries[recovery.outcome] += 1
+        if recovery.outcome is RecoveryOutcome.UNKNOWN:
+            return recovery
+        if recovery.record is not None:
+            self.journal.append(recovery.record)
+        self.pending.remove(pending)
+        self.settle_recovery(pending, recovery)
+        return recovery
+
+    def settle_recovery(self, pending: PendingTransaction, recovery: Recovery) -> None:
+        """Hook: what else must happen once a torn transaction is resolved (host, PSAM)."""
+
+    def commit_or_tear(
+        self,
+        card: CardChannel,
+        command: bytes,
+        name: str,
+        pending: PendingTransaction,
+        expect_len: int,
+    ) -> bytes:
+        """Send the committing command; if the card does not answer, keep it pending."""
+        try:
+            return exchange(card, command, name, expect_len)
+        except CardRemovedError:
+            self.pending.add(pending)
+            raise TransactionTornError(
+                f"{name} to card {pending.asn.hex()} counter {pending.counter}: no answer; "
+                "present the card again to complete"
+            ) from None
+
+
+def matching(recoveries: list[Recovery], amount_fen: int, tx_type: int) -> TransactionRecord | None:
+    """A recovered committed record for the same charge as the one asked for now, if any."""
+    for recovery in recoveries:
+        record = recovery.record
+        if record is not None and record.amount_fen == amount_fen and record.tx_type == tx_type:
+            return record
+    return None

@@ -1,0 +1,129 @@
+"""Talking to a card through a `CardChannel`: one exchange, and the reads every terminal does.
+
+`exchange` is the single place where a status word becomes a typed error, so every caller
+gets the same error for the same answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model import commands
+from model.apdu import SW, describe_sw, parse_response
+from model.card_files import (
+    CAPP_RECORD_SIZE,
+    LOG_RECORDS_MAX,
+    SFI_CAPP,
+    SFI_LOG,
+    SFI_PUBLIC,
+    CappRecord,
+    LogEntry,
+    PublicInfo,
+)
+from model.channel import CardChannel
+from model.errors import (
+    ApplicationNotFoundError,
+    BalanceLimitError,
+    CardBlockedError,
+    CardStatusError,
+    CounterExhaustedError,
+    InsufficientBalanceError,
+    KeyIndexError,
+    MacInvalidError,
+    PinError,
+    ProofUnavailableError,
+)
+
+_ERRORS: dict[int, type[CardStatusError]] = {
+    SW.FILE_NOT_FOUND: ApplicationNotFoundError,
+    SW.APP_BLOCKED: CardBlockedError,
+    SW.INSUFFICIENT_BALANCE: InsufficientBalanceError,
+    SW.NO_ROOM: BalanceLimitError,
+    SW.COUNTER_EXHAUSTED: CounterExhaustedError,
+    SW.MAC_INVALID: MacInvalidError,
+    SW.KEY_INDEX_UNSUPPORTED: KeyIndexError,
+    SW.PROOF_UNAVAILABLE: ProofUnavailableError,
+}
+
+
+def status_error(name: str, sw: int) -> CardStatusError:
+    """The typed error for a status word answered to command `name`."""
+    if sw & 0xFFF0 == 0x63C0:
+        return PinError(name, sw, sw & 0x0F)
+    if sw == SW.PIN_BLOCKED:
+        return PinError(name, sw, 0)
+    return _ERRORS.get(sw, CardStatusError)(name, sw, describe_sw(sw))
+
+
+def exchange(channel: CardChannel, command: bytes, name: str, expect_len: int | None = None) -> bytes:
+    """Send one command; return the response data or raise the typed error for its SW."""
+    data, sw = parse_response(channel.transmit(command))
+    if sw != SW.OK:
+        raise status_error(name, sw)
+    if expect_len is not None and len(data) != expect_len:
+        raise CardStatusError(name, sw, f"{len(data)} data bytes, expected {expect_len}")
+    return data
+
+
+def select_epurse(card: CardChannel) -> None:
+    exchange(card, commands.select(), "SELECT e-purse")
+
+
+def read_public(card: CardChannel) -> PublicInfo:
+    return PublicInfo.decode(exchange(card, commands.read_binary(SFI_PUBLIC), "READ BINARY 15"))
+
+
+def get_balance(card: CardChannel, purse: int = commands.PURSE_EP) -> int:
+    raw = exchange(card, commands.get_balance(purse), "GET BALANCE", 4)
+    return int.from_bytes(raw, "big", signed=True)
+
+
+def read_log(card: CardChannel) -> list[LogEntry]:
+    """The card's transaction log, newest first."""
+    entries = []
+    for record in range(1, LOG_RECORDS_MAX + 1):
+        data, sw = parse_response(card.transmit(commands.read_record(SFI_LOG, record)))
+        if sw == SW.RECORD_NOT_FOUND:
+            break
+        if sw != SW.OK:
+            raise status_error(f"READ RECORD log #{record}", sw)
+        entries.append(LogEntry.decode(data))
+    return entries
+
+
+def read_capp(card: CardChannel, record_id: int) -> CappRecord | None:
+    """The composite record `record_id` (01 metro), or None if the card has none yet."""
+    data, sw = parse_response(card.transmit(commands.read_record(SFI_CAPP, record_id)))
+    if sw == SW.RECORD_NOT_FOUND:
+        return None
+    if sw != SW.OK:
+        raise status_error(f"READ RECORD CAPP {record_id:02X}", sw)
+    if len(data) != CAPP_RECORD_SIZE:
+        raise CardStatusError(f"READ RECORD CAPP {record_id:02X}", sw, f"{len(data)} bytes")
+    return CappRecord.decode(data)
+
+
+def get_proof(card: CardChannel, tx_type: int, counter: int) -> tuple[bytes, bytes] | None:
+    """GET TRANSACTION PROOF: (MAC, TAC) if the card committed that transaction, else None."""
+    data, sw = parse_response(card.transmit(commands.get_transaction_proof(tx_type, counter)))
+    if sw == SW.PROOF_UNAVAILABLE:
+        return None
+    if sw != SW.OK or len(data) != 8:
+        raise status_error("GET TRANSACTION PROOF", sw)
+    return data[:4], data[4:]
+
+
+@dataclass(frozen=True, slots=True)
+class CardInfo:
+    """What a terminal reads from a card before any transaction."""
+
+    public: PublicInfo
+    balance_fen: int
+    log: list[LogEntry]
+
+
+def read_card(card: CardChannel) -> CardInfo:
+    """Select the e-purse and read public info, EP balance and log."""
+    select_epurse(card)
+    public = read_public(card)
+    return CardInfo(public=public, balance_fen=get_balance(card), log=read_log(card))

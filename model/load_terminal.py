@@ -1,0 +1,120 @@
+"""The load terminal application: recharge kiosks, service windows, bank self-service (圈存).
+
+INITIALIZE FOR LOAD on the card gives MAC1; the load host checks it and answers MAC2; CREDIT
+FOR LOAD commits on the card and answers the TAC. The host's authorisation is confirmed when
+the card committed and cancelled when it did not, including after a torn CREDIT, once the card
+is presented again and GET TRANSACTION PROOF tells which.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from model import commands
+from model.acceptor import CardAcceptor, matching
+from model.card_io import exchange
+from model.channel import CardChannel
+from model.crypto import Algorithm
+from model.errors import CardStatusError, CardTwinError, TransactionTornError
+from model.journal import Journal
+from model.keys import KEY_INDEX_DEFAULT
+from model.load_host import LoadHost, LoadRequest
+from model.records import TransactionRecord, TxType
+from model.recovery import PendingBook, PendingTransaction, Recovery, RecoveryOutcome
+from model.timefmt import encode_datetime
+
+
+class LoadTerminal(CardAcceptor):
+    """A terminal that tops up cards online through the load host."""
+
+    def __init__(
+        self,
+        terminal_id: bytes,
+        host: LoadHost,
+        key_index: int = KEY_INDEX_DEFAULT,
+        journal: Journal | None = None,
+        pending: PendingBook | None = None,
+    ) -> None:
+        super().__init__(terminal_id, journal, pending)
+        self.host = host
+        self.key_index = key_index
+
+    def load(
+        self,
+        card: CardChannel,
+        amount_fen: int,
+        moment: datetime,
+        purse: int = commands.PURSE_EP,
+        pin: bytes | None = None,
+    ) -> TransactionRecord:
+        """Load `amount_fen` onto the card's EP, or its ED (which needs the holder's PIN)."""
+        tx_type = TxType.ED_LOAD if purse == commands.PURSE_ED else TxType.EP_LOAD
+        public, recoveries = self.open_card(card, moment)
+        done = matching(recoveries, amount_fen, tx_type)
+        if done is not None:
+            return done
+        if purse == commands.PURSE_ED:
+            exchange(card, commands.verify_pin(pin or b""), "VERIFY PIN")
+        init = exchange(
+            card,
+            commands.initialize_for_load(purse, self.key_index, amount_fen, self.terminal_id),
+            "INITIALIZE FOR LOAD",
+            16,
+        )
+        balance = int.from_bytes(init[0:4], "big", signed=True)
+        counter = int.from_bytes(init[4:6], "big")
+        key_index, algorithm_id, random4, mac1 = init[6], init[7], init[8:12], init[12:16]
+        algorithm = Algorithm(algorithm_id)
+        authorisation = self.host.authorise(
+            LoadRequest(
+                asn=public.asn,
+                algorithm=algorithm,
+                key_index=key_index,
+                balance_fen=balance,
+                counter=counter,
+                random4=random4,
+                mac1=mac1,
+                amount_fen=amount_fen,
+                tx_type=tx_type,
+                terminal_id=self.terminal_id,
+                moment=moment,
+            )
+        )
+        pending = PendingTransaction(
+            asn=public.asn,
+            tx_type=tx_type,
+            counter=counter,
+            amount_fen=amount_fen,
+            terminal_id=self.terminal_id,
+            terminal_serial=authorisation.host_serial,
+            moment=moment,
+            balance_before_fen=balance,
+            algorithm=algorithm,
+            key_index=key_index,
+        )
+        try:
+            tac = self.commit_or_tear(
+                card,
+                commands.credit_for_load(encode_datetime(moment), authorisation.mac2),
+                "CREDIT FOR LOAD",
+                pending,
+                4,
+            )
+        except TransactionTornError:
+            raise
+        except CardStatusError:
+            # The card refused CREDIT: it did not commit, so the funding is released.
+            self.host.cancel(authorisation.host_serial)
+            raise
+        record = pending.to_record(tac)
+        self.journal.append(record)
+        self.host.confirm(authorisation.host_serial, record)
+        return record
+
+    def settle_recovery(self, pending: PendingTransaction, recovery: Recovery) -> None:
+        if recovery.outcome is RecoveryOutcome.NOT_COMMITTED:
+            self.host.cancel(pending.terminal_serial)
+        elif recovery.record is not None:
+            self.host.confirm(pending.terminal_serial, recovery.record)
+        else:  # pragma: no cover - UNKNOWN never reaches settle_recovery
+            raise CardTwinError("recovery settled without an outcome")

@@ -1,0 +1,211 @@
+"""The purchase terminal application: bus validators, metro gates, taxi terminals, shop POS.
+
+It charges a card with its PSAM: INITIALIZE FOR PURCHASE on the card, INIT SAM FOR PURCHASE
+on the PSAM (which returns MAC1 and the terminal serial), DEBIT FOR PURCHASE on the card
+(which commits and answers TAC and MAC2), CREDIT SAM FOR PURCHASE to check the card's MAC2.
+
+Composite (CAPP) purchases carry a trip across two taps: the metro entry writes the entry
+station into the card's CAPP record with an amount of 0 (or the fare of an unfinished earlier
+trip); the exit reads the entry back and charges the fare for the distance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container
+from datetime import datetime
+
+from model import commands
+from model.acceptor import CardAcceptor, matching
+from model.apdu import SW, parse_response
+from model.card_files import CAPP_ID_METRO, SFI_CAPP, CappRecord, PublicInfo
+from model.card_io import exchange, read_capp
+from model.channel import CardChannel
+from model.crypto import Algorithm
+from model.errors import CardAuthenticationError, HotlistedCardError, NoOpenTripError
+from model.journal import Journal
+from model.keys import KEY_INDEX_DEFAULT
+from model.records import TransactionRecord, TxType
+from model.recovery import PendingBook, PendingTransaction, Recovery
+from model.timefmt import encode_datetime
+
+Fare = Callable[[CappRecord, int, datetime], int]
+"""A distance fare: (entry record, exit station, exit time) -> fen."""
+
+
+class PurchaseTerminal(CardAcceptor):
+    """A PSAM-equipped terminal charging e-purse cards."""
+
+    def __init__(
+        self,
+        psam: CardChannel,
+        hotlist: Container[bytes] = frozenset(),
+        key_index: int = KEY_INDEX_DEFAULT,
+        journal: Journal | None = None,
+        pending: PendingBook | None = None,
+    ) -> None:
+        terminal_id = exchange(psam, commands.psam_read_terminal_id(), "PSAM READ BINARY 16", 6)
+        exchange(psam, commands.psam_select(), "PSAM SELECT 1001")
+        super().__init__(terminal_id, journal, pending)
+        self.psam = psam
+        self.hotlist = hotlist
+        self.key_index = key_index
+        self.authentication_failures = 0
+
+    # -- the flows ------------------------------------------------------------------------
+
+    def purchase(
+        self, card: CardChannel, amount_fen: int, moment: datetime, purse: int = commands.PURSE_EP
+    ) -> TransactionRecord:
+        """Charge `amount_fen` to the card's EP (or ED, after VERIFY PIN by the caller)."""
+        tx_type = TxType.ED_PURCHASE if purse == commands.PURSE_ED else TxType.EP_PURCHASE
+        public, recoveries = self._open_checked(card, moment)
+        done = matching(recoveries, amount_fen, tx_type)
+        if done is not None:
+            return done
+        init = commands.initialize_for_purchase(purse, self.key_index, amount_fen, self.terminal_id)
+        return self._debit(card, public, amount_fen, tx_type, moment, init, None)
+
+    def composite_entry(
+        self,
+        card: CardChannel,
+        station_id: int,
+        moment: datetime,
+        open_trip_fare_fen: int = 0,
+        record_id: int = CAPP_ID_METRO,
+    ) -> TransactionRecord:
+        """Metro entry: open a trip in the CAPP record. An earlier trip left open (no exit tap)
+        is charged `open_trip_fare_fen` now, as the operator's fare rules say."""
+        public, recoveries = self._open_checked(card, moment)
+        previous = read_capp(card, record_id)
+        amount = open_trip_fare_fen if previous is not None and previous.trip_open else 0
+        done = matching(recoveries, amount, TxType.CAPP_PURCHASE)
+        if done is not None:
+            return done
+        record = CappRecord(record_id, True, station_id, self.terminal_id, moment)
+        init = commands.initialize_for_capp_purchase(self.key_index, amount, self.terminal_id)
+        return self._debit(card, public, amount, TxType.CAPP_PURCHASE, moment, init, record)
+
+    def composite_exit(
+        self,
+        card: CardChannel,
+        station_id: int,
+        moment: datetime,
+        fare: Fare,
+        record_id: int = CAPP_ID_METRO,
+    ) -> TransactionRecord:
+        """Metro exit: read the entry back, charge the distance fare, close the trip."""
+        public, recoveries = self._open_checked(card, moment)
+        entry = read_capp(card, record_id)
+        if entry is None or not entry.trip_open:
+            # A torn exit may have closed the trip already: then the recovered record is it.
+            for recovery in recoveries:
+                if recovery.record is not None and recovery.record.tx_type == TxType.CAPP_PURCHASE:
+                    return recovery.record
+            raise NoOpenTripError(f"card {public.asn.hex()}: no open trip to exit at {station_id}")
+        amount = fare(entry, station_id, moment)
+        closed = CappRecord(
+            record_id,
+            False,
+            entry.entry_station,
+            entry.entry_terminal,
+            entry.entry_time,
+            station_id,
+            self.terminal_id,
+            moment,
+            amount,
+        )
+        init = commands.initialize_for_capp_purchase(self.key_index, amount, self.terminal_id)
+        return self._debit(card, public, amount, TxType.CAPP_PURCHASE, moment, init, closed)
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _open_checked(self, card: CardChannel, moment: datetime) -> tuple[PublicInfo, list[Recovery]]:
+        public, recoveries = self.open_card(card, moment)
+        if public.asn in self.hotlist:
+            self._block(card, public)
+        return public, recoveries
+
+    def _block(self, card: CardChannel, public: PublicInfo) -> None:
+        """Block a hotlisted card's application with a MAC from the PSAM."""
+        challenge = exchange(card, commands.get_challenge(), "GET CHALLENGE", 4)
+        # The card's algorithm is only known after INITIALIZE; a hotlisted card is blocked
+        # with each algorithm's MAC in turn until one verifies.
+        for algorithm in Algorithm:
+            mac4 = exchange(
+                self.psam,
+                commands.psam_block_mac(self.key_index, algorithm, public.asn, challenge),
+                "PSAM CIPHER DATA",
+                4,
+            )
+            _, sw = parse_response(card.transmit(commands.application_block(mac4)))
+            if sw == SW.OK:
+                raise HotlistedCardError(f"card {public.asn.hex()} is hotlisted: application blocked")
+            challenge = exchange(card, commands.get_challenge(), "GET CHALLENGE", 4)
+        raise HotlistedCardError(f"card {public.asn.hex()} is hotlisted: refused (block failed)")
+
+    def _debit(
+        self,
+        card: CardChannel,
+        public: PublicInfo,
+        amount_fen: int,
+        tx_type: TxType,
+        moment: datetime,
+        init_command: bytes,
+        capp: CappRecord | None,
+    ) -> TransactionRecord:
+        init = exchange(card, init_command, f"INITIALIZE FOR {'CAPP ' if capp else ''}PURCHASE", 15)
+        balance = int.from_bytes(init[0:4], "big", signed=True)
+        counter = int.from_bytes(init[4:6], "big")
+        key_index, algorithm_id, random4 = init[9], init[10], init[11:15]
+        date_time = encode_datetime(moment)
+        sam = exchange(
+            self.psam,
+            commands.init_sam_for_purchase(
+                random4,
+                counter,
+                amount_fen,
+                tx_type,
+                date_time,
+                key_index,
+                algorithm_id,
+                public.asn,
+                public.issuer_id,
+            ),
+            "INIT SAM FOR PURCHASE",
+            8,
+        )
+        serial, mac1 = int.from_bytes(sam[0:4], "big"), sam[4:8]
+        if capp is not None:
+            exchange(
+                card,
+                commands.update_capp_data_cache(SFI_CAPP, capp.record_id, capp.encode()),
+                "UPDATE CAPP DATA CACHE",
+            )
+        pending = PendingTransaction(
+            asn=public.asn,
+            tx_type=tx_type,
+            counter=counter,
+            amount_fen=amount_fen,
+            terminal_id=self.terminal_id,
+            terminal_serial=serial,
+            moment=moment,
+            balance_before_fen=balance,
+            algorithm=Algorithm(algorithm_id),
+            key_index=key_index,
+        )
+        response = self.commit_or_tear(
+            card,
+            commands.debit_for_purchase(serial, date_time, mac1),
+            "DEBIT FOR PURCHASE",
+            pending,
+            8,
+        )
+        record = pending.to_record(response[0:4])
+        self.journal.append(record)
+        _, sw = parse_response(self.psam.transmit(commands.credit_sam_for_purchase(response[4:8])))
+        if sw != SW.OK:
+            self.authentication_failures += 1
+            raise CardAuthenticationError(
+                f"card {public.asn.hex()}: MAC2 rejected by the PSAM ({sw:04X}); record kept", record
+            )
+        return record
