@@ -1,0 +1,117 @@
+"""`cardtwin bench`: speed figures of the real code paths (benchmarks, never unit tests).
+
+`bench purchase` runs purchases through the full path (purchase-terminal code, simulated card
+and PSAM, APDU encoding and parsing, all crypto) and then the same crypto operations bare,
+with the same functions and key sizes, and prints their rates. The ratio says how much the
+protocol and Python around the crypto cost on top of the crypto itself.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import datetime, timedelta
+from unittest import mock
+
+import click
+
+from devices.card_os import CardOS
+from devices.factory import CardFactory, CardProfile
+from devices.psam import Psam
+from devices.sim_channel import SimChannel
+from model import crypto
+from model.crypto import Algorithm
+from model.keys import IssuerKeyStore, KeyUsage, generate_issuer_keys
+from model.mac_inputs import (
+    purchase_mac1_data,
+    purchase_mac2_data,
+    purchase_session_seed,
+    purchase_tac_data,
+)
+from model.purchase_terminal import PurchaseTerminal
+
+BENCH_ISSUER_ID = bytes.fromhex("3301000000000001")
+BENCH_CARDS = 100
+BENCH_FARE_FEN = 100
+
+
+def _full_path(count: int, algorithm: Algorithm) -> tuple[float, int]:
+    """Run `count` purchases; return (seconds, cipher objects made by one purchase)."""
+    keys = generate_issuer_keys(1, BENCH_ISSUER_ID)
+    factory = CardFactory(keys)
+    channels = []
+    for i in range(BENCH_CARDS):
+        state = factory.personalise(CardProfile(asn=(i + 1).to_bytes(8, "big"), algorithm=algorithm))
+        state.ep_balance_fen = state.max_balance_fen
+        channels.append(SimChannel(CardOS(state, rng=random.Random(i))))
+    psam_keys = IssuerKeyStore(keys, frozenset({KeyUsage.PURCHASE, KeyUsage.MAINTENANCE}))
+    terminal = PurchaseTerminal(SimChannel(Psam(bytes.fromhex("330100000201"), psam_keys)))
+    moment = datetime(2026, 11, 23, 8, 0, 0)
+    real_cipher = crypto.Cipher
+    with mock.patch.object(crypto, "Cipher", side_effect=real_cipher) as counted:
+        terminal.purchase(channels[0], BENCH_FARE_FEN, moment)
+        ciphers_per_purchase = counted.call_count
+    start = time.perf_counter()
+    for n in range(count):
+        terminal.purchase(channels[n % BENCH_CARDS], BENCH_FARE_FEN, moment + timedelta(seconds=n))
+    elapsed = time.perf_counter() - start
+    assert len(terminal.journal) == count + 1
+    return elapsed, ciphers_per_purchase
+
+
+def _crypto_once(algorithm: Algorithm, master: bytes, asn: bytes, dtk: bytes, date_time: bytes) -> None:
+    """The crypto a purchase needs, bare: PSAM diversification, two session keys (PSAM and
+    card), MAC1 made and checked, MAC2 made and checked, the TAC."""
+    dpk = crypto.diversify(algorithm, master, asn)
+    seed = purchase_session_seed(b"\x01\x02\x03\x04", 7, 42)
+    sk_psam = crypto.session_key(algorithm, dpk, seed)
+    sk_card = crypto.session_key(algorithm, dpk, seed)
+    mac1_data = purchase_mac1_data(BENCH_FARE_FEN, 6, b"\x33\x01\x00\x00\x02\x01", date_time)
+    crypto.mac(algorithm, sk_psam, mac1_data)
+    crypto.mac(algorithm, sk_card, mac1_data)
+    crypto.tac(
+        algorithm, dtk, purchase_tac_data(BENCH_FARE_FEN, 6, b"\x33\x01\x00\x00\x02\x01", 42, date_time)
+    )
+    mac2_data = purchase_mac2_data(BENCH_FARE_FEN)
+    crypto.mac(algorithm, sk_card, mac2_data)
+    crypto.mac(algorithm, sk_psam, mac2_data)
+
+
+def _crypto_floor(count: int, algorithm: Algorithm) -> tuple[float, int]:
+    keys = generate_issuer_keys(1, BENCH_ISSUER_ID)
+    master = keys.master(KeyUsage.PURCHASE, algorithm, 1)
+    dtk = keys.card_keys(b"\x00" * 7 + b"\x01", algorithm).dtk
+    date_time = bytes.fromhex("20261123080000")
+    real_cipher = crypto.Cipher
+    with mock.patch.object(crypto, "Cipher", side_effect=real_cipher) as counted:
+        _crypto_once(algorithm, master, b"\x00" * 7 + b"\x01", dtk, date_time)
+        ciphers = counted.call_count
+    start = time.perf_counter()
+    for n in range(count):
+        _crypto_once(algorithm, master, n.to_bytes(8, "big"), dtk, date_time)
+    return time.perf_counter() - start, ciphers
+
+
+@click.group()
+def bench() -> None:
+    """Speed figures of the real code paths."""
+
+
+@bench.command()
+@click.option("--count", default=20_000, show_default=True, help="Purchases to run.")
+@click.option("--algorithm", type=click.Choice(["3des", "sm4"]), default="3des", show_default=True)
+def purchase(count: int, algorithm: str) -> None:
+    """Full-path purchases against bare crypto: prints purchases_per_s, crypto_floor_per_s, ratio."""
+    algo = Algorithm.SM4 if algorithm == "sm4" else Algorithm.DES3
+    full_s, full_ciphers = _full_path(count, algo)
+    floor_s, floor_ciphers = _crypto_floor(count, algo)
+    purchases_per_s = count / full_s
+    floor_per_s = count / floor_s
+    click.echo(f"algorithm={algo.name} purchases={count} cards={BENCH_CARDS}")
+    click.echo(f"cipher_ops_per_purchase full_path={full_ciphers} crypto_floor={floor_ciphers}")
+    click.echo(f"full_path_us_per_purchase={full_s / count * 1e6:.1f}")
+    click.echo(f"crypto_floor_us_per_purchase={floor_s / count * 1e6:.1f}")
+    click.echo(
+        f"purchases_per_s={purchases_per_s:.0f} crypto_floor_per_s={floor_per_s:.0f} "
+        f"ratio={floor_per_s / purchases_per_s:.2f}"
+    )
