@@ -1,0 +1,306 @@
+"""The scenario file: a TOML document (read with stdlib tomllib) and its strict, typed loader.
+
+A scenario says everything a city-day run needs: the city's size, its population and their
+habits, the fare rules, the service network, the faults. The loader refuses anything it does
+not know: an unknown section or key, a wrong type or a value out of range raises
+`ScenarioError` with one line naming the file, the field and what is allowed. Each section is
+a frozen dataclass, so the rest of the code reads typed fields, never raw dictionaries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from model.errors import CardTwinError
+
+DEFAULT_SCENARIO = "default.toml"
+
+
+class ScenarioError(CardTwinError):
+    """A scenario file that cannot be used as it stands."""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    name: str
+    seed: int
+    date: str
+    sample: float
+    shards: int = 1
+
+    @property
+    def day(self) -> date:
+        return date.fromisoformat(self.date)
+
+
+@dataclass(frozen=True, slots=True)
+class City:
+    districts: int
+    bus_lines: int
+    stops_per_bus_line: int
+    buses: int
+    metro_lines: int
+    stations_per_metro_line: int
+    gates_per_station: int
+    taxis: int
+    merchants: int
+    recharge_points: int
+    kiosks_per_recharge_point: int
+    service_windows: int
+    banks: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    cardholders: int
+    student_share: float
+    elderly_share: float
+    transit_trips_per_day: float
+    metro_share: float
+    transfer_share: float
+    monthly_pass_share: float
+    taxi_trips_per_day: float
+    merchant_purchases_per_day: float
+    merchant_spend_fen_mean: int
+    initial_balance_fen_mean: int
+    topup_threshold_fen: int
+    topup_amount_fen: int
+    window_share: float
+
+
+@dataclass(frozen=True, slots=True)
+class Fares:
+    bus_fare_fen: int
+    epurse_percent: int
+    monthly_pass_percent: int
+    student_percent: int
+    elderly_percent: int
+    metro_base_fen: int
+    metro_base_stations: int
+    metro_step_fen: int
+    metro_step_stations: int
+    transfer_discount_fen: int
+    transfer_window_s: int
+    taxi_flag_fen: int
+    taxi_flag_km: int
+    taxi_per_km_fen: int
+    taxi_trip_km_mean: float
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    morning_peak_h: float
+    evening_peak_h: float
+    peak_width_h: float
+    peak_share: float
+    service_start_h: float
+    service_end_h: float
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    bus_tap_s: float
+    gate_tap_s: float
+    taxi_tap_s: float
+    pos_tap_s: float
+    kiosk_service_s: float
+    window_service_s: float
+    queue_limit: int
+    walk_to_recharge_s: float
+    metro_ride_s_per_station: float
+    bus_depot_h: float
+    upload_delay_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    tear_probability: float
+    late_upload_probability: float
+    duplicate_upload_probability: float
+    terminal_outage_probability: float
+    outage_duration_s: float
+    bank_decline_probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    run: Run
+    city: City
+    population: Population
+    fares: Fares
+    demand: Demand
+    service: Service
+    faults: Faults
+    source: str = "<memory>"
+
+    def replace(self, **changes: Any) -> Scenario:
+        """A copy with whole sections or run fields changed (`sample=`, `seed=`, `cardholders=`)."""
+        run_changes = {k: changes.pop(k) for k in ("sample", "seed", "shards", "name") if k in changes}
+        pop_changes = {k: changes.pop(k) for k in ("cardholders",) if k in changes}
+        out = dataclasses.replace(self, **changes)
+        if run_changes:
+            out = dataclasses.replace(out, run=dataclasses.replace(out.run, **run_changes))
+        if pop_changes:
+            out = dataclasses.replace(out, population=dataclasses.replace(out.population, **pop_changes))
+        check(out)
+        return out
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "run": Run,
+    "city": City,
+    "population": Population,
+    "fares": Fares,
+    "demand": Demand,
+    "service": Service,
+    "faults": Faults,
+}
+
+
+def _type_name(kind: Any) -> str:
+    if typing.get_origin(kind) is list:
+        return f"a list of {typing.get_args(kind)[0].__name__}"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true/false"}[kind]
+
+
+def _convert(value: Any, kind: Any, where: str) -> Any:
+    origin = typing.get_origin(kind)
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        if not isinstance(value, list):
+            raise ScenarioError(f"{where}: {value!r} is not {_type_name(kind)}")
+        return [_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    ok = (
+        (kind is bool and isinstance(value, bool))
+        or (kind is int and isinstance(value, int) and not isinstance(value, bool))
+        or (kind is float and isinstance(value, int | float) and not isinstance(value, bool))
+        or (kind is str and isinstance(value, str))
+    )
+    if not ok:
+        raise ScenarioError(f"{where}: {value!r} is not {_type_name(kind)}")
+    return float(value) if kind is float else value
+
+
+def _section(cls: type[Any], table: Any, where: str) -> Any:
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where}: expected a table [{where.rsplit(' ', 1)[-1]}]")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    allowed = ", ".join(fields)
+    for key in table:
+        if key not in fields:
+            raise ScenarioError(f"{where}.{key}: unknown key (allowed: {allowed})")
+    values: dict[str, Any] = {}
+    for name, f in fields.items():
+        if name not in table:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ScenarioError(f"{where}.{name}: missing (required: {allowed})")
+            continue
+        kind = hints[name]
+        if isinstance(kind, types.UnionType):  # pragma: no cover - no optional fields yet
+            raise ScenarioError(f"{where}.{name}: optional fields are not supported")
+        values[name] = _convert(table[name], kind, f"{where}.{name}")
+    return cls(**values)
+
+
+def _need(ok: bool, where: str, allowed: str, value: object) -> None:
+    if not ok:
+        raise ScenarioError(f"{where}: {value!r} out of range (allowed: {allowed})")
+
+
+def check(s: Scenario) -> None:
+    """Ranges and cross-field rules: what the types alone cannot say."""
+    f = s.source
+    try:
+        s.run.day  # noqa: B018 - parsing is the check
+    except ValueError:
+        raise ScenarioError(f"{f}: run.date: {s.run.date!r} is not a date (allowed: YYYY-MM-DD)") from None
+    _need(0 < s.run.sample <= 1, f"{f}: run.sample", "0 < sample <= 1", s.run.sample)
+    _need(1 <= s.run.shards <= 64, f"{f}: run.shards", "1..64", s.run.shards)
+    for section in (s.city, s.population, s.fares, s.demand, s.service, s.faults):
+        name = next(k for k, v in _SECTIONS.items() if v is type(section))
+        for fld in dataclasses.fields(section):
+            value = getattr(section, fld.name)
+            where = f"{f}: {name}.{fld.name}"
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                _need(value >= 0, where, ">= 0", value)
+            if fld.name.endswith(("_share", "_probability")):
+                _need(0 <= value <= 1, where, "0..1", value)
+            if fld.name.endswith("_percent"):
+                _need(0 <= value <= 100, where, "0..100", value)
+    c = s.city
+    for name in ("districts", "bus_lines", "buses", "merchants", "recharge_points", "service_windows"):
+        _need(getattr(c, name) >= 1, f"{f}: city.{name}", ">= 1", getattr(c, name))
+    _need(c.stops_per_bus_line >= 2, f"{f}: city.stops_per_bus_line", ">= 2", c.stops_per_bus_line)
+    if c.metro_lines:
+        _need(
+            c.stations_per_metro_line >= 2,
+            f"{f}: city.stations_per_metro_line",
+            ">= 2",
+            c.stations_per_metro_line,
+        )
+        _need(c.gates_per_station >= 1, f"{f}: city.gates_per_station", ">= 1", c.gates_per_station)
+    _need(c.kiosks_per_recharge_point >= 1, f"{f}: city.kiosks_per_recharge_point", ">= 1", 0)
+    _need(len(c.banks) >= 1, f"{f}: city.banks", "at least one bank name", c.banks)
+    p = s.population
+    _need(p.cardholders >= 1, f"{f}: population.cardholders", ">= 1", p.cardholders)
+    _need(
+        p.student_share + p.elderly_share <= 1,
+        f"{f}: population.student_share + elderly_share",
+        "<= 1",
+        p.student_share + p.elderly_share,
+    )
+    _need(p.topup_amount_fen >= 1, f"{f}: population.topup_amount_fen", ">= 1", p.topup_amount_fen)
+    d = s.demand
+    _need(
+        0 <= d.service_start_h < d.service_end_h <= 24,
+        f"{f}: demand.service_start_h/service_end_h",
+        "0 <= start < end <= 24",
+        (d.service_start_h, d.service_end_h),
+    )
+    _need(d.peak_width_h > 0, f"{f}: demand.peak_width_h", "> 0", d.peak_width_h)
+    _need(s.fares.metro_base_stations >= 1, f"{f}: fares.metro_base_stations", ">= 1", 0)
+    _need(s.fares.metro_step_stations >= 1, f"{f}: fares.metro_step_stations", ">= 1", 0)
+    _need(s.service.queue_limit >= 1, f"{f}: service.queue_limit", ">= 1", s.service.queue_limit)
+
+
+def parse(text: str, source: str = "<memory>") -> Scenario:
+    """Parse scenario TOML text; `source` names it in error messages."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    allowed = ", ".join(f"[{k}]" for k in _SECTIONS)
+    for key in doc:
+        if key not in _SECTIONS:
+            raise ScenarioError(f"{source}: [{key}]: unknown section (allowed: {allowed})")
+    missing = [k for k in _SECTIONS if k not in doc]
+    if missing:
+        raise ScenarioError(f"{source}: [{missing[0]}]: missing section (required: {allowed})")
+    sections = {k: _section(cls, doc[k], f"{source}: {k}") for k, cls in _SECTIONS.items()}
+    scenario = Scenario(**sections, source=source)
+    check(scenario)
+    return scenario
+
+
+def load(path: str | Path | None = None) -> Scenario:
+    """Load a scenario file; None loads the default scenario shipped inside the package."""
+    if path is None:
+        text = resources.files("scenarios").joinpath(DEFAULT_SCENARIO).read_text("utf-8")
+        return parse(text, f"scenarios/{DEFAULT_SCENARIO}")
+    p = Path(path)
+    try:
+        text = p.read_text("utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{p}: cannot read scenario: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{p}: not UTF-8 text") from None
+    return parse(text, str(p))
