@@ -35,9 +35,11 @@ def _register() -> None:
     # Each command lives in its own module; importing them here keeps `main` the one entry.
     from sim.bench import bench
     from sim.demo import demo
+    from sim.run_cli import run
 
     main.add_command(demo)
     main.add_command(bench)
+    main.add_command(run)
 
 
 _register()

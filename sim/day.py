@@ -39,7 +39,7 @@ from model.fares import bus_fare_fen, metro_exit_fare, taxi_fare_fen
 from model.records import TransactionRecord
 from sim.demand import TapKind, Taps, Tear
 from sim.metrics import DayMetrics
-from sim.nightly import Batch, ClearingPort, NightReport
+from sim.nightly import Batch, CardTally, ClearingPort, NightReport
 from sim.recharge import ServicePoint
 from sim.rng import stream
 from sim.terminals import Kind, Terminal
@@ -100,6 +100,9 @@ class CityDay:
         ]
         self.night: NightReport | None = None
         self._short = False  # the last tap failed for want of balance
+        self.sent = CardTally.zeros(len(world.population))  # records uploaded, once each
+        self.sent_records = 0
+        self._metro_exit_at: dict[int, float] = {}  # rows riding the metro -> when they tap out
 
     # -- running ----------------------------------------------------------------------------
 
@@ -225,6 +228,11 @@ class CityDay:
         return None
 
     def _metro_entry(self, row: int, entry: int, exit_: int, pick: int, tear: Tear) -> None:
+        exit_at = self._metro_exit_at.get(row)
+        if exit_at is not None and exit_at >= self.env.now:
+            # Still on an earlier metro trip: this one starts once that one has ended.
+            self.env.process(self._later(exit_at + 1 - self.env.now, self._metro_entry, row, entry, exit_, pick, tear))
+            return
         gate = self._gate(entry, pick)
         if gate is None:
             self.metrics.reject("terminal_down")
@@ -241,6 +249,7 @@ class CityDay:
         self._charged(gate, 1, row, record)
         hops = self.w.city.stations_between(station_id, int(self.w.city.station_ids[exit_]))
         ride_s = max(1, hops) * self.s.service.metro_ride_s_per_station
+        self._metro_exit_at[row] = self.env.now + ride_s
         self.env.process(self._metro_exit(row, exit_, pick, since, ride_s))
 
     def _metro_exit(
@@ -248,6 +257,11 @@ class CityDay:
     ) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(ride_s)
         self._exit_tap(row, exit_, pick, since, retry=True)
+        self._metro_exit_at.pop(row, None)
+
+    def _later(self, delay_s: float, action: Callable[..., None], *args: Any) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(delay_s)
+        action(*args)
 
     def _exit_tap(self, row: int, exit_: int, pick: int, since: float | None, retry: bool) -> None:
         gate = self._gate(exit_, pick)
@@ -373,6 +387,9 @@ class CityDay:
         start = self.w.day_start
         delays = np.array([arrived_s - (r.moment - start).total_seconds() for r in records])
         self.metrics.upload(delays)
+        for record in records:
+            self.sent.add(self.w.row_of_asn(record.asn), record)
+        self.sent_records += len(records)
         self.metrics.batches += 1
         terminal.batches_sent += 1
         self.clearing.receive(batch)

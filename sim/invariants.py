@@ -15,7 +15,7 @@ import numpy as np
 
 from devices.card_state import CardState
 from model.errors import CardTwinError
-from sim.nightly import CardTally, RecordInbox
+from sim.nightly import CardTally, NightReport
 from sim.world import World
 
 VIOLATION_EXAMPLES_MAX = 5
@@ -68,7 +68,9 @@ def _compare(name: str, want: np.ndarray, got: np.ndarray, world: World) -> Chec
     return Check(name, False, f"{len(bad)} cards differ ({examples})")
 
 
-def check_day(world: World, inbox: RecordInbox) -> tuple[list[Check], Closing]:
+def check_day(
+    world: World, sent: CardTally, sent_records: int, night: NightReport
+) -> tuple[list[Check], Closing]:
     """Every invariant, each as a named check; nothing raises here (see `enforce`)."""
     held = CardTally.zeros(len(world.population))
     held_records = 0
@@ -78,7 +80,6 @@ def check_day(world: World, inbox: RecordInbox) -> tuple[list[Check], Closing]:
             held.add(world.row_of_asn(record.asn), record)
             held_records += 1
         pending += len(terminal.app.pending)
-    sent = inbox.tally
     balances, offline, online = _card_columns(world)
     opening = world.population.opening_balance_fen
     checks = [
@@ -125,8 +126,16 @@ def check_day(world: World, inbox: RecordInbox) -> tuple[list[Check], Closing]:
     checks.append(
         Check(
             "records made = records uploaded once + records held",
-            made == inbox.accepted_records + held_records,
-            f"made {made}, uploaded {inbox.accepted_records}, held {held_records}",
+            made == sent_records + held_records,
+            f"made {made}, uploaded {sent_records}, held {held_records}",
+        )
+    )
+    checks.append(
+        Check(
+            f"records uploaded = records accepted by the clearing port ({night.port})",
+            night.accepted_records == sent_records,
+            f"uploaded {sent_records}, accepted {night.accepted_records}, "
+            f"rejected {sum(night.rejected_by_reason.values())}",
         )
     )
     closing = int(balances.sum())
@@ -146,7 +155,7 @@ def check_day(world: World, inbox: RecordInbox) -> tuple[list[Check], Closing]:
         purchases_fen=purchases_fen,
         funded_fen=funded,
         held_records=held_records,
-        uploaded_records=inbox.accepted_records,
+        uploaded_records=sent_records,
     )
 
 

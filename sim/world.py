@@ -111,3 +111,9 @@ def build_world(scenario: Scenario, shard: int = 0, shards: int = 1) -> World:
         rules=fare_rules(scenario),
         demand=demand,
     )
+
+
+def planned_taps(scenario: Scenario) -> int:
+    """How many taps the day's demand holds (for a progress bar), without building cards."""
+    city = build_city(scenario)
+    return sum(len(t) for t in draw_demand(scenario, city, draw_columns(scenario, city.district_share)))
