@@ -104,7 +104,9 @@ def metro_list_fare_fen(rules: FareRules, stations: int) -> int:
     return rules.metro_base_fen + steps * rules.metro_step_fen
 
 
-def metro_fare_fen(rules: FareRules, card_type: CardType, stations: int, since_previous_s: float | None) -> int:
+def metro_fare_fen(
+    rules: FareRules, card_type: CardType, stations: int, since_previous_s: float | None
+) -> int:
     """The fare taken at the exit gate."""
     fare = metro_list_fare_fen(rules, stations) * concession_percent(rules, card_type) // PERCENT
     return _transfer(rules, fare, in_transfer_window(rules, since_previous_s))
@@ -120,7 +122,7 @@ def metro_exit_fare(
     the trip from the entry station the card itself recorded."""
 
     def fare(entry: CappRecord, exit_station: int, exit_time: datetime) -> int:
-        if exit_time < entry.entry_time:
+        if entry.entry_time is not None and exit_time < entry.entry_time:
             raise FareError(f"metro exit at {exit_time} before entry at {entry.entry_time}")
         return metro_fare_fen(
             rules, card_type, stations_between(entry.entry_station, exit_station), since_previous_s

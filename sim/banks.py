@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from model.errors import LoadDeclinedError
 from model.load_host import LoadRequest
+from sim.rng import keyed
 from sim.terminals import Kind, kind_of
 
 RESERVATIONS_OPEN_MAX = 10_000  # the load host bounds open authorisations the same way
@@ -38,7 +37,7 @@ class CityFunding:
     banks: list[Bank]
     bank_of: Callable[[bytes], int]  # card ASN -> index into banks
     decline_probability: float
-    rng: np.random.Generator
+    seed: int
     cash_fen: int = 0
     cash_count: int = 0
     _cash_open: dict[int, int] = field(default_factory=dict)
@@ -51,9 +50,13 @@ class CityFunding:
         bank = self.banks[self.bank_of(request.asn)]
         if len(bank.reserved) >= RESERVATIONS_OPEN_MAX:
             raise LoadDeclinedError(f"bank {bank.name}: {RESERVATIONS_OPEN_MAX} reservations open")
-        if self.decline_probability and self.rng.random() < self.decline_probability:
+        # Keyed by card and counter: whether the link fails does not depend on other loads.
+        draw = keyed(self.seed, "bank", int.from_bytes(request.asn, "big"), request.counter).random()
+        if self.decline_probability and draw < self.decline_probability:
             bank.declined_count += 1
-            raise LoadDeclinedError(f"bank {bank.name}: link down, load for card {request.asn.hex()} declined")
+            raise LoadDeclinedError(
+                f"bank {bank.name}: link down, load for card {request.asn.hex()} declined"
+            )
         bank.reserved[host_serial] = request.amount_fen
         self._bank_open[host_serial] = bank
 

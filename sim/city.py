@@ -110,9 +110,7 @@ def build_city(scenario: Scenario) -> City:
     # Station distances along the tracks only (not through districts): all pairs, once.
     tracks = g.edge_subgraph([(u, v) for u, v, k in g.edges(data="kind") if k == "track"])
     metro_hops = {
-        (a[1], b[1]): hops
-        for a, row in nx.all_pairs_shortest_path_length(tracks)
-        for b, hops in row.items()
+        (a[1], b[1]): hops for a, row in nx.all_pairs_shortest_path_length(tracks) for b, hops in row.items()
     }
     metro_hops.update({(s, s): 0 for s in station_ids})
 

@@ -41,7 +41,7 @@ from sim.demand import TapKind, Taps, Tear
 from sim.metrics import DayMetrics
 from sim.nightly import Batch, CardTally, ClearingPort, NightReport
 from sim.recharge import ServicePoint
-from sim.rng import stream
+from sim.rng import keyed, stream
 from sim.terminals import Kind, Terminal
 from sim.world import World
 
@@ -57,6 +57,11 @@ _KIOSK_SECTOR, _WINDOW_SECTOR = 4, 5
 
 def _reason(exc: CardTwinError) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__.removesuffix("Error")).lower()
+
+
+def _share(points: list[Any], shard: int, shards: int) -> list[Any]:
+    mine = points[shard::shards]
+    return mine or points
 
 
 class _OneTear:
@@ -91,17 +96,25 @@ class CityDay:
         kiosks = world.fleet.by_kind[Kind.KIOSK]
         per_point = self.s.city.kiosks_per_recharge_point
         self.kiosk_points = [
-            (ServicePoint(self.env, f"recharge point {i}", per_point, self.s.service.queue_limit), kiosks[i * per_point : (i + 1) * per_point])
+            (
+                ServicePoint(self.env, f"recharge point {i}", per_point, self.s.service.queue_limit),
+                kiosks[i * per_point : (i + 1) * per_point],
+            )
             for i in range(len(kiosks) // per_point)
         ]
         self.window_points = [
             (ServicePoint(self.env, f"window {i}", 1, self.s.service.queue_limit), [t])
             for i, t in enumerate(world.fleet.by_kind[Kind.WINDOW])
         ]
+        # A shard's citizens use their share of the recharge points and windows (every
+        # shards-th one), so queues carry the same load per position as in one process.
+        self.kiosk_points = _share(self.kiosk_points, world.shard, world.shards)
+        self.window_points = _share(self.window_points, world.shard, world.shards)
         self.night: NightReport | None = None
         self._short = False  # the last tap failed for want of balance
         self.sent = CardTally.zeros(len(world.population))  # records uploaded, once each
         self.sent_records = 0
+        self._recharge_count: dict[int, int] = {}
         self._metro_exit_at: dict[int, float] = {}  # rows riding the metro -> when they tap out
 
     # -- running ----------------------------------------------------------------------------
@@ -231,7 +244,9 @@ class CityDay:
         exit_at = self._metro_exit_at.get(row)
         if exit_at is not None and exit_at >= self.env.now:
             # Still on an earlier metro trip: this one starts once that one has ended.
-            self.env.process(self._later(exit_at + 1 - self.env.now, self._metro_entry, row, entry, exit_, pick, tear))
+            self.env.process(
+                self._later(exit_at + 1 - self.env.now, self._metro_entry, row, entry, exit_, pick, tear)
+            )
             return
         gate = self._gate(entry, pick)
         if gate is None:
@@ -259,7 +274,9 @@ class CityDay:
         self._exit_tap(row, exit_, pick, since, retry=True)
         self._metro_exit_at.pop(row, None)
 
-    def _later(self, delay_s: float, action: Callable[..., None], *args: Any) -> Generator[simpy.Event, Any, None]:
+    def _later(
+        self, delay_s: float, action: Callable[..., None], *args: Any
+    ) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(delay_s)
         action(*args)
 
@@ -315,25 +332,42 @@ class CityDay:
 
     # -- recharge -------------------------------------------------------------------------
 
-    def _recharge(self, row: int, then: Callable[[], None] | None = None) -> Generator[simpy.Event, Any, None]:
+    def _recharge(
+        self, row: int, then: Callable[[], None] | None = None
+    ) -> Generator[simpy.Event, Any, None]:
         """Walk to a recharge point (or a window), queue, top up; try again later if the queue
-        was too long or the load failed, at most RECHARGE_ATTEMPTS_MAX times."""
+        was too long or the load failed, at most RECHARGE_ATTEMPTS_MAX times. The citizen's
+        choices and service times come from a stream keyed by citizen and trip."""
         pop = self.w.population
         pop.recharging[row] = True
         self.metrics.recharge_trips += 1
+        trip = self._recharge_count.get(row, 0)
+        self._recharge_count[row] = trip + 1
+        rng = keyed(self.s.run.seed, "recharge", int(pop.index[row]), trip)
         loaded = False
         try:
             for _attempt in range(RECHARGE_ATTEMPTS_MAX):
                 yield self.env.timeout(self.s.service.walk_to_recharge_s)
                 window = bool(pop.prefers_window[row])
-                point, terminals = self._choose_point(row, window)
+                point, terminals = self._choose_point(row, window, rng.random())
                 mean_s = self.s.service.window_service_s if window else self.s.service.kiosk_service_s
+                service_s = rng.expovariate(1.0 / mean_s)
+                tear = Tear.NONE
+                if rng.random() < self.s.faults.tear_probability:
+                    tear = Tear.BEFORE_COMMIT if rng.random() < 0.5 else Tear.AFTER_COMMIT
                 outcome: list[bool] = []
 
-                def serve(position: int, terminals: list[Terminal] = terminals, window: bool = window) -> None:
-                    outcome.append(self._load(row, terminals[position], window))
+                def serve(
+                    position: int,
+                    terminals: list[Terminal] = terminals,
+                    window: bool = window,
+                    outcome: list[bool] = outcome,
+                    tear: Tear = tear,
+                    service_s: float = service_s,
+                ) -> None:
+                    outcome.append(self._load(row, terminals[position], window, tear, service_s))
 
-                yield self.env.process(point.visit(lambda _p, m=mean_s: float(self._rng.exponential(m)), serve))
+                yield self.env.process(point.visit(lambda _p, d=service_s: d, serve))
                 if outcome and outcome[0]:
                     loaded = True
                     break
@@ -345,13 +379,13 @@ class CityDay:
         if then is not None:
             then()
 
-    def _choose_point(self, row: int, window: bool) -> tuple[ServicePoint, list[Terminal]]:
+    def _choose_point(self, row: int, window: bool, u: float) -> tuple[ServicePoint, list[Terminal]]:
         points = self.window_points if window else self.kiosk_points
         home = int(self.w.population.home[row])
         near = [p for p in points if p[1][0].district == home] or points
-        return near[int(self._rng.integers(len(near)))]
+        return near[int(u * len(near))]
 
-    def _load(self, row: int, terminal: Terminal, window: bool) -> bool:
+    def _load(self, row: int, terminal: Terminal, window: bool, tear: Tear, service_s: float) -> bool:
         if terminal.down_at(self.env.now):
             self.metrics.reject("terminal_down")
             return False
@@ -362,11 +396,8 @@ class CityDay:
             return True
         moment = self._moment()
         app = terminal.app
-        tear = Tear.NONE
-        if self._rng.random() < self.s.faults.tear_probability:
-            tear = Tear.BEFORE_COMMIT if self._rng.random() < 0.5 else Tear.AFTER_COMMIT
         record = self._tap(row, tear, lambda ch: app.load(ch, amount, moment))  # type: ignore[union-attr]
-        terminal.busy_s += self.s.service.window_service_s if window else self.s.service.kiosk_service_s
+        terminal.busy_s += service_s
         if record is None:
             return False
         self.metrics.tap(_WINDOW_SECTOR if window else _KIOSK_SECTOR, self.env.now, record)

@@ -81,7 +81,9 @@ def _tears(rng: np.random.Generator, n: int, p: float) -> np.ndarray:
     return np.where(torn, phase, Tear.NONE).astype(np.int8)
 
 
-def _pick_in(rng: np.random.Generator, options: list[np.ndarray], where: np.ndarray, fallback: int) -> np.ndarray:
+def _pick_in(
+    rng: np.random.Generator, options: list[np.ndarray], where: np.ndarray, fallback: int
+) -> np.ndarray:
     """For each district in `where`, a uniform pick among `options[district]` (or any of
     `fallback` when the district has none)."""
     out = rng.integers(0, max(1, fallback), len(where)).astype(np.int32)
@@ -110,9 +112,15 @@ def draw_demand(scenario: Scenario, city: City, columns: dict[str, np.ndarray]) 
     # Before noon people travel from home, after noon from work.
     origin = np.where(t < 12 * 3600, home[who], work[who])
     dest = np.where(t < 12 * 3600, work[who], home[who])
-    metro = (rng.random(len(who)) < scenario.population.metro_share) if city.stations else np.zeros(len(who), bool)
+    metro = (
+        (rng.random(len(who)) < scenario.population.metro_share)
+        if city.stations
+        else np.zeros(len(who), bool)
+    )
 
-    station_lists = [np.flatnonzero(city.station_district == d).astype(np.int32) for d in range(city.districts)]
+    station_lists = [
+        np.flatnonzero(city.station_district == d).astype(np.int32) for d in range(city.districts)
+    ]
     m_who, m_t = who[metro], t[metro]
     entry = _pick_in(rng, station_lists, origin[metro], city.stations)
     exit_ = _pick_in(rng, station_lists, dest[metro], city.stations)

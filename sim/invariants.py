@@ -89,7 +89,12 @@ def check_day(
             balances,
             world,
         ),
-        _compare("purchase records per card = card's purchase counter", offline, sent.purchases + held.purchases, world),
+        _compare(
+            "purchase records per card = card's purchase counter",
+            offline,
+            sent.purchases + held.purchases,
+            world,
+        ),
         _compare("load records per card = card's load counter", online, sent.loads + held.loads, world),
         _compare(
             "purchase record counters are each of 0..n-1 once",
@@ -162,4 +167,6 @@ def check_day(
 def enforce(checks: list[Check], where: str) -> None:
     failed = [c for c in checks if not c.ok]
     if failed:
-        raise InvariantError(f"{where}: invariant violated: " + "; ".join(f"{c.name}: {c.detail}" for c in failed))
+        raise InvariantError(
+            f"{where}: invariant violated: " + "; ".join(f"{c.name}: {c.detail}" for c in failed)
+        )

@@ -139,8 +139,12 @@ def build_population(
     day = scenario.run.day
     start, expiry = date(day.year - 5, 1, 1), date(day.year + 10, 12, 31)
     images: list[bytes] = []
-    for i, kind, balance in zip(rows.tolist(), picked["card_type"].tolist(), picked["opening_balance_fen"]):
-        state = factory.personalise(CardProfile(asn=asn_of(i), card_type=CardType(kind), start=start, expiry=expiry))
+    for i, kind, balance in zip(
+        rows.tolist(), picked["card_type"].tolist(), picked["opening_balance_fen"], strict=True
+    ):
+        state = factory.personalise(
+            CardProfile(asn=asn_of(i), card_type=CardType(kind), start=start, expiry=expiry)
+        )
         state.ep_balance_fen = min(int(balance), state.max_balance_fen)
         images.append(state.to_image())
     picked["opening_balance_fen"] = np.minimum(picked["opening_balance_fen"], MAX_BALANCE_FEN_DEFAULT)

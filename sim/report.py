@@ -17,12 +17,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from model.money import format_fen  # noqa: E402
-from sim.metrics import HOURS, UPLOAD_DELAY_BIN_S, wait_summary  # noqa: E402
-from sim.run import RunResult, utilisation  # noqa: E402
-from sim.terminals import SECTORS  # noqa: E402
+from model.money import format_fen
+from sim.metrics import HOURS, UPLOAD_DELAY_BIN_S, wait_summary
+from sim.run import RunResult, utilisation
+from sim.terminals import SECTORS
 
 Row = tuple[Any, ...]
 
@@ -52,7 +52,14 @@ def tables(run: RunResult) -> dict[str, tuple[list[str], list[Row]]]:
     out["hourly"] = (
         ["sector", "hour", "taps", "amount_fen", "taps_scaled", "amount_fen_scaled"],
         [
-            (sector, h, int(m.tx_count[i, h]), int(m.tx_fen[i, h]), round(m.tx_count[i, h] * w), round(m.tx_fen[i, h] * w))
+            (
+                sector,
+                h,
+                int(m.tx_count[i, h]),
+                int(m.tx_fen[i, h]),
+                round(m.tx_count[i, h] * w),
+                round(m.tx_fen[i, h] * w),
+            )
             for i, sector in enumerate(SECTORS)
             for h in range(HOURS)
         ],
@@ -93,7 +100,14 @@ def tables(run: RunResult) -> dict[str, tuple[list[str], list[Row]]]:
     hourly_net = (m.tx_fen[4] + m.tx_fen[5] - m.tx_fen[:4].sum(axis=0)).cumsum()
     out["float"] = (
         ["hour_end", "float_fen", "float_fen_scaled"],
-        [(h + 1, int(closing.opening_float_fen + hourly_net[h]), round((closing.opening_float_fen + hourly_net[h]) * w)) for h in range(HOURS)],
+        [
+            (
+                h + 1,
+                int(closing.opening_float_fen + hourly_net[h]),
+                round((closing.opening_float_fen + hourly_net[h]) * w),
+            )
+            for h in range(HOURS)
+        ],
     )
     banks: dict[str, int] = {}
     for r in run.shards:
@@ -150,7 +164,7 @@ def _figures(run: RunResult, folder: Path) -> list[str]:
     for i, sector in enumerate(SECTORS):
         values = [float(m.tx_count[i, h]) * w for h in range(HOURS)]
         ax.bar(range(HOURS), values, bottom=bottom, label=sector)
-        bottom = [b + v for b, v in zip(bottom, values)]
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_xlabel("hour")
     ax.set_ylabel("transactions (scaled to the city)")
     ax.set_title("Card transactions by sector and hour")
@@ -204,8 +218,10 @@ def _html(run: RunResult, data: dict[str, tuple[list[str], list[Row]]], figures:
         f"<p>{html.escape(s.run.name)} on {s.run.date}, seed {s.run.seed}: {run.citizens} simulated citizens "
         f"standing for {s.population.cardholders} cardholders (weight {run.weight:.1f}), "
         f"{run.taps()} card transactions through the real protocol in {run.wall_s:.1f} s. "
-        f"Float CNY {format_fen(closing.opening_float_fen)} -> {format_fen(closing.closing_float_fen)} (sampled). "
-        f"Invariants: {'all hold' if ok else 'VIOLATED'}. Clearing: {html.escape(run.shards[0].night.port)}.</p>"
+        f"Float CNY {format_fen(closing.opening_float_fen)} -> "
+        f"{format_fen(closing.closing_float_fen)} (sampled). "
+        f"Invariants: {'all hold' if ok else 'VIOLATED'}. "
+        f"Clearing: {html.escape(run.shards[0].night.port)}.</p>"
     )
     sections = "".join(
         f"<h2>{html.escape(name)}</h2>{_table_html(*table)}"

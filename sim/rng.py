@@ -8,6 +8,7 @@ to the last fen.
 from __future__ import annotations
 
 import hashlib
+import random
 
 import numpy as np
 
@@ -17,3 +18,11 @@ def stream(seed: int, name: str, shard: int = 0) -> np.random.Generator:
     digest = hashlib.sha256(f"{name}/{shard}".encode()).digest()
     key = int.from_bytes(digest[:8], "big")
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, key])))
+
+
+def keyed(seed: int, name: str, *key: int) -> random.Random:
+    """A small generator for one event of one citizen (e.g. its 3rd recharge trip): the draw
+    depends on who and which event, not on what other citizens did before, so a citizen's day
+    is the same in whichever shard it runs."""
+    digest = hashlib.blake2b(f"{seed}/{name}/{'/'.join(map(str, key))}".encode(), digest_size=8).digest()
+    return random.Random(int.from_bytes(digest, "big"))

@@ -18,7 +18,7 @@ import numpy as np
 
 from scenarios.schema import Scenario
 from sim.day import DAY_S, CityDay
-from sim.invariants import Check, Closing, enforce, check_day
+from sim.invariants import Check, Closing, check_day, enforce
 from sim.metrics import DayMetrics
 from sim.nightly import ClearingPort, NightReport, RecordInbox
 from sim.terminals import Kind

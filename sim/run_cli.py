@@ -29,7 +29,9 @@ from sim.world import planned_taps
     default=None,
     help="Results folder (default: results/<scenario name>-seed<seed>).",
 )
-def run(scenario: Path | None, seed: int | None, sample: float | None, shards: int | None, out: Path | None) -> None:
+def run(
+    scenario: Path | None, seed: int | None, sample: float | None, shards: int | None, out: Path | None
+) -> None:
     """Run one city day of SCENARIO (default: the Hangzhou 2009 scenario) and report it."""
     s = load(scenario)
     changes = {k: v for k, v in (("seed", seed), ("sample", sample), ("shards", shards)) if v is not None}
@@ -38,7 +40,9 @@ def run(scenario: Path | None, seed: int | None, sample: float | None, shards: i
     folder = out or Path("results") / f"{s.run.name}-seed{s.run.seed}"
     # The progress bar counts planned taps; drawing them is cheap next to running them.
     planned = planned_taps(s)
-    click.echo(f"scenario {s.run.name} ({s.source}), seed {s.run.seed}, sample {s.run.sample}, shards {s.run.shards}")
+    click.echo(
+        f"scenario {s.run.name} ({s.source}), seed {s.run.seed}, sample {s.run.sample}, shards {s.run.shards}"
+    )
     with click.progressbar(length=planned, label="city day", show_pos=True) as bar:
         result = run_day(s, bar.update)
     report = write_results(result, folder)
@@ -48,7 +52,8 @@ def run(scenario: Path | None, seed: int | None, sample: float | None, shards: i
     click.echo(f"citizens {result.citizens} (weight {result.weight:.1f}), transactions {result.taps()}")
     click.echo(
         f"loads CNY {format_fen(closing.loads_fen)}, purchases CNY {format_fen(closing.purchases_fen)}, "
-        f"float CNY {format_fen(closing.opening_float_fen)} -> {format_fen(closing.closing_float_fen)} (sampled)"
+        f"float CNY {format_fen(closing.opening_float_fen)} -> "
+        f"{format_fen(closing.closing_float_fen)} (sampled)"
     )
     click.echo(f"recharge point waits: mean {kiosk[1]:.0f} s, p95 {kiosk[2]:.0f} s over {kiosk[0]} top-ups")
     click.echo(f"rejected: {dict(sorted(m.rejected.items()))}; torn taps recovered: {m.torn}")

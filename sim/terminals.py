@@ -111,7 +111,9 @@ def build_fleet(scenario: Scenario, city: City, keys: IssuerKeys, host: LoadHost
     routes = len(city.route_numbers)
     buses = max(scaled(c.buses, sample), routes)
     # Every route has at least one bus; the rest go round-robin.
-    fleet.by_kind[Kind.BUS] = [Terminal(Kind.BUS, purchase(Kind.BUS, i), -1, i % routes) for i in range(buses)]
+    fleet.by_kind[Kind.BUS] = [
+        Terminal(Kind.BUS, purchase(Kind.BUS, i), -1, i % routes) for i in range(buses)
+    ]
     fleet.buses_by_route = [fleet.by_kind[Kind.BUS][r::routes] for r in range(routes)]
     gates: list[Terminal] = []
     per_station = scaled(c.gates_per_station * city.stations, sample) if city.stations else 0

@@ -19,7 +19,6 @@ from sim.banks import Bank, CityFunding
 from sim.city import City, build_city
 from sim.demand import Taps, draw_demand, for_shard
 from sim.population import Population, build_population, draw_columns, index_of
-from sim.rng import stream
 from sim.terminals import Fleet, build_fleet
 
 ISSUER_ID = bytes.fromhex("3301000000000001")  # Hangzhou (city code 3301), issuer 1
@@ -88,7 +87,7 @@ def build_world(scenario: Scenario, shard: int = 0, shards: int = 1) -> World:
         banks=banks,
         bank_of=bank_of,
         decline_probability=scenario.faults.bank_decline_probability,
-        rng=stream(scenario.run.seed, "bank", shard),
+        seed=scenario.run.seed,
     )
     host = LoadHost(store, funding)
     fleet = build_fleet(scenario, city, keys, host, shard)
