@@ -130,7 +130,9 @@ def run_day(scenario: Scenario, progress: ProgressFn | None = None) -> RunResult
         results = [run_shard(scenario, 0, 1, progress)]
     else:
         # Each shard reports when it is done; shards are whole days, so that is the progress.
-        ctx = multiprocessing.get_context("spawn")
+        # fork: a child starts from the loaded modules and needs no `__main__` guard in callers.
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        ctx = multiprocessing.get_context(method)
         with ctx.Pool(processes=min(shards, multiprocessing.cpu_count())) as pool:
             results = []
             for result in pool.imap(_shard_job, [(scenario, k, shards) for k in range(shards)]):
