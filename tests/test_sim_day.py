@@ -75,7 +75,7 @@ def test_tears_are_recovered_and_money_still_adds_up() -> None:
 
 
 def test_duplicate_and_late_uploads() -> None:
-    day, inbox, night = _day(_faults(SMALL, duplicate_upload_probability=1.0, late_upload_probability=1.0))
+    day, _, night = _day(_faults(SMALL, duplicate_upload_probability=1.0, late_upload_probability=1.0))
     assert day.metrics.duplicate_batches == day.metrics.batches > 0
     assert night.rejected_by_reason["duplicate_batch"] == night.accepted_records
     assert day.metrics.late_records > 0

@@ -93,6 +93,6 @@ def test_cli_prints_a_bad_scenario_in_one_line(tmp_path: Path) -> None:
 
 
 def test_replace_checks_the_result() -> None:
-    with pytest.raises(ScenarioError, match="run.sample"):
+    with pytest.raises(ScenarioError, match=r"run\.sample"):
         load().replace(sample=0.0)
     assert load().replace(sample=0.01, seed=5).run.seed == 5
