@@ -30,7 +30,8 @@ a card fails after MAC1. A record held for a gap is released by itself when the 
 arrives; one that stays held needs a person (`release`). Records held as no-proof, hotlisted or
 older-than-cutoff are released only by review; duplicates, forged TACs and corrupt bytes never.
 
-Postings: loads `Dr receivable:<recharge point> / Cr float`; purchases `Dr float /
+Postings: loads `Dr receivable:<recharge point> / Cr float` (`Dr transfer` for a replaced card's
+balance reloaded by the operator's transfer window); purchases `Dr float /
 Cr payable:<participant>`, aggregated per participant per batch (each record row names the
 posting that carries it, so every record is on the ledger exactly once).
 """
@@ -49,7 +50,7 @@ from typing import Protocol
 from model.batch import BatchFault, WireRecord, decode_record, parse_batch
 from model.errors import CardTwinError
 from model.ledger import Ledger
-from model.registry import Registry
+from model.registry import Registry, Sector
 from model.tac_verifier import TacVerifier
 
 CUTOFF_DAYS_DEFAULT = 7
@@ -151,6 +152,9 @@ def record_key(asn: bytes, tx_type: int, counter: int) -> bytes:
     return asn + bytes((family(tx_type),)) + counter.to_bytes(2, "big")
 
 
+ACCOUNT_PAYMENT_TX_TYPE = 0x80  # a cleared item that is an online-account payment, not a card record
+
+
 def day_int(day: date) -> int:
     return day.year * 10_000 + day.month * 100 + day.day
 
@@ -183,6 +187,7 @@ class IngestReport:
 class _Posting:
     """One batch's records on their way to the ledger."""
 
+    debit_account: str
     rows: list[tuple[bytes, int, str, int, int, bytes, int, int]] = field(default_factory=list)
     load_fen: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     purchase_fen: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -320,7 +325,8 @@ class ClearingHouse:
                     fault_record.raw,
                     None,
                 )
-            posting = _Posting()
+            transfer = owner.sector is Sector.TRANSFER
+            posting = _Posting("transfer" if transfer else f"receivable:{owner.participant_id}")
             self._check_records(parsed.records, owner.participant_id, clearing_day, name, hold, posting)
             self._post(batch_id, name, clearing_day, posting, report)
         self._add_quarantine(held)
@@ -404,8 +410,8 @@ class ClearingHouse:
         if not posting.rows:
             return
         lines: list[tuple[str, int]] = []
-        for participant, amount in posting.load_fen.items():
-            lines += [(f"receivable:{participant}", amount), ("float", -amount)]
+        for amount in posting.load_fen.values():
+            lines += [(posting.debit_account, amount), ("float", -amount)]
         for participant, amount in posting.purchase_fen.items():
             lines += [("float", amount), (f"payable:{participant}", -amount)]
         posting_id = self.ledger.post(day_int(clearing_day), f"batch {batch_id} {name}", lines)
@@ -462,7 +468,9 @@ class ClearingHouse:
     def _post_released(self, qid: int, record: WireRecord, participant: str, day: date, note: str) -> None:
         key = record_key(record.asn, record.tx_type, record.counter)
         if record.is_load:
-            lines = [(f"receivable:{participant}", record.amount_fen), ("float", -record.amount_fen)]
+            owner = self.registry.participants[participant]
+            debit = "transfer" if owner.sector is Sector.TRANSFER else f"receivable:{participant}"
+            lines = [(debit, record.amount_fen), ("float", -record.amount_fen)]
         else:
             lines = [("float", record.amount_fen), (f"payable:{participant}", -record.amount_fen)]
         posting_id = None

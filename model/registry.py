@@ -10,7 +10,7 @@ File form (TOML):
     [[participant]]
     id = "bus-hz"          # unique
     name = "Hangzhou Public Transport"
-    sector = "bus"         # bus, metro, taxi, retail, utilities, load
+    sector = "bus"         # bus, metro, taxi, retail, utilities, load, transfer
     bank = "ICBC"          # the bank the participant is settled through
 
     [[terminal]]
@@ -43,6 +43,7 @@ class Sector(Enum):
     RETAIL = "retail"
     UTILITIES = "utilities"
     LOAD = "load"  # recharge points: they collect money for the float, they are not paid
+    TRANSFER = "transfer"  # the operator's balance transfers (card replacement): no money moves
 
 
 @dataclass(frozen=True, slots=True)
