@@ -414,7 +414,10 @@ class ClearingHouse:
             lines += [(posting.debit_account, amount), ("float", -amount)]
         for participant, amount in posting.purchase_fen.items():
             lines += [("float", amount), (f"payable:{participant}", -amount)]
-        posting_id = self.ledger.post(day_int(clearing_day), f"batch {batch_id} {name}", lines)
+        # A metro entry is a record of 0 fen: it is cleared (its counter is spent) but moves no money.
+        posting_id = 0
+        if any(amount for _, amount in lines):
+            posting_id = self.ledger.post(day_int(clearing_day), f"batch {batch_id} {name}", lines)
         self.db.executemany(
             "INSERT INTO records(key, batch_id, participant, tx_type, amount_fen, day, terminal_id, serial, "
             "posting_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

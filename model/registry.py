@@ -76,16 +76,22 @@ class Registry:
             self.participants[participant.participant_id] = participant
         self.terminals: dict[bytes, TerminalEntry] = {}
         for terminal in terminals:
-            if len(terminal.terminal_id) != 6 or len(terminal.psam_id) != 6:
-                raise RegistryError(f"registry: terminal {terminal.terminal_id.hex()}: IDs must be 6 bytes")
-            if terminal.terminal_id in self.terminals:
-                raise RegistryError(f"registry: terminal {terminal.terminal_id.hex()} twice")
-            if terminal.participant_id not in self.participants:
-                raise RegistryError(
-                    f"registry: terminal {terminal.terminal_id.hex()} names unknown participant "
-                    f"{terminal.participant_id!r}"
-                )
-            self.terminals[terminal.terminal_id] = terminal
+            self.register(terminal)
+
+    def register(self, terminal: TerminalEntry) -> None:
+        """Add a terminal (a new deployment, or one found by its quarantined batch)."""
+        if len(self.terminals) >= TERMINALS_MAX:
+            raise RegistryError(f"registry: {TERMINALS_MAX} terminals registered")
+        if len(terminal.terminal_id) != 6 or len(terminal.psam_id) != 6:
+            raise RegistryError(f"registry: terminal {terminal.terminal_id.hex()}: IDs must be 6 bytes")
+        if terminal.terminal_id in self.terminals:
+            raise RegistryError(f"registry: terminal {terminal.terminal_id.hex()} twice")
+        if terminal.participant_id not in self.participants:
+            raise RegistryError(
+                f"registry: terminal {terminal.terminal_id.hex()} names unknown participant "
+                f"{terminal.participant_id!r}"
+            )
+        self.terminals[terminal.terminal_id] = terminal
 
     def owner(self, terminal_id: bytes) -> Participant | None:
         entry = self.terminals.get(terminal_id)
