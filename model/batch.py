@@ -212,7 +212,32 @@ def write_batch(
     return head + zlib.crc32(body, zlib.crc32(head)).to_bytes(4, "big") + body
 
 
+_VALID_DATES: dict[bytes, bool] = {}
+_VALID_DATES_MAX = 100_000
+
+
 def _valid_date_time(raw: bytes) -> bool:
+    # Records of one batch share a handful of dates: each is checked once, the time every time.
+    date_ok = _VALID_DATES.get(raw[:4])
+    if date_ok is None:
+        date_ok = _valid_full(raw[:4] + b"\x00\x00\x00")
+        if len(_VALID_DATES) >= _VALID_DATES_MAX:
+            _VALID_DATES.clear()
+        _VALID_DATES[raw[:4]] = date_ok
+    hour, minute, second = raw[4], raw[5], raw[6]
+    # BCD: each nibble a digit; 0x59 is 59, 0x5A is not a number.
+    return (
+        date_ok
+        and hour < 0x24
+        and minute < 0x60
+        and second < 0x60
+        and (hour & 0x0F) < 10
+        and (minute & 0x0F) < 10
+        and (second & 0x0F) < 10
+    )
+
+
+def _valid_full(raw: bytes) -> bool:
     text = raw.hex()
     if not text.isdigit():
         return False

@@ -113,10 +113,15 @@ CREATE TABLE IF NOT EXISTS batches (
     clearing_day INTEGER NOT NULL,
     declared_load_fen INTEGER NOT NULL,
     declared_purchase_fen INTEGER NOT NULL,
-    raw BLOB NOT NULL
+    raw BLOB                       -- the file's bytes, kept when any part of it is quarantined
 );
 CREATE TABLE IF NOT EXISTS records (
-    key BLOB PRIMARY KEY,          -- ASN(8) | family(1) | counter(2)
+    -- Appended in ingest order, with no index on `key`: an index in card order would rewrite
+    -- pages all over the file at every commit. Uniqueness of `key` is enforced by the clearing
+    -- house's memory of every key (rebuilt from this table at start) and checked by the
+    -- reconciliation.
+    id INTEGER PRIMARY KEY,
+    key BLOB NOT NULL,             -- ASN(8) | family(1) | counter(2); 12 bytes for account payments
     batch_id INTEGER NOT NULL,
     participant TEXT NOT NULL,
     tx_type INTEGER NOT NULL,
@@ -125,7 +130,7 @@ CREATE TABLE IF NOT EXISTS records (
     terminal_id BLOB NOT NULL,
     serial INTEGER NOT NULL,
     posting_id INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
     batch_id INTEGER NOT NULL,
@@ -143,9 +148,15 @@ CREATE TABLE IF NOT EXISTS releases (
 """
 
 
+_FAMILY_BYTE: dict[int, bytes] = {}
+
+
 def family(tx_type: int) -> int:
     """The card counter a transaction type uses: 0 EP offline, 1 EP online, 2 ED offline, 3 ED online."""
     return (2 if tx_type in _ED_TYPES else 0) + (1 if tx_type in _LOAD_TYPES else 0)
+
+
+_FAMILY_BYTE.update({t: bytes((family(t),)) for t in (0x01, 0x02, 0x05, 0x06, 0x09)})
 
 
 def record_key(asn: bytes, tx_type: int, counter: int) -> bytes:
@@ -221,10 +232,12 @@ class ClearingHouse:
         self._counters: dict[bytes, set[int]] = defaultdict(set)
         self._serials: dict[bytes, set[int]] = defaultdict(set)
         self._held_gaps: dict[int, tuple[str, WireRecord, str]] = {}
-        for key, tx_type, terminal_id, serial in self.db.execute(
-            "SELECT key, tx_type, terminal_id, serial FROM records WHERE length(key) = 11"
+        self._shadow: dict[bytes, int] = defaultdict(int)
+        for key, tx_type, terminal_id, serial, amount in self.db.execute(
+            "SELECT key, tx_type, terminal_id, serial, amount_fen FROM records WHERE length(key) = 11"
         ):
             self._counters[key[:9]].add(int.from_bytes(key[9:], "big"))
+            self._shadow[key[:8]] += amount if tx_type in _LOAD_TYPES else -amount
             if tx_type not in _LOAD_TYPES:
                 self._serials[terminal_id].add(serial)
         released = {row[0] for row in self.db.execute("SELECT quarantine_id FROM releases")}
@@ -280,7 +293,7 @@ class ClearingHouse:
                 day_int(clearing_day),
                 header.load_total_fen if header else 0,
                 header.purchase_total_fen if header else 0,
-                raw,
+                None,
             ),
         )
         batch_id = int(self.db.execute("SELECT last_insert_rowid()").fetchone()[0])
@@ -330,6 +343,9 @@ class ClearingHouse:
             self._check_records(parsed.records, owner.participant_id, clearing_day, name, hold, posting)
             self._post(batch_id, name, clearing_day, posting, report)
         self._add_quarantine(held)
+        if held:
+            # Clean files stay in the terminal archive; a file with anything held is kept here whole.
+            self.db.execute("UPDATE batches SET raw = ? WHERE id = ?", (raw, batch_id))
         report.auto_released = self._release_closed_gaps(clearing_day)
         return report
 
@@ -347,58 +363,49 @@ class ClearingHouse:
         effective = self.hotlist.effective
         counters = self._counters
         serials = self._serials
+        shadow = self._shadow
         rows = posting.rows
         for index, chunk, r in records:
-            where = f"{name} record {index} (card {r.asn.hex()} counter {r.counter})"
-            fam = family(r.tx_type)
-            key = r.asn + bytes((fam,)) + r.counter.to_bytes(2, "big")
-            is_load = r.tx_type in _LOAD_TYPES
+            tx_type, counter = r.tx_type, r.counter
+            fam_key = r.asn + _FAMILY_BYTE[tx_type]
+            is_load = tx_type in _LOAD_TYPES
+            reason: Reason | None = None
             if r.no_proof:
-                reason, detail = Reason.NO_PROOF, f"{where}: committed without proof (no TAC), needs review"
-            elif not verify(
-                r.asn, r.counter, r.amount_fen, r.tx_type, r.terminal_id, r.terminal_serial, r.date_time,
-                r.balance_after_fen, r.tac, r.algorithm, r.key_index,
-            ):  # fmt: skip
-                hold(index, Reason.FORGED_TAC, f"{where}: TAC does not verify", chunk, None)
+                reason = Reason.NO_PROOF
+            elif not verify(r, chunk):
+                hold(index, Reason.FORGED_TAC, _detail(Reason.FORGED_TAC, name, index, r), chunk, None)
                 continue
-            else:
-                reason = None
-                detail = ""
-            seen = counters[key[:9]]
-            if r.counter in seen:
-                hold(index, Reason.DUPLICATE, f"{where}: already cleared or held", chunk, None)
+            seen = counters[fam_key]
+            if counter in seen:
+                hold(index, Reason.DUPLICATE, _detail(Reason.DUPLICATE, name, index, r), chunk, None)
                 continue
+            day = int(r.date_time[:4].hex())
             if reason is None:
                 listed = effective(r.asn)
-                day = r.day
                 if listed is not None and r.date_time >= listed:
-                    reason, detail = (
-                        Reason.HOTLISTED,
-                        f"{where}: at {r.date_time.hex()}, hotlisted from {listed.hex()}",
-                    )
+                    reason = Reason.HOTLISTED
                 elif day < cutoff:
-                    reason, detail = (
-                        Reason.OLDER_THAN_CUTOFF,
-                        f"{where}: day {day} is before the cut-off {cutoff}",
-                    )
-                elif r.counter > 0 and (r.counter - 1) not in seen:
-                    reason, detail = Reason.COUNTER_GAP, f"{where}: counter {r.counter - 1} not seen"
+                    reason = Reason.OLDER_THAN_CUTOFF
+                elif counter > 0 and (counter - 1) not in seen:
+                    reason = Reason.COUNTER_GAP
                 elif (
                     not is_load
                     and r.terminal_serial > 0
                     and (r.terminal_serial - 1) not in serials[r.terminal_id]
                 ):
                     reason = Reason.SERIAL_GAP
-                    detail = f"{where}: PSAM serial {r.terminal_serial - 1} of {r.terminal_id.hex()} not seen"
-            seen.add(r.counter)
+            seen.add(counter)
+            key = fam_key + counter.to_bytes(2, "big")
             if not is_load:
                 serials[r.terminal_id].add(r.terminal_serial)
             if reason is not None:
+                detail = _detail(reason, name, index, r, self.hotlist.effective(r.asn), cutoff)
                 hold(index, reason, detail, chunk, key)
                 continue
             rows.append(
-                (key, r.tx_type, participant, r.amount_fen, r.day, r.terminal_id, r.terminal_serial, index)
+                (key, tx_type, participant, r.amount_fen, day, r.terminal_id, r.terminal_serial, index)
             )
+            shadow[r.asn] += r.amount_fen if is_load else -r.amount_fen
             if is_load:
                 posting.load_fen[participant] += r.amount_fen
             else:
@@ -498,6 +505,7 @@ class ClearingHouse:
         self.db.execute(
             "INSERT INTO releases(quarantine_id, posting_id, note) VALUES (?, ?, ?)", (qid, posting_id, note)
         )
+        self._shadow[record.asn] += record.amount_fen if record.is_load else -record.amount_fen
         self._held_gaps.pop(qid, None)
 
     def release(self, quarantine_id: int, note: str, clearing_day: date) -> None:
@@ -564,12 +572,27 @@ class ClearingHouse:
 
     def shadow_balance_fen(self, asn: bytes) -> int:
         """The card's balance as the back office knows it: every posted record's effect, both purses."""
-        row = self.db.execute(
-            "SELECT COALESCE(SUM(CASE WHEN tx_type IN (1, 2) THEN amount_fen ELSE -amount_fen END), 0) "
-            "FROM records WHERE key >= ? AND key < ? AND length(key) = 11",
-            (asn, asn + b"\xff"),
-        ).fetchone()
-        return int(row[0])
+        return self._shadow.get(asn, 0)
+
+
+def _detail(
+    reason: Reason, name: str, index: int, r: WireRecord, listed: bytes | None = None, cutoff: int = 0
+) -> str:
+    """The one-line reason of a held record; built only for the few records that are held."""
+    where = f"{name} record {index} (card {r.asn.hex()} counter {r.counter})"
+    if reason is Reason.NO_PROOF:
+        return f"{where}: committed without proof (no TAC), needs review"
+    if reason is Reason.FORGED_TAC:
+        return f"{where}: TAC does not verify with the issuer keys"
+    if reason is Reason.DUPLICATE:
+        return f"{where}: already cleared or held"
+    if reason is Reason.HOTLISTED:
+        return f"{where}: at {r.date_time.hex()}, hotlisted from {listed.hex() if listed else '?'}"
+    if reason is Reason.OLDER_THAN_CUTOFF:
+        return f"{where}: day {r.day} is before the cut-off {cutoff}"
+    if reason is Reason.COUNTER_GAP:
+        return f"{where}: the card's counter {r.counter - 1} was not seen (held until it is)"
+    return f"{where}: PSAM serial {r.terminal_serial - 1} of {r.terminal_id.hex()} was not seen"
 
 
 class _Hold(Protocol):

@@ -68,6 +68,8 @@ def open_database(path: Path | str) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
+        # The records index is written in card order, not time order: keep its pages in memory.
+        db.execute("PRAGMA cache_size=-262144")
     except sqlite3.DatabaseError as exc:
         raise LedgerError(f"{path}: cannot open the clearing database: {exc}") from None
     return db

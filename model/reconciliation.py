@@ -130,7 +130,7 @@ def reconcile(
     # Ledger against unsettled items, per participant.
     unsettled_sql = "SELECT participant, tx_type IN (1, 2), SUM(amount_fen) FROM records r"
     if _table_exists(db, "settled"):
-        unsettled_sql += " WHERE NOT EXISTS (SELECT 1 FROM settled s WHERE s.key = r.key)"
+        unsettled_sql += " WHERE NOT EXISTS (SELECT 1 FROM settled s WHERE s.record_id = r.id)"
     owed: dict[str, int] = defaultdict(int)
     for participant, is_load, amount in db.execute(unsettled_sql + " GROUP BY 1, 2"):
         owner = registry.participants.get(participant)
@@ -148,6 +148,10 @@ def reconcile(
     report.checks.append(
         Check("transfer account (replaced balances not yet reloaded)", ledger.balance("transfer"), 0)
     )
+
+    # Exactly once: no key cleared twice (the clearing house's memory guards it; this proves it).
+    twice = db.execute("SELECT COUNT(*) FROM (SELECT key FROM records GROUP BY key HAVING COUNT(*) > 1)")
+    report.checks.append(Check("records cleared twice (count)", int(twice.fetchone()[0]), 0))
 
     # Banks.
     transit = sum(abs(v) for v in ledger.balances("bank:").values())

@@ -41,9 +41,9 @@ CREATE TABLE IF NOT EXISTS settlements (
     through_day INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS settled (
-    key BLOB PRIMARY KEY,
+    record_id INTEGER PRIMARY KEY,  -- records.id: a cleared item is settled once, by construction
     settlement_id INTEGER NOT NULL REFERENCES settlements(id)
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS settlement_lines (
     settlement_id INTEGER NOT NULL,
     participant TEXT NOT NULL,
@@ -140,15 +140,15 @@ class Settlement:
         )
         settlement_id = cursor.lastrowid
         cursor = self.db.execute(
-            "INSERT INTO settled(key, settlement_id) SELECT key, ? FROM records r WHERE r.day <= ? "
-            "AND NOT EXISTS (SELECT 1 FROM settled s WHERE s.key = r.key)",
+            "INSERT INTO settled(record_id, settlement_id) SELECT id, ? FROM records r WHERE r.day <= ? "
+            "AND NOT EXISTS (SELECT 1 FROM settled s WHERE s.record_id = r.id)",
             (settlement_id, through),
         )
         report = SettlementReport(business_day, through, items=cursor.rowcount)
         totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         for participant, is_load, amount, count in self.db.execute(
             "SELECT r.participant, r.tx_type IN (1, 2), SUM(r.amount_fen), COUNT(*) FROM settled s "
-            "JOIN records r ON r.key = s.key WHERE s.settlement_id = ? GROUP BY 1, 2 ORDER BY 1, 2",
+            "JOIN records r ON r.id = s.record_id WHERE s.settlement_id = ? GROUP BY 1, 2 ORDER BY 1, 2",
             (settlement_id,),
         ):
             slot = totals[participant]

@@ -17,6 +17,7 @@ from typing import Any
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from model.batch import WireRecord
 from model.crypto import Algorithm, pad80, tac_key
 from model.keys import KeyStore, KeyStoreError, KeyUsage
 from model.mac_inputs import load_tac_data, purchase_tac_data
@@ -47,45 +48,31 @@ class TacVerifier:
             self._encryptors[key] = encryptor
         return encryptor
 
-    def compute(
-        self,
-        asn: bytes,
-        algorithm: int,
-        key_index: int,
-        tac_data: bytes,
-    ) -> bytes:
+    def compute(self, asn: bytes, algorithm: int, key_index: int, tac_data: bytes) -> bytes:
         """The TAC the card `asn` would have made over `tac_data`; KeyStoreError if no key."""
-        encryptor = self._encryptor(asn, algorithm, key_index)
+        update = self._encryptor(asn, algorithm, key_index).update
         block = 16 if algorithm == Algorithm.SM4 else 8
         data = pad80(tac_data, block)
-        chained = 0
-        out = b""
-        for start in range(0, len(data), block):
-            mixed = chained ^ int.from_bytes(data[start : start + block], "big")
-            out = encryptor.update(mixed.to_bytes(block, "big"))
-            chained = int.from_bytes(out, "big")
+        out = update(data[:block])
+        for start in range(block, len(data), block):
+            mixed = int.from_bytes(out, "big") ^ int.from_bytes(data[start : start + block], "big")
+            out = update(mixed.to_bytes(block, "big"))
         return bytes(out[:4])
 
-    def verify(
-        self,
-        asn: bytes,
-        counter: int,
-        amount_fen: int,
-        tx_type: int,
-        terminal_id: bytes,
-        terminal_serial: int,
-        date_time: bytes,
-        balance_after_fen: int,
-        tac: bytes,
-        algorithm: int,
-        key_index: int,
-    ) -> bool:
-        """Whether `tac` is the card's TAC over these record fields (False if no key is held)."""
-        if tx_type in _LOAD_TYPES:
-            data = load_tac_data(balance_after_fen, counter, amount_fen, tx_type, terminal_id, date_time)
+    def verify(self, r: WireRecord, wire: bytes = b"") -> bool:
+        """Whether the record's TAC is the card's over its fields (False if no key is held).
+
+        `wire`, the record's bytes in the batch format, saves rebuilding a purchase's TAC input:
+        amount, type, terminal, serial and date-time lie there in TAC order (bytes 10..31)."""
+        if wire and r.tx_type not in _LOAD_TYPES:
+            data = wire[10:32]
+        elif r.tx_type in _LOAD_TYPES:
+            data = load_tac_data(
+                r.balance_after_fen, r.counter, r.amount_fen, r.tx_type, r.terminal_id, r.date_time
+            )
         else:
-            data = purchase_tac_data(amount_fen, tx_type, terminal_id, terminal_serial, date_time)
+            data = purchase_tac_data(r.amount_fen, r.tx_type, r.terminal_id, r.terminal_serial, r.date_time)
         try:
-            return self.compute(asn, algorithm, key_index, data) == tac
+            return self.compute(r.asn, r.algorithm, r.key_index, data) == r.tac
         except KeyStoreError:
             return False

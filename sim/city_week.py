@@ -210,8 +210,9 @@ class CityWeek:
         for terminal_id, terminal in self.purchase.items():
             # The third bus missed every hotlist update: its depot link is down all week.
             terminal.hotlist = frozenset() if terminal_id == BUSES[2] else listed
-        self._traffic(offset, day)
+        # The scripted cases run first, so each card involved shows only the fault meant for it.
         self._scripted_faults(offset, day)
+        self._traffic(offset, day)
         self._evening_uploads(offset, day)
 
     def _morning_events(self, offset: int, day: date, morning: datetime) -> None:
@@ -275,22 +276,20 @@ class CityWeek:
             for ride in range(rng.randint(0, 2)):
                 bus = self.purchase[rng.choice(BUSES)]
                 self._try(bus.purchase, channel, BUS_FARE_FEN, t + timedelta(minutes=2 + ride))
-            if rng.random() < 0.5 or (offset == 3 and citizen.number == 5):
-                self._metro(citizen, t + timedelta(minutes=5), offset)
+            if rng.random() < 0.5:
+                self._metro(citizen, t + timedelta(minutes=5), rng.choice(GATES))
             if not special and rng.random() < 0.2:
                 amount = rng.randrange(1_100, 3_500)
                 self._try(self.purchase[TAXI].purchase, channel, amount, t + timedelta(minutes=12))
-            shop_today = rng.random() < 0.25 or (offset in (2, 3) and citizen.number in (3, 4))
-            if shop_today:
+            if rng.random() < 0.25:
                 pos = ROGUE if offset == 2 and citizen.number % 2 == 1 and not special else POS
                 amount = rng.randrange(500, 3_000)
                 self._try(self.purchase[pos].purchase, channel, amount, t + timedelta(minutes=15))
             if rng.random() < 0.05:
                 self._try(self.purchase[UTIL].purchase, channel, 4_500, t + timedelta(minutes=18))
 
-    def _metro(self, citizen: Citizen, at: datetime, offset: int) -> None:
+    def _metro(self, citizen: Citizen, at: datetime, gate_in: bytes) -> None:
         rng = self.rng
-        gate_in = GATES[1] if offset == 3 and citizen.number == 5 else rng.choice(GATES)
         gate_out = rng.choice([g for g in GATES if g != gate_in])
         station_in, station_out = rng.randrange(1, 30), rng.randrange(1, 30)
         entry = self._try(self.purchase[gate_in].composite_entry, citizen.channel, station_in, at)
@@ -303,6 +302,21 @@ class CityWeek:
     def _scripted_faults(self, offset: int, day: date) -> None:
         noon = datetime.combine(day, datetime.min.time()) + timedelta(hours=12)
         bus1, bus2, bus3 = (self.purchase[b] for b in BUSES)
+        # The terminals whose uploads go wrong get traffic for sure, whatever the dice said.
+        forced: dict[int, list[tuple[int, bytes]]] = {
+            0: [(6, TAXI), (7, TAXI)],
+            1: [(6, GATES[0]), (7, GATES[0]), (8 % len(self.citizens), GATES[0])],
+            2: [(3, ROGUE), (4, POS), (6, POS)],
+            3: [(4, POS), (5, GATES[1])],
+        }
+        for number, terminal_id in forced.get(offset, []):
+            citizen = self.citizens[number]
+            self._ensure_balance(citizen, noon - timedelta(hours=1))
+            at = noon + timedelta(minutes=number)
+            if terminal_id in GATES:
+                self._metro(citizen, at, terminal_id)
+            else:
+                self._keep(self.purchase[terminal_id].purchase(citizen.channel, 1_000, at))
         if offset == 1:
             # A purchase torn after the card committed; the card then rides another bus (its proof
             # is overwritten) and comes back: the first bus recovers it without a TAC.
