@@ -246,32 +246,40 @@ def _valid_full(raw: bytes) -> bool:
     return 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60
 
 
-def decode_record(raw: bytes, where: str) -> WireRecord:
-    """One record; raises BatchFormatError naming the field that is wrong."""
+def decode_record(raw: bytes, where: str, index: int | None = None, check_crc: bool = True) -> WireRecord:
+    """One record; raises BatchFormatError naming the field that is wrong.
+
+    `check_crc` may be False only when the batch checksum over these bytes already holds."""
     if len(raw) != RECORD_SIZE:
-        raise BatchFormatError(f"{where}: {len(raw)} bytes, a record has {RECORD_SIZE}")
-    body = raw[:-4]
-    if zlib.crc32(body) != int.from_bytes(raw[-4:], "big"):
-        raise BatchFormatError(f"{where}: record CRC does not match")
-    fields = RECORD_BODY.unpack(body)
+        raise BatchFormatError(f"{_at(where, index)}: {len(raw)} bytes, a record has {RECORD_SIZE}")
+    if check_crc and zlib.crc32(raw[:-4]) != int.from_bytes(raw[-4:], "big"):
+        raise BatchFormatError(f"{_at(where, index)}: record CRC does not match")
     (asn, counter, amount, tx_type, terminal_id, serial, date_time, before, after, tac, algo, kidx, flags) = (
-        fields
+        RECORD_BODY.unpack_from(raw)
     )
     if tx_type not in _TX_TYPES:
-        raise BatchFormatError(f"{where}: transaction type {tx_type:02X} unknown")
+        raise BatchFormatError(f"{_at(where, index)}: transaction type {tx_type:02X} unknown")
     if algo not in _ALGORITHMS:
-        raise BatchFormatError(f"{where}: algorithm id {algo:02X} unknown")
+        raise BatchFormatError(f"{_at(where, index)}: algorithm id {algo:02X} unknown")
     if flags & ~FLAG_NO_PROOF:
-        raise BatchFormatError(f"{where}: flags {flags:02X} has unknown bits")
+        raise BatchFormatError(f"{_at(where, index)}: flags {flags:02X} has unknown bits")
     if not _valid_date_time(date_time):
-        raise BatchFormatError(f"{where}: date/time {date_time.hex().upper()} is not BCD YYYYMMDDhhmmss")
+        raise BatchFormatError(
+            f"{_at(where, index)}: date/time {date_time.hex().upper()} is not BCD YYYYMMDDhhmmss"
+        )
     sign = 1 if tx_type in _LOAD_TYPES else -1
     if after != before + sign * amount:
-        raise BatchFormatError(f"{where}: balance {before} -> {after} does not move by {amount} fen")
+        raise BatchFormatError(
+            f"{_at(where, index)}: balance {before} -> {after} does not move by {amount} fen"
+        )
     return WireRecord(
         asn, counter, amount, tx_type, terminal_id, serial, date_time, before, after, tac, algo, kidx,
-        bool(flags & FLAG_NO_PROOF),
+        flags == FLAG_NO_PROOF,
     )  # fmt: skip
+
+
+def _at(where: str, index: int | None) -> str:
+    return where if index is None else f"{where} record {index}"
 
 
 def parse_header(raw: bytes, where: str) -> BatchHeader:
@@ -300,7 +308,8 @@ def parse_batch(raw: bytes, where: str = "batch") -> ParsedBatch:
     parsed = ParsedBatch(header)
     body = raw[HEADER_SIZE:]
     expected = header.record_count * RECORD_SIZE
-    if zlib.crc32(body, zlib.crc32(raw[: HEADER_SIZE - 4])) != int.from_bytes(raw[52:56], "big"):
+    checksum_ok = zlib.crc32(body, zlib.crc32(raw[: HEADER_SIZE - 4])) == int.from_bytes(raw[52:56], "big")
+    if not checksum_ok:
         parsed.batch_faults.append((BatchFault.BAD_CHECKSUM, f"{where}: batch checksum does not match"))
     if len(body) != expected:
         kind = BatchFault.TRUNCATED if len(body) < expected else BatchFault.CORRUPT_BATCH
@@ -312,7 +321,8 @@ def parse_batch(raw: bytes, where: str = "batch") -> ParsedBatch:
     for index in range(whole):
         chunk = body[index * RECORD_SIZE : (index + 1) * RECORD_SIZE]
         try:
-            record = decode_record(chunk, f"{where} record {index}")
+            # A whole batch whose checksum holds needs no per-record CRC: those are for salvage.
+            record = decode_record(chunk, where, index, check_crc=not checksum_ok)
         except BatchFormatError as exc:
             parsed.faults.append(RecordFault(index, BatchFault.CORRUPT_RECORD, str(exc), chunk))
             continue

@@ -271,7 +271,7 @@ class ClearingHouse:
         if self.db.execute("SELECT 1 FROM batches WHERE digest = ?", (digest,)).fetchone():
             return IngestReport(name, already_ingested=True)
         try:
-            with self.ledger.transaction():
+            with self.ledger.transaction(durable=False):
                 report = self._ingest(raw, digest, name, clearing_day)
         except BaseException:
             self._load_state()  # the batch rolled back; so does memory
@@ -538,22 +538,27 @@ class ClearingHouse:
         """A batch quarantined whole (unknown terminal) is ingested again once the registry
         knows its terminal: the kept bytes are the input, under a new name."""
         row = self.db.execute(
-            "SELECT b.raw FROM batches b JOIN quarantine q ON q.batch_id = b.id "
+            "SELECT b.raw, q.id FROM batches b JOIN quarantine q ON q.batch_id = b.id "
             "WHERE b.name = ? AND q.reason = ? AND q.idx = -1",
             (batch_name, Reason.UNKNOWN_TERMINAL.value),
         ).fetchone()
         if row is None:
             raise ClearingError(f"reingest: no batch {batch_name!r} held for an unknown terminal")
-        return self._reingest(bytes(row[0]), batch_name, clearing_day)
+        return self._reingest(bytes(row[0]), int(row[1]), batch_name, clearing_day)
 
-    def _reingest(self, raw: bytes, batch_name: str, clearing_day: date) -> IngestReport:
+    def _reingest(self, raw: bytes, qid: int, batch_name: str, clearing_day: date) -> IngestReport:
         # The file's own digest is taken by its first ingest; a reingest is keyed apart from it.
         digest = hashlib.sha256(b"reingest:" + raw).digest()
         if self.db.execute("SELECT 1 FROM batches WHERE digest = ?", (digest,)).fetchone():
             return IngestReport(f"{batch_name}#reingest", already_ingested=True)
         try:
             with self.ledger.transaction():
-                return self._ingest(raw, digest, f"{batch_name}#reingest", clearing_day)
+                report = self._ingest(raw, digest, f"{batch_name}#reingest", clearing_day)
+                self.db.execute(
+                    "INSERT INTO releases(quarantine_id, posting_id, note) VALUES (?, NULL, ?)",
+                    (qid, f"terminal registered, batch reingested as {batch_name}#reingest"),
+                )
+                return report
         except BaseException:
             self._load_state()
             raise

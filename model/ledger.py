@@ -62,7 +62,7 @@ class LedgerError(CardTwinError):
 
 
 def open_database(path: Path | str) -> sqlite3.Connection:
-    """A connection in WAL mode with synchronous=FULL: a committed ingest survives a power cut."""
+    """A connection in WAL mode; see `Ledger.transaction` for when a commit is synced."""
     try:
         db = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
         db.execute("PRAGMA journal_mode=WAL")
@@ -83,8 +83,15 @@ class Ledger:
         db.executescript(_SCHEMA)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE .. COMMIT, ROLLBACK on any exception. Not reentrant."""
+    def transaction(self, durable: bool = True) -> Iterator[None]:
+        """BEGIN IMMEDIATE .. COMMIT, ROLLBACK on any exception. Not reentrant.
+
+        `durable=False` (synchronous=NORMAL in WAL) may lose the last commits on a power cut,
+        never on a process crash, and never leaves the file inconsistent. The clearing house
+        ingests that way: its inputs stay in the ingest folder and a rerun redoes a lost commit
+        (batches are idempotent by content). Anything with an effect outside the database
+        (settlement instructions, cash refunds, account payments) commits durably (FULL)."""
+        self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield

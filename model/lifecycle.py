@@ -19,15 +19,17 @@ runs it between `apply` and `issue`, so this module stays free of device code.
 from __future__ import annotations
 
 import sqlite3
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from pathlib import Path
 
 from model.clearing import day_int
 from model.errors import CardTwinError
 from model.ledger import Ledger
-from model.timefmt import encode_datetime
+from model.timefmt import decode_datetime, encode_datetime
 
 DEPOSIT_FEN_DEFAULT = 2_000  # CNY 20, as Beijing and Shanghai charge
 PROPAGATION_DELAY_DEFAULT = timedelta(hours=24)
@@ -109,6 +111,30 @@ class Hotlist:
         """The list a terminal holds at `moment`: only the cards whose listing took effect."""
         now = encode_datetime(moment)
         return frozenset(asn for asn, when in self._effective.items() if when <= now)
+
+
+def load_hotlist_file(path: Path) -> list[tuple[bytes, datetime]]:
+    """A hotlist as exchanged with terminals and other back offices (TOML): `[[card]]` tables
+    with `asn` (16 hex digits) and `effective` (BCD YYYYMMDDhhmmss as 14 digits)."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise LifecycleError(f"{path}: cannot read hotlist: {exc}") from None
+    entries: list[tuple[bytes, datetime]] = []
+    cards = doc.get("card", [])
+    if not isinstance(cards, list) or len(cards) > HOTLIST_MAX:
+        raise LifecycleError(f"{path}: 'card' must be an array of at most {HOTLIST_MAX} tables")
+    for number, entry in enumerate(cards, start=1):
+        where = f"{path}: card #{number}"
+        try:
+            asn = bytes.fromhex(str(entry["asn"]))
+            effective = decode_datetime(bytes.fromhex(str(entry["effective"])), where)
+        except (KeyError, TypeError, ValueError):
+            raise LifecycleError(f"{where}: needs asn (16 hex) and effective (YYYYMMDDhhmmss)") from None
+        if len(asn) != 8:
+            raise LifecycleError(f"{where}: asn must be 8 bytes")
+        entries.append((asn, effective))
+    return entries
 
 
 class CardLifecycle:

@@ -29,7 +29,7 @@ from devices.psam import Psam
 from devices.sim_channel import SimChannel
 from model.bank import Bank, BankFunding
 from model.batch import NO_PSAM, RECORD_SIZE, write_batch
-from model.clearing import RELEASABLE, Reason, record_key
+from model.clearing import RELEASABLE, IngestReport, Reason, record_key
 from model.errors import CardStatusError, TransactionTornError
 from model.keys import IssuerKeys, IssuerKeyStore, KeyUsage, generate_issuer_keys
 from model.load_host import LoadHost
@@ -144,6 +144,7 @@ class CityWeek:
         self.produced: dict[bytes, TransactionRecord] = {}  # every genuine record, by key
         self.hotlisted_keys: set[bytes] = set()
         self.settlements: list[SettlementReport] = []
+        self.reports: list[IngestReport] = []
         self.released: list[tuple[int, str]] = []
         self._batch_seq: dict[bytes, int] = {}
         self._held_back: list[tuple[date, bytes, list[TransactionRecord]]] = []
@@ -190,7 +191,7 @@ class CityWeek:
         due = [u for u in self.uploads if u.clear_on <= day]
         self.uploads = [u for u in self.uploads if u.clear_on > day]
         for upload in due:
-            self.office.clearing.ingest_file(upload.raw, upload.name, day)
+            self.reports.append(self.office.clearing.ingest_file(upload.raw, upload.name, day))
 
     def review(self, day: date) -> None:
         """A reviewer releases every held record that may be paid: no-proof commits (the card's log
@@ -448,11 +449,11 @@ class CityWeek:
 
     def write(self, folder: Path) -> None:
         """Everything `cardtwin clearing` needs: the batch files in upload order, the registry as it
-        was at the start of the week, the issuer keys and the hotlist."""
+        is at the end of the week, the issuer keys and the hotlist."""
         folder.mkdir(parents=True, exist_ok=True)
         for name, raw in self.uploaded:
             (folder / name).write_bytes(raw)
-        (folder / "registry.toml").write_text(week_registry().to_toml(), encoding="utf-8")
+        (folder / "registry.toml").write_text(self.registry.to_toml(), encoding="utf-8")
         (folder / "issuer-keys.toml").write_text(issuer_keys_toml(self.keys), encoding="utf-8")
         lines: list[str] = []
         for asn in sorted(self.office.hotlist.at(datetime(9999, 12, 31)), key=bytes.hex):
