@@ -119,7 +119,7 @@ def test_truncated_file_salvages_whole_records(
     assert [r.to_record() for _, _, r in parsed.records] == purchases[:-2]
     tail = [f for f in parsed.faults if f.fault is BatchFault.TRUNCATED]
     assert tail and tail[0].raw == cut[HEADER_SIZE + (len(purchases) - 2) * RECORD_SIZE :]
-    with pytest.raises(BatchFormatError, match="checksum|record bytes"):
+    with pytest.raises(BatchFormatError, match=r"checksum|record bytes"):
         read_batch(cut)
 
 
