@@ -36,6 +36,7 @@ read. `read_batch` is the strict form (any fault raises BatchFormatError), for t
 
 from __future__ import annotations
 
+import operator
 import struct
 import zlib
 from collections.abc import Iterable
@@ -108,7 +109,12 @@ class WireRecord(NamedTuple):
     tac: bytes
     algorithm: int
     key_index: int
-    no_proof: bool
+    flags: int
+
+    @property
+    def no_proof(self) -> bool:
+        """Committed without proof (recovered from the card's log): the TAC field is zero."""
+        return bool(self.flags & FLAG_NO_PROOF)
 
     @property
     def is_load(self) -> bool:
@@ -246,6 +252,9 @@ def _valid_full(raw: bytes) -> bool:
     return 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60
 
 
+_CHECKED = operator.itemgetter(2, 3, 6, 7, 8, 10, 12)  # the fields decode_record checks
+
+
 def decode_record(raw: bytes, where: str, index: int | None = None, check_crc: bool = True) -> WireRecord:
     """One record; raises BatchFormatError naming the field that is wrong.
 
@@ -254,9 +263,8 @@ def decode_record(raw: bytes, where: str, index: int | None = None, check_crc: b
         raise BatchFormatError(f"{_at(where, index)}: {len(raw)} bytes, a record has {RECORD_SIZE}")
     if check_crc and zlib.crc32(raw[:-4]) != int.from_bytes(raw[-4:], "big"):
         raise BatchFormatError(f"{_at(where, index)}: record CRC does not match")
-    (asn, counter, amount, tx_type, terminal_id, serial, date_time, before, after, tac, algo, kidx, flags) = (
-        RECORD_BODY.unpack_from(raw)
-    )
+    fields = RECORD_BODY.unpack_from(raw)
+    amount, tx_type, date_time, before, after, algo, flags = _CHECKED(fields)
     if tx_type not in _TX_TYPES:
         raise BatchFormatError(f"{_at(where, index)}: transaction type {tx_type:02X} unknown")
     if algo not in _ALGORITHMS:
@@ -272,10 +280,7 @@ def decode_record(raw: bytes, where: str, index: int | None = None, check_crc: b
         raise BatchFormatError(
             f"{_at(where, index)}: balance {before} -> {after} does not move by {amount} fen"
         )
-    return WireRecord(
-        asn, counter, amount, tx_type, terminal_id, serial, date_time, before, after, tac, algo, kidx,
-        flags == FLAG_NO_PROOF,
-    )  # fmt: skip
+    return WireRecord._make(fields)
 
 
 def _at(where: str, index: int | None) -> str:

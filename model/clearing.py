@@ -365,6 +365,7 @@ class ClearingHouse:
         serials = self._serials
         shadow = self._shadow
         rows = posting.rows
+        days: dict[bytes, int] = {}
         for index, chunk, r in records:
             tx_type, counter = r.tx_type, r.counter
             fam_key = r.asn + _FAMILY_BYTE[tx_type]
@@ -379,7 +380,9 @@ class ClearingHouse:
             if counter in seen:
                 hold(index, Reason.DUPLICATE, _detail(Reason.DUPLICATE, name, index, r), chunk, None)
                 continue
-            day = int(r.date_time[:4].hex())
+            day = days.get(r.date_time[:4])
+            if day is None:
+                day = days[r.date_time[:4]] = int(r.date_time[:4].hex())
             if reason is None:
                 listed = effective(r.asn)
                 if listed is not None and r.date_time >= listed:
