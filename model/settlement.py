@@ -38,7 +38,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS settlements (
     id INTEGER PRIMARY KEY,
     business_day INTEGER NOT NULL UNIQUE,
-    through_day INTEGER NOT NULL
+    through_day INTEGER NOT NULL,
+    floor_record_id INTEGER         -- every record below this id is settled: the next run starts here
 );
 CREATE TABLE IF NOT EXISTS settled (
     record_id INTEGER PRIMARY KEY,  -- records.id: a cleared item is settled once, by construction
