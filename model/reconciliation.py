@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from model.bank import Bank
-from model.batch import decode_record
+from model.batch import RECORD_SIZE, decode_record
 from model.ledger import Ledger
 from model.money import format_fen
 from model.registry import Registry, Sector
@@ -104,7 +104,7 @@ def reconcile(
     for qid, batch_id, reason, raw in db.execute("SELECT id, batch_id, reason, raw FROM quarantine"):
         count_fen = report.held.setdefault(reason, (0, 0))
         amount = 0
-        if raw is not None and reason != "corrupt-record" and len(raw) > 40:
+        if raw is not None and reason not in ("corrupt-record", "truncated") and len(raw) == RECORD_SIZE:
             record = decode_record(raw, f"quarantine {qid}")
             amount = record.amount_fen
             if qid not in released:

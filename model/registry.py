@@ -21,6 +21,7 @@ File form (TOML):
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass
 from enum import Enum
@@ -105,10 +106,10 @@ class Registry:
         for p in self.participants.values():
             lines += [
                 "[[participant]]",
-                f'id = "{p.participant_id}"',
-                f'name = "{p.name}"',
+                f"id = {_toml_text(p.participant_id)}",
+                f"name = {_toml_text(p.name)}",
                 f'sector = "{p.sector.value}"',
-                f'bank = "{p.bank}"',
+                f"bank = {_toml_text(p.bank)}",
                 "",
             ]
         for t in self.terminals.values():
@@ -116,10 +117,15 @@ class Registry:
                 "[[terminal]]",
                 f'id = "{t.terminal_id.hex()}"',
                 f'psam = "{t.psam_id.hex()}"',
-                f'participant = "{t.participant_id}"',
+                f"participant = {_toml_text(t.participant_id)}",
                 "",
             ]
         return "\n".join(lines)
+
+
+def _toml_text(text: str) -> str:
+    # A TOML basic string takes JSON's escapes, so quotes and backslashes in names survive.
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _text(entry: dict[str, object], name: str, where: str) -> str:

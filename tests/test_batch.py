@@ -6,8 +6,11 @@ import zlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from devices.card_os import CardOS
 from devices.sim_channel import SimChannel
@@ -25,6 +28,7 @@ from model.batch import (
 from model.load_terminal import LoadTerminal
 from model.purchase_terminal import PurchaseTerminal
 from model.records import TransactionRecord
+from model.registry import Participant, Registry, RegistryError, Sector, TerminalEntry, load_registry
 from tests.conftest import MOMENT
 
 CREATED = datetime(2026, 11, 23, 23, 0, 0)
@@ -173,3 +177,48 @@ def test_record_of_another_terminal_inside_a_batch_is_corrupt(
     parsed = parse_batch(bytes(raw), "mixed.ctb")
     assert len(parsed.faults) == len(purchases)
     assert "differs from the header" in parsed.faults[0].detail
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=3 * RECORD_SIZE + HEADER_SIZE))
+def test_parser_never_raises_on_arbitrary_bytes(raw: bytes) -> None:
+    parsed = parse_batch(raw, "fuzz.ctb")
+    assert parsed.header is not None or parsed.batch_faults
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damage_never_turns_into_a_different_record(
+    data: st.DataObject,
+    records: tuple[list[TransactionRecord], list[TransactionRecord]],
+    purchase_terminal: PurchaseTerminal,
+) -> None:
+    """Flip bytes or cut the file anywhere: what is salvaged is exactly some of the originals."""
+    purchases = records[1]
+    original = _purchase_batch(purchase_terminal, purchases)
+    raw = bytearray(original)
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(raw) - 1))
+        raw[at] ^= data.draw(st.integers(1, 255))
+    cut = data.draw(st.integers(0, len(raw)))
+    parsed = parse_batch(bytes(raw[:cut]), "damaged.ctb")
+    salvaged = [r.to_record() for _, _, r in parsed.records]
+    assert all(record in purchases for record in salvaged)
+    if bytes(raw[:cut]) != original:  # two flips of one byte may cancel out
+        assert parsed.faults or parsed.batch_faults
+
+
+def test_registry_file_round_trip(tmp_path: Path) -> None:
+    registry = Registry(
+        [Participant('shop "1"', "Wulin \\ 武林", Sector.RETAIL, "ABC")],
+        [TerminalEntry(b"\x01" * 6, b"\x02" * 6, 'shop "1"')],
+    )
+    path = tmp_path / "registry.toml"
+    path.write_text(registry.to_toml(), encoding="utf-8")
+    back = load_registry(path)
+    assert back.participants == registry.participants and back.terminals == registry.terminals
+    path.write_text('[[terminal]]\nid = "0101"\npsam = "000000000000"\nparticipant = "x"\n', encoding="utf-8")
+    with pytest.raises(RegistryError, match="'id' has 2 bytes, expected 6"):
+        load_registry(path)
+    with pytest.raises(RegistryError, match="unknown participant"):
+        Registry([], [TerminalEntry(b"\x01" * 6, b"\x02" * 6, "nobody")])
