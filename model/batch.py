@@ -258,7 +258,8 @@ _CHECKED = operator.itemgetter(2, 3, 6, 7, 8, 10, 12)  # the fields decode_recor
 def decode_record(raw: bytes, where: str, index: int | None = None, check_crc: bool = True) -> WireRecord:
     """One record; raises BatchFormatError naming the field that is wrong.
 
-    `check_crc` may be False only when the batch checksum over these bytes already holds."""
+    `check_crc` may be False only when these bytes were proven already: by the batch checksum
+    at ingest, or because they were stored after such a proof."""
     if len(raw) != RECORD_SIZE:
         raise BatchFormatError(f"{_at(where, index)}: {len(raw)} bytes, a record has {RECORD_SIZE}")
     if check_crc and zlib.crc32(raw[:-4]) != int.from_bytes(raw[-4:], "big"):

@@ -105,7 +105,7 @@ def reconcile(
         count_fen = report.held.setdefault(reason, (0, 0))
         amount = 0
         if raw is not None and reason not in ("corrupt-record", "truncated") and len(raw) == RECORD_SIZE:
-            record = decode_record(raw, f"quarantine {qid}")
+            record = decode_record(raw, f"quarantine {qid}", check_crc=False)
             amount = record.amount_fen
             if qid not in released:
                 held_by_batch[batch_id][0 if record.is_load else 1] += amount
