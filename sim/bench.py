@@ -117,6 +117,46 @@ def purchase(count: int, algorithm: str) -> None:
     )
 
 
+@bench.command()
+@click.option("--count", default=100_000, show_default=True, help="Records to clear.")
+@click.option("--cards", default=2_000, show_default=True, help="Cards the records come from.")
+def clearing(count: int, cards: int) -> None:
+    """Clearing house ingest (parse, TAC verification, checks, ledger posting, commit) on one core.
+
+    The records are made as the card makes them (see sim.synthetic_batches); only the ingest is
+    timed. Prints records_per_s and bytes_per_record (database bytes per cleared record)."""
+    import tempfile
+    from datetime import date
+    from pathlib import Path
+
+    from sim.back_office import BackOffice
+    from sim.synthetic_batches import synthetic_batches, synthetic_registry
+
+    keys = generate_issuer_keys(1, BENCH_ISSUER_ID)
+    files = synthetic_batches(keys, count, cards=cards)
+    wire_bytes = sum(len(raw) for _, raw in files)
+    with tempfile.TemporaryDirectory() as folder:
+        db_path = Path(folder) / "clearing.db"
+        office = BackOffice.open(db_path, synthetic_registry(50), keys)
+        clearing_day = date(2026, 11, 24)
+        start = time.perf_counter()
+        posted = 0
+        for name, raw in files:
+            report = office.clearing.ingest_file(raw, name, clearing_day)
+            posted += report.posted + report.auto_released
+        elapsed = time.perf_counter() - start
+        assert posted == count, f"posted {posted} of {count}: the synthetic records must all clear"
+        assert office.ledger.balance("float") == -sum(
+            int(v) for v in office.ledger.balances("payable:").values()
+        ), "every purchase moved from the float to a payable"
+        office.ledger.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        office.ledger.db.close()
+        db_bytes = db_path.stat().st_size
+    click.echo(f"records={count} cards={cards} batches={len(files)} seconds={elapsed:.2f}")
+    click.echo(f"wire_bytes_per_record={wire_bytes / count:.1f} (upload format, header shared by the batch)")
+    click.echo(f"records_per_s={count / elapsed:.0f} bytes_per_record={db_bytes / count:.0f}")
+
+
 def _rss_bytes(who: int) -> int:
     import resource
 

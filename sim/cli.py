@@ -34,11 +34,13 @@ def main() -> None:
 def _register() -> None:
     # Each command lives in its own module; importing them here keeps `main` the one entry.
     from sim.bench import bench
+    from sim.clearing_cli import clearing
     from sim.demo import demo
     from sim.run_cli import run
 
     main.add_command(demo)
     main.add_command(bench)
+    main.add_command(clearing)
     main.add_command(run)
 
 

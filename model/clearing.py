@@ -1,0 +1,616 @@
+"""The clearing house: ingests terminal batches, proves every record, posts it once, or holds it.
+
+One batch file is one SQLite transaction: the batch row (with the file's bytes), the records
+posted, the records quarantined and the ledger postings commit together. A batch is known by the
+SHA-256 of its bytes, so ingesting the same file again is a no-op, and a process killed in the
+middle leaves nothing of the batch behind: the rerun ingests it whole.
+
+Each record goes through these checks, in order; the first that fails sends it to quarantine
+with that reason code (the batch's other records go on):
+
+    corrupt-record     its own CRC fails or a field is out of range (see model.batch)
+    no-proof           committed without proof (empty TAC): real money, needs a person
+    forged-tac         the TAC does not verify with the issuer's keys
+    duplicate          the card's (ASN, purse, counter family, counter) was seen already
+    hotlisted          the card was hotlisted and the record is at or after the effect time
+    older-than-cutoff  the record's day is more than `cutoff_days` before the clearing day
+    counter-gap        the card's previous counter of this family has not been seen
+    serial-gap         the PSAM's previous terminal serial has not been seen (purchases)
+
+and each batch through these, which quarantine the whole file (bytes kept, nothing posted):
+
+    corrupt-batch      header unreadable, or more bytes than the header's count says
+    unknown-terminal   the terminal is not in the registry, or its PSAM is not the registered one
+
+or flag it while its readable records are still processed: bad-checksum, truncated,
+totals-mismatch.
+
+Gaps are not errors by themselves: uploads arrive out of order, and a PSAM spends a serial when
+a card fails after MAC1. A record held for a gap is released by itself when the missing number
+arrives; one that stays held needs a person (`release`). Records held as no-proof, hotlisted or
+older-than-cutoff are released only by review; duplicates, forged TACs and corrupt bytes never.
+
+Postings: loads `Dr receivable:<recharge point> / Cr float` (`Dr transfer` for a replaced card's
+balance reloaded by the operator's transfer window); purchases `Dr float /
+Cr payable:<participant>`, aggregated per participant per batch (each record row names the
+posting that carries it, so every record is on the ledger exactly once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import Enum
+from typing import Protocol
+
+from model.batch import BatchFault, WireRecord, decode_record, parse_batch
+from model.errors import CardTwinError
+from model.ledger import Ledger
+from model.registry import Registry, Sector
+from model.tac_verifier import TacVerifier
+
+CUTOFF_DAYS_DEFAULT = 7
+QUARANTINE_MAX = 1_000_000
+BATCH_BYTES_MAX = 64 * 1024 * 1024
+REPORT_LINES_MAX = 50  # quarantine lines printed per batch; the table keeps every entry
+_LOAD_TYPES = (0x01, 0x02)
+_ED_TYPES = (0x01, 0x05)
+
+
+class ClearingError(CardTwinError):
+    """An ingest or review request the clearing house refuses."""
+
+
+class Reason(Enum):
+    """Why a record or batch is in quarantine."""
+
+    CORRUPT_BATCH = BatchFault.CORRUPT_BATCH.value
+    BAD_CHECKSUM = BatchFault.BAD_CHECKSUM.value
+    TRUNCATED = BatchFault.TRUNCATED.value
+    TOTALS_MISMATCH = BatchFault.TOTALS_MISMATCH.value
+    CORRUPT_RECORD = BatchFault.CORRUPT_RECORD.value
+    UNKNOWN_TERMINAL = "unknown-terminal"
+    NO_PROOF = "no-proof"
+    FORGED_TAC = "forged-tac"
+    DUPLICATE = "duplicate"
+    HOTLISTED = "hotlisted"
+    OLDER_THAN_CUTOFF = "older-than-cutoff"
+    COUNTER_GAP = "counter-gap"
+    SERIAL_GAP = "serial-gap"
+
+
+RELEASABLE = frozenset(
+    {Reason.NO_PROOF, Reason.HOTLISTED, Reason.OLDER_THAN_CUTOFF, Reason.COUNTER_GAP, Reason.SERIAL_GAP}
+)
+# Held records whose card really did the transaction: their counter and serial are spent.
+_SPENT = frozenset(r.value for r in RELEASABLE)
+_GAPS = frozenset({Reason.COUNTER_GAP.value, Reason.SERIAL_GAP.value})
+
+
+class Hotlist(Protocol):
+    """What the clearing house needs of the hotlist: when a card's listing took effect."""
+
+    def effective(self, asn: bytes) -> bytes | None:
+        """BCD YYYYMMDDhhmmss from which the card's records are refused, or None."""
+        ...
+
+
+class NoHotlist:
+    def effective(self, asn: bytes) -> bytes | None:
+        return None
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY,
+    digest BLOB NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    terminal_id BLOB,
+    batch_seq INTEGER,
+    clearing_day INTEGER NOT NULL,
+    declared_load_fen INTEGER NOT NULL,
+    declared_purchase_fen INTEGER NOT NULL,
+    raw BLOB                       -- the file's bytes, kept when any part of it is quarantined
+);
+CREATE TABLE IF NOT EXISTS records (
+    -- Appended in ingest order, with no index on `key`: an index in card order would rewrite
+    -- pages all over the file at every commit. Uniqueness of `key` is enforced by the clearing
+    -- house's memory of every key (rebuilt from this table at start) and checked by the
+    -- reconciliation.
+    id INTEGER PRIMARY KEY,
+    key BLOB NOT NULL,             -- ASN(8) | family(1) | counter(2); 12 bytes for account payments
+    batch_id INTEGER NOT NULL,
+    participant TEXT NOT NULL,
+    tx_type INTEGER NOT NULL,
+    amount_fen INTEGER NOT NULL,
+    day INTEGER NOT NULL,          -- the transaction's day, YYYYMMDD
+    terminal_id BLOB NOT NULL,
+    serial INTEGER NOT NULL,
+    posting_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY,
+    batch_id INTEGER NOT NULL,
+    idx INTEGER NOT NULL,          -- record index in the batch; -1 for the whole batch or its tail
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    raw BLOB,                      -- the record's bytes (the batch's are in batches.raw)
+    key BLOB
+);
+CREATE TABLE IF NOT EXISTS releases (
+    quarantine_id INTEGER PRIMARY KEY REFERENCES quarantine(id),
+    posting_id INTEGER,
+    note TEXT NOT NULL
+);
+"""
+
+
+_FAMILY_BYTE: dict[int, bytes] = {}
+
+
+def family(tx_type: int) -> int:
+    """The card counter a transaction type uses: 0 EP offline, 1 EP online, 2 ED offline, 3 ED online."""
+    return (2 if tx_type in _ED_TYPES else 0) + (1 if tx_type in _LOAD_TYPES else 0)
+
+
+_FAMILY_BYTE.update({t: bytes((family(t),)) for t in (0x01, 0x02, 0x05, 0x06, 0x09)})
+
+
+def record_key(asn: bytes, tx_type: int, counter: int) -> bytes:
+    return asn + bytes((family(tx_type),)) + counter.to_bytes(2, "big")
+
+
+ACCOUNT_PAYMENT_TX_TYPE = 0x80  # a cleared item that is an online-account payment, not a card record
+
+
+def day_int(day: date) -> int:
+    return day.year * 10_000 + day.month * 100 + day.day
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """The outcome of one batch file."""
+
+    name: str
+    already_ingested: bool = False
+    posted: int = 0
+    posted_load_fen: int = 0
+    posted_purchase_fen: int = 0
+    auto_released: int = 0
+    quarantined: list[tuple[Reason, str]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        if self.already_ingested:
+            return [f"{self.name}: already ingested (same bytes), nothing posted"]
+        out = [
+            f"{self.name}: posted {self.posted} records (loads {self.posted_load_fen} fen, purchases "
+            f"{self.posted_purchase_fen} fen), quarantined {len(self.quarantined)}"
+            + (f", released {self.auto_released} held for gaps" if self.auto_released else "")
+        ]
+        out += [
+            f"  quarantine {reason.value}: {detail}" for reason, detail in self.quarantined[:REPORT_LINES_MAX]
+        ]
+        if len(self.quarantined) > REPORT_LINES_MAX:
+            out.append(
+                f"  ... and {len(self.quarantined) - REPORT_LINES_MAX} more (the quarantine table keeps all)"
+            )
+        return out
+
+
+@dataclass(slots=True)
+class _Posting:
+    """One batch's records on their way to the ledger."""
+
+    debit_account: str
+    rows: list[tuple[bytes, int, str, int, int, bytes, int, int]] = field(default_factory=list)
+    load_fen: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    purchase_fen: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+class ClearingHouse:
+    """Ingest, verify, quarantine, post. One instance per clearing database."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        registry: Registry,
+        verifier: TacVerifier,
+        hotlist: Hotlist | None = None,
+        cutoff_days: int = CUTOFF_DAYS_DEFAULT,
+    ) -> None:
+        self.ledger = ledger
+        self.db: sqlite3.Connection = ledger.db
+        self.registry = registry
+        self.verifier = verifier
+        self.hotlist: Hotlist = hotlist if hotlist is not None else NoHotlist()
+        self.cutoff_days = cutoff_days
+        self.db.executescript(_SCHEMA)
+        self._load_state()
+
+    # -- state rebuilt from the database ------------------------------------------------
+
+    def _load_state(self) -> None:
+        """The sequences seen and the held gaps, from committed rows only: after a crash or a
+        rolled-back batch, memory is whatever the database says."""
+        self._counters: dict[bytes, set[int]] = defaultdict(set)
+        self._serials: dict[bytes, set[int]] = defaultdict(set)
+        self._held_gaps: dict[int, tuple[str, WireRecord, str]] = {}
+        self._shadow: dict[bytes, int] = defaultdict(int)
+        for key, tx_type, terminal_id, serial, amount in self.db.execute(
+            "SELECT key, tx_type, terminal_id, serial, amount_fen FROM records WHERE length(key) = 11"
+        ):
+            self._counters[key[:9]].add(int.from_bytes(key[9:], "big"))
+            self._shadow[key[:8]] += amount if tx_type in _LOAD_TYPES else -amount
+            if tx_type not in _LOAD_TYPES:
+                self._serials[terminal_id].add(serial)
+        released = {row[0] for row in self.db.execute("SELECT quarantine_id FROM releases")}
+        rows = self.db.execute(
+            "SELECT q.id, q.reason, q.raw, b.terminal_id FROM quarantine q "
+            "JOIN batches b ON b.id = q.batch_id WHERE q.key IS NOT NULL"
+        )
+        for qid, reason, raw, _terminal in rows:
+            if reason not in _SPENT:
+                continue
+            record = decode_record(raw, f"quarantine {qid}", check_crc=False)
+            self._see(record)
+            if reason in _GAPS and qid not in released:
+                owner = self.registry.owner(record.terminal_id)
+                participant = owner.participant_id if owner is not None else ""
+                self._held_gaps[qid] = (reason, record, participant)
+        self._quarantine_rows = int(self.db.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0])
+
+    def _see(self, record: WireRecord) -> None:
+        self._counters[record.asn + bytes((family(record.tx_type),))].add(record.counter)
+        if record.tx_type not in _LOAD_TYPES:
+            self._serials[record.terminal_id].add(record.terminal_serial)
+
+    # -- ingest -------------------------------------------------------------------------
+
+    def ingest_file(self, raw: bytes, name: str, clearing_day: date) -> IngestReport:
+        """Ingest one batch file's bytes. Idempotent by content."""
+        if len(raw) > BATCH_BYTES_MAX:
+            raise ClearingError(f"{name}: {len(raw)} bytes, a batch file has at most {BATCH_BYTES_MAX}")
+        digest = hashlib.sha256(raw).digest()
+        if self.db.execute("SELECT 1 FROM batches WHERE digest = ?", (digest,)).fetchone():
+            return IngestReport(name, already_ingested=True)
+        try:
+            with self.ledger.transaction(durable=False):
+                report = self._ingest(raw, digest, name, clearing_day)
+        except BaseException:
+            self._load_state()  # the batch rolled back; so does memory
+            raise
+        return report
+
+    def _ingest(self, raw: bytes, digest: bytes, name: str, clearing_day: date) -> IngestReport:
+        report = IngestReport(name)
+        parsed = parse_batch(raw, name)
+        header = parsed.header
+        self.db.execute(
+            "INSERT INTO batches(digest, name, terminal_id, batch_seq, clearing_day, declared_load_fen, "
+            "declared_purchase_fen, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                digest,
+                name,
+                header.terminal_id if header else None,
+                header.batch_seq if header else None,
+                day_int(clearing_day),
+                header.load_total_fen if header else 0,
+                header.purchase_total_fen if header else 0,
+                None,
+            ),
+        )
+        batch_id = int(self.db.execute("SELECT last_insert_rowid()").fetchone()[0])
+        held: list[tuple[int, int, str, str, bytes | None, bytes | None]] = []
+
+        def hold(index: int, reason: Reason, detail: str, chunk: bytes | None, key: bytes | None) -> None:
+            held.append((batch_id, index, reason.value, detail, chunk, key))
+            report.quarantined.append((reason, detail))
+
+        for fault, detail in parsed.batch_faults:
+            hold(-1, Reason(fault.value), detail, None, None)
+        owner = self.registry.owner(header.terminal_id) if header else None
+        if header is not None and owner is None:
+            hold(
+                -1,
+                Reason.UNKNOWN_TERMINAL,
+                f"{name}: terminal {header.terminal_id.hex()} is not registered",
+                None,
+                None,
+            )
+        elif header is not None:
+            entry = self.registry.terminals[header.terminal_id]
+            if entry.psam_id != header.psam_id:
+                hold(
+                    -1,
+                    Reason.UNKNOWN_TERMINAL,
+                    f"{name}: PSAM {header.psam_id.hex()} is not the one registered to terminal "
+                    f"{header.terminal_id.hex()} ({entry.psam_id.hex()})",
+                    None,
+                    None,
+                )
+                owner = None
+        header_ok = header is not None and not any(
+            f is BatchFault.CORRUPT_BATCH for f, _ in parsed.batch_faults
+        )
+        if owner is not None and header_ok:
+            for fault_record in parsed.faults:
+                hold(
+                    fault_record.index,
+                    Reason(fault_record.fault.value),
+                    fault_record.detail,
+                    fault_record.raw,
+                    None,
+                )
+            transfer = owner.sector is Sector.TRANSFER
+            posting = _Posting("transfer" if transfer else f"receivable:{owner.participant_id}")
+            self._check_records(parsed.records, owner.participant_id, clearing_day, name, hold, posting)
+            self._post(batch_id, name, clearing_day, posting, report)
+        self._add_quarantine(held)
+        if held:
+            # Clean files stay in the terminal archive; a file with anything held is kept here whole.
+            self.db.execute("UPDATE batches SET raw = ? WHERE id = ?", (raw, batch_id))
+        report.auto_released = self._release_closed_gaps(clearing_day)
+        return report
+
+    def _check_records(
+        self,
+        records: Iterable[tuple[int, bytes, WireRecord]],
+        participant: str,
+        clearing_day: date,
+        name: str,
+        hold: _Hold,
+        posting: _Posting,
+    ) -> None:
+        cutoff = day_int(clearing_day - timedelta(days=self.cutoff_days))
+        verify = self.verifier.verify
+        effective = self.hotlist.effective
+        counters = self._counters
+        serials = self._serials
+        shadow = self._shadow
+        rows = posting.rows
+        days: dict[bytes, int] = {}
+        for index, chunk, r in records:
+            tx_type, counter = r.tx_type, r.counter
+            fam_key = r.asn + _FAMILY_BYTE[tx_type]
+            is_load = tx_type in _LOAD_TYPES
+            reason: Reason | None = None
+            if r.no_proof:
+                reason = Reason.NO_PROOF
+            elif not verify(r, chunk):
+                hold(index, Reason.FORGED_TAC, _detail(Reason.FORGED_TAC, name, index, r), chunk, None)
+                continue
+            seen = counters[fam_key]
+            if counter in seen:
+                hold(index, Reason.DUPLICATE, _detail(Reason.DUPLICATE, name, index, r), chunk, None)
+                continue
+            day = days.get(r.date_time[:4])
+            if day is None:
+                day = days[r.date_time[:4]] = int(r.date_time[:4].hex())
+            if reason is None:
+                listed = effective(r.asn)
+                if listed is not None and r.date_time >= listed:
+                    reason = Reason.HOTLISTED
+                elif day < cutoff:
+                    reason = Reason.OLDER_THAN_CUTOFF
+                elif counter > 0 and (counter - 1) not in seen:
+                    reason = Reason.COUNTER_GAP
+                elif (
+                    not is_load
+                    and r.terminal_serial > 0
+                    and (r.terminal_serial - 1) not in serials[r.terminal_id]
+                ):
+                    reason = Reason.SERIAL_GAP
+            seen.add(counter)
+            key = fam_key + counter.to_bytes(2, "big")
+            if not is_load:
+                serials[r.terminal_id].add(r.terminal_serial)
+            if reason is not None:
+                detail = _detail(reason, name, index, r, self.hotlist.effective(r.asn), cutoff)
+                hold(index, reason, detail, chunk, key)
+                continue
+            rows.append(
+                (key, tx_type, participant, r.amount_fen, day, r.terminal_id, r.terminal_serial, index)
+            )
+            shadow[r.asn] += r.amount_fen if is_load else -r.amount_fen
+            if is_load:
+                posting.load_fen[participant] += r.amount_fen
+            else:
+                posting.purchase_fen[participant] += r.amount_fen
+
+    def _post(
+        self, batch_id: int, name: str, clearing_day: date, posting: _Posting, report: IngestReport
+    ) -> None:
+        if not posting.rows:
+            return
+        lines: list[tuple[str, int]] = []
+        for amount in posting.load_fen.values():
+            lines += [(posting.debit_account, amount), ("float", -amount)]
+        for participant, amount in posting.purchase_fen.items():
+            lines += [("float", amount), (f"payable:{participant}", -amount)]
+        # A metro entry is a record of 0 fen: it is cleared (its counter is spent) but moves no money.
+        posting_id = 0
+        if any(amount for _, amount in lines):
+            posting_id = self.ledger.post(day_int(clearing_day), f"batch {batch_id} {name}", lines)
+        self.db.executemany(
+            "INSERT INTO records(key, batch_id, participant, tx_type, amount_fen, day, terminal_id, serial, "
+            "posting_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(k, batch_id, p, t, a, d, tid, s, posting_id) for k, t, p, a, d, tid, s, _ in posting.rows],
+        )
+        report.posted = len(posting.rows)
+        report.posted_load_fen = sum(posting.load_fen.values())
+        report.posted_purchase_fen = sum(posting.purchase_fen.values())
+        # Money is conserved through the check: what went in is what the posting carries.
+        assert report.posted_load_fen + report.posted_purchase_fen == sum(row[3] for row in posting.rows)
+
+    def _add_quarantine(self, held: list[tuple[int, int, str, str, bytes | None, bytes | None]]) -> None:
+        if not held:
+            return
+        if self._quarantine_rows + len(held) > QUARANTINE_MAX:
+            raise ClearingError(
+                f"quarantine would exceed {QUARANTINE_MAX} entries: review it before ingesting more"
+            )
+        first = int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM quarantine").fetchone()[0]) + 1
+        self.db.executemany(
+            "INSERT INTO quarantine(id, batch_id, idx, reason, detail, raw, key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(first + n, *row) for n, row in enumerate(held)],
+        )
+        self._quarantine_rows += len(held)
+        for n, (_, _, reason, _, chunk, key) in enumerate(held):
+            if reason in _GAPS and chunk is not None and key is not None:
+                record = decode_record(chunk, "held record", check_crc=False)
+                owner = self.registry.owner(record.terminal_id)
+                assert owner is not None
+                self._held_gaps[first + n] = (reason, record, owner.participant_id)
+
+    # -- review and gaps ----------------------------------------------------------------
+
+    def _gap_open(self, record: WireRecord) -> bool:
+        fam_key = record.asn + bytes((family(record.tx_type),))
+        if record.counter > 0 and record.counter - 1 not in self._counters[fam_key]:
+            return True
+        if record.tx_type in _LOAD_TYPES or record.terminal_serial == 0:
+            return False
+        return record.terminal_serial - 1 not in self._serials[record.terminal_id]
+
+    def _release_closed_gaps(self, clearing_day: date) -> int:
+        released = 0
+        for qid, (_reason, record, participant) in list(self._held_gaps.items()):
+            if not self._gap_open(record):
+                self._post_released(qid, record, participant, clearing_day, "gap closed by a later upload")
+                released += 1
+        return released
+
+    def _post_released(self, qid: int, record: WireRecord, participant: str, day: date, note: str) -> None:
+        key = record_key(record.asn, record.tx_type, record.counter)
+        if record.is_load:
+            owner = self.registry.participants[participant]
+            debit = "transfer" if owner.sector is Sector.TRANSFER else f"receivable:{participant}"
+            lines = [(debit, record.amount_fen), ("float", -record.amount_fen)]
+        else:
+            lines = [("float", record.amount_fen), (f"payable:{participant}", -record.amount_fen)]
+        posting_id = None
+        if record.amount_fen:
+            posting_id = self.ledger.post(day_int(day), f"release quarantine {qid}: {note}", lines)
+        batch_id = self.db.execute("SELECT batch_id FROM quarantine WHERE id = ?", (qid,)).fetchone()[0]
+        self.db.execute(
+            "INSERT INTO records(key, batch_id, participant, tx_type, amount_fen, day, terminal_id, serial, "
+            "posting_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                batch_id,
+                participant,
+                record.tx_type,
+                record.amount_fen,
+                record.day,
+                record.terminal_id,
+                record.terminal_serial,
+                posting_id or 0,
+            ),
+        )
+        self.db.execute(
+            "INSERT INTO releases(quarantine_id, posting_id, note) VALUES (?, ?, ?)", (qid, posting_id, note)
+        )
+        self._shadow[record.asn] += record.amount_fen if record.is_load else -record.amount_fen
+        self._held_gaps.pop(qid, None)
+
+    def release(self, quarantine_id: int, note: str, clearing_day: date) -> None:
+        """A person reviewed the held record and accepts it: post it now."""
+        row = self.db.execute(
+            "SELECT q.reason, q.raw, b.terminal_id FROM quarantine q JOIN batches b ON b.id = q.batch_id "
+            "WHERE q.id = ?",
+            (quarantine_id,),
+        ).fetchone()
+        if row is None:
+            raise ClearingError(f"release: no quarantine entry {quarantine_id}")
+        reason = Reason(row[0])
+        if reason not in RELEASABLE or row[1] is None:
+            raise ClearingError(f"release: quarantine {quarantine_id} ({reason.value}) can never be posted")
+        if self.db.execute("SELECT 1 FROM releases WHERE quarantine_id = ?", (quarantine_id,)).fetchone():
+            raise ClearingError(f"release: quarantine {quarantine_id} is already released")
+        if not note.strip():
+            raise ClearingError(f"release: quarantine {quarantine_id}: a review note is required")
+        record = decode_record(row[1], f"quarantine {quarantine_id}", check_crc=False)
+        owner = self.registry.owner(record.terminal_id)
+        if owner is None:
+            raise ClearingError(
+                f"release: quarantine {quarantine_id}: terminal {record.terminal_id.hex()} unknown"
+            )
+        with self.ledger.transaction():
+            self._post_released(quarantine_id, record, owner.participant_id, clearing_day, note)
+            self._release_closed_gaps(clearing_day)
+
+    def reingest(self, batch_name: str, clearing_day: date) -> IngestReport:
+        """A batch quarantined whole (unknown terminal) is ingested again once the registry
+        knows its terminal: the kept bytes are the input, under a new name."""
+        row = self.db.execute(
+            "SELECT b.raw, q.id FROM batches b JOIN quarantine q ON q.batch_id = b.id "
+            "WHERE b.name = ? AND q.reason = ? AND q.idx = -1",
+            (batch_name, Reason.UNKNOWN_TERMINAL.value),
+        ).fetchone()
+        if row is None:
+            raise ClearingError(f"reingest: no batch {batch_name!r} held for an unknown terminal")
+        return self._reingest(bytes(row[0]), int(row[1]), batch_name, clearing_day)
+
+    def _reingest(self, raw: bytes, qid: int, batch_name: str, clearing_day: date) -> IngestReport:
+        # The file's own digest is taken by its first ingest; a reingest is keyed apart from it.
+        digest = hashlib.sha256(b"reingest:" + raw).digest()
+        if self.db.execute("SELECT 1 FROM batches WHERE digest = ?", (digest,)).fetchone():
+            return IngestReport(f"{batch_name}#reingest", already_ingested=True)
+        try:
+            with self.ledger.transaction():
+                report = self._ingest(raw, digest, f"{batch_name}#reingest", clearing_day)
+                self.db.execute(
+                    "INSERT INTO releases(quarantine_id, posting_id, note) VALUES (?, NULL, ?)",
+                    (qid, f"terminal registered, batch reingested as {batch_name}#reingest"),
+                )
+                return report
+        except BaseException:
+            self._load_state()
+            raise
+
+    # -- queries ------------------------------------------------------------------------
+
+    def held(self) -> list[tuple[int, str, str]]:
+        """Quarantine entries not released: (id, reason, detail)."""
+        return [
+            (int(q), str(r), str(d))
+            for q, r, d in self.db.execute(
+                "SELECT id, reason, detail FROM quarantine "
+                "WHERE id NOT IN (SELECT quarantine_id FROM releases) ORDER BY id"
+            )
+        ]
+
+    def shadow_balance_fen(self, asn: bytes) -> int:
+        """The card's balance as the back office knows it: every posted record's effect, both purses."""
+        return self._shadow.get(asn, 0)
+
+
+def _detail(
+    reason: Reason, name: str, index: int, r: WireRecord, listed: bytes | None = None, cutoff: int = 0
+) -> str:
+    """The one-line reason of a held record; built only for the few records that are held."""
+    where = f"{name} record {index} (card {r.asn.hex()} counter {r.counter})"
+    if reason is Reason.NO_PROOF:
+        return f"{where}: committed without proof (no TAC), needs review"
+    if reason is Reason.FORGED_TAC:
+        return f"{where}: TAC does not verify with the issuer keys"
+    if reason is Reason.DUPLICATE:
+        return f"{where}: already cleared or held"
+    if reason is Reason.HOTLISTED:
+        return f"{where}: at {r.date_time.hex()}, hotlisted from {listed.hex() if listed else '?'}"
+    if reason is Reason.OLDER_THAN_CUTOFF:
+        return f"{where}: day {r.day} is before the cut-off {cutoff}"
+    if reason is Reason.COUNTER_GAP:
+        return f"{where}: the card's counter {r.counter - 1} was not seen (held until it is)"
+    return f"{where}: PSAM serial {r.terminal_serial - 1} of {r.terminal_id.hex()} was not seen"
+
+
+class _Hold(Protocol):
+    def __call__(
+        self, index: int, reason: Reason, detail: str, chunk: bytes | None, key: bytes | None
+    ) -> None: ...

@@ -1,0 +1,73 @@
+"""`cardtwin clearing` and `cardtwin bench clearing`: good runs and one-line errors for bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from sim.cli import main
+
+
+def test_simulated_week_clears_settles_and_reconciles(tmp_path: Path) -> None:
+    folder, db = tmp_path / "week", tmp_path / "week.db"
+    result = CliRunner().invoke(main, ["clearing", str(folder), "--db", str(db), "--simulate-week"])
+    assert result.exit_code == 0, result.output
+    assert "simulated week: 82 uploads cleared over 8 mornings" in result.output
+    assert "instruction: reserve pays" in result.output
+    assert "MISMATCH" not in result.output and "held     hotlisted: 1 entries" in result.output
+    assert len(list(folder.glob("*.ctb"))) == 82
+    assert (folder / "registry.toml").exists() and (folder / "hotlist.toml").exists()
+    # The same folder again: every file known, nothing posted twice.
+    again = CliRunner().invoke(main, ["clearing", str(folder), "--db", str(db)])
+    assert again.exit_code == 0, again.output
+    assert "0 records posted, 0 quarantine entries, 82 files seen before" in again.output
+
+
+def _one_line_error(args: list[str], expected: str) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert expected in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    db = str(tmp_path / "c.db")
+    _one_line_error(["clearing", str(folder), "--db", db], "cannot read registry")
+    (folder / "registry.toml").write_text('[[participant]]\nid = "bus"\n', encoding="utf-8")
+    _one_line_error(
+        ["clearing", str(folder), "--db", db], "participant #1: 'sector' must be a non-empty string"
+    )
+    (folder / "registry.toml").write_text("", encoding="utf-8")
+    (folder / "issuer-keys.toml").write_text('issuer_id = "zz"\n', encoding="utf-8")
+    _one_line_error(["clearing", str(folder), "--db", db], "'issuer_id' is not hex")
+    (folder / "issuer-keys.toml").write_text('issuer_id = "3301000000000001"\n', encoding="utf-8")
+    _one_line_error(["clearing", str(folder), "--db", db], "no readable batch file")
+    _one_line_error(["clearing", str(folder), "--db", db, "--day", "yesterday"], "is not a date YYYY-MM-DD")
+    (folder / "x.ctb").write_bytes(b"junk")
+    _one_line_error(["clearing", str(folder), "--db", db, "--simulate-week"], "needs an empty or new folder")
+    _one_line_error(["clearing", str(tmp_path / "missing"), "--db", db], "not a folder")
+
+
+def test_garbage_batch_is_reported_and_the_run_goes_on(tmp_path: Path) -> None:
+    week, db = tmp_path / "week", tmp_path / "week.db"
+    assert (
+        CliRunner().invoke(main, ["clearing", str(week), "--db", str(db), "--simulate-week"]).exit_code == 0
+    )
+    (week / "99999-late-junk.ctb").write_bytes(b"\x00" * 300)
+    result = CliRunner().invoke(main, ["clearing", str(week), "--db", str(db), "--day", "2026-11-24"])
+    assert result.exit_code == 0, result.output
+    assert "99999-late-junk.ctb: posted 0 records" in result.output
+    assert "quarantine corrupt-batch: 99999-late-junk.ctb: not a batch file" in result.output
+
+
+def test_bench_clearing_prints_its_figures_last() -> None:
+    result = CliRunner().invoke(main, ["bench", "clearing", "--count", "3000", "--cards", "100"])
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    rate, size = last.split()
+    assert rate.startswith("records_per_s=") and int(rate.split("=")[1]) > 0
+    assert size.startswith("bytes_per_record=") and int(size.split("=")[1]) > 0
