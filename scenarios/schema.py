@@ -22,6 +22,8 @@ from typing import Any
 from model.errors import CardTwinError
 
 DEFAULT_SCENARIO = "default.toml"
+# backoffice: the real clearing house, ledger and settlement; inbox: records tallied, not cleared
+CLEARING_PORTS = ("backoffice", "inbox")
 
 
 class ScenarioError(CardTwinError):
@@ -35,6 +37,7 @@ class Run:
     date: str
     sample: float
     shards: int = 1
+    clearing: str = "backoffice"
 
     @property
     def day(self) -> date:
@@ -143,7 +146,8 @@ class Scenario:
 
     def replace(self, **changes: Any) -> Scenario:
         """A copy with whole sections or run fields changed (`sample=`, `seed=`, `cardholders=`)."""
-        run_changes = {k: changes.pop(k) for k in ("sample", "seed", "shards", "name") if k in changes}
+        run_keys = ("sample", "seed", "shards", "name", "clearing")
+        run_changes = {k: changes.pop(k) for k in run_keys if k in changes}
         pop_changes = {k: changes.pop(k) for k in ("cardholders",) if k in changes}
         out = dataclasses.replace(self, **changes)
         if run_changes:
@@ -225,6 +229,7 @@ def check(s: Scenario) -> None:
         raise ScenarioError(f"{f}: run.date: {s.run.date!r} is not a date (allowed: YYYY-MM-DD)") from None
     _need(0 < s.run.sample <= 1, f"{f}: run.sample", "0 < sample <= 1", s.run.sample)
     _need(1 <= s.run.shards <= 64, f"{f}: run.shards", "1..64", s.run.shards)
+    _need(s.run.clearing in CLEARING_PORTS, f"{f}: run.clearing", ", ".join(CLEARING_PORTS), s.run.clearing)
     for section in (s.city, s.population, s.fares, s.demand, s.service, s.faults):
         name = next(k for k, v in _SECTIONS.items() if v is type(section))
         for fld in dataclasses.fields(section):

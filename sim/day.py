@@ -49,6 +49,7 @@ DAY_S = 24 * 3600
 ONLINE_SWEEP_S = 60.0
 DEPOT_SPREAD_S = 1800.0  # buses reach the depot over half an hour
 RECHARGE_ATTEMPTS_MAX = 3
+ISSUANCE_BATCH_RECORDS = 50_000
 RECHARGE_RETRY_S = 1800.0  # after turning away from a queue, come back in half an hour
 _COMMIT_INS = (0x52, 0x54)  # CREDIT FOR LOAD, DEBIT FOR PURCHASE
 _SECTOR_OF = {TapKind.BUS: 0, TapKind.METRO: 1, TapKind.TAXI: 2, TapKind.RETAIL: 3}
@@ -115,11 +116,14 @@ class CityDay:
         self.sent = CardTally.zeros(len(world.population))  # records uploaded, once each
         self.sent_records = 0
         self._recharge_count: dict[int, int] = {}
+        self.issued_fen = 0  # yesterday's balances loaded at the issuance window
         self._metro_exit_at: dict[int, float] = {}  # rows riding the metro -> when they tap out
 
     # -- running ----------------------------------------------------------------------------
 
     def run(self) -> NightReport:
+        if self.w.issuance is not None:
+            self._issue(self.w.issuance)
         for taps in self.w.demand:
             self.env.process(self._generator(taps))
         self.env.process(self._online_uploads())
@@ -128,6 +132,23 @@ class CityDay:
         self._upload_online()
         self.night = self.clearing.close_day(self.s.run.day)
         return self.night
+
+    def _issue(self, window: Terminal) -> None:
+        """Yesterday evening: every card's opening balance loaded in cash at the issuance window,
+        through the real load protocol, and uploaded, so the clearing house knows each fen."""
+        pop = self.w.population
+        moment = self.w.day_start - timedelta(hours=4)
+        app = window.app
+        for row in range(len(pop)):
+            amount = int(pop.opening_balance_fen[row])
+            if amount <= 0:
+                continue
+            record = self._tap(row, Tear.NONE, lambda ch, a=amount: app.load(ch, a, moment))  # type: ignore[union-attr,misc]
+            assert record is not None, f"issuance load of citizen {int(pop.index[row])} failed"
+            self.issued_fen += amount
+            if len(app.journal) >= ISSUANCE_BATCH_RECORDS:
+                self._send(window, measured=False)
+        self._send(window, measured=False)
 
     def _generator(self, taps: Taps) -> Generator[simpy.Event, Any, None]:
         """A sector's demand, in time order."""
@@ -406,7 +427,7 @@ class CityDay:
 
     # -- uploads ----------------------------------------------------------------------------
 
-    def _send(self, terminal: Terminal) -> None:
+    def _send(self, terminal: Terminal, measured: bool = True) -> None:
         records = terminal.app.journal.drain()
         if not records:
             return
@@ -415,9 +436,9 @@ class CityDay:
         self._sequence[tid] = seq + 1
         arrived_s = self.env.now + (self.s.service.upload_delay_s if terminal.kind.online else 0.0)
         batch = Batch(tid, seq, tuple(records), arrived_s)
-        start = self.w.day_start
-        delays = np.array([arrived_s - (r.moment - start).total_seconds() for r in records])
-        self.metrics.upload(delays)
+        if measured:
+            start = self.w.day_start
+            self.metrics.upload(np.array([arrived_s - (r.moment - start).total_seconds() for r in records]))
         for record in records:
             self.sent.add(self.w.row_of_asn(record.asn), record)
         self.sent_records += len(records)

@@ -43,6 +43,7 @@ class Closing:
     funded_fen: int
     held_records: int
     uploaded_records: int
+    held_net_fen: int = 0  # the net card effect of records still in terminals
 
 
 def _card_columns(world: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,13 +70,15 @@ def _compare(name: str, want: np.ndarray, got: np.ndarray, world: World) -> Chec
 
 
 def check_day(
-    world: World, sent: CardTally, sent_records: int, night: NightReport
+    world: World, sent: CardTally, sent_records: int, night: NightReport, issued_fen: int = 0
 ) -> tuple[list[Check], Closing]:
+    """`issued_fen`: yesterday's balances loaded by real records at the issuance window (they
+    are in the records, and in the opening float)."""
     """Every invariant, each as a named check; nothing raises here (see `enforce`)."""
     held = CardTally.zeros(len(world.population))
     held_records = 0
     pending = 0
-    for terminal in world.fleet.all():
+    for terminal in world.terminals():
         for record in terminal.app.journal.records():
             held.add(world.row_of_asn(record.asn), record)
             held_records += 1
@@ -84,8 +87,8 @@ def check_day(
     opening = world.population.opening_balance_fen
     checks = [
         _compare(
-            "card balance = opening + loads - purchases (records uploaded or held)",
-            opening + sent.signed_fen + held.signed_fen,
+            "card balance = balance brought forward + loads - purchases (records uploaded or held)",
+            world.carried_fen + sent.signed_fen + held.signed_fen,
             balances,
             world,
         ),
@@ -127,7 +130,7 @@ def check_day(
         )
     )
     checks.append(Check("no torn transaction left unresolved", pending == 0, f"{pending} pending"))
-    made = sum(t.app.journal.total_appended for t in world.fleet.all())
+    made = sum(t.app.journal.total_appended for t in world.terminals())
     checks.append(
         Check(
             "records made = records uploaded once + records held",
@@ -146,21 +149,24 @@ def check_day(
     closing = int(balances.sum())
     net = int(load_signed.sum())
     purchases_fen = loads_fen - net
+    day_loads_fen = loads_fen - issued_fen
+    assert issued_fen in (0, int(opening.sum())), "issuance loads every opening balance or none"
     checks.append(
         Check(
             "float: opening + loads - purchases = closing",
-            int(opening.sum()) + net == closing,
-            f"{int(opening.sum())} + {loads_fen} - {purchases_fen} vs {closing}",
+            int(opening.sum()) + day_loads_fen - purchases_fen == closing,
+            f"{int(opening.sum())} + {day_loads_fen} - {purchases_fen} vs {closing}",
         )
     )
     return checks, Closing(
         opening_float_fen=int(opening.sum()),
         closing_float_fen=closing,
-        loads_fen=loads_fen,
+        loads_fen=day_loads_fen,
         purchases_fen=purchases_fen,
         funded_fen=funded,
         held_records=held_records,
         uploaded_records=sent_records,
+        held_net_fen=int(held.signed_fen.sum()),
     )
 
 

@@ -12,13 +12,23 @@ back office's job, and the run report says which port ran.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from model.bank import Bank
+from model.batch import decode_record, write_batch
+from model.keys import IssuerKeys
+from model.reconciliation import reconcile
 from model.records import TransactionRecord
+from model.registry import Registry
+from model.settlement import SettlementReport
+from sim.back_office import BackOffice
+from sim.banks import load_participant
 from sim.terminals import SECTORS, kind_of
 
 BATCH_RECORDS_MAX = 200_000  # a terminal journal's size: a batch is at most one full journal
@@ -109,3 +119,137 @@ class RecordInbox:
             accepted_fen_by_sector=dict(self.fen_by_sector),
             rejected_by_reason=dict(self.rejected),
         )
+
+
+# -- the real back office ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """One batch file as the terminal sent it, in the back office's upload format."""
+
+    arrived_s: float
+    shard: int
+    order: int
+    name: str
+    raw: bytes
+
+
+class BatchCollector:
+    """The clearing port of a shard when the back office clears: each upload is written as a
+    batch file (`model.batch.write_batch`) and kept until the night, when every shard's files are
+    ingested at one clearing house (`clear_night`). A resent batch is the same bytes again."""
+
+    name = "back office (clearing house, ledger, T+1 settlement)"
+
+    def __init__(self, shard: int, day_start: datetime, psam_of: Callable[[bytes], bytes]) -> None:
+        self.shard = shard
+        self.day_start = day_start
+        self.psam_of = psam_of
+        self.uploads: list[Upload] = []
+        self._records: dict[tuple[bytes, int], int] = {}
+
+    def receive(self, batch: Batch) -> None:
+        created = self.day_start + timedelta(seconds=batch.sent_s)
+        raw = write_batch(
+            batch.terminal_id, self.psam_of(batch.terminal_id), batch.sequence + 1, created, batch.records
+        )
+        name = f"{self.shard:02d}-{len(self.uploads):08d}-{batch.terminal_id.hex()}-{batch.sequence:06d}.ctb"
+        self.uploads.append(Upload(batch.sent_s, self.shard, len(self.uploads), name, raw))
+        self._records[(batch.terminal_id, batch.sequence)] = len(batch.records)
+
+    def close_day(self, business_date: date) -> NightReport:
+        # The shard's part ends here: the files go to the one clearing house (`clear_night`).
+        return NightReport(
+            port=self.name,
+            accepted_records=sum(self._records.values()),
+            accepted_fen_by_sector={},
+            rejected_by_reason={},
+        )
+
+
+@dataclass(slots=True)
+class NightCheck:
+    name: str
+    ok: bool
+    detail: str
+
+
+def clear_night(
+    db_path: Path,
+    business_date: date,
+    registry: Registry,
+    issuer_keys: IssuerKeys,
+    uploads: list[Upload],
+    sent_records: int,
+    card_balances_fen: int,
+    in_terminals_net_fen: int,
+    bank_captured_fen: dict[str, int],
+) -> tuple[NightReport, list[NightCheck], SettlementReport, list[str]]:
+    """The night: every shard's uploads, in arrival order, into one clearing house; then T+1
+    settlement of the day and the back office's reconciliation, plus the twin's own checks of
+    the clearing house's books against the cards."""
+    office = BackOffice.open(db_path, registry, issuer_keys)
+    reports = [
+        office.clearing.ingest_file(u.raw, u.name, business_date)
+        for u in sorted(uploads, key=lambda u: (u.arrived_s, u.shard, u.order))
+    ]
+    settlement = office.settlement.run(business_date + timedelta(days=1))
+    banks = {load_participant(name): Bank(name, captured_fen=fen) for name, fen in bank_captured_fen.items()}
+    reconciliation = reconcile(office.ledger, registry, None, banks)
+    db = office.ledger.db
+    posted = int(db.execute("SELECT COUNT(*) FROM records WHERE length(key) = 11").fetchone()[0])
+    held: Counter[str] = Counter()
+    held_spent = 0
+    held_net_fen = 0
+    for _qid, reason, _detail in office.clearing.held():
+        held[reason] += 1
+    for raw, reason in db.execute(
+        "SELECT raw, reason FROM quarantine WHERE id NOT IN (SELECT quarantine_id FROM releases)"
+    ):
+        if reason in ("counter-gap", "serial-gap", "no-proof", "older-than-cutoff") and raw is not None:
+            record = decode_record(raw, "quarantine")
+            held_spent += 1
+            held_net_fen += record.amount_fen if record.is_load else -record.amount_fen
+    already = sum(1 for r in reports if r.already_ingested)
+    float_fen = -office.ledger.balance("float")
+    positions = {line.participant: line.position_fen for line in settlement.lines}
+    positions["reserve"] = settlement.reserve_position_fen
+    checks = [
+        NightCheck(f"reconciliation: {c.name}", c.ok, f"{c.left_fen} vs {c.right_fen}")
+        for c in reconciliation.checks
+    ]
+    checks += [
+        NightCheck(
+            "every uploaded record cleared once or held for review",
+            posted + held_spent == sent_records,
+            f"uploaded {sent_records}, cleared {posted}, held {held_spent}",
+        ),
+        NightCheck(
+            "ledger float + records not yet cleared = balances on the cards",
+            float_fen + held_net_fen + in_terminals_net_fen == card_balances_fen,
+            f"float {float_fen} + held {held_net_fen} + in terminals {in_terminals_net_fen} "
+            f"vs cards {card_balances_fen}",
+        ),
+        NightCheck(
+            "settlement positions net to zero",
+            sum(positions.values()) == 0,
+            f"sum {sum(positions.values())} over {len(positions)} positions",
+        ),
+        NightCheck(
+            "every cleared record of the day settled once",
+            settlement.items
+            == posted + int(db.execute("SELECT COUNT(*) FROM records WHERE length(key) != 11").fetchone()[0]),
+            f"settled {settlement.items}, cleared {posted}",
+        ),
+    ]
+    report = NightReport(
+        port=BatchCollector.name,
+        accepted_records=posted,
+        accepted_fen_by_sector={},
+        rejected_by_reason={**dict(held), **({"batch-already-ingested": already} if already else {})},
+        settled_records=settlement.items,
+        positions_fen=positions,
+    )
+    db.close()
+    return report, checks, settlement, reconciliation.text()

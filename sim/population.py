@@ -128,8 +128,10 @@ def build_population(
     district_share: np.ndarray,
     shard: int = 0,
     shards: int = 1,
+    with_balances: bool = True,
 ) -> Population:
-    """This shard's citizens with personalised cards holding their opening balances."""
+    """This shard's citizens with personalised cards, holding their opening balances when
+    `with_balances` (else empty, for the balances to be loaded by real records)."""
     columns = draw_columns(scenario, district_share)
     n = len(columns["home"])
     rows = np.arange(shard, n, shards, dtype=np.int64)
@@ -145,7 +147,8 @@ def build_population(
         state = factory.personalise(
             CardProfile(asn=asn_of(i), card_type=CardType(kind), start=start, expiry=expiry)
         )
-        state.ep_balance_fen = min(int(balance), state.max_balance_fen)
+        if with_balances:
+            state.ep_balance_fen = min(int(balance), state.max_balance_fen)
         images.append(state.to_image())
     picked["opening_balance_fen"] = np.minimum(picked["opening_balance_fen"], MAX_BALANCE_FEN_DEFAULT)
     weight = scenario.population.cardholders / n

@@ -46,7 +46,7 @@ def tables(run: RunResult) -> dict[str, tuple[list[str], list[Row]]]:
             ("cardholders", s.population.cardholders),
             ("simulated_citizens", run.citizens),
             ("weight", round(w, 6)),
-            ("clearing_port", run.shards[0].night.port),
+            ("clearing_port", (run.night or run.shards[0].night).port),
         ],
     )
     out["hourly"] = (
@@ -76,8 +76,9 @@ def tables(run: RunResult) -> dict[str, tuple[list[str], list[Row]]]:
         [(k, sum(r.terminals[k] for r in run.shards), round(v, 6)) for k, v in util.items()],
     )
     rejected = dict(m.rejected)
-    for r in run.shards:
-        for reason, count in r.night.rejected_by_reason.items():
+    nights = [run.night] if run.night is not None else [r.night for r in run.shards]
+    for night in nights:
+        for reason, count in night.rejected_by_reason.items():
             rejected[f"clearing:{reason}"] = rejected.get(f"clearing:{reason}", 0) + count
     out["rejected"] = (["reason", "count"], sorted(rejected.items()))
     mean_delay = m.upload_delay_sum_s / m.uploaded_records if m.uploaded_records else 0.0
@@ -127,8 +128,37 @@ def tables(run: RunResult) -> dict[str, tuple[list[str], list[Row]]]:
     )
     out["invariants"] = (
         ["shard", "check", "ok", "detail"],
-        [(r.shard, c.name, int(c.ok), c.detail) for r in run.shards for c in r.checks],
+        [(r.shard, c.name, int(c.ok), c.detail) for r in run.shards for c in r.checks]
+        + [("night", c.name, int(c.ok), c.detail) for c in run.night_checks],
     )
+    if run.settlement is not None:
+        out["settlement"] = (
+            [
+                "participant",
+                "bank",
+                "loads_fen",
+                "load_count",
+                "gross_fen",
+                "purchase_count",
+                "fee_fen",
+                "position_fen",
+            ],
+            [
+                (
+                    x.participant,
+                    x.bank,
+                    x.loads_fen,
+                    x.load_count,
+                    x.gross_fen,
+                    x.purchase_count,
+                    x.fee_fen,
+                    x.position_fen,
+                )
+                for x in run.settlement.lines
+            ]
+            + [("reserve", "", 0, 0, 0, 0, 0, run.settlement.reserve_position_fen)],
+        )
+        out["instructions"] = (["bank", "amount_fen"], sorted(run.settlement.instructions.items()))
     return out
 
 
@@ -221,7 +251,7 @@ def _html(run: RunResult, data: dict[str, tuple[list[str], list[Row]]], figures:
         f"Float CNY {format_fen(closing.opening_float_fen)} -> "
         f"{format_fen(closing.closing_float_fen)} (sampled). "
         f"Invariants: {'all hold' if ok else 'VIOLATED'}. "
-        f"Clearing: {html.escape(run.shards[0].night.port)}.</p>"
+        f"Clearing: {html.escape((run.night or run.shards[0].night).port)}.</p>"
     )
     sections = "".join(
         f"<h2>{html.escape(name)}</h2>{_table_html(*table)}"

@@ -10,19 +10,33 @@ one-process run exactly when no two citizens meet in a queue.
 from __future__ import annotations
 
 import multiprocessing
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from model.batch import NO_PSAM
+from model.keys import generate_issuer_keys
+from model.registry import TerminalEntry
+from model.settlement import SettlementReport
 from scenarios.schema import Scenario
 from sim.day import DAY_S, CityDay
-from sim.invariants import Check, Closing, check_day, enforce
+from sim.invariants import Check, Closing, InvariantError, check_day, enforce
 from sim.metrics import DayMetrics
-from sim.nightly import ClearingPort, NightReport, RecordInbox
-from sim.terminals import Kind
-from sim.world import World, build_world
+from sim.nightly import (
+    BatchCollector,
+    ClearingPort,
+    NightCheck,
+    NightReport,
+    RecordInbox,
+    Upload,
+    clear_night,
+)
+from sim.terminals import Kind, kind_of
+from sim.world import ISSUER_ID, World, build_registry, build_world, registry_entries
 
 ProgressFn = Callable[[int], None]
 
@@ -45,6 +59,8 @@ class ShardResult:
     build_s: float
     day_s: float
     bytes_per_citizen: float
+    uploads: list[Upload] = field(default_factory=list)
+    registry: list[TerminalEntry] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -53,6 +69,10 @@ class RunResult:
     shards: list[ShardResult]
     metrics: DayMetrics = field(default_factory=DayMetrics)
     wall_s: float = 0.0
+    night: NightReport | None = None  # the one clearing house's night (back-office port)
+    night_checks: list[NightCheck] = field(default_factory=list)
+    settlement: SettlementReport | None = None
+    reconciliation: list[str] = field(default_factory=list)
 
     @property
     def citizens(self) -> int:
@@ -74,6 +94,12 @@ class RunResult:
 
 
 def default_port(world: World) -> ClearingPort:
+    if world.scenario.run.clearing == "backoffice":
+
+        def psam_of(terminal: bytes) -> bytes:
+            return NO_PSAM if kind_of(terminal) in (Kind.KIOSK, Kind.WINDOW) else terminal
+
+        return BatchCollector(world.shard, world.day_start, psam_of)
     return RecordInbox()
 
 
@@ -91,7 +117,7 @@ def run_shard(
     clearing = port(world)
     day = CityDay(world, clearing, progress)
     night = day.run()
-    checks, closing = check_day(world, day.sent, day.sent_records, night)
+    checks, closing = check_day(world, day.sent, day.sent_records, night, day.issued_fen)
     enforce(checks, f"{scenario.source}: shard {shard} of {shards}")
     finished = time.perf_counter()
     points = {"kiosk": day.kiosk_points, "window": day.window_points}
@@ -115,6 +141,8 @@ def run_shard(
         build_s=built - started,
         day_s=finished - built,
         bytes_per_citizen=held / max(1, len(pop)),
+        uploads=clearing.uploads if isinstance(clearing, BatchCollector) else [],
+        registry=registry_entries(world),
     )
 
 
@@ -122,8 +150,12 @@ def _shard_job(args: tuple[Scenario, int, int]) -> ShardResult:
     return run_shard(*args)
 
 
-def run_day(scenario: Scenario, progress: ProgressFn | None = None) -> RunResult:
-    """Run the scenario's day in `run.shards` shards (separate processes when more than one)."""
+def run_day(
+    scenario: Scenario, progress: ProgressFn | None = None, clearing_db: Path | None = None
+) -> RunResult:
+    """Run the scenario's day in `run.shards` shards (separate processes when more than one),
+    then, with the back-office port, clear every shard's uploads at one clearing house whose
+    database is `clearing_db` (a temporary file when None)."""
     started = time.perf_counter()
     shards = scenario.run.shards
     if shards == 1:
@@ -142,8 +174,44 @@ def run_day(scenario: Scenario, progress: ProgressFn | None = None) -> RunResult
     run = RunResult(scenario, results)
     for r in results:
         run.metrics.merge(r.metrics)
+    if scenario.run.clearing == "backoffice":
+        _night(run, clearing_db)
     run.wall_s = time.perf_counter() - started
     return run
+
+
+def _night(run: RunResult, clearing_db: Path | None) -> None:
+    s = run.scenario
+    closing = run.closing()
+    captured: dict[str, int] = {}
+    for r in run.shards:
+        for name, fen in r.banks.items():
+            captured[name] = captured.get(name, 0) + fen
+    args = (
+        s.run.day,
+        build_registry(s, [e for r in run.shards for e in r.registry]),
+        generate_issuer_keys(seed=s.run.seed, issuer_id=ISSUER_ID),
+        [u for r in run.shards for u in r.uploads],
+        closing.uploaded_records,
+        closing.closing_float_fen,
+        closing.held_net_fen,
+        captured,
+    )
+    if clearing_db is None:
+        with tempfile.TemporaryDirectory() as folder:
+            run.night, run.night_checks, run.settlement, run.reconciliation = clear_night(
+                Path(folder) / "clearing.sqlite", *args
+            )
+    else:
+        clearing_db.unlink(missing_ok=True)
+        run.night, run.night_checks, run.settlement, run.reconciliation = clear_night(clearing_db, *args)
+    for r in run.shards:
+        r.uploads = []  # the bytes are in the clearing database now
+    failed = [c for c in run.night_checks if not c.ok]
+    if failed:
+        raise InvariantError(
+            f"{s.source}: night invariant violated: " + "; ".join(f"{c.name}: {c.detail}" for c in failed)
+        )
 
 
 def utilisation(run: RunResult) -> dict[str, float]:

@@ -44,7 +44,8 @@ def run(
         f"scenario {s.run.name} ({s.source}), seed {s.run.seed}, sample {s.run.sample}, shards {s.run.shards}"
     )
     with click.progressbar(length=planned, label="city day", show_pos=True) as bar:
-        result = run_day(s, bar.update)
+        folder.mkdir(parents=True, exist_ok=True)
+        result = run_day(s, bar.update, folder / "clearing.sqlite")
     report = write_results(result, folder)
     closing = result.closing()
     m = result.metrics
@@ -57,5 +58,12 @@ def run(
     )
     click.echo(f"recharge point waits: mean {kiosk[1]:.0f} s, p95 {kiosk[2]:.0f} s over {kiosk[0]} top-ups")
     click.echo(f"rejected: {dict(sorted(m.rejected.items()))}; torn taps recovered: {m.torn}")
-    click.echo(f"invariants hold; clearing port: {result.shards[0].night.port}")
+    if result.settlement is not None:
+        fees = result.settlement.fees_fen
+        click.echo(
+            f"cleared {result.night.accepted_records if result.night else 0} records, settled "
+            f"{result.settlement.items} (T+1), fees CNY {format_fen(fees)}, "
+            f"{len(result.settlement.lines)} participants, positions net to zero"
+        )
+    click.echo(f"invariants hold; clearing: {(result.night or result.shards[0].night).port}")
     click.echo(f"wall {result.wall_s:.1f} s; report {report}")

@@ -68,6 +68,13 @@ def kind_of(terminal: bytes) -> Kind:
     return Kind(terminal[2])
 
 
+def terminal_number(terminal: bytes) -> int:
+    return int.from_bytes(terminal[4:6], "big")
+
+
+ISSUANCE_NUMBER = TERMINALS_PER_KIND_MAX  # the issuance window: the last window number
+
+
 @dataclass(slots=True)
 class Terminal:
     kind: Kind
@@ -131,7 +138,7 @@ def build_fleet(scenario: Scenario, city: City, keys: IssuerKeys, host: LoadHost
         for i in range(scaled(c.taxis, sample))
     ]
     fleet.by_kind[Kind.POS] = [
-        Terminal(Kind.POS, purchase(Kind.POS, i), int(d)) for i, d in enumerate(city.merchant_district)
+        Terminal(Kind.POS, purchase(Kind.POS, i), int(d), i) for i, d in enumerate(city.merchant_district)
     ]
     kiosks = c.kiosks_per_recharge_point
     fleet.by_kind[Kind.KIOSK] = [

@@ -11,15 +11,19 @@ from datetime import datetime, time
 
 import numpy as np
 
+from model.bank import Bank
+from model.batch import NO_PSAM
 from model.fares import FareRules
 from model.keys import IssuerKeys, IssuerKeyStore, generate_issuer_keys
 from model.load_host import LoadHost
+from model.load_terminal import LoadTerminal
+from model.registry import Participant, Registry, Sector, TerminalEntry
 from scenarios.schema import Scenario
-from sim.banks import Bank, CityFunding
+from sim.banks import CityFunding, bank_of_point, load_participant
 from sim.city import City, build_city
 from sim.demand import Taps, draw_demand, for_shard
 from sim.population import Population, build_population, draw_columns, index_of
-from sim.terminals import Fleet, build_fleet
+from sim.terminals import ISSUANCE_NUMBER, Fleet, Kind, Terminal, build_fleet, terminal_id
 
 ISSUER_ID = bytes.fromhex("3301000000000001")  # Hangzhou (city code 3301), issuer 1
 
@@ -58,6 +62,8 @@ class World:
     fleet: Fleet
     rules: FareRules
     demand: list[Taps]
+    carried_fen: np.ndarray  # opening balances no record of ours explains (inbox mode)
+    issuance: Terminal | None  # loads yesterday's balances onto the cards (back-office mode)
 
     @property
     def day_start(self) -> datetime:
@@ -67,8 +73,55 @@ class World:
         """This shard's population row of a card (citizens are dealt to shards round-robin)."""
         return (index_of(asn) - self.shard) // self.shards
 
+    def terminals(self) -> list[Terminal]:
+        """Every terminal that holds records: the fleet and the issuance window."""
+        return self.fleet.all() + ([self.issuance] if self.issuance is not None else [])
+
     def opening_float_fen(self) -> int:
         return int(self.population.opening_balance_fen.sum())
+
+
+def participants(scenario: Scenario) -> list[Participant]:
+    """The clearing participants. ASSUMPTION: one bus company, one metro operator, one taxi
+    clearing company, each merchant acceptance point its own participant, each bank's recharge
+    points one participant; the operator's windows bank with the first bank."""
+    banks = scenario.city.banks
+    out = [
+        Participant("bus-hz", "Hangzhou Public Transport", Sector.BUS, banks[0]),
+        Participant("metro-hz", "Hangzhou Metro", Sector.METRO, banks[1 % len(banks)]),
+        Participant("taxi-hz", "Hangzhou taxi card clearing", Sector.TAXI, banks[2 % len(banks)]),
+        Participant("window-hz", "Citizen card service windows (cash)", Sector.LOAD, banks[0]),
+    ]
+    out += [Participant(load_participant(b), f"{b} recharge points", Sector.LOAD, b) for b in banks]
+    merchants = len(build_city(scenario).merchant_district)
+    out += [
+        Participant(f"shop-{m}", f"Merchant {m}", Sector.RETAIL, banks[m % len(banks)])
+        for m in range(merchants)
+    ]
+    return out
+
+
+_OWNERS = {Kind.BUS: "bus-hz", Kind.GATE: "metro-hz", Kind.TAXI: "taxi-hz", Kind.WINDOW: "window-hz"}
+
+
+def registry_entries(world: World) -> list[TerminalEntry]:
+    """This shard's terminals as the clearing house's registry lists them."""
+    banks = world.scenario.city.banks
+    entries = []
+    for t in world.terminals():
+        if t.kind is Kind.POS:
+            owner = f"shop-{t.place}"
+        elif t.kind is Kind.KIOSK:
+            owner = load_participant(banks[bank_of_point(t.place, len(banks))])
+        else:
+            owner = _OWNERS[t.kind]
+        psam = NO_PSAM if t.kind in (Kind.KIOSK, Kind.WINDOW) else t.terminal_id
+        entries.append(TerminalEntry(t.terminal_id, psam, owner))
+    return entries
+
+
+def build_registry(scenario: Scenario, entries: list[TerminalEntry]) -> Registry:
+    return Registry(participants(scenario), entries)
 
 
 def build_world(scenario: Scenario, shard: int = 0, shards: int = 1) -> World:
@@ -76,21 +129,25 @@ def build_world(scenario: Scenario, shard: int = 0, shards: int = 1) -> World:
     city = build_city(scenario)
     keys = generate_issuer_keys(seed=scenario.run.seed, issuer_id=ISSUER_ID)
     store = IssuerKeyStore(keys)
-    population = build_population(scenario, keys, city.district_share, shard, shards)
+    backoffice = scenario.run.clearing == "backoffice"
+    population = build_population(scenario, keys, city.district_share, shard, shards, not backoffice)
     banks = [Bank(name) for name in scenario.city.banks]
-    world_rows = (shard, shards)
-
-    def bank_of(asn: bytes) -> int:
-        return int(population.bank[(index_of(asn) - world_rows[0]) // world_rows[1]])
-
     funding = CityFunding(
         banks=banks,
-        bank_of=bank_of,
+        kiosks_per_point=scenario.city.kiosks_per_recharge_point,
         decline_probability=scenario.faults.bank_decline_probability,
         seed=scenario.run.seed,
     )
     host = LoadHost(store, funding)
     fleet = build_fleet(scenario, city, keys, host, shard)
+    issuance = None
+    carried = population.opening_balance_fen.copy()
+    if backoffice:
+        # The clearing house must see every fen on a card: yesterday's balances arrive as real
+        # loads at the issuance window (cash), run at the start of the day (see sim.day).
+        window = LoadTerminal(terminal_id(Kind.WINDOW, shard, ISSUANCE_NUMBER), host)
+        issuance = Terminal(Kind.WINDOW, window, -1)
+        carried[:] = 0
     # Demand is drawn for everyone (so a citizen's day does not depend on the sharding) and
     # each shard keeps its own citizens' taps.
     columns = draw_columns(scenario, city.district_share)
@@ -109,6 +166,8 @@ def build_world(scenario: Scenario, shard: int = 0, shards: int = 1) -> World:
         fleet=fleet,
         rules=fare_rules(scenario),
         demand=demand,
+        carried_fen=carried,
+        issuance=issuance,
     )
 
 
