@@ -61,8 +61,9 @@ class CityFunding:
             return
         funding = self._bank_for(request)
         bank = funding.bank
-        # Keyed by card and counter: whether the link fails does not depend on other loads.
-        draw = keyed(self.seed, "bank", int.from_bytes(request.asn, "big"), request.counter).random()
+        # Keyed by card and moment: whether the link fails does not depend on other loads.
+        when = int(request.moment.timestamp())
+        draw = keyed(self.seed, "bank", int.from_bytes(request.asn, "big"), when).random()
         if self.decline_probability and draw < self.decline_probability:
             self.declined[bank.name] = self.declined.get(bank.name, 0) + 1
             raise LoadDeclinedError(

@@ -168,7 +168,15 @@ def _rss_bytes(who: int) -> int:
 @click.option("--sample", default=0.01, show_default=True, help="Share of cardholders simulated.")
 @click.option("--shards", default=1, show_default=True, help="Population shards (processes).")
 @click.option("--seed", default=1, show_default=True)
-def day(cardholders: int, sample: float, shards: int, seed: int) -> None:
+@click.option(
+    "--clearing",
+    type=click.Choice(["inbox", "backoffice"]),
+    default="inbox",
+    show_default=True,
+    help="inbox: the day only (the clearing house has its own bench); backoffice: issuance loads, "
+    "then the night's clearing and settlement included in the wall time.",
+)
+def day(cardholders: int, sample: float, shards: int, seed: int, clearing: str) -> None:
     """One city day of the default scenario at a given size: prints tx_per_s, wall_s, bytes_per_citizen.
 
     tx counts card transactions run through the real protocol (taps and loads); bytes per
@@ -178,7 +186,9 @@ def day(cardholders: int, sample: float, shards: int, seed: int) -> None:
     from scenarios.schema import load
     from sim.run import run_day
 
-    scenario = load().replace(cardholders=cardholders, sample=sample, shards=shards, seed=seed)
+    scenario = load().replace(
+        cardholders=cardholders, sample=sample, shards=shards, seed=seed, clearing=clearing
+    )
     before = _rss_bytes(resource.RUSAGE_SELF)
     start = time.perf_counter()
     result = run_day(scenario)
@@ -194,7 +204,7 @@ def day(cardholders: int, sample: float, shards: int, seed: int) -> None:
     day_s = sum(s.day_s for s in result.shards)
     held = sum(s.bytes_per_citizen * s.citizens for s in result.shards) / max(1, citizens)
     click.echo(
-        f"cardholders={cardholders} sample={sample} citizens={citizens} shards={shards} "
+        f"cardholders={cardholders} sample={sample} citizens={citizens} shards={shards} clearing={clearing} "
         f"build_s={build_s:.1f} day_s={day_s:.1f} held_bytes_per_citizen={held:.0f}"
     )
     click.echo(

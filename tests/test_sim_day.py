@@ -59,7 +59,7 @@ def test_a_day_runs_every_sector_through_the_real_protocol() -> None:
     # Morning and evening peaks: the peak hours carry more taps than the midday hour.
     bus = day.metrics.tx_count[0]
     assert bus[8] > bus[12] and bus[17] > bus[12]
-    checks, closing = check_day(day.w, day.sent, day.sent_records, night)
+    checks, closing = check_day(day.w, day.sent, day.sent_records, night, day.issued_fen)
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
     assert closing.opening_float_fen + closing.loads_fen - closing.purchases_fen == closing.closing_float_fen
     assert closing.loads_fen > 0 and closing.purchases_fen > 0
@@ -70,7 +70,7 @@ def test_tears_are_recovered_and_money_still_adds_up() -> None:
     assert day.metrics.torn > 20
     recovered = sum(sum(t.app.recoveries.values()) for t in day.w.fleet.all())
     assert recovered == day.metrics.torn
-    checks, _ = check_day(day.w, day.sent, day.sent_records, night)
+    checks, _ = check_day(day.w, day.sent, day.sent_records, night, day.issued_fen)
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
 
 
@@ -79,7 +79,7 @@ def test_duplicate_and_late_uploads() -> None:
     assert day.metrics.duplicate_batches == day.metrics.batches > 0
     assert night.rejected_by_reason["duplicate_batch"] == night.accepted_records
     assert day.metrics.late_records > 0
-    checks, closing = check_day(day.w, day.sent, day.sent_records, night)
+    checks, closing = check_day(day.w, day.sent, day.sent_records, night, day.issued_fen)
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
     assert closing.held_records == day.metrics.late_records  # buses kept them for tomorrow
 
@@ -91,8 +91,8 @@ def test_outages_and_bank_declines_are_rejections_not_losses() -> None:
     day, _, night = _day(s)
     assert day.metrics.rejected["terminal_down"] > 0
     assert day.metrics.rejected["load_declined"] > 0
-    assert sum(b.declined_count for b in day.w.funding.banks) == day.metrics.rejected["load_declined"]
-    checks, _ = check_day(day.w, day.sent, day.sent_records, night)
+    assert sum(day.w.funding.declined.values()) == day.metrics.rejected["load_declined"]
+    checks, _ = check_day(day.w, day.sent, day.sent_records, night, day.issued_fen)
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
 
 
@@ -102,10 +102,10 @@ def test_a_tampered_card_stops_the_run_with_a_report() -> None:
     state = CardState.from_image(pop.images[7])
     state.ep_balance_fen += 1  # one fen appears from nowhere
     pop.images[7] = state.to_image()
-    checks, _ = check_day(day.w, day.sent, day.sent_records, night)
+    checks, _ = check_day(day.w, day.sent, day.sent_records, night, day.issued_fen)
     failed = [c for c in checks if not c.ok]
     assert [c.name for c in failed] == [
-        "card balance = opening + loads - purchases (records uploaded or held)",
+        "card balance = balance brought forward + loads - purchases (records uploaded or held)",
         "float: opening + loads - purchases = closing",
     ]
     assert f"card {int(pop.index[7])}: expected" in failed[0].detail
@@ -117,7 +117,7 @@ def test_a_lost_record_is_caught() -> None:
     day, _, night = _day(_faults(SMALL, late_upload_probability=1.0))
     bus = next(t for t in day.w.fleet.all() if len(t.app.journal))  # buses held their records
     bus.app.journal.drain()  # and lose them
-    checks, _ = check_day(day.w, day.sent, day.sent_records, night)
+    checks, _ = check_day(day.w, day.sent, day.sent_records, night, day.issued_fen)
     assert not all(c.ok for c in checks)
 
 
@@ -161,5 +161,32 @@ def test_cardtwin_run_cli(tmp_path: Path) -> None:
 def test_run_shard_reports_bytes_per_citizen() -> None:
     result = run_shard(SMALL)
     assert 0 < result.bytes_per_citizen < 1024
-    assert result.night.port.startswith("record-inbox")
+    assert result.night.port.startswith("back office")
     assert date.fromisoformat(SMALL.run.date) == SMALL.run.day
+
+
+def test_the_back_office_clears_and_settles_the_day(tmp_path: Path) -> None:
+    run = run_day(SMALL, clearing_db=tmp_path / "clearing.sqlite")
+    assert run.night is not None and run.settlement is not None
+    assert run.night_checks and all(c.ok for c in run.night_checks)
+    closing = run.closing()
+    # Everything uploaded is cleared or held for review; the day's records settle T+1.
+    held = sum(n for reason, n in run.night.rejected_by_reason.items() if reason.endswith("gap"))
+    assert run.night.accepted_records + held == closing.uploaded_records
+    assert run.settlement.items == run.night.accepted_records
+    assert sum(run.night.positions_fen.values()) == 0
+    sectors = {line.participant for line in run.settlement.lines}
+    assert {"bus-hz", "metro-hz", "taxi-hz", "window-hz"} <= sectors
+    with sqlite3.connect(tmp_path / "clearing.sqlite") as db:
+        float_fen = -db.execute("SELECT SUM(amount_fen) FROM entries WHERE account = 'float'").fetchone()[0]
+    not_cleared = closing.closing_float_fen - float_fen
+    assert abs(not_cleared) < 100_00  # only records held for review (torn serial gaps) differ
+
+
+def test_inbox_and_back_office_see_the_same_day() -> None:
+    inbox = run_day(SMALL.replace(clearing="inbox"))
+    office = run_day(SMALL)
+    assert inbox.closing().purchases_fen == office.closing().purchases_fen
+    assert inbox.closing().loads_fen == office.closing().loads_fen
+    assert inbox.closing().closing_float_fen == office.closing().closing_float_fen
+    assert inbox.night is None and inbox.shards[0].night.port.startswith("record-inbox")
