@@ -201,7 +201,7 @@ def test_truncated_image_is_rejected(factory: CardFactory) -> None:
     from devices.card_state import CardImageError
 
     image = factory.personalise(CardProfile(asn=bytes(8))).to_image()
-    with pytest.raises(CardImageError, match="truncated|layout"):
+    with pytest.raises(CardImageError, match=r"truncated|layout"):
         CardState.from_image(image[:-3])
     with pytest.raises(CardImageError, match="version"):
         CardState.from_image(b"\x09" + image[1:])
