@@ -41,6 +41,14 @@ class CardAcceptor:
         recoveries = [self._resolve(card, p) for p in self.pending.for_card(public.asn)]
         return public, recoveries
 
+    def begin(
+        self, card: CardChannel, moment: datetime, amount_fen: int, tx_type: int
+    ) -> tuple[PublicInfo, list[Recovery], TransactionRecord | None]:
+        """Open the card; if resolving a torn transaction shows that the card already made
+        this very charge, return its record too, so the caller does not make it twice."""
+        public, recoveries = self.open_card(card, moment)
+        return public, recoveries, matching(recoveries, amount_fen, tx_type)
+
     def recover(self, card: CardChannel, moment: datetime) -> list[Recovery]:
         """Present a card only to resolve what this terminal holds for it."""
         return self.open_card(card, moment)[1]

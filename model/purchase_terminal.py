@@ -54,14 +54,20 @@ class PurchaseTerminal(CardAcceptor):
     # -- the flows ------------------------------------------------------------------------
 
     def purchase(
-        self, card: CardChannel, amount_fen: int, moment: datetime, purse: int = commands.PURSE_EP
+        self,
+        card: CardChannel,
+        amount_fen: int,
+        moment: datetime,
+        purse: int = commands.PURSE_EP,
+        pin: bytes | None = None,
     ) -> TransactionRecord:
-        """Charge `amount_fen` to the card's EP (or ED, after VERIFY PIN by the caller)."""
+        """Charge `amount_fen` to the card's EP, or its ED (which needs the holder's PIN)."""
         tx_type = TxType.ED_PURCHASE if purse == commands.PURSE_ED else TxType.EP_PURCHASE
-        public, recoveries = self._open_checked(card, moment)
-        done = matching(recoveries, amount_fen, tx_type)
+        public, _, done = self.begin(card, moment, amount_fen, tx_type)
         if done is not None:
             return done
+        if purse == commands.PURSE_ED:
+            exchange(card, commands.verify_pin(pin or b""), "VERIFY PIN")
         init = commands.initialize_for_purchase(purse, self.key_index, amount_fen, self.terminal_id)
         return self._debit(card, public, amount_fen, tx_type, moment, init, None)
 
@@ -75,7 +81,7 @@ class PurchaseTerminal(CardAcceptor):
     ) -> TransactionRecord:
         """Metro entry: open a trip in the CAPP record. An earlier trip left open (no exit tap)
         is charged `open_trip_fare_fen` now, as the operator's fare rules say."""
-        public, recoveries = self._open_checked(card, moment)
+        public, recoveries = self.open_card(card, moment)
         previous = read_capp(card, record_id)
         amount = open_trip_fare_fen if previous is not None and previous.trip_open else 0
         done = matching(recoveries, amount, TxType.CAPP_PURCHASE)
@@ -94,7 +100,7 @@ class PurchaseTerminal(CardAcceptor):
         record_id: int = CAPP_ID_METRO,
     ) -> TransactionRecord:
         """Metro exit: read the entry back, charge the distance fare, close the trip."""
-        public, recoveries = self._open_checked(card, moment)
+        public, recoveries = self.open_card(card, moment)
         entry = read_capp(card, record_id)
         if entry is None or not entry.trip_open:
             # A torn exit may have closed the trip already: then the recovered record is it.
@@ -119,8 +125,9 @@ class PurchaseTerminal(CardAcceptor):
 
     # -- steps ----------------------------------------------------------------------------
 
-    def _open_checked(self, card: CardChannel, moment: datetime) -> tuple[PublicInfo, list[Recovery]]:
-        public, recoveries = self.open_card(card, moment)
+    def open_card(self, card: CardChannel, moment: datetime) -> tuple[PublicInfo, list[Recovery]]:
+        """As every acceptor, and a hotlisted card is blocked on the spot."""
+        public, recoveries = super().open_card(card, moment)
         if public.asn in self.hotlist:
             self._block(card, public)
         return public, recoveries

@@ -146,6 +146,9 @@ def test_ed_purse_load_and_purchase_with_pin(
     record = load_terminal.load(channel, 1_000, MOMENT, purse=commands.PURSE_ED, pin=b"\x12\x34\x56")
     assert record.tx_type == TxType.ED_LOAD and card.state.ed_balance_fen == 1_000
     assert card.state.ep_balance_fen == 0
+    spent = purchase_terminal.purchase(channel, 300, MOMENT, purse=commands.PURSE_ED, pin=b"\x12\x34\x56")
+    assert spent.tx_type == TxType.ED_PURCHASE and spent.balance_after_fen == 700 == card.state.ed_balance_fen
+    assert card.state.ed_offline_counter == 1 and card.state.ep_offline_counter == 0
 
 
 def test_hotlisted_card_is_blocked_by_the_terminal(
