@@ -16,6 +16,7 @@ import pytest
 from devices.card_os import CardOS, TearPhase
 from devices.sim_channel import SimChannel
 from model.card_files import CappRecord
+from model.crypto import Algorithm
 from model.errors import CardRemovedError, TransactionTornError
 from model.load_host import LoadHost
 from model.load_terminal import LoadTerminal
@@ -58,8 +59,10 @@ def _flows(
     }
 
 
-def _count_apdus(flow: str, make_card: MakeCard, purchase: PurchaseTerminal, load: LoadTerminal) -> int:
-    card, channel = make_card(asn_int=999)
+def _count_apdus(
+    flow: str, make_card: MakeCard, purchase: PurchaseTerminal, load: LoadTerminal, algorithm: Algorithm
+) -> int:
+    card, channel = make_card(asn_int=999, algorithm=algorithm)
     card.state.ep_balance_fen = START_FEN
     if flow == "metro-exit":
         purchase.composite_entry(channel, 3, MOMENT - timedelta(minutes=30))
@@ -69,17 +72,18 @@ def _count_apdus(flow: str, make_card: MakeCard, purchase: PurchaseTerminal, loa
     return counter.seen
 
 
+@pytest.mark.parametrize("algorithm", list(Algorithm))
 @pytest.mark.parametrize("flow", ["load", "purchase", "metro-entry", "metro-exit"])
 @pytest.mark.parametrize("phase", list(TearPhase))
 def test_tear_at_every_apdu_boundary(
-    make_card: MakeCard, psam: object, load_host: LoadHost, flow: str, phase: TearPhase
+    make_card: MakeCard, psam: object, load_host: LoadHost, flow: str, phase: TearPhase, algorithm: Algorithm
 ) -> None:
     purchase = PurchaseTerminal(SimChannel(psam))  # type: ignore[arg-type]
     load = LoadTerminal(bytes.fromhex("000000000901"), load_host)
-    apdus = _count_apdus(flow, make_card, purchase, load)
+    apdus = _count_apdus(flow, make_card, purchase, load, algorithm)
     assert apdus >= 4
     for index in range(apdus):
-        card, channel = make_card(asn_int=index + 1)
+        card, channel = make_card(asn_int=index + 1, algorithm=algorithm)
         card.state.ep_balance_fen = START_FEN
         if flow == "metro-exit":
             purchase.composite_entry(channel, 3, MOMENT - timedelta(minutes=30))
@@ -103,6 +107,7 @@ def test_tear_at_every_apdu_boundary(
         assert len(purchase.journal) + len(load.journal) == journal_before + 1
         assert card.state.ep_balance_fen == START_FEN + record.signed_amount_fen
         assert record.balance_after_fen == card.state.ep_balance_fen
+        assert record.algorithm is algorithm
         assert len(purchase.pending) == 0 and len(load.pending) == 0
     assert load_host.open_authorisations == 0
     assert load_host.confirmed_fen == sum(r.amount_fen for r in load.journal.records())
