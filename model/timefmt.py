@@ -11,6 +11,12 @@ class DateFormatError(CardTwinError):
     """Bytes that are not a valid BCD date or time."""
 
 
+def card_time(moment: datetime) -> datetime:
+    """The moment as the card will record it: whole seconds. Terminals stamp records with this,
+    so a record, the card's log and a recovery compare equal."""
+    return moment.replace(microsecond=0)
+
+
 def _bcd(digits: str) -> bytes:
     return bytes.fromhex(digits)
 

@@ -160,3 +160,40 @@ def test_unresolvable_tear_is_kept_pending_not_guessed(make_card: MakeCard, psam
     recoveries = gate.recover(channel, MOMENT + timedelta(hours=1))
     assert [r.outcome for r in recoveries] == [RecoveryOutcome.UNKNOWN]
     assert len(gate.pending) == 1  # kept for the back office to settle from the card's counters
+
+
+@pytest.mark.parametrize("phase", list(TearPhase))
+def test_torn_entry_over_an_open_trip_charges_the_unfinished_fare_once(
+    make_card: MakeCard, psam: object, phase: TearPhase
+) -> None:
+    gate = PurchaseTerminal(SimChannel(psam))  # type: ignore[arg-type]
+    card, channel = make_card(asn_int=31)
+    card.state.ep_balance_fen = START_FEN
+    gate.composite_entry(channel, 1, MOMENT - timedelta(hours=5))  # never exited
+    card.tear_hook = lambda raw, ph: raw[1] == 0x54 and ph is phase
+    with pytest.raises(TransactionTornError):
+        gate.composite_entry(channel, 2, MOMENT, open_trip_fare_fen=700)
+    card.tear_hook = None
+    channel.insert()
+    record = gate.composite_entry(channel, 2, MOMENT + timedelta(seconds=3), open_trip_fare_fen=700)
+    assert record.amount_fen == 700
+    assert card.state.ep_balance_fen == START_FEN - 700
+    assert [r.amount_fen for r in gate.journal.records()] == [0, 700]
+
+
+def test_sub_second_moments_recover_like_whole_seconds(make_card: MakeCard, psam: object) -> None:
+    # Simulated clocks carry microseconds; the card keeps whole seconds. Recovery must still
+    # recognise the torn transaction as its own.
+    gate = PurchaseTerminal(SimChannel(psam))  # type: ignore[arg-type]
+    shop = PurchaseTerminal(SimChannel(psam))  # type: ignore[arg-type]
+    card, channel = make_card(asn_int=32)
+    card.state.ep_balance_fen = START_FEN
+    card.tear_hook = lambda raw, ph: raw[1] == 0x54 and ph is TearPhase.AFTER_COMMIT
+    with pytest.raises(TransactionTornError):
+        gate.purchase(channel, 123, MOMENT + timedelta(microseconds=654_321))
+    card.tear_hook = None
+    channel.insert()
+    shop.purchase(channel, 10, MOMENT + timedelta(seconds=1))  # the proof slot is overwritten
+    recoveries = gate.recover(channel, MOMENT + timedelta(seconds=2))
+    assert [r.outcome for r in recoveries] == [RecoveryOutcome.COMMITTED_WITHOUT_PROOF]
+    assert START_FEN - card.state.ep_balance_fen == 133
