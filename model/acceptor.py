@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from model.card_files import PublicInfo
-from model.card_io import exchange, read_public, select_epurse
+from model.card_io import exchange, open_epurse
 from model.channel import CardChannel
 from model.errors import CardExpiredError, CardRemovedError, TransactionTornError
 from model.journal import Journal
@@ -32,8 +32,7 @@ class CardAcceptor:
     def open_card(self, card: CardChannel, moment: datetime) -> tuple[PublicInfo, list[Recovery]]:
         """Select and identify the card, refuse it if expired, resolve its torn transactions."""
         self.journal.check_room(f"terminal {self.terminal_id.hex()}")
-        select_epurse(card)
-        public = read_public(card)
+        public = open_epurse(card)
         if not public.valid_on(moment.date()):
             raise CardExpiredError(
                 f"card {public.asn.hex()}: valid {public.start} to {public.expiry}, presented {moment.date()}"

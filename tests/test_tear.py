@@ -81,7 +81,7 @@ def test_tear_at_every_apdu_boundary(
     purchase = PurchaseTerminal(SimChannel(psam))  # type: ignore[arg-type]
     load = LoadTerminal(bytes.fromhex("000000000901"), load_host)
     apdus = _count_apdus(flow, make_card, purchase, load, algorithm)
-    assert apdus >= 4
+    assert apdus >= 3  # at least SELECT, INITIALIZE and the committing command
     for index in range(apdus):
         card, channel = make_card(asn_int=index + 1, algorithm=algorithm)
         card.state.ep_balance_fen = START_FEN
