@@ -96,3 +96,13 @@ def test_replace_checks_the_result() -> None:
     with pytest.raises(ScenarioError, match=r"run\.sample"):
         load().replace(sample=0.0)
     assert load().replace(sample=0.01, seed=5).run.seed == 5
+
+
+def test_cli_refuses_bad_overrides_in_one_line(tmp_path: Path) -> None:
+    for args, message in (
+        (["--sample", "2"], "run.sample: 2.0 out of range"),
+        (["--shards", "0"], "run.shards: 0 out of range"),
+    ):
+        result = CliRunner().invoke(main, ["run", *args, "--out", str(tmp_path)])
+        assert result.exit_code == 1
+        assert message in result.output and "Traceback" not in result.output
