@@ -74,15 +74,34 @@ class CardAcceptor:
         pending: PendingTransaction,
         expect_len: int,
     ) -> bytes:
-        """Send the committing command; if the card does not answer, keep it pending."""
+        """Send the committing command; if the card does not answer, keep it pending.
+
+        The pending entry is written ahead, before the card can commit, and leaves the book only
+        with the record's journal write (`record_committed`): a terminal that loses power after
+        the card answered and before it wrote the record still holds the entry on restart, and
+        recovers the record from the card. (Without it the card's money left on no record: found
+        by the verify campaign's power-loss fault.)"""
+        self.pending.add(pending)
         try:
             return exchange(card, command, name, expect_len)
         except CardRemovedError:
-            self.pending.add(pending)
             raise TransactionTornError(
                 f"{name} to card {pending.asn.hex()} counter {pending.counter}: no answer; "
                 "present the card again to complete"
             ) from None
+        except BaseException:
+            self.pending.remove(pending)  # the card answered with a refusal: nothing committed
+            raise
+
+    def record_committed(self, pending: PendingTransaction, record: TransactionRecord) -> None:
+        """Journal the committed record and drop its written-ahead pending entry: one write to
+        the terminal's flash, so either both happen or (power lost before it) neither."""
+        self.pending.remove(pending)
+        try:
+            self.journal.append(record)
+        except BaseException:
+            self.pending.add(pending)  # the write did not happen: the entry stays for recovery
+            raise
 
 
 def matching(recoveries: list[Recovery], amount_fen: int, tx_type: int) -> TransactionRecord | None:

@@ -96,7 +96,11 @@ class Ledger:
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            # SQLite rolls the transaction back by itself on some errors (an interrupt, a full
+            # disk, I/O): a second ROLLBACK would fail and hide the first error (found by the
+            # verify campaign's clearing-crash fault).
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
 

@@ -107,7 +107,7 @@ class LoadTerminal(CardAcceptor):
             self.host.cancel(authorisation.host_serial)
             raise
         record = pending.to_record(tac)
-        self.journal.append(record)
+        self.record_committed(pending, record)
         self.host.confirm(authorisation.host_serial, record)
         return record
 

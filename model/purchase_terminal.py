@@ -210,7 +210,7 @@ class PurchaseTerminal(CardAcceptor):
             8,
         )
         record = pending.to_record(response[0:4])
-        self.journal.append(record)
+        self.record_committed(pending, record)
         _, sw = parse_response(self.psam.transmit(commands.credit_sam_for_purchase(response[4:8])))
         if sw != SW.OK:
             self.authentication_failures += 1

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from devices.card_os import CardOS, TearPhase
+from devices.card_os import CardOS, TearHook, TearPhase
 from devices.card_state import CardState
 from devices.sim_channel import SimChannel
 from model.card_files import CardType
@@ -191,10 +191,7 @@ class CityDay:
         passenger pays cash or walks)."""
         pop = self.w.population
         self._short = False
-        hook = None
-        if tear is not Tear.NONE:
-            hook = _OneTear(TearPhase.BEFORE_COMMIT if tear is Tear.BEFORE_COMMIT else TearPhase.AFTER_COMMIT)
-        card = CardOS(CardState.from_image(pop.images[row]), tear_hook=hook)
+        card = CardOS(CardState.from_image(pop.images[row]), tear_hook=self._tear_hook(row, tear))
         channel = SimChannel(card)
         try:
             try:
@@ -215,6 +212,14 @@ class CityDay:
             return None
         finally:
             pop.images[row] = card.state.to_image()
+
+    def _tear_hook(self, row: int, tear: Tear) -> TearHook | None:
+        """The card's tear hook for one tap: the scenario's tear fault cuts the power on the
+        committing command. (The verify campaign, `sim.verify`, overrides this to cut it at any
+        APDU boundary of the tap.)"""
+        if tear is Tear.NONE:
+            return None
+        return _OneTear(TearPhase.BEFORE_COMMIT if tear is Tear.BEFORE_COMMIT else TearPhase.AFTER_COMMIT)
 
     def _moment(self) -> Any:
         return self.w.day_start + timedelta(seconds=self.env.now)
