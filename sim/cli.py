@@ -37,11 +37,13 @@ def _register() -> None:
     from sim.clearing_cli import clearing
     from sim.demo import demo
     from sim.run_cli import run
+    from sim.verify_cli import verify
 
     main.add_command(demo)
     main.add_command(bench)
     main.add_command(clearing)
     main.add_command(run)
+    main.add_command(verify)
 
 
 _register()

@@ -407,7 +407,14 @@ class Campaign:
             days=self.days,
             transactions=self.transactions,
             records=len(self.genuine),
-            faults={name: self.counts[name] for name in FAULTS if name in self.faults},
+            faults={
+                name: self.counts[name] for name in (*FAULTS, "power-loss-unflushed") if name in self.faults
+            }
+            | (
+                {"power-loss-unflushed": self.counts["power-loss-unflushed"]}
+                if "power-loss" in self.faults
+                else {}
+            ),
             violations=self.violations[:VIOLATIONS_KEPT_MAX],
             wall_s=time.perf_counter() - started,
             cleared=self._cleared,
