@@ -317,8 +317,8 @@ def parse_batch(raw: bytes, where: str = "batch") -> ParsedBatch:
     checksum_ok = zlib.crc32(body, zlib.crc32(raw[: HEADER_SIZE - 4])) == int.from_bytes(raw[52:56], "big")
     if not checksum_ok:
         parsed.batch_faults.append((BatchFault.BAD_CHECKSUM, f"{where}: batch checksum does not match"))
+    kind = BatchFault.TRUNCATED if len(body) < expected else BatchFault.CORRUPT_BATCH
     if len(body) != expected:
-        kind = BatchFault.TRUNCATED if len(body) < expected else BatchFault.CORRUPT_BATCH
         parsed.batch_faults.append(
             (kind, f"{where}: {len(body)} record bytes, header says {header.record_count} x {RECORD_SIZE}")
         )
@@ -347,9 +347,7 @@ def parse_batch(raw: bytes, where: str = "batch") -> ParsedBatch:
     tail = body[whole * RECORD_SIZE :]
     if tail:
         parsed.faults.append(
-            RecordFault(
-                -1, BatchFault.TRUNCATED, f"{where}: {len(tail)} bytes after the last whole record", tail
-            )
+            RecordFault(-1, kind, f"{where}: {len(tail)} bytes after the last whole record", tail)
         )
     clean = not parsed.faults and not parsed.batch_faults
     if clean and (loads, purchases) != (header.load_total_fen, header.purchase_total_fen):

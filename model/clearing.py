@@ -333,10 +333,8 @@ class ClearingHouse:
                     None,
                 )
                 owner = None
-        header_ok = header is not None and not any(
-            f is BatchFault.CORRUPT_BATCH for f, _ in parsed.batch_faults
-        )
-        if owner is not None and header_ok:
+        # A readable header is enough to go on: each record is proven by its own CRC and TAC.
+        if owner is not None and header is not None:
             for fault_record in parsed.faults:
                 hold(
                     fault_record.index,
