@@ -50,9 +50,12 @@ class TacVerifier:
             return cached[2]
         algo = Algorithm(algorithm)
         dtk = self._keys.card_key(KeyUsage.TAC, algo, key_index, asn)
-        tk = tac_key(algo, dtk)
-        cipher = algorithms.SM4(tk) if algo is Algorithm.SM4 else TripleDES(tk * 3)
-        encryptor = Cipher(cipher, modes.ECB()).encryptor()
+        if algo is Algorithm.SM4:
+            encryptor = Cipher(algorithms.SM4(tac_key(algo, dtk)), modes.ECB()).encryptor()
+        else:
+            # tac_key's fold (left XOR right), done on integers: this runs once per card.
+            tk = (int.from_bytes(dtk[:8], "big") ^ int.from_bytes(dtk[8:], "big")).to_bytes(8, "big")
+            encryptor = Cipher(TripleDES(tk * 3), modes.ECB()).encryptor()
         if len(self._encryptors) >= self._limit:
             self._encryptors.clear()
         self._encryptors[asn] = (algorithm, key_index, encryptor)

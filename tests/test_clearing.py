@@ -413,3 +413,28 @@ def test_report_lines_are_capped_but_every_entry_is_kept(
     lines = report.lines()
     assert len(lines) == 1 + REPORT_LINES_MAX + 1 and "10 more" in lines[-1]
     assert back.ledger.db.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0] == 60
+
+
+@pytest.mark.parametrize("algorithm", [Algorithm.DES3, Algorithm.SM4])
+def test_cached_key_store_derives_the_same_keys(algorithm: Algorithm, issuer_keys: IssuerKeys) -> None:
+    from model.crypto import diversify
+    from model.key_cache import CachedIssuerKeyStore
+    from model.keys import KeyStoreError
+
+    plain = IssuerKeyStore(issuer_keys)
+    cached = CachedIssuerKeyStore(issuer_keys)
+    rng = random.Random(11)
+    for _ in range(50):
+        asn = rng.randbytes(8)
+        for usage in KeyUsage:
+            expected = diversify(algorithm, issuer_keys.master(usage, algorithm, 1), asn)
+            assert (
+                cached.card_key(usage, algorithm, 1, asn)
+                == expected
+                == plain.card_key(usage, algorithm, 1, asn)
+            )
+    tac_only = CachedIssuerKeyStore(issuer_keys, frozenset({KeyUsage.TAC}))
+    with pytest.raises(KeyStoreError, match="may not derive DPK"):
+        tac_only.card_key(KeyUsage.PURCHASE, algorithm, 1, b"\x01" * 8)
+    with pytest.raises(KeyStoreError, match="no master key"):
+        tac_only.card_key(KeyUsage.TAC, algorithm, 7, b"\x01" * 8)
