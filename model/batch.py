@@ -41,7 +41,7 @@ import struct
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import NamedTuple
 
@@ -247,9 +247,12 @@ def _valid_full(raw: bytes) -> bool:
     text = raw.hex()
     if not text.isdigit():
         return False
-    month, day = int(text[4:6]), int(text[6:8])
     hour, minute, second = int(text[8:10]), int(text[10:12]), int(text[12:14])
-    return 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60
+    try:
+        date(int(text[0:4]), int(text[4:6]), int(text[6:8]))  # a real calendar day, not 1130 or 0230
+    except ValueError:
+        return False
+    return hour < 24 and minute < 60 and second < 60
 
 
 _CHECKED = operator.itemgetter(2, 3, 6, 7, 8, 10, 12)  # the fields decode_record checks

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import click
 
-from model.batch import HEADER_SIZE, BatchFormatError, parse_header
+from model.batch import HEADER_SIZE, parse_header
 from model.clearing import ClearingError
+from model.errors import CardTwinError
 from model.fees import FeeSchedule, load_fee_schedule
 from model.keys import load_issuer_keys
 from model.lifecycle import load_hotlist_file
@@ -40,7 +41,7 @@ def _default_day(folder: Path) -> date:
             head = handle.read(HEADER_SIZE)
         try:
             created = decode_datetime(parse_header(head, path.name).created).date()
-        except (BatchFormatError, ClearingError):
+        except CardTwinError:
             continue  # a damaged file does not vote; the ingest will report it
         newest = created if newest is None or created > newest else newest
     if newest is None:
