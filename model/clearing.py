@@ -1,9 +1,14 @@
 """The clearing house: ingests terminal batches, proves every record, posts it once, or holds it.
 
-One batch file is one SQLite transaction: the batch row (with the file's bytes), the records
-posted, the records quarantined and the ledger postings commit together. A batch is known by the
-SHA-256 of its bytes, so ingesting the same file again is a no-op, and a process killed in the
-middle leaves nothing of the batch behind: the rerun ingests it whole.
+One batch file is one SQLite transaction: the batch row, the records posted, the records
+quarantined (each with its bytes; the whole file's bytes too when any part of it is held) and
+the ledger postings commit together. A batch is known by the SHA-256 of its bytes, so ingesting
+the same file again is a no-op, and a process killed in the middle leaves nothing of the batch
+behind: the rerun ingests it whole.
+
+Duplicates, gaps and shadow balances are decided from memory (every key, counter and serial
+seen), rebuilt from the committed tables when the clearing house opens and after any rolled
+back batch, so memory never disagrees with the database.
 
 Each record goes through these checks, in order; the first that fails sends it to quarantine
 with that reason code (the batch's other records go on):
