@@ -218,6 +218,8 @@ def write_batch(
     return head + zlib.crc32(body, zlib.crc32(head)).to_bytes(4, "big") + body
 
 
+_BCD_HOURS = frozenset(int(f"{n:02d}", 16) for n in range(24))  # 0x00..0x23, BCD
+_BCD_SIXTY = frozenset(int(f"{n:02d}", 16) for n in range(60))  # 0x00..0x59, BCD
 _VALID_DATES: dict[bytes, bool] = {}
 _VALID_DATES_MAX = 100_000
 
@@ -230,17 +232,7 @@ def _valid_date_time(raw: bytes) -> bool:
         if len(_VALID_DATES) >= _VALID_DATES_MAX:
             _VALID_DATES.clear()
         _VALID_DATES[raw[:4]] = date_ok
-    hour, minute, second = raw[4], raw[5], raw[6]
-    # BCD: each nibble a digit; 0x59 is 59, 0x5A is not a number.
-    return (
-        date_ok
-        and hour < 0x24
-        and minute < 0x60
-        and second < 0x60
-        and (hour & 0x0F) < 10
-        and (minute & 0x0F) < 10
-        and (second & 0x0F) < 10
-    )
+    return date_ok and raw[4] in _BCD_HOURS and raw[5] in _BCD_SIXTY and raw[6] in _BCD_SIXTY
 
 
 def _valid_full(raw: bytes) -> bool:

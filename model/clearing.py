@@ -121,6 +121,7 @@ CREATE TABLE IF NOT EXISTS batches (
     declared_purchase_fen INTEGER NOT NULL,
     raw BLOB                       -- the file's bytes, kept when any part of it is quarantined
 );
+CREATE INDEX IF NOT EXISTS batches_terminal ON batches(terminal_id, batch_seq);
 CREATE TABLE IF NOT EXISTS records (
     -- Appended in ingest order, with no index on `key`: an index in card order would rewrite
     -- pages all over the file at every commit. Uniqueness of `key` is enforced by the clearing
@@ -187,6 +188,7 @@ class IngestReport:
     posted_purchase_fen: int = 0
     auto_released: int = 0
     quarantined: list[tuple[Reason, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         if self.already_ingested:
@@ -196,6 +198,7 @@ class IngestReport:
             f"{self.posted_purchase_fen} fen), quarantined {len(self.quarantined)}"
             + (f", released {self.auto_released} held for gaps" if self.auto_released else "")
         ]
+        out += [f"  note: {note}" for note in self.notes]
         out += [
             f"  quarantine {reason.value}: {detail}" for reason, detail in self.quarantined[:REPORT_LINES_MAX]
         ]
@@ -294,6 +297,8 @@ class ClearingHouse:
         report = IngestReport(name)
         parsed = parse_batch(raw, name)
         header = parsed.header
+        if header is not None:
+            report.notes += self._upload_order(header.terminal_id, header.batch_seq, name)
         self.db.execute(
             "INSERT INTO batches(digest, name, terminal_id, batch_seq, clearing_day, declared_load_fen, "
             "declared_purchase_fen, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -358,6 +363,24 @@ class ClearingHouse:
             self.db.execute("UPDATE batches SET raw = ? WHERE id = ?", (raw, batch_id))
         report.auto_released = self._release_closed_gaps(clearing_day)
         return report
+
+    def _upload_order(self, terminal_id: bytes, batch_seq: int, name: str) -> list[str]:
+        """Say when a terminal's uploads arrive out of their sequence: the records tell the rest
+        (a later batch's first records wait for gaps, a repeated one's are duplicates)."""
+        row = self.db.execute(
+            "SELECT MAX(batch_seq), COUNT(*) FROM batches WHERE terminal_id = ? AND batch_seq IS NOT NULL",
+            (terminal_id,),
+        ).fetchone()
+        highest, count = row[0], int(row[1])
+        if count == 0 or highest is None:
+            return []
+        if batch_seq <= highest:
+            return [
+                f"{name}: batch {batch_seq} of terminal {terminal_id.hex()} arrives after batch {highest}"
+            ]
+        if batch_seq > highest + 1:
+            return [f"{name}: terminal {terminal_id.hex()} skipped from batch {highest} to {batch_seq}"]
+        return []
 
     def _check_records(
         self,

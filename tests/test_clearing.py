@@ -156,6 +156,7 @@ def test_out_of_order_uploads_are_held_then_released_by_the_missing_one(
     assert later.posted == 1
     earlier = back.clearing.ingest_file(batch(rides[:2], seq=1), "b1.ctb", CLEARING_DAY)
     assert earlier.posted == 2 and earlier.auto_released == 1
+    assert earlier.notes == ["b1.ctb: batch 1 of terminal 000000000101 arrives after batch 2"]
     assert back.clearing.held() == []
     assert back.ledger.balance("payable:bus") == -4 * 182
 
