@@ -61,6 +61,12 @@ def _simulate_week(folder: Path, db_path: Path, seed: int) -> None:
     week = CityWeek(db_path, seed=seed)
     week.run()
     week.write(folder)
+    # The simulation knows what the clearing house cannot: the balances on the cards themselves.
+    click.echo("the week's own books, against the cards and the bank:")
+    for line in reconcile(
+        week.office.ledger, week.registry, week.live_card_balances_fen(), {"icbc-load": week.icbc}
+    ).text():
+        click.echo(f"  {line}")
     week.office.ledger.db.close()
     held = sum(len(r.quarantined) for r in week.reports)
     for line in week.settlements[-1].text():
