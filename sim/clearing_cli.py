@@ -9,6 +9,9 @@ Running it again on the same folder and database posts nothing twice: a file alr
 is recognised by its content, and a settlement day runs once. A run killed at any point leaves
 the database as it was after the last file it finished; the next run carries on.
 
+Review: `--list-held` lists the quarantine entries not released; `--release ID --note TEXT`
+posts a reviewed entry (never a duplicate, a forged TAC or corrupt bytes) before the settlement.
+
 `--simulate-week` first fills INGEST-DIR with a simulated week of the city (real card
 transactions, every kind of upload fault: see sim.city_week).
 """
@@ -88,6 +91,11 @@ def _simulate_week(folder: Path, db_path: Path, seed: int) -> None:
 @click.option("--cutoff-days", default=7, show_default=True, help="Records older than this are held.")
 @click.option("--simulate-week", is_flag=True, help="First write a simulated week into INGEST-DIR.")
 @click.option("--seed", default=1, show_default=True, help="Seed of the simulated week.")
+@click.option(
+    "--release", "release_ids", type=int, multiple=True, help="Release a reviewed quarantine entry."
+)
+@click.option("--note", default="", help="The reviewer's note for --release (required with it).")
+@click.option("--list-held", is_flag=True, help="List the quarantine entries not released.")
 def clearing(
     ingest_dir: Path,
     db_path: Path,
@@ -99,6 +107,9 @@ def clearing(
     cutoff_days: int,
     simulate_week: bool,
     seed: int,
+    release_ids: tuple[int, ...],
+    note: str,
+    list_held: bool,
 ) -> None:
     """Ingest INGEST-DIR's batch files into the clearing database, settle, reconcile."""
     if simulate_week:
@@ -134,6 +145,13 @@ def clearing(
     click.echo(
         f"ingested: {totals[0]} records posted, {totals[1]} quarantine entries, {totals[2]} files seen before"
     )
+    for quarantine_id in release_ids:
+        # Before the settlement, so a released record is paid in this run.
+        office.clearing.release(quarantine_id, note, day)
+        click.echo(f"released quarantine {quarantine_id}: {note}")
+    if list_held:
+        for quarantine_id, reason, detail in office.clearing.held():
+            click.echo(f"held {quarantine_id} {reason}: {detail}")
     try:
         settlement = office.settlement.run(day)
     except SettlementError as exc:
