@@ -590,9 +590,13 @@ class ClearingHouse:
             raise ClearingError(
                 f"release: quarantine {quarantine_id}: terminal {record.terminal_id.hex()} unknown"
             )
-        with self.ledger.transaction():
-            self._post_released(quarantine_id, record, owner.participant_id, clearing_day, note)
-            self._release_closed_gaps(clearing_day)
+        try:
+            with self.ledger.transaction():
+                self._post_released(quarantine_id, record, owner.participant_id, clearing_day, note)
+                self._release_closed_gaps(clearing_day)
+        except BaseException:
+            self._load_state()  # rolled back: memory follows the database
+            raise
 
     def reingest(self, batch_name: str, clearing_day: date) -> IngestReport:
         """A batch quarantined whole (unknown terminal) is ingested again once the registry
