@@ -119,12 +119,21 @@ def purchase(count: int, algorithm: str) -> None:
 
 @bench.command()
 @click.option("--count", default=100_000, show_default=True, help="Records to clear.")
-@click.option("--cards", default=2_000, show_default=True, help="Cards the records come from.")
-def clearing(count: int, cards: int) -> None:
+@click.option(
+    "--cards",
+    default=25_000,
+    show_default=True,
+    help="Cards the records come from (default: 4 records a card, a commuter's day).",
+)
+@click.option("--repeat", default=3, show_default=True, help="Runs; the best wall time is reported.")
+def clearing(count: int, cards: int, repeat: int) -> None:
     """Clearing house ingest (parse, TAC verification, checks, ledger posting, commit) on one core.
 
     The records are made as the card makes them (see sim.synthetic_batches); only the ingest is
-    timed. Prints records_per_s and bytes_per_record (database bytes per cleared record)."""
+    timed. Each card's TAC key is derived once and reused, so the rate depends on records per
+    card: 4 (the default, a commuter's day of taps) is a fair night. Prints records_per_s and
+    bytes_per_record (database bytes per cleared record, after a WAL checkpoint); records_per_s
+    is from the best of `--repeat` runs, since other processes on the machine only slow a run."""
     import tempfile
     from datetime import date
     from pathlib import Path
@@ -135,24 +144,29 @@ def clearing(count: int, cards: int) -> None:
     keys = generate_issuer_keys(1, BENCH_ISSUER_ID)
     files = synthetic_batches(keys, count, cards=cards)
     wire_bytes = sum(len(raw) for _, raw in files)
-    with tempfile.TemporaryDirectory() as folder:
-        db_path = Path(folder) / "clearing.db"
-        office = BackOffice.open(db_path, synthetic_registry(50), keys)
-        clearing_day = date(2026, 11, 24)
-        start = time.perf_counter()
-        posted = 0
-        for name, raw in files:
-            report = office.clearing.ingest_file(raw, name, clearing_day)
-            posted += report.posted + report.auto_released
-        elapsed = time.perf_counter() - start
-        assert posted == count, f"posted {posted} of {count}: the synthetic records must all clear"
-        assert office.ledger.balance("float") == -sum(
-            int(v) for v in office.ledger.balances("payable:").values()
-        ), "every purchase moved from the float to a payable"
-        office.ledger.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        office.ledger.db.close()
-        db_bytes = db_path.stat().st_size
-    click.echo(f"records={count} cards={cards} batches={len(files)} seconds={elapsed:.2f}")
+    runs: list[tuple[float, float, int]] = []
+    for _ in range(repeat):
+        # Each run starts from an empty database and a cold key cache, as a night does.
+        with tempfile.TemporaryDirectory() as folder:
+            db_path = Path(folder) / "clearing.db"
+            office = BackOffice.open(db_path, synthetic_registry(50), keys)
+            clearing_day = date(2026, 11, 24)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            posted = 0
+            for name, raw in files:
+                report = office.clearing.ingest_file(raw, name, clearing_day)
+                posted += report.posted + report.auto_released
+            elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+            assert posted == count, f"posted {posted} of {count}: the synthetic records must all clear"
+            assert office.ledger.balance("float") == -sum(
+                int(v) for v in office.ledger.balances("payable:").values()
+            ), "every purchase moved from the float to a payable"
+            office.ledger.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            office.ledger.db.close()
+            runs.append((elapsed, cpu, db_path.stat().st_size))
+    elapsed, cpu, db_bytes = min(runs)
+    click.echo(f"records={count} cards={cards} batches={len(files)} runs={repeat} best_seconds={elapsed:.2f}")
+    click.echo(f"cpu_seconds={cpu:.2f} wall_seconds_all_runs={' '.join(f'{r[0]:.2f}' for r in runs)}")
     click.echo(f"wire_bytes_per_record={wire_bytes / count:.1f} (upload format, header shared by the batch)")
     click.echo(f"records_per_s={count / elapsed:.0f} bytes_per_record={db_bytes / count:.0f}")
 
