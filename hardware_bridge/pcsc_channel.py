@@ -290,9 +290,10 @@ class PcscChannel:
             # A reader that delivers nothing lost the card mid-command (vpcd does this when the
             # card's connection drops); the card may have committed, so it is a removal.
             self.disconnect()
-            raise CardRemovedError(
-                f"reader {self.reader!r}: {command_name(command)}: no answer (empty response)"
-            )
+            text = f"reader {self.reader!r}: {command_name(command)}: no answer (empty response)"
+            if self.trace is not None:
+                self.trace.event(self.label, text)
+            raise CardRemovedError(text)
         if len(raw) < 2 or not (0x61 <= raw[-2] <= 0x6F or 0x90 <= raw[-2] <= 0x9F):
             raise GarbageResponseError(
                 f"reader {self.reader!r}: {command_name(command)}: answer {raw.hex().upper() or '(empty)'} "

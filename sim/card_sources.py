@@ -29,7 +29,7 @@ from devices.sim_channel import SimChannel
 from hardware_bridge.hil import Matcher, ResponseLoss
 from hardware_bridge.pcsc_channel import PcscChannel
 from hardware_bridge.trace import ApduTrace, TracedChannel
-from hardware_bridge.vpcd import VPCD_SLOTS, ServedChip, VpcdServer
+from hardware_bridge.vpcd import VPCD_SLOTS, ServedChip, VpcdServer, build_atr
 from hardware_bridge.vpcd import TearPhase as VpcdTearPhase
 from model.channel import CardChannel
 from model.errors import CardTwinError
@@ -158,8 +158,9 @@ def open_source(
         return Opened(channel, loss, chip)
     if source.kind == "vpcd":
         chip = make_chip()
+        atr = build_atr(b"CardTwinSAM" if isinstance(chip, Psam) else b"CardTwinEP")
         server = VpcdServer(
-            chip, source.slot, power_lost=(PowerLost,), name=f"{label} on vpcd slot {source.slot}"
+            chip, source.slot, atr=atr, power_lost=(PowerLost,), name=f"{label} on vpcd slot {source.slot}"
         )
         server.start()
         stack.callback(server.stop)
