@@ -199,12 +199,12 @@ class VpcdServer:
     # -- the serving thread ---------------------------------------------------------------
 
     def _close(self) -> None:
-        if self._sock is not None:
-            try:
-                self._sock.close()
-            finally:
-                self._sock = None
-                self._buffer = b""
+        # Forget the socket before closing it: the close is what tells pcscd, and an application
+        # woken by that must already see the card as removed.
+        sock, self._sock = self._sock, None
+        self._buffer = b""
+        if sock is not None:
+            sock.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -93,7 +93,16 @@ class Pcscd:
         raise RuntimeError(f"pcscd showed no vpcd readers {READERS} in {START_TIMEOUT_S} s:\n{self.log()}")
 
     def stop(self) -> None:
+        # Our own child: wait() reaps it (kill -0 would see the zombie as alive).
         if self.process.poll() is None:
-            _stop_pid(self.process.pid)
-            self.process.wait(STOP_TIMEOUT_S)
+            subprocess.run(
+                [*_sudo(), "kill", "-TERM", str(self.process.pid)], check=False, capture_output=True
+            )
+            try:
+                self.process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                subprocess.run(
+                    [*_sudo(), "kill", "-KILL", str(self.process.pid)], check=False, capture_output=True
+                )
+                self.process.wait(STOP_TIMEOUT_S)
         self._log.close()

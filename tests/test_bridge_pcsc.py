@@ -314,3 +314,10 @@ def test_factory_cards_served_on_both_slots_at_once(serve: Serve, factory: CardF
     for reader, card in zip((READER_0, READER_1), cards, strict=True):
         with PcscChannel(reader) as channel:
             assert read_card(channel).public.asn == card.state.asn
+
+
+def test_bench_apdu_measures_both_paths(pcscd: object) -> None:
+    run = _cli("bench", "apdu", "--count", "50")
+    assert run.returncode == 0, run.stderr
+    last = run.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"pcsc_us_per_apdu=\d+\.\d inprocess_us_per_apdu=\d+\.\d\d", last), last
