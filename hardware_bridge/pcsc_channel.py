@@ -14,13 +14,15 @@ this channel owns the transport's quirks:
 - Bytes that are not a response APDU (shorter than a status word, or SW1 outside 6x/9x) raise
   `GarbageResponseError`.
 
-Timeouts: PC/SC itself has none on SCardTransmit; the reader driver bounds it (vpcd and CCID
-both do). The channel bounds what it controls: waiting for pcscd and for a card, the GET
-RESPONSE rounds and the 6Cxx resend.
+Limits: waiting for a card (`card_wait_s`), each exchange (`transmit_timeout_s`: PC/SC has no
+transmit timeout and vpcd waits for ever, so the channel enforces one and treats silence as a
+removal), the GET RESPONSE rounds and a single 6Cxx resend.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +45,8 @@ CARD_WAIT_S_DEFAULT = 3.0
 CARD_WAIT_S_MAX = 600.0
 GET_RESPONSE_ROUNDS_MAX = 32  # 32 x 256 bytes: far more than any e-purse response
 RESPONSE_BYTES_MAX = 65538
+TRANSMIT_TIMEOUT_S_DEFAULT = 10.0  # e-purse and PSAM commands answer in well under a second
+TRANSMIT_TIMEOUT_S_MAX = 300.0
 PROTOCOLS = {
     "T0": scard.SCARD_PROTOCOL_T0,
     "T1": scard.SCARD_PROTOCOL_T1,
@@ -168,11 +172,19 @@ class PcscChannel:
         card_wait_s: float = CARD_WAIT_S_DEFAULT,
         trace: ApduTrace | None = None,
         label: str = "card",
+        transmit_timeout_s: float = TRANSMIT_TIMEOUT_S_DEFAULT,
     ) -> None:
         if protocol not in PROTOCOLS:
             raise PcscError(f"protocol {protocol!r}: one of {', '.join(PROTOCOLS)}")
         if not 0 <= card_wait_s <= CARD_WAIT_S_MAX:
             raise PcscError(f"card wait {card_wait_s} s: outside 0..{CARD_WAIT_S_MAX:.0f}")
+        if not 0 < transmit_timeout_s <= TRANSMIT_TIMEOUT_S_MAX:
+            raise PcscError(
+                f"transmit timeout {transmit_timeout_s} s: outside 0..{TRANSMIT_TIMEOUT_S_MAX:.0f}"
+            )
+        self.transmit_timeout_s = transmit_timeout_s
+        self._transmitter = _Transmitter()
+        self.timeouts = 0
         self._context = PcscContext()
         try:
             self.reader = self._context.find_reader(reader)
@@ -228,6 +240,7 @@ class PcscChannel:
 
     def close(self) -> None:
         self.disconnect()
+        self._transmitter.stop()
         self._context.release()
 
     def __enter__(self) -> PcscChannel:
@@ -272,7 +285,23 @@ class PcscChannel:
         if self.trace is not None:
             self.trace.command(self.label, command)
         start = time.perf_counter()
-        hresult, response = scard.SCardTransmit(self._card, self.active_protocol, list(command))
+        try:
+            hresult, response = self._transmitter.call(
+                self._card, self.active_protocol, command, self.transmit_timeout_s
+            )
+        except TimeoutError:
+            # The call stays blocked inside pcscd; its handle cannot even be closed (the client
+            # library holds the context's lock), so the worker and the handle are abandoned.
+            self.timeouts += 1
+            self._card = None
+            self._transmitter = _Transmitter()
+            text = (
+                f"reader {self.reader!r}: {command_name(command)}: no answer within "
+                f"{self.transmit_timeout_s:g} s"
+            )
+            if self.trace is not None:
+                self.trace.event(self.label, text)
+            raise CardRemovedError(text) from None
         elapsed = time.perf_counter() - start
         if hresult != scard.SCARD_S_SUCCESS:
             # The connection is gone whatever happened; the next transmit connects anew.
@@ -300,6 +329,38 @@ class PcscChannel:
                 "is not a response APDU (no valid status word)"
             )
         return raw
+
+
+class _Transmitter:
+    """SCardTransmit on a worker thread, so that the caller can give up on a card that never
+    answers: PC/SC has no transmit timeout, and the vpcd driver waits for ever (checked: a
+    150 s silence was waited out). One long-lived thread, not one per APDU: a thread start
+    would double the round trip."""
+
+    def __init__(self) -> None:
+        self._requests: queue.SimpleQueue[tuple[Any, int, bytes] | None] = queue.SimpleQueue()
+        self._results: queue.SimpleQueue[tuple[int, list[int]]] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="pcsc-transmit", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            request = self._requests.get()
+            if request is None:
+                return
+            card, protocol, command = request
+            self._results.put(scard.SCardTransmit(card, protocol, list(command)))
+
+    def call(self, card: Any, protocol: int, command: bytes, timeout_s: float) -> tuple[int, list[int]]:
+        self._requests.put((card, protocol, command))
+        try:
+            return self._results.get(timeout=timeout_s)
+        except queue.Empty:
+            self._requests.put(None)  # the worker ends once pcscd lets go of it
+            raise TimeoutError from None
+
+    def stop(self) -> None:
+        self._requests.put(None)
 
 
 def _with_le(command: bytes, le: int) -> bytes:

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from devices.card_os import CardOS, PowerLost, TearPhase
 from devices.factory import CardFactory, CardProfile
 from devices.psam import Psam
 from devices.sim_channel import SimChannel
-from hardware_bridge.errors import GarbageResponseError, NoCardError, ReaderNotFoundError
+from hardware_bridge.errors import GarbageResponseError, NoCardError, PcscError, ReaderNotFoundError
 from hardware_bridge.pcsc_channel import PcscChannel, list_readers
 from hardware_bridge.trace import ApduTrace
 from hardware_bridge.vpcd import TearPhase as VpcdTearPhase
@@ -321,3 +322,28 @@ def test_bench_apdu_measures_both_paths(pcscd: object) -> None:
     assert run.returncode == 0, run.stderr
     last = run.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"pcsc_us_per_apdu=\d+\.\d inprocess_us_per_apdu=\d+\.\d\d", last), last
+
+
+class SlowOnceChip(FixedChip):
+    """A chip that goes silent for `delay_s` on its first command, then answers normally."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__(b"\x90\x00")
+        self.delay_s = delay_s
+
+    def process(self, raw: bytes) -> bytes:
+        delay, self.delay_s = self.delay_s, 0.0
+        time.sleep(delay)
+        return self.answer
+
+
+def test_a_silent_card_times_out_as_a_removal(serve: Serve) -> None:
+    serve(SlowOnceChip(1.5))
+    with PcscChannel(READER_0, transmit_timeout_s=0.3) as channel:
+        with pytest.raises(CardRemovedError, match=r"SELECT: no answer within 0\.3 s"):
+            channel.transmit(commands.select())
+        assert channel.timeouts == 1 and not channel.connected
+        channel.transmit_timeout_s = 5.0  # the reader is free again once the slow answer is in
+        assert channel.transmit(commands.select()) == b"\x90\x00"
+    with pytest.raises(PcscError, match="transmit timeout 0 s"):
+        PcscChannel(READER_0, transmit_timeout_s=0)
