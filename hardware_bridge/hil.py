@@ -41,7 +41,7 @@ from model.keys import KeyStore
 from model.load_host import LoadHost
 from model.load_terminal import LoadTerminal
 from model.purchase_terminal import PurchaseTerminal
-from model.records import TransactionRecord, verify_tac
+from model.records import TransactionRecord, TxType, verify_tac
 from model.recovery import RecoveryOutcome
 from model.timefmt import encode_datetime
 
@@ -154,7 +154,7 @@ class _Run:
         self.public: PublicInfo | None = None
 
     def now(self) -> datetime:
-        # Every transaction gets its own second, so records and log entries are distinct.
+        # Every transaction gets its own minute, so records and log entries are distinct.
         self.steps += 1
         return self.target.moment + timedelta(minutes=self.steps)
 
@@ -293,7 +293,7 @@ def case_wrong_mac(run: _Run) -> str:
             init[11:15],
             int.from_bytes(init[4:6], "big"),
             run.target.fare_fen,
-            0x06,
+            TxType.EP_PURCHASE,
             date_time,
             init[9],
             init[10],

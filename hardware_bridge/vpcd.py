@@ -33,6 +33,7 @@ CONNECT_TIMEOUT_S = 5.0
 POLL_S = 0.05  # how often the serving thread looks at its stop flag
 MESSAGE_MAX = 2 + 65538  # an extended APDU plus SW is the most vpcd ever sends or takes
 STOP_TIMEOUT_S = 5.0
+SWAP_OUT_S = 0.6  # > pcscd's 0.4 s presence poll of the vpcd reader
 
 CTRL_POWER_OFF = 0x00
 CTRL_POWER_ON = 0x01
@@ -189,6 +190,21 @@ class VpcdServer:
         """Take the card out of the reader: close the socket."""
         with self._lock:
             self._close()
+
+    def present(self, chip: ServedChip, out_s: float = SWAP_OUT_S) -> None:
+        """Swap cards: take the current one out and put `chip` in the same reader. This is how
+        one reader serves many simulated cards in turn (each citizen's tap in the city twin).
+
+        The reader stays empty for `out_s`: pcscd only polls vpcd for presence every 0.4 s, and
+        a swap it never saw would leave applications talking to the new card on the old one's
+        session (unselected, its volatile state gone) instead of being told the card changed.
+        """
+        assert 0 <= out_s <= 10, "a swap is not a pause"
+        self.remove()
+        time.sleep(out_s)
+        with self._lock:
+            self.chip = chip
+        self.insert()
 
     def tear_next(self, matches: Callable[[bytes], bool], phase: TearPhase = TearPhase.AFTER) -> None:
         """Drop the connection at the next command `matches` accepts, once (a card pulled away

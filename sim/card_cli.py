@@ -11,11 +11,12 @@ from pathlib import Path
 
 import click
 
+from devices.card_os import PowerLost
 from hardware_bridge.hil import CASE_NAMES, HilTarget, Outcome, run_suite
 from hardware_bridge.junit import write_junit
 from hardware_bridge.pcsc_channel import list_readers
 from hardware_bridge.trace import ApduTrace
-from hardware_bridge.vpcd import VPCD_SLOTS, VpcdServer
+from hardware_bridge.vpcd import VPCD_SLOTS, ServedChip, VpcdServer
 from model import commands
 from model.apdu import describe_sw, parse_response
 from model.card_io import read_card
@@ -99,15 +100,14 @@ def card_serve(slot: int, serve_psam: bool, balance_yuan: str, seconds: float, k
     if not 0 <= seconds <= SERVE_SECONDS_MAX:
         raise CardSourceError(f"--seconds {seconds}: outside 0..{SERVE_SECONDS_MAX}")
     keys = issuer_keys(key_file)
+    chip: ServedChip
     if serve_psam:
-        chip: object = sim_psam(keys)
-        what = "PSAM"
+        chip, what = sim_psam(keys), "PSAM"
     else:
         card_os = sim_card(keys)
         card_os.state.ep_balance_fen = parse_yuan(balance_yuan, "--balance")
         chip, what = card_os, f"card {card_os.state.asn.hex().upper()}"
-    assert hasattr(chip, "process")
-    with VpcdServer(chip, slot) as server:  # type: ignore[arg-type]
+    with VpcdServer(chip, slot, power_lost=(PowerLost,)) as server:
         click.echo(f"serving {what} in reader {vpcd_reader(slot)!r} (vpcd port {server.port}); Ctrl-C stops")
         deadline = time.monotonic() + seconds if seconds else None
         try:

@@ -22,7 +22,7 @@ from devices.factory import CardFactory, CardProfile
 from devices.psam import Psam
 from devices.sim_channel import SimChannel
 from hardware_bridge.errors import GarbageResponseError, NoCardError, PcscError, ReaderNotFoundError
-from hardware_bridge.pcsc_channel import PcscChannel, list_readers
+from hardware_bridge.pcsc_channel import PcscChannel, PcscContext, list_readers
 from hardware_bridge.trace import ApduTrace
 from hardware_bridge.vpcd import TearPhase as VpcdTearPhase
 from hardware_bridge.vpcd import VpcdServer
@@ -89,6 +89,8 @@ def _card(make_card: MakeCard, balance_fen: int = 0, asn: int = 1) -> CardOS:
 
 def test_readers_and_a_served_card_are_listed(pcscd: object, serve: Serve, make_card: MakeCard) -> None:
     serve(_card(make_card))
+    with PcscContext() as context:  # pcscd registers a new card at its next presence poll
+        assert context.card_state(READER_0, timeout_s=3.0)[0]
     readers = {r.name: r for r in list_readers()}
     assert readers[READER_0].card_present and readers[READER_0].atr[:4] == bytes.fromhex("3B8A8001")
     assert not readers[READER_1].card_present
@@ -166,8 +168,7 @@ def test_card_swap_reconnects_to_the_new_card(serve: Serve, make_card: MakeCard)
     server = serve(first)
     with PcscChannel(READER_0) as channel:
         assert read_card(channel).public.asn == first.state.asn
-        server.stop()
-        serve(second)
+        server.present(second)
         with pytest.raises(CardRemovedError):  # the session with the first card is gone
             read_card(channel)
         assert read_card(channel).public.asn == second.state.asn
@@ -347,3 +348,23 @@ def test_a_silent_card_times_out_as_a_removal(serve: Serve) -> None:
         assert channel.transmit(commands.select()) == b"\x90\x00"
     with pytest.raises(PcscError, match="transmit timeout 0 s"):
         PcscChannel(READER_0, transmit_timeout_s=0)
+
+
+def test_cli_card_serve_in_one_process_read_in_another(pcscd: object) -> None:
+    server = subprocess.Popen(
+        [*CLI, "card", "serve", "--slot", "1", "--balance", "5.00", "--seconds", "30"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith(
+            "serving card 3301202600000042 in reader 'Virtual PCD 00 01'"
+        )
+        info = _cli("card", "info", "--card", "pcsc:PCD 00 01")
+        assert info.returncode == 0, info.stderr
+        assert "balance: 5.00 CNY" in info.stdout
+    finally:
+        server.terminate()
+        server.wait(10)
