@@ -242,6 +242,11 @@ class VpcdServer:
                 except (OSError, VpcdError) as exc:
                     self._failure = f"{self.name}: {exc}"
                     self._close()
+                except Exception as exc:  # the thread boundary
+                    # A chip that crashes must look like a dead card (removed), not a reader
+                    # that hangs pcscd and every application until their timeouts.
+                    self._failure = f"{self.name}: the chip failed: {type(exc).__name__}: {exc}"
+                    self._close()
 
     def _receive(self, sock: socket.socket) -> None:
         chunk = sock.recv(4096)

@@ -368,3 +368,15 @@ def test_cli_card_serve_in_one_process_read_in_another(pcscd: object) -> None:
     finally:
         server.terminate()
         server.wait(10)
+
+
+class CrashingChip(FixedChip):
+    def process(self, raw: bytes) -> bytes:
+        raise ZeroDivisionError("a bug in the chip")
+
+
+def test_a_crashing_chip_is_a_removed_card_not_a_hang(serve: Serve) -> None:
+    server = serve(CrashingChip(b""))
+    with PcscChannel(READER_0) as channel, pytest.raises(CardRemovedError, match="SELECT: no answer"):
+        channel.transmit(commands.select())
+    assert not server.inserted and "the chip failed: ZeroDivisionError: a bug in the chip" in server.failure

@@ -186,3 +186,40 @@ def test_cli_hil_reports_failures_with_exit_1(serve: Serve, tmp_path: Path) -> N
     assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
         "cardtwin: error: card and PSAM both on vpcd slot 0: give the PSAM another"
     ]
+
+
+def _key_file(keys: IssuerKeys, path: Path) -> Path:
+    names = {0: "3des", 4: "sm4"}
+    lines = [f'issuer_id = "{keys.issuer_id.hex()}"']
+    for (usage, algorithm, index), key in keys.masters.items():
+        lines += [
+            "[[master]]",
+            f'usage = "{usage.value}"',
+            f'algorithm = "{names[int(algorithm)]}"',
+            f"index = {index}",
+            f'key = "{key.hex()}"',
+        ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_cli_hil_with_a_key_file(serve: Serve, tmp_path: Path) -> None:
+    # A "real" card personalised by another issuer: only its key file makes the suite pass.
+    keys = generate_issuer_keys(seed=42, issuer_id=bytes.fromhex("4401000000000007"))
+    serve(CardOS(CardFactory(keys).personalise(CardProfile(asn=bytes.fromhex("4401000000001234")))), 0)
+    key_file = _key_file(keys, tmp_path / "issuer-keys.toml")
+    args = ["hil", "--card", "pcsc:PCD 00 00", "--sam", "sim", "--junit", str(tmp_path / "r.xml")]
+    run = subprocess.run(
+        [CLI, *args, "--trace", str(tmp_path / "t.txt"), "--keys", str(key_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "hil: 9 passed, 0 failed, 1 skipped" in run.stdout
+    key_file.write_text('issuer_id = "12"\n')
+    bad = subprocess.run([CLI, *args, "--keys", str(key_file)], capture_output=True, text=True, check=False)
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
+        f"cardtwin: error: {key_file}: 'issuer_id' has 1 bytes, expected 8"
+    ]
