@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from smartcard import scard
 
 from devices.card_os import CardOS, PowerLost, TearPhase
 from devices.factory import CardFactory, CardProfile
@@ -380,3 +381,42 @@ def test_a_crashing_chip_is_a_removed_card_not_a_hang(serve: Serve) -> None:
     with PcscChannel(READER_0) as channel, pytest.raises(CardRemovedError, match="SELECT: no answer"):
         channel.transmit(commands.select())
     assert not server.inserted and "the chip failed: ZeroDivisionError: a bug in the chip" in server.failure
+
+
+def test_a_pcscd_without_readers_is_a_one_line_error(pcscd: object, tmp_path: Path) -> None:
+    # A second, real pcscd with an empty reader configuration, in a private mount namespace so
+    # that its /run/pcscd (socket, pid file) does not touch the session's pcscd.
+    empty = tmp_path / "reader.conf.d"
+    empty.mkdir()
+    script = f"""
+        mount -t tmpfs tmpfs /run/pcscd
+        pcscd --foreground --config {empty} > {tmp_path / "pcscd.log"} 2>&1 &
+        daemon=$!
+        i=0
+        while [ ! -S /run/pcscd/pcscd.comm ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+        {CLI[0]} card list
+        {CLI[0]} card info --card 'pcsc:Virtual PCD 00 00'
+        rc=$?
+        kill $daemon
+        wait $daemon
+        exit $rc
+    """
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    run = subprocess.run(
+        [*sudo, "unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.stdout.strip() == "no reader", run.stdout + run.stderr
+    assert run.returncode == 1 and run.stderr.strip().splitlines() == [
+        "cardtwin: error: PC/SC: pcscd runs but reports no reader (is a reader or vpcd configured?)"
+    ]
+
+
+def test_protocol_choice_t0_then_t1(serve: Serve, make_card: MakeCard) -> None:
+    serve(_card(make_card))  # the ATR offers T=0 and T=1; the first connection fixes one
+    with PcscChannel(READER_0, protocol="T0") as channel:
+        select_epurse(channel)
+        assert channel.active_protocol == scard.SCARD_PROTOCOL_T0
+    with pytest.raises(PcscError, match="speaks none of the protocols asked for"):
+        PcscChannel(READER_0, protocol="T1").connect()
+    with pytest.raises(PcscError, match="protocol 'T2': one of T0, T1, any"):
+        PcscChannel(READER_0, protocol="T2")
