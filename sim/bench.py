@@ -149,18 +149,45 @@ def _us(times: list[float], quantile: float) -> float:
 @click.option(
     "--slot", default=0, show_default=True, type=click.IntRange(0, VPCD_SLOTS - 1), help="vpcd slot."
 )
-def apdu(count: int, slot: int) -> None:
-    """Per-APDU round trip through pcscd + vpcd against in process (needs a running pcscd):
-    prints pcsc_us_per_apdu and inprocess_us_per_apdu."""
+@click.option(
+    "--purchases", default=200, show_default=True, type=click.IntRange(1, 100_000), help="Purchases each way."
+)
+def apdu(count: int, slot: int, purchases: int) -> None:
+    """Per-APDU round trip through pcscd + vpcd against in process (needs a running pcscd),
+    and whole purchases the same two ways: prints pcsc_us_per_apdu and inprocess_us_per_apdu."""
     keys = generate_issuer_keys(1, BENCH_ISSUER_ID)
     state = CardFactory(keys).personalise(CardProfile(asn=(1).to_bytes(8, "big")))
+    state.ep_balance_fen = state.max_balance_fen
     card = CardOS(state, rng=random.Random(1))
-    with VpcdServer(card, slot), PcscChannel(f"Virtual PCD 00 {slot:02d}") as pcsc:
+    psam_keys = IssuerKeyStore(keys, frozenset({KeyUsage.PURCHASE, KeyUsage.MAINTENANCE}))
+    reader = f"Virtual PCD 00 {slot:02d}"
+    with VpcdServer(card, slot) as server, PcscChannel(reader) as pcsc:
         _apdu_round_trips(pcsc, min(count, 100))  # warm-up: connection, caches
         pcsc_times = _apdu_round_trips(pcsc, count)
+        served_before = server.commands_served
+        pcsc_purchase_s = _purchases(pcsc, psam_keys, purchases)
+        apdus_per_purchase = (server.commands_served - served_before) / purchases
     local_times = _apdu_round_trips(SimChannel(card), count)
+    local_purchase_s = _purchases(SimChannel(card), psam_keys, purchases)
     pcsc_us, local_us = sum(pcsc_times) / count * 1e6, sum(local_times) / count * 1e6
-    click.echo(f"apdus={count} command=GET BALANCE reader=Virtual PCD 00 {slot:02d}")
+    click.echo(f"apdus={count} command=GET BALANCE reader={reader}")
     click.echo(f"pcsc_p50_us={_us(pcsc_times, 0.5):.1f} pcsc_p99_us={_us(pcsc_times, 0.99):.1f}")
     click.echo(f"inprocess_p50_us={_us(local_times, 0.5):.2f} inprocess_p99_us={_us(local_times, 0.99):.2f}")
+    click.echo(
+        f"purchases={purchases} card_apdus_per_purchase={apdus_per_purchase:.1f} "
+        f"pcsc_us_per_purchase={pcsc_purchase_s / purchases * 1e6:.0f} "
+        f"inprocess_us_per_purchase={local_purchase_s / purchases * 1e6:.0f}"
+    )
     click.echo(f"pcsc_us_per_apdu={pcsc_us:.1f} inprocess_us_per_apdu={local_us:.2f}")
+
+
+def _purchases(card: CardChannel, psam_keys: IssuerKeyStore, count: int) -> float:
+    """Seconds for `count` purchases on `card` (PSAM in process: only the card's path differs)."""
+    terminal = PurchaseTerminal(SimChannel(Psam(bytes.fromhex("330100000201"), psam_keys)))
+    moment = datetime(2026, 11, 23, 8, 0, 0)
+    start = time.perf_counter()
+    for n in range(count):
+        terminal.purchase(card, BENCH_FARE_FEN, moment + timedelta(seconds=n))
+    elapsed = time.perf_counter() - start
+    assert len(terminal.journal) == count
+    return elapsed

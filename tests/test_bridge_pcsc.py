@@ -320,9 +320,10 @@ def test_factory_cards_served_on_both_slots_at_once(serve: Serve, factory: CardF
 
 
 def test_bench_apdu_measures_both_paths(pcscd: object) -> None:
-    run = _cli("bench", "apdu", "--count", "50")
+    run = _cli("bench", "apdu", "--count", "50", "--purchases", "5")
     assert run.returncode == 0, run.stderr
-    last = run.stdout.strip().splitlines()[-1]
+    *_, purchases, last = run.stdout.strip().splitlines()
+    assert purchases.startswith("purchases=5 card_apdus_per_purchase=4.0 pcsc_us_per_purchase="), purchases
     assert re.fullmatch(r"pcsc_us_per_apdu=\d+\.\d inprocess_us_per_apdu=\d+\.\d\d", last), last
 
 
