@@ -47,6 +47,7 @@ GET_RESPONSE_ROUNDS_MAX = 32  # 32 x 256 bytes: far more than any e-purse respon
 RESPONSE_BYTES_MAX = 65538
 TRANSMIT_TIMEOUT_S_DEFAULT = 10.0  # e-purse and PSAM commands answer in well under a second
 TRANSMIT_TIMEOUT_S_MAX = 300.0
+WORKER_STOP_S = 1.0
 PROTOCOLS = {
     "T0": scard.SCARD_PROTOCOL_T0,
     "T1": scard.SCARD_PROTOCOL_T1,
@@ -182,15 +183,15 @@ class PcscChannel:
             raise PcscError(
                 f"transmit timeout {transmit_timeout_s} s: outside 0..{TRANSMIT_TIMEOUT_S_MAX:.0f}"
             )
-        self.transmit_timeout_s = transmit_timeout_s
-        self._transmitter = _Transmitter()
-        self.timeouts = 0
         self._context = PcscContext()
         try:
             self.reader = self._context.find_reader(reader)
         except BaseException:
             self._context.release()
             raise
+        self.transmit_timeout_s = transmit_timeout_s
+        self._transmitter = _Transmitter()  # only once nothing can fail: it owns a thread
+        self.timeouts = 0
         self.protocols = PROTOCOLS[protocol]
         self.card_wait_s = card_wait_s
         self.trace = trace
@@ -361,6 +362,7 @@ class _Transmitter:
 
     def stop(self) -> None:
         self._requests.put(None)
+        self._thread.join(WORKER_STOP_S)  # idle: it ends at once
 
 
 def _with_le(command: bytes, le: int) -> bytes:

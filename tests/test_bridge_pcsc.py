@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -145,11 +146,14 @@ def test_a_reader_answering_garbage_is_a_clear_error(serve: Serve, answer: bytes
 
 
 def test_unknown_and_ambiguous_reader_names(pcscd: object) -> None:
+    threads = threading.active_count()
     with pytest.raises(ReaderNotFoundError, match=r"'No Such Reader' matches none .*Virtual PCD 00 00"):
         PcscChannel("No Such Reader")
     with pytest.raises(ReaderNotFoundError, match="matches several"):
         PcscChannel("Virtual")
-    assert PcscChannel("PCD 00 01").reader == READER_1  # a unique part of the name is enough
+    with PcscChannel("PCD 00 01") as channel:
+        assert channel.reader == READER_1  # a unique part of the name is enough
+    assert threading.active_count() == threads  # failed and closed channels leave no thread
 
 
 def test_no_card_in_the_reader(pcscd: object) -> None:
