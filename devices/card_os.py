@@ -169,6 +169,8 @@ class CardOS:
         self._pin_ok = False
         if (p1, p2) != (0x04, 0x00):
             return status(SW.WRONG_P1P2)
+        if not data:
+            return status(SW.WRONG_LENGTH)
         if data != EPURSE_AID:
             return status(SW.FILE_NOT_FOUND)
         if self.state.blocked:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from model.card_files import PublicInfo
-from model.card_io import exchange, read_public, select_epurse
+from model.card_io import exchange, open_epurse
 from model.channel import CardChannel
 from model.errors import CardExpiredError, CardRemovedError, TransactionTornError
 from model.journal import Journal
@@ -32,14 +32,21 @@ class CardAcceptor:
     def open_card(self, card: CardChannel, moment: datetime) -> tuple[PublicInfo, list[Recovery]]:
         """Select and identify the card, refuse it if expired, resolve its torn transactions."""
         self.journal.check_room(f"terminal {self.terminal_id.hex()}")
-        select_epurse(card)
-        public = read_public(card)
+        public = open_epurse(card)
         if not public.valid_on(moment.date()):
             raise CardExpiredError(
                 f"card {public.asn.hex()}: valid {public.start} to {public.expiry}, presented {moment.date()}"
             )
         recoveries = [self._resolve(card, p) for p in self.pending.for_card(public.asn)]
         return public, recoveries
+
+    def begin(
+        self, card: CardChannel, moment: datetime, amount_fen: int, tx_type: int
+    ) -> tuple[PublicInfo, list[Recovery], TransactionRecord | None]:
+        """Open the card; if resolving a torn transaction shows that the card already made
+        this very charge, return its record too, so the caller does not make it twice."""
+        public, recoveries = self.open_card(card, moment)
+        return public, recoveries, matching(recoveries, amount_fen, tx_type)
 
     def recover(self, card: CardChannel, moment: datetime) -> list[Recovery]:
         """Present a card only to resolve what this terminal holds for it."""

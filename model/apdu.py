@@ -75,9 +75,10 @@ class Command(NamedTuple):
 
 def encode_command(cla: int, ins: int, p1: int, p2: int, data: bytes = b"", le: int | None = None) -> bytes:
     """Encode a short command APDU; raises ApduFormatError for out-of-range fields."""
-    for name, value in (("CLA", cla), ("INS", ins), ("P1", p1), ("P2", p2)):
-        if not 0 <= value <= 0xFF:
-            raise ApduFormatError(f"command APDU: {name}={value} does not fit in one byte")
+    if not (0 <= cla <= 0xFF and 0 <= ins <= 0xFF and 0 <= p1 <= 0xFF and 0 <= p2 <= 0xFF):
+        for name, value in (("CLA", cla), ("INS", ins), ("P1", p1), ("P2", p2)):
+            if not 0 <= value <= 0xFF:
+                raise ApduFormatError(f"command APDU: {name}={value} does not fit in one byte")
     if len(data) > 255:
         raise ApduFormatError(f"command APDU: {len(data)} data bytes exceed the short-form 255")
     out = bytes((cla, ins, p1, p2))

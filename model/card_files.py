@@ -128,13 +128,13 @@ class LogEntry:
     moment: datetime
 
     def encode(self) -> bytes:
-        return (
-            self.counter.to_bytes(2, "big")
-            + self.overdraft_limit_fen.to_bytes(3, "big")
-            + self.amount_fen.to_bytes(4, "big")
-            + bytes((self.tx_type,))
-            + self.terminal_id
-            + encode_datetime(self.moment)
+        return log_record(
+            self.counter,
+            self.overdraft_limit_fen,
+            self.amount_fen,
+            self.tx_type,
+            self.terminal_id,
+            encode_datetime(self.moment),
         )
 
     @staticmethod

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model import commands
+from model import commands, tlv
 from model.apdu import SW, describe_sw, parse_response
 from model.card_files import (
     CAPP_RECORD_SIZE,
     LOG_RECORDS_MAX,
+    PUBLIC_SIZE,
     SFI_CAPP,
     SFI_LOG,
     SFI_PUBLIC,
@@ -33,6 +34,7 @@ from model.errors import (
     PinError,
     ProofUnavailableError,
 )
+from model.tlv import TlvError
 
 _ERRORS: dict[int, type[CardStatusError]] = {
     SW.FILE_NOT_FOUND: ApplicationNotFoundError,
@@ -65,12 +67,29 @@ def exchange(channel: CardChannel, command: bytes, name: str, expect_len: int | 
     return data
 
 
-def select_epurse(card: CardChannel) -> None:
-    exchange(card, commands.select(), "SELECT e-purse")
+FCI_TAG_ISSUER_DATA = 0x9F0C
+
+
+def select_epurse(card: CardChannel) -> PublicInfo | None:
+    """SELECT the e-purse; the public information if the FCI carries it (tag 9F0C, as JT/T 978
+    cards do), which spares the terminal a READ BINARY on every tap."""
+    fci = exchange(card, commands.select(), "SELECT e-purse")
+    try:
+        issuer_data = tlv.find(fci, FCI_TAG_ISSUER_DATA)
+    except TlvError:
+        return None
+    if issuer_data is None or len(issuer_data) != PUBLIC_SIZE:
+        return None
+    return PublicInfo.decode(issuer_data)
 
 
 def read_public(card: CardChannel) -> PublicInfo:
     return PublicInfo.decode(exchange(card, commands.read_binary(SFI_PUBLIC), "READ BINARY 15"))
+
+
+def open_epurse(card: CardChannel) -> PublicInfo:
+    """SELECT and identify the card: from the FCI when it has the public file, else READ BINARY."""
+    return select_epurse(card) or read_public(card)
 
 
 def get_balance(card: CardChannel, purse: int = commands.PURSE_EP) -> int:
@@ -124,6 +143,5 @@ class CardInfo:
 
 def read_card(card: CardChannel) -> CardInfo:
     """Select the e-purse and read public info, EP balance and log."""
-    select_epurse(card)
-    public = read_public(card)
+    public = open_epurse(card)
     return CardInfo(public=public, balance_fen=get_balance(card), log=read_log(card))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from model import commands
-from model.acceptor import CardAcceptor, matching
+from model.acceptor import CardAcceptor
 from model.card_io import exchange
 from model.channel import CardChannel
 from model.crypto import Algorithm
@@ -21,7 +21,7 @@ from model.keys import KEY_INDEX_DEFAULT
 from model.load_host import LoadHost, LoadRequest
 from model.records import TransactionRecord, TxType
 from model.recovery import PendingBook, PendingTransaction, Recovery, RecoveryOutcome
-from model.timefmt import encode_datetime
+from model.timefmt import card_time, encode_datetime
 
 
 class LoadTerminal(CardAcceptor):
@@ -49,8 +49,8 @@ class LoadTerminal(CardAcceptor):
     ) -> TransactionRecord:
         """Load `amount_fen` onto the card's EP, or its ED (which needs the holder's PIN)."""
         tx_type = TxType.ED_LOAD if purse == commands.PURSE_ED else TxType.EP_LOAD
-        public, recoveries = self.open_card(card, moment)
-        done = matching(recoveries, amount_fen, tx_type)
+        moment = card_time(moment)
+        public, _, done = self.begin(card, moment, amount_fen, tx_type)
         if done is not None:
             return done
         if purse == commands.PURSE_ED:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Container
 from datetime import datetime
 
 from model import commands
-from model.acceptor import CardAcceptor, matching
+from model.acceptor import CardAcceptor
 from model.apdu import SW, parse_response
 from model.card_files import CAPP_ID_METRO, SFI_CAPP, CappRecord, PublicInfo
 from model.card_io import exchange, read_capp
@@ -26,7 +26,7 @@ from model.journal import Journal
 from model.keys import KEY_INDEX_DEFAULT
 from model.records import TransactionRecord, TxType
 from model.recovery import PendingBook, PendingTransaction, Recovery
-from model.timefmt import encode_datetime
+from model.timefmt import card_time, encode_datetime
 
 Fare = Callable[[CappRecord, int, datetime], int]
 """A distance fare: (entry record, exit station, exit time) -> fen."""
@@ -54,14 +54,21 @@ class PurchaseTerminal(CardAcceptor):
     # -- the flows ------------------------------------------------------------------------
 
     def purchase(
-        self, card: CardChannel, amount_fen: int, moment: datetime, purse: int = commands.PURSE_EP
+        self,
+        card: CardChannel,
+        amount_fen: int,
+        moment: datetime,
+        purse: int = commands.PURSE_EP,
+        pin: bytes | None = None,
     ) -> TransactionRecord:
-        """Charge `amount_fen` to the card's EP (or ED, after VERIFY PIN by the caller)."""
+        """Charge `amount_fen` to the card's EP, or its ED (which needs the holder's PIN)."""
         tx_type = TxType.ED_PURCHASE if purse == commands.PURSE_ED else TxType.EP_PURCHASE
-        public, recoveries = self._open_checked(card, moment)
-        done = matching(recoveries, amount_fen, tx_type)
+        moment = card_time(moment)
+        public, _, done = self.begin(card, moment, amount_fen, tx_type)
         if done is not None:
             return done
+        if purse == commands.PURSE_ED:
+            exchange(card, commands.verify_pin(pin or b""), "VERIFY PIN")
         init = commands.initialize_for_purchase(purse, self.key_index, amount_fen, self.terminal_id)
         return self._debit(card, public, amount_fen, tx_type, moment, init, None)
 
@@ -75,12 +82,13 @@ class PurchaseTerminal(CardAcceptor):
     ) -> TransactionRecord:
         """Metro entry: open a trip in the CAPP record. An earlier trip left open (no exit tap)
         is charged `open_trip_fare_fen` now, as the operator's fare rules say."""
-        public, recoveries = self._open_checked(card, moment)
+        moment = card_time(moment)
+        public, recoveries = self.open_card(card, moment)
         previous = read_capp(card, record_id)
-        amount = open_trip_fare_fen if previous is not None and previous.trip_open else 0
-        done = matching(recoveries, amount, TxType.CAPP_PURCHASE)
+        done = _recovered_trip_step(recoveries, previous, self.terminal_id, trip_open=True)
         if done is not None:
             return done
+        amount = open_trip_fare_fen if previous is not None and previous.trip_open else 0
         record = CappRecord(record_id, True, station_id, self.terminal_id, moment)
         init = commands.initialize_for_capp_purchase(self.key_index, amount, self.terminal_id)
         return self._debit(card, public, amount, TxType.CAPP_PURCHASE, moment, init, record)
@@ -94,13 +102,13 @@ class PurchaseTerminal(CardAcceptor):
         record_id: int = CAPP_ID_METRO,
     ) -> TransactionRecord:
         """Metro exit: read the entry back, charge the distance fare, close the trip."""
-        public, recoveries = self._open_checked(card, moment)
+        moment = card_time(moment)
+        public, recoveries = self.open_card(card, moment)
         entry = read_capp(card, record_id)
+        done = _recovered_trip_step(recoveries, entry, self.terminal_id, trip_open=False)
+        if done is not None:
+            return done
         if entry is None or not entry.trip_open:
-            # A torn exit may have closed the trip already: then the recovered record is it.
-            for recovery in recoveries:
-                if recovery.record is not None and recovery.record.tx_type == TxType.CAPP_PURCHASE:
-                    return recovery.record
             raise NoOpenTripError(f"card {public.asn.hex()}: no open trip to exit at {station_id}")
         amount = fare(entry, station_id, moment)
         closed = CappRecord(
@@ -119,8 +127,9 @@ class PurchaseTerminal(CardAcceptor):
 
     # -- steps ----------------------------------------------------------------------------
 
-    def _open_checked(self, card: CardChannel, moment: datetime) -> tuple[PublicInfo, list[Recovery]]:
-        public, recoveries = self.open_card(card, moment)
+    def open_card(self, card: CardChannel, moment: datetime) -> tuple[PublicInfo, list[Recovery]]:
+        """As every acceptor, and a hotlisted card is blocked on the spot."""
+        public, recoveries = super().open_card(card, moment)
         if public.asn in self.hotlist:
             self._block(card, public)
         return public, recoveries
@@ -209,3 +218,22 @@ class PurchaseTerminal(CardAcceptor):
                 f"card {public.asn.hex()}: MAC2 rejected by the PSAM ({sw:04X}); record kept", record
             )
         return record
+
+
+def _recovered_trip_step(
+    recoveries: list[Recovery], capp: CappRecord | None, terminal_id: bytes, trip_open: bool
+) -> TransactionRecord | None:
+    """The recovered composite record that wrote the card's CAPP record as this step would
+    (an open trip for an entry, a closed one for an exit), if a torn attempt already did it."""
+    if capp is None or capp.trip_open is not trip_open:
+        return None
+    stamp = (capp.entry_terminal, capp.entry_time) if trip_open else (capp.exit_terminal, capp.exit_time)
+    for recovery in recoveries:
+        record = recovery.record
+        if (
+            record is not None
+            and record.tx_type == TxType.CAPP_PURCHASE
+            and stamp == (terminal_id, record.moment)
+        ):
+            return record
+    return None

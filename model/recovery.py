@@ -1,17 +1,19 @@
 """Recovering a torn transaction: did the card commit the command that got no answer?
 
 When CREDIT FOR LOAD or DEBIT FOR PURCHASE gets no response, the terminal keeps a
-`PendingTransaction`. When the same card is presented again it asks GET TRANSACTION PROOF
-for that counter:
+`PendingTransaction`. When the same card is presented again the terminal reads the card's
+cyclic log and looks for the pending counter:
 
-- the card answers MAC/TAC: it committed; the terminal writes the record (COMMITTED);
-- 9406: the card's proof slot does not hold it. The card keeps only the last proof, so the
-  terminal reads the cyclic log before it concludes: an entry with the same counter, type,
-  terminal, amount and time means the card committed and later transactions overwrote the
-  proof (COMMITTED_WITHOUT_PROOF: the record is written with an empty TAC and the clearing
-  house holds it for review); an entry with that counter from elsewhere, or a log whose
-  counters never reached it, means it did not commit (NOT_COMMITTED); otherwise the log no
-  longer reaches back far enough and the pending transaction is kept (UNKNOWN).
+- an entry with that counter that matches the pending transaction (type, terminal, amount,
+  time): the card committed. GET TRANSACTION PROOF gives its TAC and the record is written
+  (COMMITTED); if later transactions overwrote the card's single proof slot, the record is
+  written with an empty TAC and the clearing house holds it for review
+  (COMMITTED_WITHOUT_PROOF);
+- an entry with that counter from another transaction (another terminal reused the counter
+  after our INITIALIZE was torn), or a log whose counters never reached it: the card did not
+  commit (NOT_COMMITTED);
+- otherwise the log no longer reaches back far enough and the pending transaction is kept
+  (UNKNOWN), never guessed.
 
 A terminal therefore never charges twice (it learns of the commit before it retries) and never
 loses a committed debit (the pending entry survives until resolved).
@@ -94,24 +96,31 @@ def _same_family(a: int, b: int) -> bool:
 
 
 def resolve(card: CardChannel, pending: PendingTransaction) -> Recovery:
-    """Find out whether the card committed `pending` (the e-purse must be selected)."""
-    proof = get_proof(card, pending.tx_type, pending.counter)
-    if proof is not None:
-        mac, tac = proof
-        return Recovery(RecoveryOutcome.COMMITTED, pending.to_record(tac), mac)
+    """Find out whether the card committed `pending` (the e-purse must be selected).
+
+    The log decides, not the proof alone: the proof slot is addressed by type and counter only,
+    and after a torn INITIALIZE-DEBIT another terminal may have committed its own transaction
+    under the very same counter. Only a log entry that matches the pending transaction field by
+    field (terminal, amount, time) makes it ours; the proof then supplies the TAC.
+    """
     log = read_log(card)
     family = [e for e in log if e.tx_type in _TYPES and _same_family(e.tx_type, pending.tx_type)]
     for entry in family:
-        if entry.counter == pending.counter:
-            mine = (
-                entry.tx_type == pending.tx_type
-                and entry.terminal_id == pending.terminal_id
-                and entry.amount_fen == pending.amount_fen
-                and entry.moment == pending.moment
-            )
-            if mine:
-                return Recovery(RecoveryOutcome.COMMITTED_WITHOUT_PROOF, pending.to_record(b""))
+        if entry.counter != pending.counter:
+            continue
+        mine = (
+            entry.tx_type == pending.tx_type
+            and entry.terminal_id == pending.terminal_id
+            and entry.amount_fen == pending.amount_fen
+            and entry.moment == pending.moment
+        )
+        if not mine:
             return Recovery(RecoveryOutcome.NOT_COMMITTED)
+        proof = get_proof(card, pending.tx_type, pending.counter)
+        if proof is None:
+            return Recovery(RecoveryOutcome.COMMITTED_WITHOUT_PROOF, pending.to_record(b""))
+        mac, tac = proof
+        return Recovery(RecoveryOutcome.COMMITTED, pending.to_record(tac), mac)
     # Counters only grow and the log is in order: if the newest entry of the family is older
     # than the pending counter, or the log still holds the card's whole history, it never ran.
     if family and max(e.counter for e in family) < pending.counter:
