@@ -90,4 +90,4 @@ def test_served_cards_give_the_same_money_as_in_process(
 
     assert book(pos) == book(purchase_terminal) and book(loader) == book(load_terminal)
     assert all(verify_tac(r, keys) for r in (*pos.journal.records(), *loader.journal.records()))
-    assert timed.stats.count >= 4 * len(TAPS) and timed.stats.max_s > 0
+    assert timed.stats.count >= 3 * len(TAPS) and timed.stats.max_s > 0  # SELECT, INITIALIZE, commit
