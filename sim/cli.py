@@ -34,12 +34,15 @@ def main() -> None:
 def _register() -> None:
     # Each command lives in its own module; importing them here keeps `main` the one entry.
     from sim.bench import bench
+    from sim.card_cli import card, hil
     from sim.clearing_cli import clearing
     from sim.demo import demo
 
     main.add_command(demo)
     main.add_command(bench)
     main.add_command(clearing)
+    main.add_command(card)
+    main.add_command(hil)
 
 
 _register()
