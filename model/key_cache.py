@@ -26,7 +26,7 @@ class CachedIssuerKeyStore(IssuerKeyStore):
 
     def __init__(self, keys: IssuerKeys, usages: frozenset[KeyUsage] | None = None) -> None:
         super().__init__(keys, usages)
-        self._masters = keys
+        self._masters = self._keys  # only the allowed usages' masters (see IssuerKeyStore)
         self._allowed = frozenset(KeyUsage) if usages is None else usages
         self._encryptors: dict[tuple[KeyUsage, Algorithm, int], Any] = {}
 

@@ -96,9 +96,13 @@ class IssuerKeyStore:
     """A `KeyStore` over the issuer's master keys (the back office's host security module)."""
 
     def __init__(self, keys: IssuerKeys, usages: frozenset[KeyUsage] | None = None) -> None:
-        # A PSAM store is limited to the usages a PSAM may hold (purchase, maintenance).
-        self._keys = keys
+        # A PSAM store is limited to the usages a PSAM may hold (purchase, maintenance), and it
+        # keeps only those masters: a PSAM opened in a lab must not yield the load or TAC master
+        # (found by tests/test_security.py walking every terminal the world builds).
         self._usages = frozenset(KeyUsage) if usages is None else usages
+        self._keys = IssuerKeys(
+            keys.issuer_id, {k: v for k, v in keys.masters.items() if k[0] in self._usages}
+        )
 
     @property
     def issuer_id(self) -> bytes:
