@@ -12,7 +12,7 @@ from datetime import datetime
 from model.card_files import PublicInfo
 from model.card_io import exchange, open_epurse
 from model.channel import CardChannel
-from model.errors import CardExpiredError, CardRemovedError, TransactionTornError
+from model.errors import CardExpiredError, CardRemovedError, CardTwinError, TransactionTornError
 from model.journal import Journal
 from model.records import TransactionRecord
 from model.recovery import PendingBook, PendingTransaction, Recovery, RecoveryOutcome, resolve
@@ -84,14 +84,16 @@ class CardAcceptor:
         self.pending.add(pending)
         try:
             return exchange(card, command, name, expect_len)
-        except CardRemovedError:
+        except CardTwinError as exc:
+            # No answer, a refusal, or a malformed answer: after the committing command none of
+            # them proves the card did not commit (a corrupted or relayed answer can say "refused"
+            # for a card that committed; found by tests/test_fuzz.py). The card's log decides, so
+            # the entry stays pending (and a load's funding open) until recovery reads it.
             raise TransactionTornError(
-                f"{name} to card {pending.asn.hex()} counter {pending.counter}: no answer; "
+                f"{name} to card {pending.asn.hex()} counter {pending.counter}: "
+                f"{'no answer' if isinstance(exc, CardRemovedError) else 'answer not trusted'}; "
                 "present the card again to complete"
             ) from None
-        except BaseException:
-            self.pending.remove(pending)  # the card answered with a refusal: nothing committed
-            raise
 
     def record_committed(self, pending: PendingTransaction, record: TransactionRecord) -> None:
         """Journal the committed record and drop its written-ahead pending entry: one write to

@@ -295,7 +295,9 @@ def parse_header(raw: bytes, where: str) -> BatchHeader:
         raise BatchFormatError(f"{where}: format version {version}, expected {FORMAT_VERSION}")
     if count > BATCH_RECORDS_MAX:
         raise BatchFormatError(f"{where}: header says {count} records, at most {BATCH_RECORDS_MAX}")
-    if reserved != bytes(4) or not _valid_date_time(created):
+    # A total above what `count` 4-byte amounts can sum to is damage; it would also overflow the
+    # clearing database's 64-bit integers (found by tests/test_fuzz.py).
+    if reserved != bytes(4) or not _valid_date_time(created) or max(loads, purchases) > count * 0xFFFFFFFF:
         raise BatchFormatError(f"{where}: header fields out of range (reserved bytes or created date)")
     return BatchHeader(terminal_id, psam_id, seq, created, count, loads, purchases)
 

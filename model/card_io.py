@@ -22,6 +22,7 @@ from model.card_files import (
     PublicInfo,
 )
 from model.channel import CardChannel
+from model.crypto import Algorithm
 from model.errors import (
     ApplicationNotFoundError,
     BalanceLimitError,
@@ -55,6 +56,15 @@ def status_error(name: str, sw: int) -> CardStatusError:
     if sw == SW.PIN_BLOCKED:
         return PinError(name, sw, 0)
     return _ERRORS.get(sw, CardStatusError)(name, sw, describe_sw(sw))
+
+
+def algorithm_of(value: int, name: str) -> Algorithm:
+    """The algorithm a card names in its INITIALIZE answer: one the terminal does not know is
+    the card's error, not the terminal's crash (found by tests/test_fuzz.py)."""
+    try:
+        return Algorithm(value)
+    except ValueError:
+        raise CardStatusError(name, SW.OK, f"unknown algorithm {value:02X}") from None
 
 
 def exchange(channel: CardChannel, command: bytes, name: str, expect_len: int | None = None) -> bytes:

@@ -12,10 +12,9 @@ from datetime import datetime
 
 from model import commands
 from model.acceptor import CardAcceptor
-from model.card_io import exchange
+from model.card_io import algorithm_of, exchange
 from model.channel import CardChannel
-from model.crypto import Algorithm
-from model.errors import CardStatusError, CardTwinError, TransactionTornError
+from model.errors import CardTwinError
 from model.journal import Journal
 from model.keys import KEY_INDEX_DEFAULT
 from model.load_host import LoadHost, LoadRequest
@@ -64,7 +63,7 @@ class LoadTerminal(CardAcceptor):
         balance = int.from_bytes(init[0:4], "big", signed=True)
         counter = int.from_bytes(init[4:6], "big")
         key_index, algorithm_id, random4, mac1 = init[6], init[7], init[8:12], init[12:16]
-        algorithm = Algorithm(algorithm_id)
+        algorithm = algorithm_of(algorithm_id, "INITIALIZE FOR LOAD")
         authorisation = self.host.authorise(
             LoadRequest(
                 asn=public.asn,
@@ -92,20 +91,15 @@ class LoadTerminal(CardAcceptor):
             algorithm=algorithm,
             key_index=key_index,
         )
-        try:
-            tac = self.commit_or_tear(
-                card,
-                commands.credit_for_load(encode_datetime(moment), authorisation.mac2),
-                "CREDIT FOR LOAD",
-                pending,
-                4,
-            )
-        except TransactionTornError:
-            raise
-        except CardStatusError:
-            # The card refused CREDIT: it did not commit, so the funding is released.
-            self.host.cancel(authorisation.host_serial)
-            raise
+        # Any failure of CREDIT leaves the load pending (see `commit_or_tear`): the funding is
+        # released or captured once recovery has read the card's log (`settle_recovery`).
+        tac = self.commit_or_tear(
+            card,
+            commands.credit_for_load(encode_datetime(moment), authorisation.mac2),
+            "CREDIT FOR LOAD",
+            pending,
+            4,
+        )
         record = pending.to_record(tac)
         self.record_committed(pending, record)
         self.host.confirm(authorisation.host_serial, record)

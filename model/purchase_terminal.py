@@ -18,7 +18,7 @@ from model import commands
 from model.acceptor import CardAcceptor
 from model.apdu import SW, parse_response
 from model.card_files import CAPP_ID_METRO, SFI_CAPP, CappRecord, PublicInfo
-from model.card_io import exchange, read_capp
+from model.card_io import algorithm_of, exchange, read_capp
 from model.channel import CardChannel
 from model.crypto import Algorithm
 from model.errors import CardAuthenticationError, HotlistedCardError, NoOpenTripError
@@ -166,6 +166,7 @@ class PurchaseTerminal(CardAcceptor):
         balance = int.from_bytes(init[0:4], "big", signed=True)
         counter = int.from_bytes(init[4:6], "big")
         key_index, algorithm_id, random4 = init[9], init[10], init[11:15]
+        algorithm = algorithm_of(algorithm_id, "INITIALIZE FOR PURCHASE")
         date_time = encode_datetime(moment)
         sam = exchange(
             self.psam,
@@ -199,7 +200,7 @@ class PurchaseTerminal(CardAcceptor):
             terminal_serial=serial,
             moment=moment,
             balance_before_fen=balance,
-            algorithm=Algorithm(algorithm_id),
+            algorithm=algorithm,
             key_index=key_index,
         )
         response = self.commit_or_tear(

@@ -10,6 +10,7 @@ a frozen dataclass, so the rest of the code reads typed fields, never raw dictio
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -236,6 +237,8 @@ def check(s: Scenario) -> None:
             value = getattr(section, fld.name)
             where = f"{f}: {name}.{fld.name}"
             if isinstance(value, int | float) and not isinstance(value, bool):
+                # TOML has inf and nan; neither means anything in a scenario (found by fuzzing).
+                _need(math.isfinite(value), where, "a finite number", value)
                 _need(value >= 0, where, ">= 0", value)
             if fld.name.endswith(("_share", "_probability")):
                 _need(0 <= value <= 1, where, "0..1", value)
