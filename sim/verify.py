@@ -19,7 +19,8 @@ After every night the campaign checks, and records every violation (it never sto
 - every posted record dated up to the settled day is settled exactly once; settlement
   positions net to zero;
 - cards' counters and PSAM serials never go back;
-- no card was accepted by a terminal after the hotlist naming it reached that terminal.
+- no card was accepted by a terminal after the hotlist naming it reached that terminal;
+- the clone rule (`model.clone_watch`) names no card: there is no clone in this city.
 At the end of the period the terminals upload what they hold, the rest of the uploads arrive,
 a reviewer releases what may be paid, and every committed record must be settled exactly once
 (hotlisted ones stay held: the operator refuses them).
@@ -28,7 +29,12 @@ a reviewer releases what may be paid, and every committed record must be settled
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import tempfile
 import time
 import traceback
 from collections import Counter
@@ -43,6 +49,7 @@ from devices.card_os import TearHook, TearPhase
 from devices.card_state import CardState
 from model.batch import RECORD_SIZE, decode_record
 from model.clearing import RELEASABLE, Reason, record_key
+from model.clone_watch import find_clones
 from model.errors import CardTwinError
 from model.load_host import LoadRequest
 from model.purchase_terminal import PurchaseTerminal
@@ -50,8 +57,9 @@ from model.reconciliation import reconcile
 from model.records import TransactionRecord
 from model.registry import Registry
 from scenarios.schema import Scenario, load
-from sim.back_office import BackOffice
+from sim.back_office import BATCH_SUFFIX, BackOffice
 from sim.banks import ACCOUNT_OPENING_FEN, bank_of_point, load_participant
+from sim.city_week import issuer_keys_toml
 from sim.day import DAY_S, CityDay
 from sim.demand import Tear, draw_demand, for_shard
 from sim.injectors import AnyTear, BankOutage, FlakyPsam, PowerCut, SkewedApp
@@ -73,6 +81,7 @@ FAULTS: dict[str, str] = {
     "upload-corrupt": "batch bytes bit-flipped or truncated in transit, then re-sent whole",
     "bank-outage": "a bank's link is down for a stretch: loads declined half-way",
     "clearing-crash": "clearing house killed mid-ingest (SQLite interrupted) and restarted",
+    "clearing-kill9": "clearing house as a separate process, SIGKILLed mid-ingest, restarted",
     "hotlist-delay": "lost cards hotlisted; each terminal receives the list hours later",
     "clock-skew": "terminal clock off by minutes to hours",
 }
@@ -95,6 +104,7 @@ HOTLISTED_PER_DAY = 3
 HOTLIST_DELAY_S_MAX = 6 * 3600
 REORDER_S_MAX = 3 * 3600
 OUTAGE_S = (1800.0, 4 * 3600.0)
+CHILD_WAIT_S = 120.0  # a clearing child that takes longer has hung
 CLEARING_CRASH_OPS = 20  # SQLite VM steps between interrupt checks
 
 
@@ -469,6 +479,14 @@ class Campaign:
         office = self._open()  # the clearing house starts each night from its database
         crash_at = -1
         rng = stream(self.seed, "verify/clearing-crash", d)
+        if "clearing-kill9" in self.faults and d == 0 and due:
+            # Once a seed (a process start costs a second): the night's ingest runs in a child
+            # process that is SIGKILLed mid-way; then this process restarts the ingest.
+            office.ledger.db.close()
+            self._kill9(due, business, int(rng.integers(len(due))))
+            office = self._open()
+            ok = office.ledger.db.execute("PRAGMA integrity_check").fetchone()[0]
+            self._fail(d, [("clearing database intact after SIGKILL", ok == "ok", str(ok))])
         if "clearing-crash" in self.faults and due:
             crash_at = int(rng.integers(len(due)))
         i = 0
@@ -502,6 +520,44 @@ class Campaign:
         self._fail(d, [("settlement positions net to zero", positions == 0, f"sum {positions}")])
         self._check_books(d, office, settle_until, final=review)
         office.ledger.db.close()
+
+    def _kill9(self, due: list[Transit], business: date, target: int) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            for i, u in enumerate(due):
+                (folder / f"{i:06d}{BATCH_SUFFIX}").write_bytes(u.raw)
+            (folder / "registry.toml").write_text(self.registry.to_toml(), encoding="utf-8")
+            (folder / "issuer-keys.toml").write_text(
+                issuer_keys_toml(self.world.issuer_keys), encoding="utf-8"
+            )
+            command = [
+                sys.executable,
+                "-m",
+                "sim.verify_ingest",
+                str(self.db_path),
+                tmp,
+                business.isoformat(),
+            ]
+            child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            killed = False
+            assert child.stdout is not None
+            for line in child.stdout:
+                if line.strip() == f"ingesting {target:06d}{BATCH_SUFFIX}":
+                    os.kill(child.pid, signal.SIGKILL)  # our own child, by its id
+                    killed = True
+                    break
+            try:
+                _, err = child.communicate(timeout=CHILD_WAIT_S)
+            except subprocess.TimeoutExpired:
+                os.kill(child.pid, signal.SIGKILL)
+                child.communicate()
+                self.violations.append(f"clearing child hung over {CHILD_WAIT_S:.0f} s")
+                return
+            if killed:
+                self.counts["clearing-kill9"] += 1
+            elif child.returncode != 0:
+                last = err.strip().splitlines()[-1] if err.strip() else f"exit {child.returncode}"
+                self.violations.append(f"clearing child failed: {last}")
 
     @staticmethod
     def _arm_kill(db: sqlite3.Connection, after: int) -> None:
@@ -622,6 +678,10 @@ class Campaign:
                 f"{unsettled} unsettled, {orphans} settled without a record",
             )
         )
+        # No clone in the city: duplicates from re-sent, corrupted or replayed uploads must
+        # never make the clone rule name a genuine card.
+        clones = find_clones(db)
+        checks.append(("no genuine card flagged as a clone", not clones, clones[0].line() if clones else ""))
         checks += self._monotonic(w)
         checks += self._hotlist_honoured()
         if final:
