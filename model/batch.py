@@ -41,7 +41,7 @@ import struct
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import NamedTuple
 
@@ -218,6 +218,8 @@ def write_batch(
     return head + zlib.crc32(body, zlib.crc32(head)).to_bytes(4, "big") + body
 
 
+_BCD_HOURS = frozenset(int(f"{n:02d}", 16) for n in range(24))  # 0x00..0x23, BCD
+_BCD_SIXTY = frozenset(int(f"{n:02d}", 16) for n in range(60))  # 0x00..0x59, BCD
 _VALID_DATES: dict[bytes, bool] = {}
 _VALID_DATES_MAX = 100_000
 
@@ -230,26 +232,19 @@ def _valid_date_time(raw: bytes) -> bool:
         if len(_VALID_DATES) >= _VALID_DATES_MAX:
             _VALID_DATES.clear()
         _VALID_DATES[raw[:4]] = date_ok
-    hour, minute, second = raw[4], raw[5], raw[6]
-    # BCD: each nibble a digit; 0x59 is 59, 0x5A is not a number.
-    return (
-        date_ok
-        and hour < 0x24
-        and minute < 0x60
-        and second < 0x60
-        and (hour & 0x0F) < 10
-        and (minute & 0x0F) < 10
-        and (second & 0x0F) < 10
-    )
+    return date_ok and raw[4] in _BCD_HOURS and raw[5] in _BCD_SIXTY and raw[6] in _BCD_SIXTY
 
 
 def _valid_full(raw: bytes) -> bool:
     text = raw.hex()
     if not text.isdigit():
         return False
-    month, day = int(text[4:6]), int(text[6:8])
     hour, minute, second = int(text[8:10]), int(text[10:12]), int(text[12:14])
-    return 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60
+    try:
+        date(int(text[0:4]), int(text[4:6]), int(text[6:8]))  # a real calendar day, not 1130 or 0230
+    except ValueError:
+        return False
+    return hour < 24 and minute < 60 and second < 60
 
 
 _CHECKED = operator.itemgetter(2, 3, 6, 7, 8, 10, 12)  # the fields decode_record checks
@@ -317,8 +312,8 @@ def parse_batch(raw: bytes, where: str = "batch") -> ParsedBatch:
     checksum_ok = zlib.crc32(body, zlib.crc32(raw[: HEADER_SIZE - 4])) == int.from_bytes(raw[52:56], "big")
     if not checksum_ok:
         parsed.batch_faults.append((BatchFault.BAD_CHECKSUM, f"{where}: batch checksum does not match"))
+    kind = BatchFault.TRUNCATED if len(body) < expected else BatchFault.CORRUPT_BATCH
     if len(body) != expected:
-        kind = BatchFault.TRUNCATED if len(body) < expected else BatchFault.CORRUPT_BATCH
         parsed.batch_faults.append(
             (kind, f"{where}: {len(body)} record bytes, header says {header.record_count} x {RECORD_SIZE}")
         )
@@ -347,9 +342,7 @@ def parse_batch(raw: bytes, where: str = "batch") -> ParsedBatch:
     tail = body[whole * RECORD_SIZE :]
     if tail:
         parsed.faults.append(
-            RecordFault(
-                -1, BatchFault.TRUNCATED, f"{where}: {len(tail)} bytes after the last whole record", tail
-            )
+            RecordFault(-1, kind, f"{where}: {len(tail)} bytes after the last whole record", tail)
         )
     clean = not parsed.faults and not parsed.batch_faults
     if clean and (loads, purchases) != (header.load_total_fen, header.purchase_total_fen):

@@ -1,9 +1,14 @@
 """The clearing house: ingests terminal batches, proves every record, posts it once, or holds it.
 
-One batch file is one SQLite transaction: the batch row (with the file's bytes), the records
-posted, the records quarantined and the ledger postings commit together. A batch is known by the
-SHA-256 of its bytes, so ingesting the same file again is a no-op, and a process killed in the
-middle leaves nothing of the batch behind: the rerun ingests it whole.
+One batch file is one SQLite transaction: the batch row, the records posted, the records
+quarantined (each with its bytes; the whole file's bytes too when any part of it is held) and
+the ledger postings commit together. A batch is known by the SHA-256 of its bytes, so ingesting
+the same file again is a no-op, and a process killed in the middle leaves nothing of the batch
+behind: the rerun ingests it whole.
+
+Duplicates, gaps and shadow balances are decided from memory (every key, counter and serial
+seen), rebuilt from the committed tables when the clearing house opens and after any rolled
+back batch, so memory never disagrees with the database.
 
 Each record goes through these checks, in order; the first that fails sends it to quarantine
 with that reason code (the batch's other records go on):
@@ -116,6 +121,7 @@ CREATE TABLE IF NOT EXISTS batches (
     declared_purchase_fen INTEGER NOT NULL,
     raw BLOB                       -- the file's bytes, kept when any part of it is quarantined
 );
+CREATE INDEX IF NOT EXISTS batches_terminal ON batches(terminal_id, batch_seq);
 CREATE TABLE IF NOT EXISTS records (
     -- Appended in ingest order, with no index on `key`: an index in card order would rewrite
     -- pages all over the file at every commit. Uniqueness of `key` is enforced by the clearing
@@ -182,6 +188,7 @@ class IngestReport:
     posted_purchase_fen: int = 0
     auto_released: int = 0
     quarantined: list[tuple[Reason, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         if self.already_ingested:
@@ -191,6 +198,7 @@ class IngestReport:
             f"{self.posted_purchase_fen} fen), quarantined {len(self.quarantined)}"
             + (f", released {self.auto_released} held for gaps" if self.auto_released else "")
         ]
+        out += [f"  note: {note}" for note in self.notes]
         out += [
             f"  quarantine {reason.value}: {detail}" for reason, detail in self.quarantined[:REPORT_LINES_MAX]
         ]
@@ -203,12 +211,14 @@ class IngestReport:
 
 @dataclass(slots=True)
 class _Posting:
-    """One batch's records on their way to the ledger."""
+    """One batch's records on their way to the ledger: one participant, one posting."""
 
-    debit_account: str
-    rows: list[tuple[bytes, int, str, int, int, bytes, int, int]] = field(default_factory=list)
-    load_fen: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    purchase_fen: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    participant: str
+    debit_account: str  # of the loads: the recharge point's receivable, or `transfer`
+    posting_id: int  # the id the posting will get (the batch holds the database's write lock)
+    rows: list[tuple[bytes, int, str, int, int, int, bytes, int, int]] = field(default_factory=list)
+    load_fen: int = 0
+    purchase_fen: int = 0
 
 
 class ClearingHouse:
@@ -289,6 +299,8 @@ class ClearingHouse:
         report = IngestReport(name)
         parsed = parse_batch(raw, name)
         header = parsed.header
+        if header is not None:
+            report.notes += self._upload_order(header.terminal_id, header.batch_seq, name)
         self.db.execute(
             "INSERT INTO batches(digest, name, terminal_id, batch_seq, clearing_day, declared_load_fen, "
             "declared_purchase_fen, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -333,10 +345,8 @@ class ClearingHouse:
                     None,
                 )
                 owner = None
-        header_ok = header is not None and not any(
-            f is BatchFault.CORRUPT_BATCH for f, _ in parsed.batch_faults
-        )
-        if owner is not None and header_ok:
+        # A readable header is enough to go on: each record is proven by its own CRC and TAC.
+        if owner is not None and header is not None:
             for fault_record in parsed.faults:
                 hold(
                     fault_record.index,
@@ -346,8 +356,18 @@ class ClearingHouse:
                     None,
                 )
             transfer = owner.sector is Sector.TRANSFER
-            posting = _Posting("transfer" if transfer else f"receivable:{owner.participant_id}")
-            self._check_records(parsed.records, owner.participant_id, clearing_day, name, hold, posting)
+            debit = "transfer" if transfer else f"receivable:{owner.participant_id}"
+            posting = _Posting(owner.participant_id, debit, self.ledger.next_posting_id())
+            self._check_records(
+                parsed.records,
+                batch_id,
+                header.terminal_id,
+                owner.participant_id,
+                clearing_day,
+                name,
+                hold,
+                posting,
+            )
             self._post(batch_id, name, clearing_day, posting, report)
         self._add_quarantine(held)
         if held:
@@ -356,29 +376,54 @@ class ClearingHouse:
         report.auto_released = self._release_closed_gaps(clearing_day)
         return report
 
+    def _upload_order(self, terminal_id: bytes, batch_seq: int, name: str) -> list[str]:
+        """Say when a terminal's uploads arrive out of their sequence: the records tell the rest
+        (a later batch's first records wait for gaps, a repeated one's are duplicates)."""
+        row = self.db.execute(
+            "SELECT MAX(batch_seq), COUNT(*) FROM batches WHERE terminal_id = ? AND batch_seq IS NOT NULL",
+            (terminal_id,),
+        ).fetchone()
+        highest, count = row[0], int(row[1])
+        if count == 0 or highest is None:
+            return []
+        if batch_seq <= highest:
+            return [
+                f"{name}: batch {batch_seq} of terminal {terminal_id.hex()} arrives after batch {highest}"
+            ]
+        if batch_seq > highest + 1:
+            return [f"{name}: terminal {terminal_id.hex()} skipped from batch {highest} to {batch_seq}"]
+        return []
+
     def _check_records(
         self,
         records: Iterable[tuple[int, bytes, WireRecord]],
+        batch_id: int,
+        terminal_id: bytes,
         participant: str,
         clearing_day: date,
         name: str,
         hold: _Hold,
         posting: _Posting,
     ) -> None:
+        # The hot loop of the night: locals for everything it touches, messages only on faults.
         cutoff = day_int(clearing_day - timedelta(days=self.cutoff_days))
         verify = self.verifier.verify
         effective = self.hotlist.effective
         counters = self._counters
-        serials = self._serials
         shadow = self._shadow
+        # The parser checked that every record carries the header's terminal ID.
+        terminal_serials = self._serials[terminal_id]
         rows = posting.rows
+        append = rows.append
+        posting_id = posting.posting_id
         days: dict[bytes, int] = {}
+        load_total = purchase_total = 0
         for index, chunk, r in records:
-            tx_type, counter = r.tx_type, r.counter
-            fam_key = r.asn + _FAMILY_BYTE[tx_type]
+            tx_type, counter, asn = r.tx_type, r.counter, r.asn
+            fam_key = asn + _FAMILY_BYTE[tx_type]
             is_load = tx_type in _LOAD_TYPES
             reason: Reason | None = None
-            if r.no_proof:
+            if r.flags:  # the only flag: committed without proof
                 reason = Reason.NO_PROOF
             elif not verify(r, chunk):
                 hold(index, Reason.FORGED_TAC, _detail(Reason.FORGED_TAC, name, index, r), chunk, None)
@@ -387,64 +432,69 @@ class ClearingHouse:
             if counter in seen:
                 hold(index, Reason.DUPLICATE, _detail(Reason.DUPLICATE, name, index, r), chunk, None)
                 continue
-            day = days.get(r.date_time[:4])
+            date_time = r.date_time
+            day = days.get(date_time[:4])
             if day is None:
-                day = days[r.date_time[:4]] = int(r.date_time[:4].hex())
+                day = days[date_time[:4]] = int(date_time[:4].hex())
+            serial = r.terminal_serial
             if reason is None:
-                listed = effective(r.asn)
-                if listed is not None and r.date_time >= listed:
+                listed = effective(asn)
+                if listed is not None and date_time >= listed:
                     reason = Reason.HOTLISTED
                 elif day < cutoff:
                     reason = Reason.OLDER_THAN_CUTOFF
                 elif counter > 0 and (counter - 1) not in seen:
                     reason = Reason.COUNTER_GAP
-                elif (
-                    not is_load
-                    and r.terminal_serial > 0
-                    and (r.terminal_serial - 1) not in serials[r.terminal_id]
-                ):
+                elif not is_load and serial > 0 and (serial - 1) not in terminal_serials:
                     reason = Reason.SERIAL_GAP
             seen.add(counter)
             key = fam_key + counter.to_bytes(2, "big")
             if not is_load:
-                serials[r.terminal_id].add(r.terminal_serial)
+                terminal_serials.add(serial)
             if reason is not None:
-                detail = _detail(reason, name, index, r, self.hotlist.effective(r.asn), cutoff)
+                detail = _detail(reason, name, index, r, effective(asn), cutoff)
                 hold(index, reason, detail, chunk, key)
                 continue
-            rows.append(
-                (key, tx_type, participant, r.amount_fen, day, r.terminal_id, r.terminal_serial, index)
-            )
-            shadow[r.asn] += r.amount_fen if is_load else -r.amount_fen
+            amount = r.amount_fen
+            append((key, batch_id, participant, tx_type, amount, day, terminal_id, serial, posting_id))
             if is_load:
-                posting.load_fen[participant] += r.amount_fen
+                load_total += amount
+                shadow[asn] += amount
             else:
-                posting.purchase_fen[participant] += r.amount_fen
+                purchase_total += amount
+                shadow[asn] -= amount
+        posting.load_fen += load_total
+        posting.purchase_fen += purchase_total
 
     def _post(
         self, batch_id: int, name: str, clearing_day: date, posting: _Posting, report: IngestReport
     ) -> None:
         if not posting.rows:
             return
-        lines: list[tuple[str, int]] = []
-        for amount in posting.load_fen.values():
-            lines += [(posting.debit_account, amount), ("float", -amount)]
-        for participant, amount in posting.purchase_fen.items():
-            lines += [("float", amount), (f"payable:{participant}", -amount)]
+        participant = posting.participant
+        lines = [
+            (posting.debit_account, posting.load_fen),
+            ("float", -posting.load_fen),
+            ("float", posting.purchase_fen),
+            (f"payable:{participant}", -posting.purchase_fen),
+        ]
+        rows = posting.rows
         # A metro entry is a record of 0 fen: it is cleared (its counter is spent) but moves no money.
-        posting_id = 0
         if any(amount for _, amount in lines):
             posting_id = self.ledger.post(day_int(clearing_day), f"batch {batch_id} {name}", lines)
+            assert posting_id == posting.posting_id, "the rows named the posting before it was made"
+        else:
+            rows = [(*row[:-1], 0) for row in rows]
         self.db.executemany(
             "INSERT INTO records(key, batch_id, participant, tx_type, amount_fen, day, terminal_id, serial, "
             "posting_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(k, batch_id, p, t, a, d, tid, s, posting_id) for k, t, p, a, d, tid, s, _ in posting.rows],
+            rows,
         )
         report.posted = len(posting.rows)
-        report.posted_load_fen = sum(posting.load_fen.values())
-        report.posted_purchase_fen = sum(posting.purchase_fen.values())
+        report.posted_load_fen = posting.load_fen
+        report.posted_purchase_fen = posting.purchase_fen
         # Money is conserved through the check: what went in is what the posting carries.
-        assert report.posted_load_fen + report.posted_purchase_fen == sum(row[3] for row in posting.rows)
+        assert posting.load_fen + posting.purchase_fen == sum(row[4] for row in posting.rows)
 
     def _add_quarantine(self, held: list[tuple[int, int, str, str, bytes | None, bytes | None]]) -> None:
         if not held:
@@ -540,9 +590,13 @@ class ClearingHouse:
             raise ClearingError(
                 f"release: quarantine {quarantine_id}: terminal {record.terminal_id.hex()} unknown"
             )
-        with self.ledger.transaction():
-            self._post_released(quarantine_id, record, owner.participant_id, clearing_day, note)
-            self._release_closed_gaps(clearing_day)
+        try:
+            with self.ledger.transaction():
+                self._post_released(quarantine_id, record, owner.participant_id, clearing_day, note)
+                self._release_closed_gaps(clearing_day)
+        except BaseException:
+            self._load_state()  # rolled back: memory follows the database
+            raise
 
     def reingest(self, batch_name: str, clearing_day: date) -> IngestReport:
         """A batch quarantined whole (unknown terminal) is ingested again once the registry

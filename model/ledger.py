@@ -127,6 +127,11 @@ class Ledger:
         )
         return posting_id
 
+    def next_posting_id(self) -> int:
+        """The id the next posting will get; stable only inside the caller's write transaction."""
+        assert self.db.in_transaction, "a posting id is reserved under the write lock"
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM postings").fetchone()[0])
+
     def reverse(self, posting_id: int, day: int, memo: str) -> int:
         """A correction: a new posting with every entry of `posting_id` negated."""
         rows = self.db.execute(

@@ -90,8 +90,12 @@ class Hotlist:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         db.executescript(_SCHEMA)
+        self.reload()
+
+    def reload(self) -> None:
+        """Memory from the table: after a rolled-back transaction that had added to it."""
         self._effective: dict[bytes, bytes] = {
-            bytes(asn): bytes(at) for asn, at in db.execute("SELECT asn, effective_at FROM hotlist")
+            bytes(asn): bytes(at) for asn, at in self.db.execute("SELECT asn, effective_at FROM hotlist")
         }
 
     def add(self, asn: bytes, reported_at: datetime, effective_at: datetime) -> None:
@@ -224,10 +228,14 @@ class CardLifecycle:
     def report_loss(self, asn: bytes, at: datetime) -> datetime:
         """Hotlist the card; returns when terminals will refuse it."""
         effective = at + self.propagation_delay
-        with self.ledger.transaction():
-            self._move(asn, CardStateName.ISSUED, CardStateName.LOST, "report loss")
-            self.hotlist.add(asn, at, effective)
-            self._event(asn, "report-loss", 0, at, None)
+        try:
+            with self.ledger.transaction():
+                self._move(asn, CardStateName.ISSUED, CardStateName.LOST, "report loss")
+                self._event(asn, "report-loss", 0, at, None)
+                self.hotlist.add(asn, at, effective)
+        except BaseException:
+            self.hotlist.reload()
+            raise
         return effective
 
     def replace(self, old_asn: bytes, at: datetime) -> Replacement:
@@ -275,18 +283,22 @@ class CardLifecycle:
             raise LifecycleError(
                 f"refund {asn.hex()}: card holds {card_balance_fen} fen, cleared {shadow}: clear first"
             )
-        with self.ledger.transaction():
-            self._move(asn, CardStateName.ISSUED, CardStateName.CLOSED, "refund and close")
-            deposit = int(
-                self.db.execute("SELECT deposit_fen FROM cards WHERE asn = ?", (asn,)).fetchone()[0]
-            )
-            lines = [("float", shadow), ("deposits", deposit), ("reserve", -(shadow + deposit))]
-            posting = None
-            if shadow + deposit:
-                posting = self.ledger.post(day_int(at.date()), f"refund and close {asn.hex()}", lines)
-            self.hotlist.add(asn, at, at)
-            self._event(asn, "refund", shadow, at, posting)
-            self._event(asn, "deposit-return", deposit, at, posting)
+        try:
+            with self.ledger.transaction():
+                self._move(asn, CardStateName.ISSUED, CardStateName.CLOSED, "refund and close")
+                deposit = int(
+                    self.db.execute("SELECT deposit_fen FROM cards WHERE asn = ?", (asn,)).fetchone()[0]
+                )
+                lines = [("float", shadow), ("deposits", deposit), ("reserve", -(shadow + deposit))]
+                posting = None
+                if shadow + deposit:
+                    posting = self.ledger.post(day_int(at.date()), f"refund and close {asn.hex()}", lines)
+                self.hotlist.add(asn, at, at)
+                self._event(asn, "refund", shadow, at, posting)
+                self._event(asn, "deposit-return", deposit, at, posting)
+        except BaseException:
+            self.hotlist.reload()
+            raise
         return shadow + deposit
 
     def state(self, asn: bytes) -> CardStateName:

@@ -28,6 +28,8 @@ CARDS_CACHED_MAX = 500_000
 _PADS = {block: [pad80(bytes(n), block)[n:] for n in range(block)] for block in (8, 16)}
 _LOAD_TYPES = (0x01, 0x02)
 _THREE_BLOCKS = struct.Struct(">QQQ")
+_SM4 = int(Algorithm.SM4)
+_ECB = modes.ECB()  # a mode object holds no state: one serves every card
 # The third block of a purchase's TAC input is its last 6 bytes then the padding 80 00; read
 # from the wire record it is those 6 bytes then two bytes of the next field, masked away.
 _LAST_MASK = 0xFFFF_FFFF_FFFF_0000
@@ -50,9 +52,12 @@ class TacVerifier:
             return cached[2]
         algo = Algorithm(algorithm)
         dtk = self._keys.card_key(KeyUsage.TAC, algo, key_index, asn)
-        tk = tac_key(algo, dtk)
-        cipher = algorithms.SM4(tk) if algo is Algorithm.SM4 else TripleDES(tk * 3)
-        encryptor = Cipher(cipher, modes.ECB()).encryptor()
+        if algo is Algorithm.SM4:
+            encryptor = Cipher(algorithms.SM4(tac_key(algo, dtk)), _ECB).encryptor()
+        else:
+            # tac_key's fold (left XOR right), done on integers: this runs once per card.
+            tk = (int.from_bytes(dtk[:8], "big") ^ int.from_bytes(dtk[8:], "big")).to_bytes(8, "big")
+            encryptor = Cipher(TripleDES(tk * 3), _ECB).encryptor()
         if len(self._encryptors) >= self._limit:
             self._encryptors.clear()
         self._encryptors[asn] = (algorithm, key_index, encryptor)
@@ -83,7 +88,7 @@ class TacVerifier:
         `wire`, the record's bytes in the batch format, saves rebuilding a purchase's TAC input:
         amount, type, terminal, serial and date-time lie there in TAC order (bytes 10..31)."""
         try:
-            if wire and r.tx_type not in _LOAD_TYPES and r.algorithm != Algorithm.SM4:
+            if wire and r.tx_type not in _LOAD_TYPES and r.algorithm != _SM4:
                 # The hot path, a 3DES purchase, inlined: three CBC blocks over wire[10:32] + 8000.
                 cached = self._encryptors.get(r.asn)
                 if cached is not None and cached[0] == r.algorithm and cached[1] == r.key_index:

@@ -13,7 +13,8 @@ from pathlib import Path
 from model.accounts import CitizenAccounts
 from model.clearing import CUTOFF_DAYS_DEFAULT, ClearingError, ClearingHouse, IngestReport
 from model.fees import FeeSchedule
-from model.keys import IssuerKeys, IssuerKeyStore, KeyUsage
+from model.key_cache import CachedIssuerKeyStore
+from model.keys import IssuerKeys, KeyUsage
 from model.ledger import Ledger, open_database
 from model.lifecycle import CardLifecycle, Hotlist
 from model.registry import Registry
@@ -44,7 +45,7 @@ class BackOffice:
         ledger = Ledger(open_database(db_path))
         hotlist = Hotlist(ledger.db)
         # The clearing house may derive TAC keys only: it never needs to make a MAC.
-        verifier = TacVerifier(IssuerKeyStore(issuer_keys, frozenset({KeyUsage.TAC})))
+        verifier = TacVerifier(CachedIssuerKeyStore(issuer_keys, frozenset({KeyUsage.TAC})))
         clearing = ClearingHouse(ledger, registry, verifier, hotlist, cutoff_days)
         lifecycle = CardLifecycle(ledger, hotlist, issuer_keys.issuer_id[:4], clearing.shadow_balance_fen)
         accounts = CitizenAccounts(ledger, registry)

@@ -161,20 +161,17 @@ class CityWeek:
             if account is not None:
                 self.icbc.open_account(account, 300_000)
             citizen = f"citizen-{number:04d}"
-            asn = self._new_card(citizen, at)
-            card = self._card_os(asn, number)
+            asn = self.office.lifecycle.apply(citizen, at)
+            card = self._card_os(asn, number, at)
             self.office.lifecycle.issue(asn, at)
             if account is not None:
                 self._account_of[asn] = account
             self.citizens.append(Citizen(number, asn, card, SimChannel(card), account))
 
-    def _new_card(self, citizen: str, at: datetime) -> bytes:
-        asn = self.office.lifecycle.apply(citizen, at)
-        return asn
-
-    def _card_os(self, asn: bytes, number: int) -> CardOS:
+    def _card_os(self, asn: bytes, number: int, at: datetime) -> CardOS:
+        """Personalise the applied card (the card factory writes keys and files) and record it."""
         state = self.factory.personalise(CardProfile(asn=asn))
-        self.office.lifecycle.personalised(asn, datetime.combine(WEEK_START, datetime.min.time()))
+        self.office.lifecycle.personalised(asn, at)
         return CardOS(state, rng=random.Random(self.seed * 100_003 + number * 7 + len(self.produced)))
 
     # -- the week -----------------------------------------------------------------------
@@ -235,7 +232,7 @@ class CityWeek:
     def _replace_lost_card(self, morning: datetime) -> None:
         citizen = self.citizens[LOST]
         replacement = self.office.lifecycle.replace(citizen.asn, morning)
-        card = self._card_os(replacement.new_asn, citizen.number + 1000)
+        card = self._card_os(replacement.new_asn, citizen.number + 1000, morning)
         self.office.lifecycle.issue_replacement(replacement.new_asn, morning)
         citizen.retired_cards.append(citizen.card)
         citizen.asn, citizen.card, citizen.channel = replacement.new_asn, card, SimChannel(card)

@@ -9,6 +9,9 @@ Running it again on the same folder and database posts nothing twice: a file alr
 is recognised by its content, and a settlement day runs once. A run killed at any point leaves
 the database as it was after the last file it finished; the next run carries on.
 
+Review: `--list-held` lists the quarantine entries not released; `--release ID --note TEXT`
+posts a reviewed entry (never a duplicate, a forged TAC or corrupt bytes) before the settlement.
+
 `--simulate-week` first fills INGEST-DIR with a simulated week of the city (real card
 transactions, every kind of upload fault: see sim.city_week).
 """
@@ -20,8 +23,9 @@ from pathlib import Path
 
 import click
 
-from model.batch import HEADER_SIZE, BatchFormatError, parse_header
+from model.batch import HEADER_SIZE, parse_header
 from model.clearing import ClearingError
+from model.errors import CardTwinError
 from model.fees import FeeSchedule, load_fee_schedule
 from model.keys import load_issuer_keys
 from model.lifecycle import load_hotlist_file
@@ -40,7 +44,7 @@ def _default_day(folder: Path) -> date:
             head = handle.read(HEADER_SIZE)
         try:
             created = decode_datetime(parse_header(head, path.name).created).date()
-        except (BatchFormatError, ClearingError):
+        except CardTwinError:
             continue  # a damaged file does not vote; the ingest will report it
         newest = created if newest is None or created > newest else newest
     if newest is None:
@@ -60,6 +64,12 @@ def _simulate_week(folder: Path, db_path: Path, seed: int) -> None:
     week = CityWeek(db_path, seed=seed)
     week.run()
     week.write(folder)
+    # The simulation knows what the clearing house cannot: the balances on the cards themselves.
+    click.echo("the week's own books, against the cards and the bank:")
+    for line in reconcile(
+        week.office.ledger, week.registry, week.live_card_balances_fen(), {"icbc-load": week.icbc}
+    ).text():
+        click.echo(f"  {line}")
     week.office.ledger.db.close()
     held = sum(len(r.quarantined) for r in week.reports)
     for line in week.settlements[-1].text():
@@ -81,6 +91,11 @@ def _simulate_week(folder: Path, db_path: Path, seed: int) -> None:
 @click.option("--cutoff-days", default=7, show_default=True, help="Records older than this are held.")
 @click.option("--simulate-week", is_flag=True, help="First write a simulated week into INGEST-DIR.")
 @click.option("--seed", default=1, show_default=True, help="Seed of the simulated week.")
+@click.option(
+    "--release", "release_ids", type=int, multiple=True, help="Release a reviewed quarantine entry."
+)
+@click.option("--note", default="", help="The reviewer's note for --release (required with it).")
+@click.option("--list-held", is_flag=True, help="List the quarantine entries not released.")
 def clearing(
     ingest_dir: Path,
     db_path: Path,
@@ -92,6 +107,9 @@ def clearing(
     cutoff_days: int,
     simulate_week: bool,
     seed: int,
+    release_ids: tuple[int, ...],
+    note: str,
+    list_held: bool,
 ) -> None:
     """Ingest INGEST-DIR's batch files into the clearing database, settle, reconcile."""
     if simulate_week:
@@ -127,6 +145,13 @@ def clearing(
     click.echo(
         f"ingested: {totals[0]} records posted, {totals[1]} quarantine entries, {totals[2]} files seen before"
     )
+    for quarantine_id in release_ids:
+        # Before the settlement, so a released record is paid in this run.
+        office.clearing.release(quarantine_id, note, day)
+        click.echo(f"released quarantine {quarantine_id}: {note}")
+    if list_held:
+        for quarantine_id, reason, detail in office.clearing.held():
+            click.echo(f"held {quarantine_id} {reason}: {detail}")
     try:
         settlement = office.settlement.run(day)
     except SettlementError as exc:

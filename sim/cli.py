@@ -34,6 +34,7 @@ def main() -> None:
 def _register() -> None:
     # Each command lives in its own module; importing them here keeps `main` the one entry.
     from sim.bench import bench
+    from sim.card_cli import card, hil
     from sim.clearing_cli import clearing
     from sim.demo import demo
     from sim.run_cli import run
@@ -41,6 +42,8 @@ def _register() -> None:
     main.add_command(demo)
     main.add_command(bench)
     main.add_command(clearing)
+    main.add_command(card)
+    main.add_command(hil)
     main.add_command(run)
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
+from pcsc_stack import Pcscd, stop_stale_pcscd
 
 from devices.card_os import CardOS
 from devices.card_state import CardState
 from devices.factory import CardFactory, CardProfile
 from devices.psam import Psam
 from devices.sim_channel import SimChannel
+from hardware_bridge.vpcd import ServedChip, VpcdServer
 from model.crypto import Algorithm
 from model.keys import IssuerKeys, IssuerKeyStore, KeyUsage, generate_issuer_keys
 from model.load_host import LoadHost
@@ -67,3 +70,35 @@ def load_host(issuer_keys: IssuerKeys) -> LoadHost:
 @pytest.fixture
 def load_terminal(load_host: LoadHost) -> LoadTerminal:
     return LoadTerminal(bytes.fromhex("000000000901"), load_host)
+
+
+# -- the real PC/SC stack (pcscd + vpcd) for the hardware-bridge tests ------------------------
+
+
+@pytest.fixture(scope="session")
+def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pcscd]:
+    """A `pcscd --foreground` of our own for the whole session, with both vpcd readers up."""
+    stop_stale_pcscd()
+    daemon = Pcscd(tmp_path_factory.mktemp("pcscd") / "pcscd.log")
+    try:
+        daemon.wait_ready()
+    except RuntimeError as exc:
+        daemon.stop()
+        pytest.fail(f"cannot start the PC/SC stack: {exc}")
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture
+def serve(pcscd: Pcscd) -> Iterator[Callable[..., VpcdServer]]:
+    """Serve chips on vpcd slots for one test; every server is stopped (card removed) after it."""
+    servers: list[VpcdServer] = []
+
+    def start(chip: ServedChip, slot: int = 0, **options: Any) -> VpcdServer:
+        server = VpcdServer(chip, slot, **options).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

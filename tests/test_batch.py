@@ -222,3 +222,15 @@ def test_registry_file_round_trip(tmp_path: Path) -> None:
         load_registry(path)
     with pytest.raises(RegistryError, match="unknown participant"):
         Registry([], [TerminalEntry(b"\x01" * 6, b"\x02" * 6, "nobody")])
+
+
+def test_dates_must_be_real_calendar_days(
+    records: tuple[list[TransactionRecord], list[TransactionRecord]], purchase_terminal: PurchaseTerminal
+) -> None:
+    raw = bytearray(_purchase_batch(purchase_terminal, records[1][:1]))
+    at = HEADER_SIZE + 25  # the record's BCD date
+    raw[at : at + 4] = bytes.fromhex("20261131")  # 31 November
+    raw[at + 22 : at + 26] = zlib.crc32(bytes(raw[HEADER_SIZE : HEADER_SIZE + 47])).to_bytes(4, "big")
+    raw[52:56] = zlib.crc32(bytes(raw[HEADER_SIZE:]), zlib.crc32(bytes(raw[:52]))).to_bytes(4, "big")
+    with pytest.raises(BatchFormatError, match="date/time 20261131"):
+        read_batch(bytes(raw))

@@ -156,6 +156,7 @@ def test_out_of_order_uploads_are_held_then_released_by_the_missing_one(
     assert later.posted == 1
     earlier = back.clearing.ingest_file(batch(rides[:2], seq=1), "b1.ctb", CLEARING_DAY)
     assert earlier.posted == 2 and earlier.auto_released == 1
+    assert earlier.notes == ["b1.ctb: batch 1 of terminal 000000000101 arrives after batch 2"]
     assert back.clearing.held() == []
     assert back.ledger.balance("payable:bus") == -4 * 182
 
@@ -380,3 +381,61 @@ def test_many_cards_many_terminals_clear_exactly_once(
     assert back.clearing.held() == []
     total = sum(c.chip.state.ep_balance_fen for c in cards)  # type: ignore[attr-defined]
     assert back.ledger.balance("float") == 5 * 50_000 - total
+
+
+def test_extra_bytes_after_the_records_are_held_and_the_records_still_clear(
+    make_card: Maker, purchase_terminal: PurchaseTerminal, issuer_keys: IssuerKeys, tmp_path: Path
+) -> None:
+    back = office(tmp_path, issuer_keys)
+    _, channel = make_card(asn_int=1)
+    channel.chip.state.ep_balance_fen = 10_000  # type: ignore[attr-defined]
+    raw = batch(_ride(purchase_terminal, channel, 2)) + b"trailing junk"
+    report = back.clearing.ingest_file(raw, "long.ctb", CLEARING_DAY)
+    assert report.posted == 2
+    assert Reason.CORRUPT_BATCH in _reasons(report.quarantined)
+    tail = back.ledger.db.execute("SELECT raw FROM quarantine WHERE idx = -1 AND raw IS NOT NULL").fetchone()[
+        0
+    ]
+    assert bytes(tail) == b"trailing junk"
+
+
+def test_report_lines_are_capped_but_every_entry_is_kept(
+    make_card: Maker, purchase_terminal: PurchaseTerminal, issuer_keys: IssuerKeys, tmp_path: Path
+) -> None:
+    from model.clearing import REPORT_LINES_MAX
+
+    back = office(tmp_path, issuer_keys)
+    _, channel = make_card(asn_int=1)
+    channel.chip.state.ep_balance_fen = 100_000  # type: ignore[attr-defined]
+    rides = [purchase_terminal.purchase(channel, 1, MOMENT + timedelta(seconds=k)) for k in range(60)]
+    back.clearing.ingest_file(batch(rides), "first.ctb", CLEARING_DAY)
+    report = back.clearing.ingest_file(batch(rides, seq=2), "again.ctb", CLEARING_DAY)
+    assert len(report.quarantined) == 60
+    lines = report.lines()
+    assert len(lines) == 1 + REPORT_LINES_MAX + 1 and "10 more" in lines[-1]
+    assert back.ledger.db.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0] == 60
+
+
+@pytest.mark.parametrize("algorithm", [Algorithm.DES3, Algorithm.SM4])
+def test_cached_key_store_derives_the_same_keys(algorithm: Algorithm, issuer_keys: IssuerKeys) -> None:
+    from model.crypto import diversify
+    from model.key_cache import CachedIssuerKeyStore
+    from model.keys import KeyStoreError
+
+    plain = IssuerKeyStore(issuer_keys)
+    cached = CachedIssuerKeyStore(issuer_keys)
+    rng = random.Random(11)
+    for _ in range(50):
+        asn = rng.randbytes(8)
+        for usage in KeyUsage:
+            expected = diversify(algorithm, issuer_keys.master(usage, algorithm, 1), asn)
+            assert (
+                cached.card_key(usage, algorithm, 1, asn)
+                == expected
+                == plain.card_key(usage, algorithm, 1, asn)
+            )
+    tac_only = CachedIssuerKeyStore(issuer_keys, frozenset({KeyUsage.TAC}))
+    with pytest.raises(KeyStoreError, match="may not derive DPK"):
+        tac_only.card_key(KeyUsage.PURCHASE, algorithm, 1, b"\x01" * 8)
+    with pytest.raises(KeyStoreError, match="no master key"):
+        tac_only.card_key(KeyUsage.TAC, algorithm, 7, b"\x01" * 8)

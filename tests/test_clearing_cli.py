@@ -65,9 +65,30 @@ def test_garbage_batch_is_reported_and_the_run_goes_on(tmp_path: Path) -> None:
 
 
 def test_bench_clearing_prints_its_figures_last() -> None:
-    result = CliRunner().invoke(main, ["bench", "clearing", "--count", "3000", "--cards", "100"])
+    result = CliRunner().invoke(
+        main, ["bench", "clearing", "--count", "3000", "--cards", "100", "--repeat", "1"]
+    )
     assert result.exit_code == 0, result.output
     last = result.output.strip().splitlines()[-1]
     rate, size = last.split()
     assert rate.startswith("records_per_s=") and int(rate.split("=")[1]) > 0
     assert size.startswith("bytes_per_record=") and int(size.split("=")[1]) > 0
+
+
+def test_review_through_the_cli(tmp_path: Path) -> None:
+    week, db = tmp_path / "week", tmp_path / "week.db"
+    assert (
+        CliRunner().invoke(main, ["clearing", str(week), "--db", str(db), "--simulate-week"]).exit_code == 0
+    )
+    listed = CliRunner().invoke(main, ["clearing", str(week), "--db", str(db), "--list-held"])
+    assert listed.exit_code == 0, listed.output
+    held = [line for line in listed.output.splitlines() if line.startswith("held ")]
+    forged = next(line for line in held if " forged-tac: " in line)
+    forged_id = forged.split()[1]
+    refused = CliRunner().invoke(
+        main, ["clearing", str(week), "--db", str(db), "--release", forged_id, "--note", "trust me"]
+    )
+    assert refused.exit_code == 1
+    assert f"quarantine {forged_id} (forged-tac) can never be posted" in refused.output
+    no_note = CliRunner().invoke(main, ["clearing", str(week), "--db", str(db), "--release", "999999"])
+    assert no_note.exit_code == 1 and "no quarantine entry 999999" in no_note.output
