@@ -205,5 +205,5 @@ def test_an_unreachable_dask_scheduler_is_one_line(monkeypatch: pytest.MonkeyPat
     from sim.run import DaskError
 
     monkeypatch.setattr(sim.run, "DASK_CONNECT_TIMEOUT_S", 1)  # not the 30 s a real cluster gets
-    with pytest.raises(DaskError, match="tcp://127.0.0.1:1: cannot connect"):
+    with pytest.raises(DaskError, match=r"tcp://127\.0\.0\.1:1: cannot connect"):
         run_day(SMALL.replace(shards=2), dask="tcp://127.0.0.1:1")
