@@ -178,61 +178,6 @@ def clearing(count: int, cards: int, repeat: int) -> None:
     click.echo(f"records_per_s={count / elapsed:.0f} bytes_per_record={db_bytes / count:.0f}")
 
 
-def _rss_bytes(who: int) -> int:
-    import resource
-
-    return resource.getrusage(who).ru_maxrss * 1024  # Linux reports KiB
-
-
-@bench.command()
-@click.option("--cardholders", default=2_010_000, show_default=True, help="Cardholders in the city.")
-@click.option("--sample", default=0.01, show_default=True, help="Share of cardholders simulated.")
-@click.option("--shards", default=1, show_default=True, help="Population shards (processes).")
-@click.option("--seed", default=1, show_default=True)
-@click.option(
-    "--clearing",
-    type=click.Choice(["inbox", "backoffice"]),
-    default="inbox",
-    show_default=True,
-    help="inbox: the day only (the clearing house has its own bench); backoffice: issuance loads, "
-    "then the night's clearing and settlement included in the wall time.",
-)
-def day(cardholders: int, sample: float, shards: int, seed: int, clearing: str) -> None:
-    """One city day of the default scenario at a given size: prints tx_per_s, wall_s, bytes_per_citizen.
-
-    tx counts card transactions run through the real protocol (taps and loads); bytes per
-    citizen is the peak resident memory the run added, divided by the simulated citizens."""
-    import resource
-
-    from scenarios.schema import load
-    from sim.run import run_day
-
-    scenario = load().replace(
-        cardholders=cardholders, sample=sample, shards=shards, seed=seed, clearing=clearing
-    )
-    before = _rss_bytes(resource.RUSAGE_SELF)
-    start = time.perf_counter()
-    result = run_day(scenario)
-    wall_s = time.perf_counter() - start
-    if shards == 1:
-        added = _rss_bytes(resource.RUSAGE_SELF) - before
-    else:
-        # Children's peak is per process; every shard holds about the same share.
-        added = _rss_bytes(resource.RUSAGE_CHILDREN) * shards
-    tx = result.taps()
-    citizens = result.citizens
-    build_s = sum(s.build_s for s in result.shards)
-    day_s = sum(s.day_s for s in result.shards)
-    held = sum(s.bytes_per_citizen * s.citizens for s in result.shards) / max(1, citizens)
-    click.echo(
-        f"cardholders={cardholders} sample={sample} citizens={citizens} shards={shards} clearing={clearing} "
-        f"build_s={build_s:.1f} day_s={day_s:.1f} held_bytes_per_citizen={held:.0f}"
-    )
-    click.echo(
-        f"tx_per_s={tx / wall_s:.0f} wall_s={wall_s:.1f} bytes_per_citizen={added / max(1, citizens):.0f}"
-    )
-
-
 def _apdu_round_trips(channel: CardChannel, count: int) -> list[float]:
     """Seconds of each of `count` GET BALANCE exchanges (the e-purse already selected)."""
     select_epurse(channel)
@@ -300,3 +245,58 @@ def _purchases(card: CardChannel, psam_keys: IssuerKeyStore, count: int) -> floa
     elapsed = time.perf_counter() - start
     assert len(terminal.journal) == count
     return elapsed
+
+
+def _rss_bytes(who: int) -> int:
+    import resource
+
+    return resource.getrusage(who).ru_maxrss * 1024  # Linux reports KiB
+
+
+@bench.command()
+@click.option("--cardholders", default=2_010_000, show_default=True, help="Cardholders in the city.")
+@click.option("--sample", default=0.01, show_default=True, help="Share of cardholders simulated.")
+@click.option("--shards", default=1, show_default=True, help="Population shards (processes).")
+@click.option("--seed", default=1, show_default=True)
+@click.option(
+    "--clearing",
+    type=click.Choice(["inbox", "backoffice"]),
+    default="inbox",
+    show_default=True,
+    help="inbox: the day only (the clearing house has its own bench); backoffice: issuance loads, "
+    "then the night's clearing and settlement included in the wall time.",
+)
+def day(cardholders: int, sample: float, shards: int, seed: int, clearing: str) -> None:
+    """One city day of the default scenario at a given size: prints tx_per_s, wall_s, bytes_per_citizen.
+
+    tx counts card transactions run through the real protocol (taps and loads); bytes per
+    citizen is the peak resident memory the run added, divided by the simulated citizens."""
+    import resource
+
+    from scenarios.schema import load
+    from sim.run import run_day
+
+    scenario = load().replace(
+        cardholders=cardholders, sample=sample, shards=shards, seed=seed, clearing=clearing
+    )
+    before = _rss_bytes(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    result = run_day(scenario)
+    wall_s = time.perf_counter() - start
+    if shards == 1:
+        added = _rss_bytes(resource.RUSAGE_SELF) - before
+    else:
+        # Children's peak is per process; every shard holds about the same share.
+        added = _rss_bytes(resource.RUSAGE_CHILDREN) * shards
+    tx = result.taps()
+    citizens = result.citizens
+    build_s = sum(s.build_s for s in result.shards)
+    day_s = sum(s.day_s for s in result.shards)
+    held = sum(s.bytes_per_citizen * s.citizens for s in result.shards) / max(1, citizens)
+    click.echo(
+        f"cardholders={cardholders} sample={sample} citizens={citizens} shards={shards} clearing={clearing} "
+        f"build_s={build_s:.1f} day_s={day_s:.1f} held_bytes_per_citizen={held:.0f}"
+    )
+    click.echo(
+        f"tx_per_s={tx / wall_s:.0f} wall_s={wall_s:.1f} bytes_per_citizen={added / max(1, citizens):.0f}"
+    )

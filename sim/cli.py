@@ -43,10 +43,10 @@ def _register() -> None:
     main.add_command(demo)
     main.add_command(bench)
     main.add_command(clearing)
-    main.add_command(run)
-    main.add_command(verify)
     main.add_command(card)
     main.add_command(hil)
+    main.add_command(run)
+    main.add_command(verify)
 
 
 _register()

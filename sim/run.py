@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from model.batch import NO_PSAM
+from model.errors import CardTwinError
 from model.keys import generate_issuer_keys
 from model.registry import TerminalEntry
 from model.settlement import SettlementReport
@@ -151,14 +152,20 @@ def _shard_job(args: tuple[Scenario, int, int]) -> ShardResult:
 
 
 def run_day(
-    scenario: Scenario, progress: ProgressFn | None = None, clearing_db: Path | None = None
+    scenario: Scenario,
+    progress: ProgressFn | None = None,
+    clearing_db: Path | None = None,
+    dask: str | None = None,
 ) -> RunResult:
     """Run the scenario's day in `run.shards` shards (separate processes when more than one),
     then, with the back-office port, clear every shard's uploads at one clearing house whose
-    database is `clearing_db` (a temporary file when None)."""
+    database is `clearing_db` (a temporary file when None). With `dask` (a scheduler address,
+    or "local" for a LocalCluster on this machine) the shards run on a Dask cluster instead."""
     started = time.perf_counter()
     shards = scenario.run.shards
-    if shards == 1:
+    if dask is not None:
+        results = _on_dask(scenario, dask, progress)
+    elif shards == 1:
         results = [run_shard(scenario, 0, 1, progress)]
     else:
         # Each shard reports when it is done; shards are whole days, so that is the progress.
@@ -178,6 +185,42 @@ def run_day(
         _night(run, clearing_db)
     run.wall_s = time.perf_counter() - started
     return run
+
+
+DASK_CONNECT_TIMEOUT_S = 30
+
+
+def _on_dask(scenario: Scenario, address: str, progress: ProgressFn | None) -> list[ShardResult]:
+    """The shards as Dask tasks; results come back in shard order whatever order they finish."""
+    from distributed import Client, LocalCluster, as_completed
+
+    shards = scenario.run.shards
+    try:
+        if address == "local":
+            cluster = LocalCluster(n_workers=min(shards, multiprocessing.cpu_count()), threads_per_worker=1)
+            client = Client(cluster, timeout=DASK_CONNECT_TIMEOUT_S)
+        else:
+            cluster = None
+            client = Client(address, timeout=DASK_CONNECT_TIMEOUT_S)
+    except OSError as exc:
+        raise DaskError(f"dask scheduler {address}: cannot connect ({exc})") from None
+    try:
+        futures = [client.submit(run_shard, scenario, k, shards, pure=False) for k in range(shards)]
+        by_shard: dict[int, ShardResult] = {}
+        for future in as_completed(futures):
+            result = future.result()
+            by_shard[result.shard] = result
+            if progress is not None:
+                progress(result.taps_planned)
+        return [by_shard[k] for k in range(shards)]
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+class DaskError(CardTwinError):
+    """A Dask cluster that cannot be used."""
 
 
 def _night(run: RunResult, clearing_db: Path | None) -> None:

@@ -24,13 +24,23 @@ from sim.world import planned_taps
 @click.option("--sample", type=float, default=None, help="Override the share of cardholders simulated.")
 @click.option("--shards", type=int, default=None, help="Split the population over this many processes.")
 @click.option(
+    "--dask",
+    default=None,
+    help='Run the shards on a Dask cluster: a scheduler address (tcp://host:8786) or "local".',
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Results folder (default: results/<scenario name>-seed<seed>).",
 )
 def run(
-    scenario: Path | None, seed: int | None, sample: float | None, shards: int | None, out: Path | None
+    scenario: Path | None,
+    seed: int | None,
+    sample: float | None,
+    shards: int | None,
+    dask: str | None,
+    out: Path | None,
 ) -> None:
     """Run one city day of SCENARIO (default: the Hangzhou 2009 scenario) and report it."""
     s = load(scenario)
@@ -45,7 +55,7 @@ def run(
     )
     with click.progressbar(length=planned, label="city day", show_pos=True) as bar:
         folder.mkdir(parents=True, exist_ok=True)
-        result = run_day(s, bar.update, folder / "clearing.sqlite")
+        result = run_day(s, bar.update, folder / "clearing.sqlite", dask)
     report = write_results(result, folder)
     closing = result.closing()
     m = result.metrics

@@ -190,3 +190,20 @@ def test_inbox_and_back_office_see_the_same_day() -> None:
     assert inbox.closing().loads_fen == office.closing().loads_fen
     assert inbox.closing().closing_float_fen == office.closing().closing_float_fen
     assert inbox.night is None and inbox.shards[0].night.port.startswith("record-inbox")
+
+
+def test_shards_on_a_local_dask_cluster_total_the_same() -> None:
+    one = run_day(SMALL.replace(clearing="inbox"))
+    on_dask = run_day(SMALL.replace(clearing="inbox", shards=2), dask="local")
+    assert [s.shard for s in on_dask.shards] == [0, 1]
+    assert one.closing() == on_dask.closing()
+    assert (one.metrics.tx_fen == on_dask.metrics.tx_fen).all()
+
+
+def test_an_unreachable_dask_scheduler_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.run
+    from sim.run import DaskError
+
+    monkeypatch.setattr(sim.run, "DASK_CONNECT_TIMEOUT_S", 1)  # not the 30 s a real cluster gets
+    with pytest.raises(DaskError, match=r"tcp://127\.0\.0\.1:1: cannot connect"):
+        run_day(SMALL.replace(shards=2), dask="tcp://127.0.0.1:1")
