@@ -34,7 +34,7 @@ from devices.card_state import CardState
 from devices.sim_channel import SimChannel
 from model.card_files import CardType
 from model.channel import CardChannel
-from model.errors import CardTwinError, InsufficientBalanceError, TransactionTornError
+from model.errors import CardRemovedError, CardTwinError, InsufficientBalanceError, TransactionTornError
 from model.fares import bus_fare_fen, metro_exit_fare, taxi_fare_fen
 from model.records import TransactionRecord
 from sim.demand import TapKind, Taps, Tear
@@ -198,11 +198,12 @@ class CityDay:
             for attempt in range(TORN_ATTEMPTS_MAX):
                 try:
                     return action(channel)
-                except TransactionTornError:
+                except (TransactionTornError, CardRemovedError) as exc:
                     # The citizen taps again, as the terminal asks; the terminal resolves the torn
-                    # transaction first. (More than once: a tap can be torn again while the
-                    # terminal resolves, found by the verify campaign with two faults in one tap.)
-                    if attempt == TORN_ATTEMPTS_MAX - 1:
+                    # transaction first. Once asked, the citizen keeps presenting the card while it
+                    # loses contact (a second tear in one tap, found by the verify campaign).
+                    torn_before = attempt > 0 or isinstance(exc, TransactionTornError)
+                    if attempt == TORN_ATTEMPTS_MAX - 1 or not torn_before:
                         raise
                     self.metrics.torn += 1
                     channel.insert()
