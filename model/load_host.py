@@ -73,12 +73,26 @@ class CashFunding:
         return None
 
 
-class LoadHost:
-    """Authorises loads for one issuer; one instance per back office."""
+class HotlistView(Protocol):
+    """The central hotlist as the host sees it: when a card's listing took effect (BCD
+    YYYYMMDDhhmmss), or None. model.lifecycle.Hotlist fits."""
 
-    def __init__(self, key_store: KeyStore, funding: Funding | None = None) -> None:
+    def effective(self, asn: bytes) -> bytes | None: ...
+
+
+class LoadHost:
+    """Authorises loads for one issuer; one instance per back office.
+
+    The host is online, so it refuses a listed card from the moment its listing takes effect:
+    a lost card must not be topped up from the account linked to it (terminals learn of the
+    listing later, the host at once)."""
+
+    def __init__(
+        self, key_store: KeyStore, funding: Funding | None = None, hotlist: HotlistView | None = None
+    ) -> None:
         self._keys = key_store
         self._funding = funding or CashFunding()
+        self._hotlist = hotlist
         self._open: dict[int, LoadRequest] = {}
         self._next_serial = 1
         self.confirmed_fen = 0
@@ -104,6 +118,9 @@ class LoadHost:
         )
         if expected != request.mac1:
             raise LoadDeclinedError(f"{where}: MAC1 does not verify (not a genuine card?)")
+        listed = self._hotlist.effective(request.asn) if self._hotlist is not None else None
+        if listed is not None and listed <= encode_datetime(request.moment):
+            raise LoadDeclinedError(f"{where}: the card is hotlisted (since {listed.hex()})")
         serial = self._next_serial
         self._funding.reserve(serial, request)
         self._next_serial += 1

@@ -215,3 +215,23 @@ def test_host_with_other_keys_declines(make_card: MakeCard, issuer_keys: IssuerK
     _, channel = make_card()
     with pytest.raises(LoadDeclinedError):
         terminal.load(channel, 100, MOMENT)
+
+
+def test_load_host_refuses_a_hotlisted_card_from_the_moment_it_takes_effect(
+    make_card: MakeCard, issuer_keys: IssuerKeys
+) -> None:
+    from model.timefmt import encode_datetime
+
+    card, channel = make_card(asn_int=61)
+
+    class Listed:
+        def effective(self, asn: bytes) -> bytes | None:
+            return encode_datetime(MOMENT) if asn == card.state.asn else None
+
+    host = LoadHost(IssuerKeyStore(issuer_keys), hotlist=Listed())
+    terminal = LoadTerminal(bytes.fromhex("000000000901"), host)
+    before = terminal.load(channel, 500, MOMENT - timedelta(seconds=1))  # not yet in effect
+    with pytest.raises(LoadDeclinedError, match="hotlisted"):
+        terminal.load(channel, 500, MOMENT)
+    assert card.state.ep_balance_fen == before.balance_after_fen == 500
+    assert host.open_authorisations == 0 and host.confirmed_fen == 500
