@@ -92,7 +92,7 @@ class LoadHost:
     ) -> None:
         self._keys = key_store
         self._funding = funding or CashFunding()
-        self._hotlist = hotlist
+        self.hotlist = hotlist
         self._open: dict[int, LoadRequest] = {}
         self._next_serial = 1
         self.confirmed_fen = 0
@@ -118,7 +118,7 @@ class LoadHost:
         )
         if expected != request.mac1:
             raise LoadDeclinedError(f"{where}: MAC1 does not verify (not a genuine card?)")
-        listed = self._hotlist.effective(request.asn) if self._hotlist is not None else None
+        listed = self.hotlist.effective(request.asn) if self.hotlist is not None else None
         if listed is not None and listed <= encode_datetime(request.moment):
             raise LoadDeclinedError(f"{where}: the card is hotlisted (since {listed.hex()})")
         serial = self._next_serial

@@ -56,6 +56,7 @@ from model.purchase_terminal import PurchaseTerminal
 from model.reconciliation import reconcile
 from model.records import TransactionRecord
 from model.registry import Registry
+from model.timefmt import encode_datetime
 from scenarios.schema import Scenario, load
 from sim.back_office import BATCH_SUFFIX, BackOffice
 from sim.banks import ACCOUNT_OPENING_FEN, bank_of_point, load_participant
@@ -314,6 +315,17 @@ def _day_scenario(base: Scenario, day_index: int) -> Scenario:
     return dataclasses.replace(base, run=run)
 
 
+class _ReportedCards:
+    """The campaign's lost-card reports as the load host's hotlist view."""
+
+    def __init__(self, reported: dict[bytes, datetime]) -> None:
+        self.reported = reported
+
+    def effective(self, asn: bytes) -> bytes | None:
+        at = self.reported.get(asn)
+        return None if at is None else encode_datetime(at)
+
+
 class Campaign:
     """One seed: build the world, run the days and nights with faults, check everything."""
 
@@ -331,6 +343,8 @@ class Campaign:
         self.hotlist_at: dict[tuple[bytes, bytes], datetime] = {}  # (terminal, card) -> received
         self.base = scenario_for(seed, sample, faults)
         self.world = build_world(self.base)
+        # The load host is online: it refuses a lost card from the moment of the report.
+        self.world.host.hotlist = _ReportedCards(self.hotlisted)
         self.registry: Registry = build_registry(self.base, registry_entries(self.world))
         self.port = FaultyPort(self, self.world)
         self.rng_upload = stream(seed, "verify/upload")
