@@ -41,7 +41,7 @@ from model.card_files import (
     SFI_PUBLIC,
     log_record,
 )
-from model.crypto import mac, maintenance_mac, session_key, tac
+from model.crypto import MacKey, maintenance_mac, session_key, tac
 from model.errors import ApduFormatError
 from model.mac_inputs import (
     load_mac1_data,
@@ -112,6 +112,7 @@ class _Pending:
     balance_fen: int
     random4: bytes
     capp_record: bytes = b""
+    mac_key: MacKey | None = None  # a load's session MAC key, from INITIALIZE to CREDIT
 
 
 class CardOS:
@@ -296,9 +297,13 @@ class CardOS:
             if counter >= COUNTER_MAX:
                 return status(SW.COUNTER_EXHAUSTED)
             tx_type = TxType.ED_LOAD if ed else TxType.EP_LOAD
-            sk = session_key(state.algorithm, state.dlk, load_session_seed(random4, counter))
-            mac1 = mac(state.algorithm, sk, load_mac1_data(balance, amount, tx_type, terminal_id))
-            self._pending = _Pending(p1, p2, tx_type, amount, terminal_id, counter, balance, random4)
+            sk = MacKey(
+                state.algorithm, session_key(state.algorithm, state.dlk, load_session_seed(random4, counter))
+            )
+            mac1 = sk.mac(load_mac1_data(balance, amount, tx_type, terminal_id))
+            self._pending = _Pending(
+                p1, p2, tx_type, amount, terminal_id, counter, balance, random4, mac_key=sk
+            )
             return (
                 balance.to_bytes(4, "big", signed=True)
                 + counter.to_bytes(2, "big")
@@ -355,12 +360,9 @@ class CardOS:
         date_time, mac2 = data[0:7], data[7:11]
         if not self._valid_on(date_time):
             return status(SW.CONDITIONS_NOT_SATISFIED)
-        sk = session_key(state.algorithm, state.dlk, load_session_seed(pending.random4, pending.counter))
-        expected = mac(
-            state.algorithm,
-            sk,
-            load_mac2_data(pending.amount_fen, pending.tx_type, pending.terminal_id, date_time),
-        )
+        sk = pending.mac_key
+        assert sk is not None, "INITIALIZE FOR LOAD leaves its session MAC key"
+        expected = sk.mac(load_mac2_data(pending.amount_fen, pending.tx_type, pending.terminal_id, date_time))
         if mac2 != expected:
             return status(SW.MAC_INVALID)
         balance_after = pending.balance_fen + pending.amount_fen
@@ -394,15 +396,14 @@ class CardOS:
         date_time, mac1 = data[4:11], data[11:15]
         if not self._valid_on(date_time):
             return status(SW.CONDITIONS_NOT_SATISFIED)
-        sk = session_key(
+        sk = MacKey(
             state.algorithm,
-            state.dpk,
-            purchase_session_seed(pending.random4, pending.counter, serial),
+            session_key(
+                state.algorithm, state.dpk, purchase_session_seed(pending.random4, pending.counter, serial)
+            ),
         )
-        expected = mac(
-            state.algorithm,
-            sk,
-            purchase_mac1_data(pending.amount_fen, pending.tx_type, pending.terminal_id, date_time),
+        expected = sk.mac(
+            purchase_mac1_data(pending.amount_fen, pending.tx_type, pending.terminal_id, date_time)
         )
         if mac1 != expected:
             return status(SW.MAC_INVALID)
@@ -411,7 +412,7 @@ class CardOS:
             state.dtk,
             purchase_tac_data(pending.amount_fen, pending.tx_type, pending.terminal_id, serial, date_time),
         )
-        mac2 = mac(state.algorithm, sk, purchase_mac2_data(pending.amount_fen))
+        mac2 = sk.mac(purchase_mac2_data(pending.amount_fen))
         proof = bytes((pending.tx_type,)) + pending.counter.to_bytes(2, "big") + mac2 + tac_value
         self._commit(pending, pending.balance_fen - pending.amount_fen, date_time, proof)
         return tac_value + mac2 + status(SW.OK)

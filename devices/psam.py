@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from model.apdu import SW, parse_command, status
-from model.crypto import Algorithm, mac, maintenance_mac, session_key
+from model.crypto import Algorithm, MacKey, maintenance_mac, session_key
 from model.errors import ApduFormatError
 from model.keys import KeyStore, KeyStoreError, KeyUsage
 from model.mac_inputs import purchase_mac1_data, purchase_mac2_data, purchase_session_seed
@@ -34,8 +34,7 @@ _BLOCK_HEADER = bytes.fromhex("841E000004")
 
 @dataclass(slots=True)
 class _Session:
-    algorithm: Algorithm
-    sk: bytes
+    sk: MacKey  # the session key, ready for the MAC2 check
     amount_fen: int
 
 
@@ -105,11 +104,11 @@ class Psam:
             return status(SW.COUNTER_EXHAUSTED)
         serial = self.serial
         algorithm = Algorithm(algorithm_id)
-        sk = session_key(algorithm, dpk, purchase_session_seed(random4, counter, serial))
-        mac1 = mac(algorithm, sk, purchase_mac1_data(amount, tx_type, self.terminal_id, date_time))
+        sk = MacKey(algorithm, session_key(algorithm, dpk, purchase_session_seed(random4, counter, serial)))
+        mac1 = sk.mac(purchase_mac1_data(amount, tx_type, self.terminal_id, date_time))
         # The serial is spent once MAC1 leaves the PSAM, used by the card or not.
         self.serial = serial + 1
-        self._session = _Session(algorithm, sk, amount)
+        self._session = _Session(sk, amount)
         return serial.to_bytes(4, "big") + mac1 + status(SW.OK)
 
     def _credit_sam_for_purchase(self, p1: int, p2: int, data: bytes, session: _Session | None) -> bytes:
@@ -119,7 +118,7 @@ class Psam:
             return status(SW.WRONG_LENGTH)
         if session is None:
             return status(SW.CONDITIONS_NOT_SATISFIED)
-        expected = mac(session.algorithm, session.sk, purchase_mac2_data(session.amount_fen))
+        expected = session.sk.mac(purchase_mac2_data(session.amount_fen))
         return status(SW.OK if data == expected else SW.MAC_INVALID)
 
     def _cipher_data(self, p1: int, p2: int, data: bytes) -> bytes:

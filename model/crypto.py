@@ -15,16 +15,27 @@ Two algorithm families share every flow:
 All ciphers come from the `cryptography` package. TripleDES lives in its `decrepit` module; we
 always hand it 24-byte keys so no deprecation warning fires (an 8-byte DES key k becomes k*3,
 which makes EDE collapse to single DES).
+
+Speed: setting up a cipher context costs several microseconds (key schedule, OpenSSL context),
+running a block through one well under one. A city day runs millions of taps, so a key used
+more than once keeps its context: `MacKey` serves every MAC under one session key, and the
+issuer master keys (a handful, used for every card) keep one ECB context each, per thread.
 """
 
 from __future__ import annotations
 
+import threading
 from enum import IntEnum
+from typing import Any
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from model.errors import CardTwinError
+
+MASTER_CONTEXTS_MAX = 64  # master keys with a ready context (an issuer has 8 per key index)
+_ECB = modes.ECB()  # a mode object holds no state: one serves every context
+_ALL_ONES_64 = (1 << 64) - 1
 
 
 class Algorithm(IntEnum):
@@ -54,46 +65,86 @@ def _check_key(key: bytes, sizes: tuple[int, ...], what: str) -> None:
         raise CryptoError(f"{what}: key of {len(key)} bytes, expected {' or '.join(map(str, sizes))}")
 
 
+def _ecb(cipher_algorithm: TripleDES | algorithms.SM4, data: bytes) -> bytes:
+    enc = Cipher(cipher_algorithm, _ECB).encryptor()
+    return enc.update(data) + enc.finalize()
+
+
 def des_ecb(key8: bytes, data: bytes) -> bytes:
     """Single-DES ECB encryption (as 3DES with K1 = K2 = K3)."""
     _check_key(key8, (8,), "DES")
-    enc = Cipher(TripleDES(key8 * 3), modes.ECB()).encryptor()
-    return enc.update(data) + enc.finalize()
+    return _ecb(TripleDES(key8 * 3), data)
 
 
 def tdes_ecb(key16: bytes, data: bytes) -> bytes:
     """Two-key 3DES (EDE) ECB encryption."""
     _check_key(key16, (16,), "3DES")
-    enc = Cipher(TripleDES(key16 + key16[:8]), modes.ECB()).encryptor()
-    return enc.update(data) + enc.finalize()
+    return _ecb(TripleDES(key16 + key16[:8]), data)
 
 
 def sm4_ecb(key16: bytes, data: bytes) -> bytes:
     """SM4 (GB/T 32907) ECB encryption."""
     _check_key(key16, (16,), "SM4")
-    enc = Cipher(algorithms.SM4(key16), modes.ECB()).encryptor()
-    return enc.update(data) + enc.finalize()
+    return _ecb(algorithms.SM4(key16), data)
+
+
+_PADS = {block: [b"\x80" + bytes(-(n + 1) % block) for n in range(block)] for block in (8, 16)}
 
 
 def pad80(data: bytes, block: int) -> bytes:
     """ISO/IEC 9797-1 padding method 2: always append 80, then 00s to a whole block."""
-    padded = data + b"\x80"
-    return padded + b"\x00" * (-len(padded) % block)
+    pads = _PADS.get(block)
+    if pads is None:
+        padded = data + b"\x80"
+        return padded + b"\x00" * (-len(padded) % block)
+    return data + pads[len(data) % block]
 
 
-def _cbc_last_block(cipher_algorithm: TripleDES | algorithms.SM4, iv: bytes, data: bytes) -> bytes:
-    enc = Cipher(cipher_algorithm, modes.CBC(iv)).encryptor()
-    out = enc.update(data) + enc.finalize()
-    return out[-len(iv) :]
+class MacKey:
+    """A MAC key in use (a session key, a TAC key): CBC-MACs under it share one CBC context.
+
+    A CBC-MAC is the last block of CBC encryption. The context carries its chaining value (the
+    last block out) from one update to the next, so each new message has its first block XORed
+    with that value and with its own IV: the context's XOR cancels the first, and the cipher
+    sees IV XOR block, as a fresh CBC would. Same bytes as a new context per MAC (the tests
+    compare), one key schedule instead of one per MAC. One transaction's object: not shared
+    between threads.
+    """
+
+    __slots__ = ("_block", "_chain", "_update")
+
+    def __init__(self, algorithm: Algorithm, key: bytes) -> None:
+        cipher: TripleDES | algorithms.SM4
+        if algorithm is Algorithm.SM4:
+            _check_key(key, (16,), "SM4 MAC")
+            cipher, self._block = algorithms.SM4(key), 16
+        else:
+            _check_key(key, (8,), "DES MAC")
+            cipher, self._block = TripleDES(key * 3), 8
+        self._update: Any = Cipher(cipher, modes.CBC(bytes(self._block))).encryptor().update
+        self._chain = 0
+
+    def last_block(self, data: bytes, iv: bytes = b"") -> bytes:
+        """The last block of CBC over `data` (whole blocks) with `iv` (empty: zeros)."""
+        block = self._block
+        if len(data) % block or not data:
+            raise CryptoError(f"CBC: {len(data)} bytes is not a whole number of {block}-byte blocks")
+        start = self._chain ^ int.from_bytes(iv, "big") if iv else self._chain
+        if start:
+            data = (int.from_bytes(data[:block], "big") ^ start).to_bytes(block, "big") + data[block:]
+        last = bytes(self._update(data)[-block:])
+        self._chain = int.from_bytes(last, "big")
+        return last
+
+    def mac(self, data: bytes) -> bytes:
+        """The PBOC MAC: CBC over pad80(data), IV 0, first 4 bytes."""
+        return self.last_block(pad80(data, self._block))[:4]
 
 
 def mac(algorithm: Algorithm, session_key: bytes, data: bytes) -> bytes:
-    """The PBOC transaction MAC (MAC1, MAC2, TAC): CBC over pad80(data), IV 0, first 4 bytes."""
-    if algorithm is Algorithm.SM4:
-        _check_key(session_key, (16,), "SM4 MAC")
-        return _cbc_last_block(algorithms.SM4(session_key), bytes(16), pad80(data, 16))[:4]
-    _check_key(session_key, (8,), "DES MAC")
-    return _cbc_last_block(TripleDES(session_key * 3), bytes(8), pad80(data, 8))[:4]
+    """The PBOC transaction MAC (MAC1, MAC2, TAC): CBC over pad80(data), IV 0, first 4 bytes.
+    (A key used for more than one MAC should be a `MacKey`.)"""
+    return MacKey(algorithm, session_key).mac(data)
 
 
 def session_key(algorithm: Algorithm, card_key: bytes, seed: bytes) -> bytes:
@@ -114,12 +165,34 @@ def tac_key(algorithm: Algorithm, dtk: bytes) -> bytes:
     _check_key(dtk, (16,), "TAC")
     if algorithm is Algorithm.SM4:
         return dtk
-    return bytes(a ^ b for a, b in zip(dtk[:8], dtk[8:], strict=True))
+    return (int.from_bytes(dtk[:8], "big") ^ int.from_bytes(dtk[8:], "big")).to_bytes(8, "big")
 
 
 def tac(algorithm: Algorithm, dtk: bytes, data: bytes) -> bytes:
     """Transaction authentication code over a record's fields, keyed by the card's DTK."""
     return mac(algorithm, tac_key(algorithm, dtk), data)
+
+
+_masters = threading.local()  # per thread: a cipher context must not run in two threads at once
+
+
+def _master_update(algorithm: Algorithm, master_key: bytes) -> Any:
+    """The ECB `update` of a master key's context, set up once (per thread) and kept."""
+    contexts: dict[tuple[Algorithm, bytes], Any] | None = getattr(_masters, "contexts", None)
+    if contexts is None:
+        contexts = _masters.contexts = {}
+    update = contexts.get((algorithm, master_key))
+    if update is None:
+        _check_key(master_key, (16,), "SM4" if algorithm is Algorithm.SM4 else "3DES")
+        cipher = (
+            algorithms.SM4(master_key)
+            if algorithm is Algorithm.SM4
+            else TripleDES(master_key + master_key[:8])
+        )
+        if len(contexts) >= MASTER_CONTEXTS_MAX:
+            contexts.clear()
+        update = contexts[(algorithm, master_key)] = Cipher(cipher, _ECB).encryptor().update
+    return update
 
 
 def diversify(algorithm: Algorithm, master_key: bytes, factor: bytes) -> bytes:
@@ -128,13 +201,13 @@ def diversify(algorithm: Algorithm, master_key: bytes, factor: bytes) -> bytes:
     3DES: left = 3DES(MK, factor), right = 3DES(MK, NOT factor). SM4: SM4(MK, factor || NOT
     factor). DECIDE: one level only (city issuer master key -> card); the PSAM's second factor
     carries the issuer ID, which it checks against its own instead of diversifying again.
+    (ECB encrypts blocks independently, so for 3DES one pass over factor || NOT factor gives
+    left || right.)
     """
     if len(factor) != 8:
         raise CryptoError(f"diversify: factor of {len(factor)} bytes, expected the 8-byte ASN")
-    inverted = bytes(b ^ 0xFF for b in factor)
-    if algorithm is Algorithm.SM4:
-        return sm4_ecb(master_key, factor + inverted)
-    return tdes_ecb(master_key, factor) + tdes_ecb(master_key, inverted)
+    inverted = (int.from_bytes(factor, "big") ^ _ALL_ONES_64).to_bytes(8, "big")
+    return bytes(_master_update(algorithm, master_key)(factor + inverted))
 
 
 def maintenance_mac(algorithm: Algorithm, key: bytes, challenge: bytes, data: bytes) -> bytes:
@@ -147,10 +220,10 @@ def maintenance_mac(algorithm: Algorithm, key: bytes, challenge: bytes, data: by
     if len(challenge) != 4:
         raise CryptoError(f"maintenance MAC: challenge of {len(challenge)} bytes, expected 4")
     if algorithm is Algorithm.SM4:
-        return _cbc_last_block(algorithms.SM4(key), challenge + bytes(12), pad80(data, 16))[:4]
+        return MacKey(Algorithm.SM4, key).last_block(pad80(data, 16), challenge + bytes(12))[:4]
     padded = pad80(data, 8)
     chained = challenge + bytes(4)
     if len(padded) > 8:
-        chained = _cbc_last_block(TripleDES(key[:8] * 3), chained, padded[:-8])
-    last = bytes(a ^ b for a, b in zip(chained, padded[-8:], strict=True))
+        chained = MacKey(Algorithm.DES3, key[:8]).last_block(padded[:-8], chained)
+    last = (int.from_bytes(chained, "big") ^ int.from_bytes(padded[-8:], "big")).to_bytes(8, "big")
     return tdes_ecb(key, last)[:4]
