@@ -79,21 +79,22 @@ class _FullPath:
 
 
 def _crypto_once(algorithm: Algorithm, master: bytes, asn: bytes, dtk: bytes, date_time: bytes) -> None:
-    """The crypto a purchase needs, bare: PSAM diversification, two session keys (PSAM and
-    card), MAC1 made and checked, MAC2 made and checked, the TAC."""
+    """The crypto a purchase needs, bare, done as the card and PSAM do it: PSAM diversification
+    (through the master key's kept context), two session keys (PSAM and card), each one MAC key
+    for MAC1 and MAC2 (made by one side, checked by the other), the TAC."""
     dpk = crypto.diversify(algorithm, master, asn)
     seed = purchase_session_seed(b"\x01\x02\x03\x04", 7, 42)
-    sk_psam = crypto.session_key(algorithm, dpk, seed)
-    sk_card = crypto.session_key(algorithm, dpk, seed)
+    sk_psam = crypto.MacKey(algorithm, crypto.session_key(algorithm, dpk, seed))
+    sk_card = crypto.MacKey(algorithm, crypto.session_key(algorithm, dpk, seed))
     mac1_data = purchase_mac1_data(BENCH_FARE_FEN, 6, b"\x33\x01\x00\x00\x02\x01", date_time)
-    crypto.mac(algorithm, sk_psam, mac1_data)
-    crypto.mac(algorithm, sk_card, mac1_data)
+    sk_psam.mac(mac1_data)
+    sk_card.mac(mac1_data)
     crypto.tac(
         algorithm, dtk, purchase_tac_data(BENCH_FARE_FEN, 6, b"\x33\x01\x00\x00\x02\x01", 42, date_time)
     )
     mac2_data = purchase_mac2_data(BENCH_FARE_FEN)
-    crypto.mac(algorithm, sk_card, mac2_data)
-    crypto.mac(algorithm, sk_psam, mac2_data)
+    sk_card.mac(mac2_data)
+    sk_psam.mac(mac2_data)
 
 
 class _CryptoFloor:
