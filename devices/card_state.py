@@ -28,7 +28,12 @@ PIN_TRIES_MAX = 3
 IMAGE_VERSION = 1
 PROOF_SIZE = 11  # type(1) | counter(2) | MAC(4) | TAC(4)
 
-_HEADER = struct.Struct(">BBBBBB6siiII HHHH")
+_HEADER = ">BBBBBB6siiII HHHH"
+# The fixed part of an image: header, keys, the three files, the two proof lengths (one unpack).
+_FIXED = struct.Struct(f"{_HEADER}64s{PUBLIC_SIZE}s{HOLDER_SIZE}s{MANAGEMENT_SIZE}sBB")
+
+
+_ALGORITHMS = {int(a): a for a in Algorithm}
 
 
 class CardImageError(CardTwinError):
@@ -87,15 +92,14 @@ class CardState:
 
     def to_image(self) -> bytes:
         """Pack into the compact at-rest form."""
-        flags = 1 if self.blocked else 0
-        header = _HEADER.pack(
+        fixed = _FIXED.pack(
             IMAGE_VERSION,
             self.algorithm,
             self.key_index,
-            flags,
+            1 if self.blocked else 0,
             self.pin_tries_left,
             len(self.pin),
-            self.pin.ljust(6, b"\x00"),
+            self.pin,  # struct pads it with 00s to 6
             self.ep_balance_fen,
             self.ed_balance_fen,
             self.max_balance_fen,
@@ -104,20 +108,21 @@ class CardState:
             self.ep_offline_counter,
             self.ed_online_counter,
             self.ed_offline_counter,
+            self.keys,
+            self.public,
+            self.holder,
+            self.management,
+            len(self.proof_load),
+            len(self.proof_purchase),
         )
-        proofs = bytes((len(self.proof_load), len(self.proof_purchase)))
-        counts = bytes((len(self.log), len(self.capp)))
+        assert len(self.keys) == 64 and len(self.public) == PUBLIC_SIZE, "card files have fixed sizes"
+        assert len(self.holder) == HOLDER_SIZE and len(self.management) == MANAGEMENT_SIZE
         return b"".join(
             (
-                header,
-                self.keys,
-                self.public,
-                self.holder,
-                self.management,
-                proofs,
+                fixed,
                 self.proof_load,
                 self.proof_purchase,
-                counts,
+                bytes((len(self.log), len(self.capp))),
                 *self.log,
                 *self.capp,
             )
@@ -143,20 +148,16 @@ class CardState:
                 ep_off,
                 ed_on,
                 ed_off,
-            ) = _HEADER.unpack_from(image, 0)
+                keys,
+                public,
+                holder,
+                management,
+                load_len,
+                purchase_len,
+            ) = _FIXED.unpack_from(image, 0)
             if version != IMAGE_VERSION:
                 raise CardImageError(f"card image: version {version}, expected {IMAGE_VERSION}")
-            at = _HEADER.size
-            keys = image[at : at + 64]
-            at += 64
-            public = image[at : at + PUBLIC_SIZE]
-            at += PUBLIC_SIZE
-            holder = image[at : at + HOLDER_SIZE]
-            at += HOLDER_SIZE
-            management = image[at : at + MANAGEMENT_SIZE]
-            at += MANAGEMENT_SIZE
-            load_len, purchase_len = image[at], image[at + 1]
-            at += 2
+            at = _FIXED.size
             proof_load = image[at : at + load_len]
             at += load_len
             proof_purchase = image[at : at + purchase_len]
@@ -164,37 +165,42 @@ class CardState:
             log_n, capp_n = image[at], image[at + 1]
             at += 2
             log = tuple(
-                image[at + i * LOG_RECORD_SIZE : at + (i + 1) * LOG_RECORD_SIZE] for i in range(log_n)
+                image[i : i + LOG_RECORD_SIZE]
+                for i in range(at, at + log_n * LOG_RECORD_SIZE, LOG_RECORD_SIZE)
             )
             at += log_n * LOG_RECORD_SIZE
             capp = tuple(
-                image[at + i * CAPP_RECORD_SIZE : at + (i + 1) * CAPP_RECORD_SIZE] for i in range(capp_n)
+                image[i : i + CAPP_RECORD_SIZE]
+                for i in range(at, at + capp_n * CAPP_RECORD_SIZE, CAPP_RECORD_SIZE)
             )
             at += capp_n * CAPP_RECORD_SIZE
         except (struct.error, IndexError):
             raise CardImageError(f"card image: truncated ({len(image)} bytes)") from None
         if at != len(image):
             raise CardImageError(f"card image: {len(image)} bytes, layout says {at}")
+        algo = _ALGORITHMS.get(algorithm)
+        if algo is None:
+            raise CardImageError(f"card image: algorithm {algorithm:02X} is unknown")
         return CardState(
-            algorithm=Algorithm(algorithm),
-            key_index=key_index,
-            keys=keys,
-            public=public,
-            holder=holder,
-            management=management,
-            ep_balance_fen=ep,
-            ed_balance_fen=ed,
-            max_balance_fen=max_bal,
-            overdraft_limit_fen=overdraft,
-            ep_online_counter=ep_on,
-            ep_offline_counter=ep_off,
-            ed_online_counter=ed_on,
-            ed_offline_counter=ed_off,
-            pin=pin[:pin_len],
-            pin_tries_left=tries,
-            blocked=bool(flags & 1),
-            log=log,
-            capp=capp,
-            proof_load=proof_load,
-            proof_purchase=proof_purchase,
+            algo,
+            key_index,
+            keys,
+            public,
+            holder,
+            management,
+            ep,
+            ed,
+            max_bal,
+            overdraft,
+            ep_on,
+            ep_off,
+            ed_on,
+            ed_off,
+            pin[:pin_len],
+            tries,
+            bool(flags & 1),
+            log,
+            capp,
+            proof_load,
+            proof_purchase,
         )

@@ -67,13 +67,17 @@ def algorithm_of(value: int, name: str) -> Algorithm:
         raise CardStatusError(name, SW.OK, f"unknown algorithm {value:02X}") from None
 
 
+_SW_OK = b"\x90\x00"
+
+
 def exchange(channel: CardChannel, command: bytes, name: str, expect_len: int | None = None) -> bytes:
     """Send one command; return the response data or raise the typed error for its SW."""
-    data, sw = parse_response(channel.transmit(command))
-    if sw != SW.OK:
-        raise status_error(name, sw)
+    raw = channel.transmit(command)
+    if raw[-2:] != _SW_OK:  # (the test first: every answer of a good tap is 9000)
+        raise status_error(name, parse_response(raw).sw)
+    data = bytes(raw[:-2])
     if expect_len is not None and len(data) != expect_len:
-        raise CardStatusError(name, sw, f"{len(data)} data bytes, expected {expect_len}")
+        raise CardStatusError(name, 0x9000, f"{len(data)} data bytes, expected {expect_len}")
     return data
 
 
@@ -84,13 +88,32 @@ def select_epurse(card: CardChannel) -> PublicInfo | None:
     """SELECT the e-purse; the public information if the FCI carries it (tag 9F0C, as JT/T 978
     cards do), which spares the terminal a READ BINARY on every tap."""
     fci = exchange(card, commands.select(), "SELECT e-purse")
-    try:
-        issuer_data = tlv.find(fci, FCI_TAG_ISSUER_DATA)
-    except TlvError:
-        return None
+    issuer_data = _issuer_data_plain(fci)
+    if issuer_data is None:
+        try:
+            issuer_data = tlv.find(fci, FCI_TAG_ISSUER_DATA)
+        except TlvError:
+            return None
     if issuer_data is None or len(issuer_data) != PUBLIC_SIZE:
         return None
     return PublicInfo.decode(issuer_data)
+
+
+def _issuer_data_plain(fci: bytes) -> bytes | None:
+    """The 9F0C value when the FCI is exactly 6F { 84 AID, A5 { 9F0C public } } with one-byte
+    lengths (the simulated card's, and most e-purse cards'), read by offsets; None for any
+    other layout, which the general TLV walk then reads."""
+    n = len(fci)
+    if n < 4 or fci[0] != 0x6F or fci[1] != n - 2 or fci[2] != 0x84:
+        return None
+    at = 4 + fci[3]  # past the AID
+    end = at + 5 + PUBLIC_SIZE
+    if end != n or fci[at] != 0xA5 or fci[at + 1] != 3 + PUBLIC_SIZE or fci[at + 2 : at + 5] != _ISSUER_TL:
+        return None
+    return fci[at + 5 : end]
+
+
+_ISSUER_TL = FCI_TAG_ISSUER_DATA.to_bytes(2, "big") + bytes((PUBLIC_SIZE,))
 
 
 def read_public(card: CardChannel) -> PublicInfo:
