@@ -48,7 +48,7 @@ import numpy as np
 from devices.card_os import TearHook, TearPhase
 from devices.card_state import CardState
 from model.batch import RECORD_SIZE, decode_record
-from model.clearing import RELEASABLE, Reason, record_key
+from model.clearing_terms import RELEASABLE, Reason, record_key
 from model.clone_watch import find_clones
 from model.load_host import LoadRequest
 from model.purchase_terminal import PurchaseTerminal
