@@ -83,7 +83,7 @@ def check_rollout(s: RolloutScenario, located: Located) -> None:
 
 
 def _check_phases(s: RolloutScenario, located: Located) -> None:
-    from scenarios.rollout_schema import month_range
+    from scenarios.rollout_schema import next_month
 
     if not s.phase:
         _fail(located, ("phase",), "phase", "no phase (allowed: at least one [[phase]])")
@@ -118,8 +118,7 @@ def _check_phases(s: RolloutScenario, located: Located) -> None:
                 f"{where}.start_month",
                 f"{p.start_month!r} leaves a gap (allowed: {expected}, the month after the previous phase)",
             )
-        following = month_range(p.end_month, "9999-12")[1:2]
-        expected = following[0] if following else "9999-12"
+        expected = next_month(p.end_month)
         previous = p
     assert previous is not None
     if previous.end_month != s.rollout.end_month:

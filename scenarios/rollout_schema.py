@@ -64,7 +64,11 @@ class RolloutRun:
     end_month: str = param(unit="YYYY-MM", doc="last month simulated (inclusive)", kind="month")
     seed: int = param(1, unit="", doc="seed of every random stream (same seed, same result)")
     sample: float = param(
-        0.001, unit="share", doc="share of cardholders simulated in each representative day", high=1
+        0.001,
+        unit="share",
+        doc="share of cardholders simulated in each representative day",
+        high=1,
+        allowed="> 0, <= 1",
     )
     source: str = param("", unit="", doc="seed-facts sections this scenario cites", low=None)
 
@@ -204,12 +208,18 @@ class RolloutScenario:
         return self.city_day
 
 
+def next_month(month: str) -> str:
+    y, m = int(month[:4]), int(month[5:])
+    return f"{y + 1:04d}-01" if m == 12 else f"{y:04d}-{m + 1:02d}"
+
+
 def month_range(start: str, end: str) -> list[str]:
-    y, m = int(start[:4]), int(start[5:])
+    """Months from start to end inclusive (YYYY-MM strings)."""
     out = []
-    while f"{y:04d}-{m:02d}" <= end:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    month = start
+    while month <= end:
+        out.append(month)
+        month = next_month(month)
     return out
 
 

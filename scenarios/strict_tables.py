@@ -36,9 +36,12 @@ def param(
     low: float | None = 0,
     high: float | None = None,
     choices: tuple[str, ...] = (),
+    allowed: str = "",
 ) -> Any:
-    """A schema field: `unit` is shown in errors and docs; `kind="month"` wants YYYY-MM."""
+    """A schema field: `unit` is shown in errors and docs; `kind="month"` wants YYYY-MM; `allowed`
+    describes a rule checked across fields (for the docs)."""
     meta = {"unit": unit, "doc": doc, "kind": kind, "low": low, "high": high, "choices": choices}
+    meta["allowed"] = allowed
     if isinstance(default, dict):
         return field(default_factory=lambda: dict(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -62,7 +65,7 @@ def suggest(key: str, allowed: list[str]) -> str:
 def _unit_hint(unit: str) -> str:
     if unit == "fen":
         return " (money is an integer number of fen: CNY 1 = 100 fen; units go in the key name)"
-    return f" (a number in {unit}; units go in the key name)" if unit else ""
+    return f" (unit: {unit}; units go in the key name)" if unit else ""
 
 
 class Builder:

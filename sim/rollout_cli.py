@@ -8,6 +8,7 @@ results folder appears only when complete.
 
 from __future__ import annotations
 
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -35,9 +36,7 @@ def parse_sets(sets: tuple[str, ...]) -> dict[str, object]:
 
 
 def _run(scenario: RolloutScenario, seed: int | None, sample: float | None, label: str) -> RolloutResult:
-    with click.progressbar(
-        length=1, label=f"{label}: representative days", file=click.get_text_stream("stderr")
-    ) as bar:
+    with click.progressbar(length=1, label=f"{label}: representative days", file=sys.stderr) as bar:
         done = [0]
 
         def progress(n: int, total: int) -> None:
