@@ -20,6 +20,9 @@ from model.card_files import (
     LOG_RECORD_SIZE,
     MANAGEMENT_SIZE,
     PUBLIC_SIZE,
+    CardType,
+    encode_holder,
+    encode_management,
 )
 from model.crypto import Algorithm
 from model.errors import CardTwinError
@@ -31,9 +34,16 @@ PROOF_SIZE = 11  # type(1) | counter(2) | MAC(4) | TAC(4)
 _HEADER = ">BBBBBB6siiII HHHH"
 # The fixed part of an image: header, keys, the three files, the two proof lengths (one unpack).
 _FIXED = struct.Struct(f"{_HEADER}64s{PUBLIC_SIZE}s{HOLDER_SIZE}s{MANAGEMENT_SIZE}sBB")
+# The same without files 16 and 17, for a card whose two files are its card type's blanks.
+_SHORT = struct.Struct(f"{_HEADER}64s{PUBLIC_SIZE}sBB")
+_BLOCKED, _BLANK_FILES = 0x01, 0x02  # image flags
+_CARD_TYPE_AT = 28  # the card type's byte in file 15
 
 
 _ALGORITHMS = {int(a): a for a in Algorithm}
+# Files 16 (holder) and 17 (management) of an anonymous card of each type, as the factory writes
+# them: most of a city's cards, so their images leave the 115 bytes out and say so in a flag.
+_BLANKS = {int(t): (encode_holder(t, "", ""), encode_management(t)) for t in CardType}
 
 
 class CardImageError(CardTwinError):
@@ -92,11 +102,14 @@ class CardState:
 
     def to_image(self) -> bytes:
         """Pack into the compact at-rest form."""
-        fixed = _FIXED.pack(
+        assert len(self.keys) == 64 and len(self.public) == PUBLIC_SIZE, "card files have fixed sizes"
+        assert len(self.holder) == HOLDER_SIZE and len(self.management) == MANAGEMENT_SIZE
+        blank = _BLANKS.get(self.public[_CARD_TYPE_AT]) == (self.holder, self.management)
+        header = (
             IMAGE_VERSION,
             self.algorithm,
             self.key_index,
-            1 if self.blocked else 0,
+            (_BLOCKED if self.blocked else 0) | (_BLANK_FILES if blank else 0),
             self.pin_tries_left,
             len(self.pin),
             self.pin,  # struct pads it with 00s to 6
@@ -110,13 +123,12 @@ class CardState:
             self.ed_offline_counter,
             self.keys,
             self.public,
-            self.holder,
-            self.management,
-            len(self.proof_load),
-            len(self.proof_purchase),
         )
-        assert len(self.keys) == 64 and len(self.public) == PUBLIC_SIZE, "card files have fixed sizes"
-        assert len(self.holder) == HOLDER_SIZE and len(self.management) == MANAGEMENT_SIZE
+        proofs = (len(self.proof_load), len(self.proof_purchase))
+        if blank:
+            fixed = _SHORT.pack(*header, *proofs)
+        else:
+            fixed = _FIXED.pack(*header, self.holder, self.management, *proofs)
         return b"".join(
             (
                 fixed,
@@ -132,32 +144,22 @@ class CardState:
     def from_image(image: bytes) -> CardState:
         """Unpack an image made by `to_image`."""
         try:
-            (
-                version,
-                algorithm,
-                key_index,
-                flags,
-                tries,
-                pin_len,
-                pin,
-                ep,
-                ed,
-                max_bal,
-                overdraft,
-                ep_on,
-                ep_off,
-                ed_on,
-                ed_off,
-                keys,
-                public,
-                holder,
-                management,
-                load_len,
-                purchase_len,
-            ) = _FIXED.unpack_from(image, 0)
-            if version != IMAGE_VERSION:
-                raise CardImageError(f"card image: version {version}, expected {IMAGE_VERSION}")
-            at = _FIXED.size
+            if image[0] != IMAGE_VERSION:
+                raise CardImageError(f"card image: version {image[0]}, expected {IMAGE_VERSION}")
+            if image[3] & _BLANK_FILES:
+                *head, load_len, purchase_len = _SHORT.unpack_from(image, 0)
+                files = _BLANKS.get(head[-1][_CARD_TYPE_AT])
+                if files is None:
+                    raise CardImageError(
+                        f"card image: blank files of unknown card type {head[-1][_CARD_TYPE_AT]:02X}"
+                    )
+                holder, management = files
+                at = _SHORT.size
+            else:
+                *head, holder, management, load_len, purchase_len = _FIXED.unpack_from(image, 0)
+                at = _FIXED.size
+            (_, algorithm, key_index, flags, tries, pin_len, pin, ep, ed, max_bal, overdraft) = head[:11]
+            (ep_on, ep_off, ed_on, ed_off, keys, public) = head[11:]
             proof_load = image[at : at + load_len]
             at += load_len
             proof_purchase = image[at : at + purchase_len]
@@ -198,7 +200,7 @@ class CardState:
             ed_off,
             pin[:pin_len],
             tries,
-            bool(flags & 1),
+            bool(flags & _BLOCKED),
             log,
             capp,
             proof_load,

@@ -95,8 +95,13 @@ def _pick_in(
     return out
 
 
-def draw_demand(scenario: Scenario, city: City, columns: dict[str, np.ndarray]) -> list[Taps]:
-    """Every sector's taps for the whole sampled population, each sorted by time."""
+def draw_demand(
+    scenario: Scenario, city: City, columns: dict[str, np.ndarray], shard: int = 0, shards: int = 1
+) -> list[Taps]:
+    """Every sector's taps of the shard's citizens, each sorted by time. The draws are made for
+    the whole sampled population (so a citizen's day does not depend on the sharding) and each
+    sector's taps are cut to the shard before they are sorted: a shard holds the whole
+    population's taps of one sector at most, and only while drawing it."""
     seed = scenario.run.seed
     tear_p = scenario.faults.tear_probability
     home, work = columns["home"], columns["work"]
@@ -129,7 +134,7 @@ def draw_demand(scenario: Scenario, city: City, columns: dict[str, np.ndarray]) 
     if city.stations > 1:
         exit_[same] = (exit_[same] + 1) % city.stations
     out.append(
-        Taps(
+        _mine(
             TapKind.METRO,
             m_t,
             m_who,
@@ -137,6 +142,8 @@ def draw_demand(scenario: Scenario, city: City, columns: dict[str, np.ndarray]) 
             exit_,
             rng.integers(0, 1 << 30, len(m_who)).astype(np.int32),
             _tears(rng, len(m_who), tear_p),
+            shard=shard,
+            shards=shards,
         )
     )
 
@@ -149,7 +156,7 @@ def draw_demand(scenario: Scenario, city: City, columns: dict[str, np.ndarray]) 
     bus_t = np.concatenate([b_t, x_t])
     bus_routes = np.concatenate([routes, x_routes])
     out.append(
-        Taps(
+        _mine(
             TapKind.BUS,
             bus_t,
             bus_who,
@@ -157,6 +164,8 @@ def draw_demand(scenario: Scenario, city: City, columns: dict[str, np.ndarray]) 
             rng.integers(0, 1 << 30, len(bus_who)).astype(np.int32),
             np.zeros(len(bus_who), np.int32),
             _tears(rng, len(bus_who), tear_p),
+            shard=shard,
+            shards=shards,
         )
     )
 
@@ -166,7 +175,7 @@ def draw_demand(scenario: Scenario, city: City, columns: dict[str, np.ndarray]) 
         1000, np.round(rng.exponential(scenario.fares.taxi_trip_km_mean * 1000, len(who)), -2)
     ).astype(np.int32)
     out.append(
-        Taps(
+        _mine(
             TapKind.TAXI,
             draw_times(rng, len(who), scenario),
             who,
@@ -174,6 +183,8 @@ def draw_demand(scenario: Scenario, city: City, columns: dict[str, np.ndarray]) 
             distance_m,
             np.zeros(len(who), np.int32),
             _tears(rng, len(who), tear_p),
+            shard=shard,
+            shards=shards,
         )
     )
 
@@ -187,7 +198,7 @@ def draw_demand(scenario: Scenario, city: City, columns: dict[str, np.ndarray]) 
         100, np.round(rng.exponential(scenario.population.merchant_spend_fen_mean, len(who)), -1)
     ).astype(np.int32)
     out.append(
-        Taps(
+        _mine(
             TapKind.RETAIL,
             draw_times(rng, len(who), scenario),
             who,
@@ -195,9 +206,26 @@ def draw_demand(scenario: Scenario, city: City, columns: dict[str, np.ndarray]) 
             amount,
             np.zeros(len(who), np.int32),
             _tears(rng, len(who), tear_p),
+            shard=shard,
+            shards=shards,
         )
     )
-    return [_sorted(taps) for taps in out]
+    return out
+
+
+def _mine(
+    kind: TapKind,
+    t_s: np.ndarray,
+    citizen: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    c: np.ndarray,
+    tear: np.ndarray,
+    shard: int,
+    shards: int,
+) -> Taps:
+    """One sector's drawn taps, cut to the shard's citizens and sorted."""
+    return _sorted(for_shard(Taps(kind, t_s, citizen, a, b, c, tear), shard, shards))
 
 
 def _sorted(taps: Taps) -> Taps:
@@ -215,6 +243,8 @@ def _sorted(taps: Taps) -> Taps:
 
 
 def for_shard(taps: Taps, shard: int, shards: int) -> Taps:
+    if shards == 1:
+        return taps
     keep = taps.citizen % shards == shard
     return Taps(
         taps.kind,

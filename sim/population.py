@@ -129,10 +129,13 @@ def build_population(
     shard: int = 0,
     shards: int = 1,
     with_balances: bool = True,
+    columns: dict[str, np.ndarray] | None = None,
 ) -> Population:
     """This shard's citizens with personalised cards, holding their opening balances when
-    `with_balances` (else empty, for the balances to be loaded by real records)."""
-    columns = draw_columns(scenario, district_share)
+    `with_balances` (else empty, for the balances to be loaded by real records). `columns`:
+    the whole population's, when the caller has drawn them already."""
+    if columns is None:
+        columns = draw_columns(scenario, district_share)
     n = len(columns["home"])
     rows = np.arange(shard, n, shards, dtype=np.int64)
     picked = {name: col[rows] for name, col in columns.items()}

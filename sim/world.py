@@ -21,7 +21,7 @@ from model.registry import Participant, Registry, Sector, TerminalEntry
 from scenarios.schema import Scenario
 from sim.banks import CityFunding, bank_of_point, load_participant
 from sim.city import City, build_city
-from sim.demand import Taps, draw_demand, for_shard
+from sim.demand import Taps, draw_demand
 from sim.population import Population, build_population, draw_columns, index_of
 from sim.terminals import ISSUANCE_NUMBER, Fleet, Kind, Terminal, build_fleet, terminal_id
 
@@ -130,7 +130,8 @@ def build_world(scenario: Scenario, shard: int = 0, shards: int = 1) -> World:
     keys = generate_issuer_keys(seed=scenario.run.seed, issuer_id=ISSUER_ID)
     store = IssuerKeyStore(keys)
     backoffice = scenario.run.clearing == "backoffice"
-    population = build_population(scenario, keys, city.district_share, shard, shards, not backoffice)
+    columns = draw_columns(scenario, city.district_share)
+    population = build_population(scenario, keys, city.district_share, shard, shards, not backoffice, columns)
     banks = [Bank(name) for name in scenario.city.banks]
     funding = CityFunding(
         banks=banks,
@@ -150,8 +151,7 @@ def build_world(scenario: Scenario, shard: int = 0, shards: int = 1) -> World:
         carried[:] = 0
     # Demand is drawn for everyone (so a citizen's day does not depend on the sharding) and
     # each shard keeps its own citizens' taps.
-    columns = draw_columns(scenario, city.district_share)
-    demand = [for_shard(t, shard, shards) for t in draw_demand(scenario, city, columns)]
+    demand = draw_demand(scenario, city, columns, shard, shards)
     assert all(np.all(np.diff(t.t_s) >= 0) for t in demand)
     return World(
         scenario=scenario,
