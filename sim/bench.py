@@ -314,7 +314,9 @@ def day(cardholders: int, sample: float, shards: int, seed: int, clearing: str) 
     """One city day of the default scenario at a given size: prints tx_per_s, wall_s, bytes_per_citizen.
 
     tx counts card transactions run through the real protocol (taps and loads); bytes per
-    citizen is the peak resident memory the run added, divided by the simulated citizens."""
+    citizen is the peak resident memory the run added to the process (to each shard's process,
+    times the shards), divided by the simulated citizens. Processor seconds per shard are
+    printed too: other processes on the machine stretch the wall time, not those."""
     import resource
 
     from scenarios.schema import load
@@ -323,24 +325,46 @@ def day(cardholders: int, sample: float, shards: int, seed: int, clearing: str) 
     scenario = load().replace(
         cardholders=cardholders, sample=sample, shards=shards, seed=seed, clearing=clearing
     )
-    before = _rss_bytes(resource.RUSAGE_SELF)
-    start = time.perf_counter()
+    # The run's memory is what it adds to this process (or to each shard's process, forked from
+    # this one with the modules already loaded), not the interpreter and libraries.
+    before = _rss_now_bytes()
+    start, start_cpu = time.perf_counter(), time.process_time()
     result = run_day(scenario)
     wall_s = time.perf_counter() - start
     if shards == 1:
-        added = _rss_bytes(resource.RUSAGE_SELF) - before
+        peak = _rss_bytes(resource.RUSAGE_SELF)
+        added = peak - before
     else:
-        # Children's peak is per process; every shard holds about the same share.
-        added = _rss_bytes(resource.RUSAGE_CHILDREN) * shards
+        # Children's peak is per process (the largest); every shard holds about the same share.
+        peak = _rss_bytes(resource.RUSAGE_CHILDREN)
+        added = (peak - before) * shards
     tx = result.taps()
     citizens = result.citizens
     build_s = sum(s.build_s for s in result.shards)
     day_s = sum(s.day_s for s in result.shards)
+    cpu_s = [s.cpu_s for s in result.shards]
     held = sum(s.bytes_per_citizen * s.citizens for s in result.shards) / max(1, citizens)
     click.echo(
         f"cardholders={cardholders} sample={sample} citizens={citizens} shards={shards} clearing={clearing} "
         f"build_s={build_s:.1f} day_s={day_s:.1f} held_bytes_per_citizen={held:.0f}"
     )
     click.echo(
+        f"tx={tx} cpu_s_by_shard={' '.join(f'{c:.1f}' for c in cpu_s)} cpu_s_total={sum(cpu_s):.1f} "
+        f"main_cpu_s={time.process_time() - start_cpu:.1f} cpu_us_per_tx={sum(cpu_s) / max(1, tx) * 1e6:.0f} "
+        f"peak_rss_mb={peak / 2**20:.0f} baseline_rss_mb={before / 2**20:.0f}"
+    )
+    click.echo(
         f"tx_per_s={tx / wall_s:.0f} wall_s={wall_s:.1f} bytes_per_citizen={added / max(1, citizens):.0f}"
     )
+
+
+def _rss_now_bytes() -> int:
+    """This process's resident memory now (Linux /proc; 0 where there is none)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            pages = int(statm.read().split()[1])
+    except OSError:
+        return 0
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE")

@@ -64,6 +64,7 @@ class ShardResult:
     cash_fen: int
     build_s: float
     day_s: float
+    cpu_s: float  # processor seconds of this shard's process (build and day), whatever else ran
     bytes_per_citizen: float
     uploads: list[Upload] = field(default_factory=list)
     registry: list[TerminalEntry] = field(default_factory=list)
@@ -118,7 +119,7 @@ def run_shard(
     port: Callable[[World], ClearingPort] = default_port,
 ) -> ShardResult:
     """Build, run and check one shard's day. Raises InvariantError on a violation."""
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     world = build_world(scenario, shard, shards)
     built = time.perf_counter()
     clearing = port(world)
@@ -149,6 +150,7 @@ def run_shard(
         cash_fen=world.funding.cash_fen,
         build_s=built - started,
         day_s=finished - built,
+        cpu_s=time.process_time() - started_cpu,
         bytes_per_citizen=held / max(1, len(pop)),
         uploads=clearing.uploads if isinstance(clearing, BatchCollector) else [],
         registry=registry_entries(world),
