@@ -28,7 +28,7 @@ from enum import Enum
 from typing import Protocol
 
 from devices.card_state import PIN_TRIES_MAX, CardState
-from model.apdu import SW, parse_command, status
+from model.apdu import SW, command_fields, status
 from model.card_files import (
     CAPP_RECORD_SIZE,
     CAPP_RECORDS_MAX,
@@ -151,7 +151,7 @@ class CardOS:
         # Any command but CREDIT/DEBIT/UPDATE CAPP cancels a pending INITIALIZE.
         pending, self._pending = self._pending, None
         try:
-            cla, ins, p1, p2, data, le = parse_command(raw)
+            cla, ins, p1, p2, data, le = command_fields(raw)
         except ApduFormatError:
             return status(SW.WRONG_LENGTH)
         if self.tear_hook is not None and self.tear_hook(raw, TearPhase.BEFORE_COMMIT):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.apdu import SW, parse_command, status
+from model.apdu import SW, command_fields, status
 from model.crypto import Algorithm, MacKey, maintenance_mac, session_key
 from model.errors import ApduFormatError
 from model.keys import KeyStore, KeyStoreError, KeyUsage
@@ -56,7 +56,7 @@ class Psam:
 
     def process(self, raw: bytes) -> bytes:
         try:
-            cla, ins, p1, p2, data, _le = parse_command(raw)
+            cla, ins, p1, p2, data, _le = command_fields(raw)
         except ApduFormatError:
             return status(SW.WRONG_LENGTH)
         if cla == 0x00 and ins == 0xB0:

@@ -25,13 +25,14 @@ class CardAcceptor:
         if len(terminal_id) != 6:
             raise ValueError(f"terminal ID: {len(terminal_id)} bytes, expected 6")
         self.terminal_id = terminal_id
+        self._where = f"terminal {terminal_id.hex()}"
         self.journal = journal if journal is not None else Journal()
         self.pending = pending if pending is not None else PendingBook()
         self.recoveries: dict[RecoveryOutcome, int] = dict.fromkeys(RecoveryOutcome, 0)
 
     def open_card(self, card: CardChannel, moment: datetime) -> tuple[PublicInfo, list[Recovery]]:
         """Select and identify the card, refuse it if expired, resolve its torn transactions."""
-        self.journal.check_room(f"terminal {self.terminal_id.hex()}")
+        self.journal.check_room(self._where)
         public = open_epurse(card)
         if not public.valid_on(moment.date()):
             raise CardExpiredError(

@@ -75,14 +75,16 @@ class Command(NamedTuple):
 
 def encode_command(cla: int, ins: int, p1: int, p2: int, data: bytes = b"", le: int | None = None) -> bytes:
     """Encode a short command APDU; raises ApduFormatError for out-of-range fields."""
-    if not (0 <= cla <= 0xFF and 0 <= ins <= 0xFF and 0 <= p1 <= 0xFF and 0 <= p2 <= 0xFF):
+    try:
+        out = bytes((cla, ins, p1, p2))  # (the range check of the four header bytes)
+    except ValueError:
         for name, value in (("CLA", cla), ("INS", ins), ("P1", p1), ("P2", p2)):
             if not 0 <= value <= 0xFF:
-                raise ApduFormatError(f"command APDU: {name}={value} does not fit in one byte")
-    if len(data) > 255:
-        raise ApduFormatError(f"command APDU: {len(data)} data bytes exceed the short-form 255")
-    out = bytes((cla, ins, p1, p2))
+                raise ApduFormatError(f"command APDU: {name}={value} does not fit in one byte") from None
+        raise
     if data:
+        if len(data) > 255:
+            raise ApduFormatError(f"command APDU: {len(data)} data bytes exceed the short-form 255")
         out += bytes((len(data),)) + data
     if le is not None:
         if not 1 <= le <= 256:
@@ -93,21 +95,26 @@ def encode_command(cla: int, ins: int, p1: int, p2: int, data: bytes = b"", le: 
 
 def parse_command(raw: bytes) -> Command:
     """Parse a short command APDU (cases 1 to 4); raises ApduFormatError saying what is wrong."""
+    return Command(*command_fields(raw))
+
+
+def command_fields(raw: bytes) -> tuple[int, int, int, int, bytes, int | None]:
+    """`parse_command` as a plain tuple (CLA, INS, P1, P2, data, Le), for the chips' hot path."""
     n = len(raw)
     if n < 4:
         raise ApduFormatError(f"command APDU: {n} bytes, a header needs 4")
-    cla, ins, p1, p2 = raw[0], raw[1], raw[2], raw[3]
+    cla, ins, p1, p2 = raw[:4]
     if n == 4:
-        return Command(cla, ins, p1, p2, b"", None)
+        return cla, ins, p1, p2, b"", None
     if n == 5:
-        return Command(cla, ins, p1, p2, b"", raw[4] or 256)
+        return cla, ins, p1, p2, b"", raw[4] or 256
     lc = raw[4]
     if lc == 0:
         raise ApduFormatError("command APDU: Lc=00 (extended length) is not supported")
     if n == 5 + lc:
-        return Command(cla, ins, p1, p2, bytes(raw[5:]), None)
+        return cla, ins, p1, p2, bytes(raw[5:]), None
     if n == 6 + lc:
-        return Command(cla, ins, p1, p2, bytes(raw[5 : 5 + lc]), raw[5 + lc] or 256)
+        return cla, ins, p1, p2, bytes(raw[5 : 5 + lc]), raw[5 + lc] or 256
     raise ApduFormatError(f"command APDU: Lc={lc} but {n - 5} bytes follow the header")
 
 

@@ -82,12 +82,13 @@ def exchange(channel: CardChannel, command: bytes, name: str, expect_len: int | 
 
 
 FCI_TAG_ISSUER_DATA = 0x9F0C
+_SELECT = commands.select()  # sent at every tap: encoded once
 
 
 def select_epurse(card: CardChannel) -> PublicInfo | None:
     """SELECT the e-purse; the public information if the FCI carries it (tag 9F0C, as JT/T 978
     cards do), which spares the terminal a READ BINARY on every tap."""
-    fci = exchange(card, commands.select(), "SELECT e-purse")
+    fci = exchange(card, _SELECT, "SELECT e-purse")
     issuer_data = _issuer_data_plain(fci)
     if issuer_data is None:
         try:

@@ -35,6 +35,7 @@ from model.errors import CardTwinError
 
 MASTER_CONTEXTS_MAX = 64  # master keys with a ready context (an issuer has 8 per key index)
 _ECB = modes.ECB()  # a mode object holds no state: one serves every context
+_CBC_IV0 = {8: modes.CBC(bytes(8)), 16: modes.CBC(bytes(16))}  # nor does a CBC mode: just its IV
 _ALL_ONES_64 = (1 << 64) - 1
 
 
@@ -111,7 +112,7 @@ class MacKey:
     between threads.
     """
 
-    __slots__ = ("_block", "_chain", "_update")
+    __slots__ = ("_block", "_last", "_update")
 
     def __init__(self, algorithm: Algorithm, key: bytes) -> None:
         cipher: TripleDES | algorithms.SM4
@@ -121,19 +122,22 @@ class MacKey:
         else:
             _check_key(key, (8,), "DES MAC")
             cipher, self._block = TripleDES(key * 3), 8
-        self._update: Any = Cipher(cipher, modes.CBC(bytes(self._block))).encryptor().update
-        self._chain = 0
+        self._update: Any = Cipher(cipher, _CBC_IV0[self._block]).encryptor().update
+        self._last = b""  # the context's chaining value: its last block out (none yet: zeros)
 
     def last_block(self, data: bytes, iv: bytes = b"") -> bytes:
         """The last block of CBC over `data` (whole blocks) with `iv` (empty: zeros)."""
         block = self._block
         if len(data) % block or not data:
             raise CryptoError(f"CBC: {len(data)} bytes is not a whole number of {block}-byte blocks")
-        start = self._chain ^ int.from_bytes(iv, "big") if iv else self._chain
-        if start:
-            data = (int.from_bytes(data[:block], "big") ^ start).to_bytes(block, "big") + data[block:]
-        last = bytes(self._update(data)[-block:])
-        self._chain = int.from_bytes(last, "big")
+        if self._last or iv:
+            start = int.from_bytes(self._last or bytes(block), "big") ^ int.from_bytes(
+                iv or bytes(block), "big"
+            )
+            if start:
+                data = (int.from_bytes(data[:block], "big") ^ start).to_bytes(block, "big") + data[block:]
+        last: bytes = self._update(data)[-block:]
+        self._last = last
         return last
 
     def mac(self, data: bytes) -> bytes:
@@ -155,9 +159,12 @@ def session_key(algorithm: Algorithm, card_key: bytes, seed: bytes) -> bytes:
     """
     if len(seed) != 8:
         raise CryptoError(f"session key: seed of {len(seed)} bytes, expected 8")
+    # One block, whole: the context's update gives it all (no finalize needed).
     if algorithm is Algorithm.SM4:
-        return sm4_ecb(card_key, pad80(seed, 16))
-    return tdes_ecb(card_key, seed)
+        _check_key(card_key, (16,), "SM4")
+        return bytes(Cipher(algorithms.SM4(card_key), _ECB).encryptor().update(pad80(seed, 16)))
+    _check_key(card_key, (16,), "3DES")
+    return bytes(Cipher(TripleDES(card_key + card_key[:8]), _ECB).encryptor().update(seed))
 
 
 def tac_key(algorithm: Algorithm, dtk: bytes) -> bytes:

@@ -21,11 +21,22 @@ def _bcd(digits: str) -> bytes:
     return bytes.fromhex(digits)
 
 
+_BCD = tuple((n // 10) << 4 | n % 10 for n in range(100))  # 0..99 -> its BCD byte (every tap)
+
+
 def encode_datetime(moment: datetime) -> bytes:
     """7 bytes: date(4) || time(3) in BCD."""
-    return _bcd(
-        f"{moment.year:04d}{moment.month:02d}{moment.day:02d}"
-        f"{moment.hour:02d}{moment.minute:02d}{moment.second:02d}"
+    year = moment.year
+    return bytes(
+        (
+            _BCD[year // 100],
+            _BCD[year % 100],
+            _BCD[moment.month],
+            _BCD[moment.day],
+            _BCD[moment.hour],
+            _BCD[moment.minute],
+            _BCD[moment.second],
+        )
     )
 
 
@@ -33,7 +44,25 @@ def encode_date(day: date) -> bytes:
     return _bcd(f"{day.year:04d}{day.month:02d}{day.day:02d}")
 
 
+DATES_KEPT_MAX = 4096  # decoded dates kept: cards carry few distinct validity dates
+
+
+_dates: dict[bytes, date] = {}
+
+
 def decode_date(raw: bytes, where: str = "date") -> date:
+    # Every tap decodes the card's start and expiry dates, and a city's cards share a few.
+    key = bytes(raw)
+    day = _dates.get(key)
+    if day is None:
+        day = _decode_date(key, where)
+        if len(_dates) >= DATES_KEPT_MAX:
+            _dates.clear()
+        _dates[key] = day
+    return day
+
+
+def _decode_date(raw: bytes, where: str) -> date:
     digits = raw.hex()
     try:
         if len(raw) != 4 or not digits.isdigit():
