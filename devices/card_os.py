@@ -59,6 +59,7 @@ COUNTER_MAX = 0xFFFF
 _PURSE_ED, _PURSE_EP = 0x01, 0x02
 _INIT_LOAD, _INIT_PURCHASE, _INIT_CAPP = 0x00, 0x01, 0x03
 _BLOCK_HEADER = bytes.fromhex("841E000004")
+_OK = status(SW.OK)  # (made once: most answers end with it)
 
 
 class TearPhase(Enum):
@@ -201,10 +202,7 @@ class CardOS:
         if self.state.blocked:
             return status(SW.APP_BLOCKED)
         self._selected = True
-        discretionary = b"\x9f\x0c" + bytes((len(self.state.public),)) + self.state.public
-        a5 = b"\xa5" + bytes((len(discretionary),)) + discretionary
-        body = b"\x84" + bytes((len(EPURSE_AID),)) + EPURSE_AID + a5
-        return b"\x6f" + bytes((len(body),)) + body + status(SW.OK)
+        return _fci(self.state.public)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -250,7 +248,7 @@ class CardOS:
         if p2 == _PURSE_ED and not self._pin_ok:
             return status(SW.SECURITY_NOT_SATISFIED)
         balance = self.state.ed_balance_fen if p2 == _PURSE_ED else self.state.ep_balance_fen
-        return balance.to_bytes(4, "big", signed=True) + status(SW.OK)
+        return balance.to_bytes(4, "big", signed=True) + _OK
 
     def _verify_pin(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
         if (p1, p2) != (0, 0):
@@ -267,7 +265,7 @@ class CardOS:
             return status(0x63C0 | state.pin_tries_left)
         state.pin_tries_left = PIN_TRIES_MAX
         self._pin_ok = True
-        return status(SW.OK)
+        return _OK
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -310,7 +308,7 @@ class CardOS:
                 + bytes((state.key_index, state.algorithm))
                 + random4
                 + mac1
-                + status(SW.OK)
+                + _OK
             )
         counter = state.ed_offline_counter if ed else state.ep_offline_counter
         if amount > balance + state.overdraft_limit_fen:
@@ -328,7 +326,7 @@ class CardOS:
             + state.overdraft_limit_fen.to_bytes(3, "big")
             + bytes((state.key_index, state.algorithm))
             + random4
-            + status(SW.OK)
+            + _OK
         )
 
     def _update_capp(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
@@ -345,7 +343,7 @@ class CardOS:
             return status(SW.NO_ROOM)
         pending.capp_record = data
         self._pending = pending
-        return status(SW.OK)
+        return _OK
 
     def _credit_for_load(
         self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None
@@ -380,7 +378,7 @@ class CardOS:
         )
         proof = bytes((pending.tx_type,)) + pending.counter.to_bytes(2, "big") + mac2 + tac_value
         self._commit(pending, balance_after, date_time, proof)
-        return tac_value + status(SW.OK)
+        return tac_value + _OK
 
     def _debit_for_purchase(
         self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None
@@ -415,7 +413,7 @@ class CardOS:
         mac2 = sk.mac(purchase_mac2_data(pending.amount_fen))
         proof = bytes((pending.tx_type,)) + pending.counter.to_bytes(2, "big") + mac2 + tac_value
         self._commit(pending, pending.balance_fen - pending.amount_fen, date_time, proof)
-        return tac_value + mac2 + status(SW.OK)
+        return tac_value + mac2 + _OK
 
     def _commit(self, pending: _Pending, balance_after: int, date_time: bytes, proof: bytes) -> None:
         """The one place a transaction changes the card: all of it, or (on a tear before) none."""
@@ -455,7 +453,7 @@ class CardOS:
         proof = self.state.proof_load if TxType(p2).is_load else self.state.proof_purchase
         if not proof or proof[0] != p2 or proof[1:3] != data:
             return status(SW.PROOF_UNAVAILABLE)
-        return proof[3:7] + proof[7:11] + status(SW.OK)
+        return proof[3:7] + proof[7:11] + _OK
 
     # -- maintenance ----------------------------------------------------------------------
 
@@ -467,7 +465,7 @@ class CardOS:
         if data or le != 4:
             return status(SW.WRONG_LENGTH)
         self._challenge = self.rng.randbytes(4)
-        return self._challenge + status(SW.OK)
+        return self._challenge + _OK
 
     def _application_block(
         self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None
@@ -484,7 +482,7 @@ class CardOS:
             return status(SW.MAC_INVALID)
         state.blocked = True
         self._selected = False
-        return status(SW.OK)
+        return _OK
 
     def _valid_on(self, date_time: bytes) -> bool:
         # BCD YYYYMMDD compares as bytes in date order.
@@ -492,13 +490,28 @@ class CardOS:
         return self.state.public[20:24] <= day <= self.state.public[24:28]
 
 
+def _fci(public: bytes) -> bytes:
+    """The SELECT answer: FCI 6F { 84 AID, A5 { 9F0C file 15 } } and 9000."""
+    head = _FCI_HEADS.get(len(public))
+    if head is None:
+        discretionary_len = 3 + len(public)
+        body_len = 2 + len(EPURSE_AID) + 2 + discretionary_len
+        head = bytes((0x6F, body_len, 0x84, len(EPURSE_AID))) + EPURSE_AID
+        head += bytes((0xA5, discretionary_len, 0x9F, 0x0C, len(public)))
+        _FCI_HEADS[len(public)] = head
+    return head + public + _OK
+
+
+_FCI_HEADS: dict[int, bytes] = {}  # FCI bytes before file 15, by its length (one length in practice)
+
+
 def _with_le(content: bytes, le: int) -> bytes:
     """ISO 7816 Le rules: 00 (256) takes what is there; a longer Le gets 6Cxx with the length."""
     if le == 256 or le == len(content):
-        return content + status(SW.OK)
+        return content + _OK
     if le > len(content):
         return status(0x6C00 | len(content))
-    return content[:le] + status(SW.OK)
+    return content[:le] + _OK
 
 
 _Handler = Callable[[CardOS, int, int, bytes, "int | None", "_Pending | None"], bytes]

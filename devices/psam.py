@@ -30,6 +30,8 @@ PSAM_ADF_FID = bytes.fromhex("1001")
 PSAM_SFI_TERMINAL_ID = 0x16
 SERIAL_MAX = 0xFFFFFFFF
 _BLOCK_HEADER = bytes.fromhex("841E000004")
+_OK = status(SW.OK)
+_ALGORITHMS = {int(a): a for a in Algorithm}  # (made once: most answers end with it)
 
 
 @dataclass(slots=True)
@@ -62,7 +64,7 @@ class Psam:
         if cla == 0x00 and ins == 0xB0:
             if p1 != 0x80 | PSAM_SFI_TERMINAL_ID or p2 != 0:
                 return status(SW.WRONG_P1P2)
-            return self.terminal_id + status(SW.OK)
+            return self.terminal_id + _OK
         if cla == 0x00 and ins == 0xA4:
             self._selected = (p1, p2, data) == (0, 0, PSAM_ADF_FID)
             return status(SW.OK if self._selected else SW.FILE_NOT_FOUND)
@@ -81,8 +83,8 @@ class Psam:
 
     def _card_key(self, usage: KeyUsage, algorithm_id: int, key_index: int, asn: bytes) -> bytes | None:
         try:
-            return self._keys.card_key(usage, Algorithm(algorithm_id), key_index, asn)
-        except (KeyStoreError, ValueError):
+            return self._keys.card_key(usage, _ALGORITHMS[algorithm_id], key_index, asn)
+        except (KeyStoreError, KeyError):
             return None
 
     def _init_sam_for_purchase(self, p1: int, p2: int, data: bytes) -> bytes:
@@ -103,13 +105,13 @@ class Psam:
         if self.serial >= SERIAL_MAX:
             return status(SW.COUNTER_EXHAUSTED)
         serial = self.serial
-        algorithm = Algorithm(algorithm_id)
+        algorithm = _ALGORITHMS[algorithm_id]  # (known: _card_key found its key)
         sk = MacKey(algorithm, session_key(algorithm, dpk, purchase_session_seed(random4, counter, serial)))
         mac1 = sk.mac(purchase_mac1_data(amount, tx_type, self.terminal_id, date_time))
         # The serial is spent once MAC1 leaves the PSAM, used by the card or not.
         self.serial = serial + 1
         self._session = _Session(sk, amount)
-        return serial.to_bytes(4, "big") + mac1 + status(SW.OK)
+        return serial.to_bytes(4, "big") + mac1 + _OK
 
     def _credit_sam_for_purchase(self, p1: int, p2: int, data: bytes, session: _Session | None) -> bytes:
         if (p1, p2) != (0, 0):
@@ -133,4 +135,4 @@ class Psam:
         damk = self._card_key(KeyUsage.MAINTENANCE, algorithm_id, key_index, asn)
         if damk is None:
             return status(SW.KEY_INDEX_UNSUPPORTED)
-        return maintenance_mac(Algorithm(algorithm_id), damk, challenge, header) + status(SW.OK)
+        return maintenance_mac(Algorithm(algorithm_id), damk, challenge, header) + _OK

@@ -61,10 +61,13 @@ def status_error(name: str, sw: int) -> CardStatusError:
 def algorithm_of(value: int, name: str) -> Algorithm:
     """The algorithm a card names in its INITIALIZE answer: one the terminal does not know is
     the card's error, not the terminal's crash (found by tests/test_fuzz.py)."""
-    try:
-        return Algorithm(value)
-    except ValueError:
-        raise CardStatusError(name, SW.OK, f"unknown algorithm {value:02X}") from None
+    algorithm = _ALGORITHMS.get(value)
+    if algorithm is None:
+        raise CardStatusError(name, SW.OK, f"unknown algorithm {value:02X}")
+    return algorithm
+
+
+_ALGORITHMS = {int(a): a for a in Algorithm}
 
 
 _SW_OK = b"\x90\x00"
