@@ -20,6 +20,7 @@ from sim.rng import stream
 
 TRANSFER_DELAY_S = (300.0, 1800.0)  # second boarding 5 to 30 minutes after the first
 TAPS_PER_CITIZEN_MAX = 64  # a guard against a scenario typo (rates of hundreds a day)
+DEMAND_BLOCK_CITIZENS = 1 << 16  # citizens drawn together (bounds a shard's memory while drawing)
 
 
 class TapKind(IntEnum):
@@ -98,10 +99,37 @@ def _pick_in(
 def draw_demand(
     scenario: Scenario, city: City, columns: dict[str, np.ndarray], shard: int = 0, shards: int = 1
 ) -> list[Taps]:
-    """Every sector's taps of the shard's citizens, each sorted by time. The draws are made for
-    the whole sampled population (so a citizen's day does not depend on the sharding) and each
-    sector's taps are cut to the shard before they are sorted: a shard holds the whole
-    population's taps of one sector at most, and only while drawing it."""
+    """Every sector's taps of the shard's citizens, each sorted by time.
+
+    Citizens are drawn in blocks of DEMAND_BLOCK_CITIZENS by global index, each block from its
+    own streams, so a citizen's day depends neither on the sharding nor on the population
+    beyond its block, and a shard holds one block's draws at a time plus its own taps (not the
+    whole population's). Block 0 draws from the streams a single-block population always used."""
+    n = len(columns["home"])
+    parts: list[list[Taps]] = []
+    for block, start in enumerate(range(0, n, DEMAND_BLOCK_CITIZENS)):
+        stop = min(n, start + DEMAND_BLOCK_CITIZENS)
+        drawn = _draw_block(scenario, city, {k: v[start:stop] for k, v in columns.items()}, start, block)
+        for k, taps in enumerate(drawn):
+            if block == 0:
+                parts.append([])
+            parts[k].append(for_shard(taps, shard, shards))
+    return [_sorted(_concat(p)) for p in parts]
+
+
+def _concat(parts: list[Taps]) -> Taps:
+    if len(parts) == 1:
+        return parts[0]
+    return Taps(
+        parts[0].kind,
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("t_s", "citizen", "a", "b", "c", "tear")),
+    )
+
+
+def _draw_block(
+    scenario: Scenario, city: City, columns: dict[str, np.ndarray], start: int, block: int
+) -> list[Taps]:
+    """Every sector's taps of one block of citizens (global indices from `start`), unsorted."""
     seed = scenario.run.seed
     tear_p = scenario.faults.tear_probability
     home, work = columns["home"], columns["work"]
@@ -110,7 +138,7 @@ def draw_demand(
     out: list[Taps] = []
 
     # Transit trips: bus or metro; a bus trip may continue with a second bus (a transfer).
-    rng = stream(seed, "demand/transit")
+    rng = stream(seed, "demand/transit", block)
     trips = _counts(rng, columns["trip_rate"])
     who = np.repeat(ids, trips)
     t = draw_times(rng, len(who), scenario)
@@ -142,8 +170,7 @@ def draw_demand(
             exit_,
             rng.integers(0, 1 << 30, len(m_who)).astype(np.int32),
             _tears(rng, len(m_who), tear_p),
-            shard=shard,
-            shards=shards,
+            start=start,
         )
     )
 
@@ -164,12 +191,11 @@ def draw_demand(
             rng.integers(0, 1 << 30, len(bus_who)).astype(np.int32),
             np.zeros(len(bus_who), np.int32),
             _tears(rng, len(bus_who), tear_p),
-            shard=shard,
-            shards=shards,
+            start=start,
         )
     )
 
-    rng = stream(seed, "demand/taxi")
+    rng = stream(seed, "demand/taxi", block)
     who = np.repeat(ids, _counts(rng, columns["taxi_rate"]))
     distance_m = np.maximum(
         1000, np.round(rng.exponential(scenario.fares.taxi_trip_km_mean * 1000, len(who)), -2)
@@ -183,12 +209,11 @@ def draw_demand(
             distance_m,
             np.zeros(len(who), np.int32),
             _tears(rng, len(who), tear_p),
-            shard=shard,
-            shards=shards,
+            start=start,
         )
     )
 
-    rng = stream(seed, "demand/retail")
+    rng = stream(seed, "demand/retail", block)
     who = np.repeat(ids, _counts(rng, columns["merchant_rate"]))
     merchant_lists = [
         np.flatnonzero(city.merchant_district == d).astype(np.int32) for d in range(city.districts)
@@ -206,8 +231,7 @@ def draw_demand(
             amount,
             np.zeros(len(who), np.int32),
             _tears(rng, len(who), tear_p),
-            shard=shard,
-            shards=shards,
+            start=start,
         )
     )
     return out
@@ -221,11 +245,10 @@ def _mine(
     b: np.ndarray,
     c: np.ndarray,
     tear: np.ndarray,
-    shard: int,
-    shards: int,
+    start: int,
 ) -> Taps:
-    """One sector's drawn taps, cut to the shard's citizens and sorted."""
-    return _sorted(for_shard(Taps(kind, t_s, citizen, a, b, c, tear), shard, shards))
+    """One sector's drawn taps of a block, its citizens numbered globally."""
+    return Taps(kind, t_s, citizen + start, a, b, c, tear)
 
 
 def _sorted(taps: Taps) -> Taps:
