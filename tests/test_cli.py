@@ -46,4 +46,4 @@ def test_bench_purchase_prints_the_contract_line() -> None:
     assert result.exit_code == 0, result.output
     last = result.output.strip().splitlines()[-1]
     assert re.fullmatch(r"purchases_per_s=\d+ crypto_floor_per_s=\d+ ratio=\d+\.\d\d", last)
-    assert "cipher_ops_per_purchase full_path=9 crypto_floor=9" in result.output
+    assert "cipher_ops_per_purchase full_path=5 crypto_floor=5" in result.output
