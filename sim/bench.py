@@ -291,12 +291,6 @@ def _purchases(card: CardChannel, psam_keys: IssuerKeyStore, count: int) -> floa
     return elapsed
 
 
-def _rss_bytes(who: int) -> int:
-    import resource
-
-    return resource.getrusage(who).ru_maxrss * 1024  # Linux reports KiB
-
-
 @bench.command()
 @click.option("--cardholders", default=2_010_000, show_default=True, help="Cardholders in the city.")
 @click.option("--sample", default=0.01, show_default=True, help="Share of cardholders simulated.")
@@ -314,30 +308,22 @@ def day(cardholders: int, sample: float, shards: int, seed: int, clearing: str) 
     """One city day of the default scenario at a given size: prints tx_per_s, wall_s, bytes_per_citizen.
 
     tx counts card transactions run through the real protocol (taps and loads); bytes per
-    citizen is the peak resident memory the run added to the process (to each shard's process,
-    times the shards), divided by the simulated citizens. Processor seconds per shard are
+    citizen is the peak resident memory each shard's process added while running its shard,
+    summed over the shards and divided by the simulated citizens. Processor seconds per shard are
     printed too: other processes on the machine stretch the wall time, not those."""
-    import resource
-
     from scenarios.schema import load
     from sim.run import run_day
 
     scenario = load().replace(
         cardholders=cardholders, sample=sample, shards=shards, seed=seed, clearing=clearing
     )
-    # The run's memory is what it adds to this process (or to each shard's process, forked from
-    # this one with the modules already loaded), not the interpreter and libraries.
-    before = _rss_now_bytes()
+    # The run's memory is what each shard's process adds while it runs the shard (a shard's
+    # process is this one, or one forked from it with the modules already loaded), not the
+    # interpreter and libraries.
     start, start_cpu = time.perf_counter(), time.process_time()
     result = run_day(scenario)
     wall_s = time.perf_counter() - start
-    if shards == 1:
-        peak = _rss_bytes(resource.RUSAGE_SELF)
-        added = peak - before
-    else:
-        # Children's peak is per process (the largest); every shard holds about the same share.
-        peak = _rss_bytes(resource.RUSAGE_CHILDREN)
-        added = (peak - before) * shards
+    added = sum(s.rss_added_bytes for s in result.shards)
     tx = result.taps()
     citizens = result.citizens
     build_s = sum(s.build_s for s in result.shards)
@@ -351,20 +337,8 @@ def day(cardholders: int, sample: float, shards: int, seed: int, clearing: str) 
     click.echo(
         f"tx={tx} cpu_s_by_shard={' '.join(f'{c:.1f}' for c in cpu_s)} cpu_s_total={sum(cpu_s):.1f} "
         f"main_cpu_s={time.process_time() - start_cpu:.1f} cpu_us_per_tx={sum(cpu_s) / max(1, tx) * 1e6:.0f} "
-        f"peak_rss_mb={peak / 2**20:.0f} baseline_rss_mb={before / 2**20:.0f}"
+        f"added_rss_mb_by_shard={' '.join(f'{s.rss_added_bytes / 2**20:.0f}' for s in result.shards)}"
     )
     click.echo(
         f"tx_per_s={tx / wall_s:.0f} wall_s={wall_s:.1f} bytes_per_citizen={added / max(1, citizens):.0f}"
     )
-
-
-def _rss_now_bytes() -> int:
-    """This process's resident memory now (Linux /proc; 0 where there is none)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            pages = int(statm.read().split()[1])
-    except OSError:
-        return 0
-    import os
-
-    return pages * os.sysconf("SC_PAGE_SIZE")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -65,6 +66,7 @@ class ShardResult:
     build_s: float
     day_s: float
     cpu_s: float  # processor seconds of this shard's process (build and day), whatever else ran
+    rss_added_bytes: int  # peak anonymous resident memory while building and running, less before
     bytes_per_citizen: float
     uploads: list[Upload] = field(default_factory=list)
     registry: list[TerminalEntry] = field(default_factory=list)
@@ -120,13 +122,14 @@ def run_shard(
 ) -> ShardResult:
     """Build, run and check one shard's day. Raises InvariantError on a violation."""
     started, started_cpu = time.perf_counter(), time.process_time()
-    world = build_world(scenario, shard, shards)
-    built = time.perf_counter()
-    clearing = port(world)
-    with _reader(scenario, len(world.population)) as reader:
-        day = CityDay(world, clearing, progress, reader)
-        night = day.run()
-        reader_report = reader.report() if reader is not None else None
+    with AnonPeak() as memory:
+        world = build_world(scenario, shard, shards)
+        built = time.perf_counter()
+        clearing = port(world)
+        with _reader(scenario, len(world.population)) as reader:
+            day = CityDay(world, clearing, progress, reader)
+            night = day.run()
+            reader_report = reader.report() if reader is not None else None
     checks, closing = check_day(world, day.sent, day.sent_records, night, day.issued_fen)
     enforce(checks, f"{scenario.source}: shard {shard} of {shards}")
     finished = time.perf_counter()
@@ -151,6 +154,7 @@ def run_shard(
         build_s=built - started,
         day_s=finished - built,
         cpu_s=time.process_time() - started_cpu,
+        rss_added_bytes=memory.added_bytes,
         bytes_per_citizen=held / max(1, len(pop)),
         uploads=clearing.uploads if isinstance(clearing, BatchCollector) else [],
         registry=registry_entries(world),
@@ -166,6 +170,48 @@ def _reader(scenario: Scenario, population: int) -> AbstractContextManager[CardR
     from sim.reader_taps import CardReader
 
     return CardReader(scenario.run.real_card_reader, scenario.run.real_card_citizens, population)
+
+
+class AnonPeak:
+    """The peak of this process's anonymous resident memory (its heap: Python objects and arrays)
+    over a stretch of work, sampled every SAMPLE_S by a daemon thread from /proc. Shared library
+    pages, which a forked shard re-reads as it runs, are not memory the shard's citizens take.
+    Zero where /proc is missing."""
+
+    SAMPLE_S = 0.2
+
+    def __init__(self) -> None:
+        self.start = self.peak = _anon_bytes()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> AnonPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+        self.peak = max(self.peak, _anon_bytes())
+
+    def _watch(self) -> None:
+        while not self._done.wait(self.SAMPLE_S):
+            self.peak = max(self.peak, _anon_bytes())
+
+    @property
+    def added_bytes(self) -> int:
+        return max(0, self.peak - self.start)
+
+
+def _anon_bytes() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _shard_job(args: tuple[Scenario, int, int]) -> ShardResult:
