@@ -1,0 +1,104 @@
+"""The two views that play the rollout: KPIs against targets, and the city map.
+
+Both render inside a fragment that re-runs on a timer while playing, so only the view
+redraws, not the sidebar. Starting or stopping play changes the timer, which needs a full
+rerun: the fragment asks for one when the state no longer matches how it was created.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import streamlit as st
+
+from dashboard import fig_city, fig_kpi, frames, playback, state
+from dashboard.fig_common import to_png
+from dashboard.i18n import name, t
+from sim.rollout_result import KPI_COUNTS, RolloutResult
+
+PLAY_INTERVAL_S = 1.0
+
+
+def controls(result: RolloutResult, lang: str) -> int:
+    """Back, play/pause, step, months per step and the time slider; returns the month index."""
+    pb = state.pb()
+    months = [r.month for r in result.months]
+    cols = st.columns([1, 1, 1, 2, 6], vertical_alignment="bottom")
+    cols[0].button(t("back", lang), key="back", on_click=state.on_step, args=(-1,), disabled=pb.index == 0)
+    if pb.playing:
+        cols[1].button(t("pause", lang), key="pause", on_click=state.on_pause, type="primary")
+    else:
+        cols[1].button(t("play", lang), key="play", on_click=state.on_play, type="primary")
+    cols[2].button(t("step", lang), key="step", on_click=state.on_step, args=(1,), disabled=pb.at_end)
+    st.session_state[state.STRIDE] = pb.stride
+    cols[3].selectbox(t("speed", lang), playback.STRIDES, key=state.STRIDE, on_change=state.on_stride)
+    st.session_state[state.SLIDER] = months[pb.index]
+    cols[4].select_slider(
+        t("month", lang), options=months, key=state.SLIDER, on_change=state.on_seek, args=(months,)
+    )
+    return pb.index
+
+
+def _advance(playing_when_drawn: bool) -> None:
+    pb = playback.tick(state.pb(), time.monotonic(), PLAY_INTERVAL_S)
+    st.session_state[state.PLAYBACK] = pb
+    if pb.playing != playing_when_drawn:
+        st.rerun()  # start or stop the fragment's timer
+
+
+def _headline(result: RolloutResult, index: int, lang: str) -> None:
+    row = result.months[index]
+    phase = result.phase_of(row.month)
+    status = t("playing", lang) if state.pb().playing else t("paused", lang)
+    st.subheader(f"{row.month} · {t('phase', lang)}: {name(phase.name, lang)}")
+    st.caption(f"{status} · {', '.join(name(s, lang) for s in row.sectors)}")
+    cols = st.columns(len(KPI_COUNTS) + 2)
+    for col, kpi in zip(cols, KPI_COUNTS, strict=False):
+        nxt = frames.next_target(result, kpi, row.month)
+        value = getattr(row, kpi)
+        delta = None
+        if nxt is not None:
+            delta = t("next_target", lang, v=nxt.target.low, m=nxt.target.due_month)
+        col.metric(t(kpi, lang), f"{value:,}", delta=delta, delta_color="off")
+    cols[-2].metric(t("coverage", lang), f"{row.coverage_share:.0%}")
+    cols[-1].metric(t("float", lang), f"{row.float_fen / 100:,.0f} {t('yuan', lang)}")
+
+
+def _image(fig_png: bytes, caption: str) -> None:
+    st.image(fig_png, caption=caption, width="stretch")
+
+
+def rollout_body(result: RolloutResult, index: int, lang: str) -> None:
+    _headline(result, index, lang)
+    _image(to_png(fig_kpi.kpi_figure(result, index, lang)), t("fig_kpis", lang))
+    left, right = st.columns(2)
+    with left:
+        _image(to_png(fig_kpi.sectors_figure(result, index, lang)), t("fig_sectors", lang))
+        _image(to_png(fig_kpi.float_figure(result, index, lang)), t("fig_float", lang))
+    with right:
+        _image(to_png(fig_kpi.waits_figure(result, index, lang)), t("fig_waits", lang))
+        st.markdown(f"**{t('targets', lang)}**")
+        st.dataframe(frames.targets_frame(result, result.months[index].month, lang), hide_index=True)
+        payback = result.payback_month or t("never", lang)
+        st.markdown(f"**{t('payback', lang)}:** {payback}")
+    _image(to_png(fig_kpi.money_figure(result, index, lang)), t("fig_money", lang))
+
+
+def city_body(result: RolloutResult, index: int, lang: str, walk_km: float) -> None:
+    _headline(result, index, lang)
+    _image(to_png(fig_city.city_figure(result, index, lang, walk_km)), t("fig_city", lang))
+
+
+def played(body: Callable[[RolloutResult, int, str], None], result: RolloutResult) -> None:
+    """Controls and a view body, redrawn on a timer while playing."""
+    playing = state.pb().playing
+
+    @st.fragment(run_every=PLAY_INTERVAL_S if playing else None)
+    def view() -> None:
+        _advance(playing)
+        lang = state.lang()
+        index = controls(result, lang)
+        body(result, index, lang)
+
+    view()
