@@ -12,7 +12,7 @@ import time
 import streamlit as st
 
 from dashboard import runner, sidebar, state, view_more, view_play
-from dashboard.fig_city import WALK_KM_DEFAULT
+from dashboard.fig_city import Coverage
 from dashboard.i18n import t
 from model.errors import CardTwinError
 
@@ -36,8 +36,7 @@ def run_request(request: sidebar.Request, lang: str) -> None:
     except CardTwinError as exc:
         st.session_state[state.MESSAGE] = ("error", sidebar.uploads().shown(str(exc)), {})
         return
-    state.set_result(result)
-    st.session_state[state.WALK_KM] = scenario.deployment.walk_m / 1000
+    state.set_result(result, Coverage(scenario.deployment.walk_m / 1000, scenario.deployment.urban_area_km2))
     if cached:
         st.session_state[state.MESSAGE] = ("success", "run_cached", {})
     else:
@@ -72,15 +71,15 @@ def main() -> None:
     if view == "view_rollout":
         view_play.played(view_play.rollout_body, result)
     elif view == "view_city":
-        walk_km = st.session_state.get(state.WALK_KM, WALK_KM_DEFAULT)
-        view_play.played(lambda r, i, lg: view_play.city_body(r, i, lg, walk_km), result)
+        cov = state.coverage()
+        view_play.played(lambda r, i, lg: view_play.city_body(r, i, lg, cov), result)
     elif view == "view_flows":
         view_more.flows_view(result, lang)
     elif view == "view_compare":
         view_more.compare_view(result, lang, run_cache())
     else:
         assert view == "view_downloads", view
-        view_more.downloads_view(result, lang)
+        view_more.downloads_view(result, lang, state.coverage())
 
 
 main()

@@ -21,14 +21,15 @@ from sim.rollout_result import RolloutResult
 CSV = "text/csv"
 PNG = "image/png"
 
-FIGURES: dict[str, Callable[[RolloutResult, int, str], Figure]] = {
-    "kpis": fig_kpi.kpi_figure,
-    "sectors": fig_kpi.sectors_figure,
-    "waits": fig_kpi.waits_figure,
-    "float": fig_kpi.float_figure,
-    "money": fig_kpi.money_figure,
+Draw = Callable[[RolloutResult, int, str, fig_city.Coverage], Figure]
+FIGURES: dict[str, Draw] = {
+    "kpis": lambda r, i, lang, _c: fig_kpi.kpi_figure(r, i, lang),
+    "sectors": lambda r, i, lang, _c: fig_kpi.sectors_figure(r, i, lang),
+    "waits": lambda r, i, lang, _c: fig_kpi.waits_figure(r, i, lang),
+    "float": lambda r, i, lang, _c: fig_kpi.float_figure(r, i, lang),
+    "money": lambda r, i, lang, _c: fig_kpi.money_figure(r, i, lang),
     "city": fig_city.city_figure,
-    "flows": lambda r, _i, lang: fig_flows.flows_figure(r.flows, lang),
+    "flows": lambda r, _i, lang, _c: fig_flows.flows_figure(r.flows, lang),
 }
 _TITLES = {
     "kpis": "fig_kpis",
@@ -41,9 +42,9 @@ _TITLES = {
 }
 
 
-def figure_pngs(result: RolloutResult, lang: str) -> dict[str, bytes]:
+def figure_pngs(result: RolloutResult, lang: str, cov: fig_city.Coverage) -> dict[str, bytes]:
     last = len(result.months) - 1
-    return {key: to_png(build(result, last, lang)) for key, build in FIGURES.items()}
+    return {key: to_png(build(result, last, lang, cov)) for key, build in FIGURES.items()}
 
 
 def report_html(result: RolloutResult, lang: str, pngs: dict[str, bytes]) -> str:
@@ -72,7 +73,7 @@ def report_html(result: RolloutResult, lang: str, pngs: dict[str, bytes]) -> str
     return "\n".join(parts)
 
 
-def files(result: RolloutResult, lang: str) -> list[tuple[str, str, bytes, str]]:
+def files(result: RolloutResult, lang: str, cov: fig_city.Coverage) -> list[tuple[str, str, bytes, str]]:
     """(label key, file name, bytes, MIME type) of every download."""
     out = [
         ("download_csv", "months.csv", frames.months_frame(result).to_csv(index=False).encode(), CSV),
@@ -80,7 +81,7 @@ def files(result: RolloutResult, lang: str) -> list[tuple[str, str, bytes, str]]
         ("download_flows", "flows.csv", frames.flows_frame(result).to_csv(index=False).encode(), CSV),
         ("download_sites", "sites.csv", frames.sites_frame(result).to_csv(index=False).encode(), CSV),
     ]
-    pngs = figure_pngs(result, lang)
+    pngs = figure_pngs(result, lang, cov)
     out += [("download_png", f"{key}.png", png, PNG) for key, png in pngs.items()]
     out.append(("download_html", "report.html", report_html(result, lang, pngs).encode(), "text/html"))
     return out

@@ -6,6 +6,7 @@ show the scenario loader's own one-line message.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,9 +65,17 @@ def scenario_choice(lang: str, key: str = "scenario") -> Path | None:
         return None
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _cached_load(path: str, digest: str, overrides: tuple[tuple[str, Any], ...]) -> RolloutScenario:
+    """Loaded scenarios by file, content and overrides: every rerun of the page needs one."""
+    del digest  # part of the key only: an edited file is loaded again
+    return runner.load(Path(path), dict(overrides))
+
+
 def _load(path: Path, overrides: dict[str, Any] | None = None) -> RolloutScenario | None:
     try:
-        return runner.load(path, overrides)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        return _cached_load(str(path), digest, tuple(sorted((overrides or {}).items())))
     except CardTwinError as exc:
         st.error(uploads().shown(str(exc)))
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import downloads, fig_flows, fig_kpi, frames, runner, sidebar, state
+from dashboard.fig_city import Coverage
 from dashboard.fig_common import to_png
 from dashboard.i18n import t
 from model.errors import CardTwinError
@@ -36,19 +37,21 @@ def compare_view(a: RolloutResult, lang: str, cache: runner.RunCache) -> None:
     b = state.result_b()
     if b is None:
         return
-    st.dataframe(frames.compare_frame(a, b, lang), hide_index=True)
+    st.table(frames.compare_frame(a, b, lang), border="horizontal", hide_index=True)
     for letter, run, col in zip("AB", (a, b), st.columns(2), strict=True):
         with col:
             st.markdown(f"**{letter}: {run.scenario}** ({run.source}, seed {run.seed}, sample {run.sample})")
             last = len(run.months) - 1
             st.image(to_png(fig_kpi.kpi_figure(run, last, lang)), width="stretch")
             st.image(to_png(fig_kpi.float_figure(run, last, lang)), width="stretch")
-            st.dataframe(frames.targets_frame(run, run.months[last].month, lang), hide_index=True)
+            st.table(
+                frames.targets_frame(run, run.months[last].month, lang), border="horizontal", hide_index=True
+            )
 
 
-def downloads_view(result: RolloutResult, lang: str) -> None:
+def downloads_view(result: RolloutResult, lang: str, cov: Coverage) -> None:
     stem = result.scenario
-    for label, filename, data, mime in downloads.files(result, lang):
+    for label, filename, data, mime in downloads.files(result, lang, cov):
         st.download_button(
             t(label, lang) + f" — {filename}",
             data=data,

@@ -11,10 +11,11 @@ import time
 from collections.abc import Callable
 
 import streamlit as st
+from matplotlib.figure import Figure
 
 from dashboard import fig_city, fig_kpi, frames, playback, state
-from dashboard.fig_common import to_png
 from dashboard.i18n import name, t
+from dashboard.pngcache import PngCache
 from sim.rollout_result import KPI_COUNTS, RolloutResult
 
 PLAY_INTERVAL_S = 1.0
@@ -65,29 +66,45 @@ def _headline(result: RolloutResult, index: int, lang: str) -> None:
     cols[-1].metric(t("float", lang), f"{row.float_fen / 100:,.0f} {t('yuan', lang)}")
 
 
-def _image(fig_png: bytes, caption: str) -> None:
-    st.image(fig_png, caption=caption, width="stretch")
+@st.cache_resource
+def pngs() -> PngCache:
+    return PngCache()
+
+
+Draw = Callable[[RolloutResult, int, str], Figure]
+
+
+def _image(draw: Draw, result: RolloutResult, index: int, lang: str, title: str) -> None:
+    png = pngs().png(result, (draw.__name__, index, lang), lambda: draw(result, index, lang))
+    st.image(png, caption=t(title, lang), width="stretch")
 
 
 def rollout_body(result: RolloutResult, index: int, lang: str) -> None:
     _headline(result, index, lang)
-    _image(to_png(fig_kpi.kpi_figure(result, index, lang)), t("fig_kpis", lang))
+    _image(fig_kpi.kpi_figure, result, index, lang, "fig_kpis")
     left, right = st.columns(2)
     with left:
-        _image(to_png(fig_kpi.sectors_figure(result, index, lang)), t("fig_sectors", lang))
-        _image(to_png(fig_kpi.float_figure(result, index, lang)), t("fig_float", lang))
+        _image(fig_kpi.sectors_figure, result, index, lang, "fig_sectors")
+        _image(fig_kpi.float_figure, result, index, lang, "fig_float")
     with right:
-        _image(to_png(fig_kpi.waits_figure(result, index, lang)), t("fig_waits", lang))
+        _image(fig_kpi.waits_figure, result, index, lang, "fig_waits")
         st.markdown(f"**{t('targets', lang)}**")
-        st.dataframe(frames.targets_frame(result, result.months[index].month, lang), hide_index=True)
+        st.table(
+            frames.targets_frame(result, result.months[index].month, lang),
+            border="horizontal",
+            hide_index=True,
+        )
         payback = result.payback_month or t("never", lang)
         st.markdown(f"**{t('payback', lang)}:** {payback}")
-    _image(to_png(fig_kpi.money_figure(result, index, lang)), t("fig_money", lang))
+    _image(fig_kpi.money_figure, result, index, lang, "fig_money")
 
 
-def city_body(result: RolloutResult, index: int, lang: str, walk_km: float) -> None:
+def city_body(result: RolloutResult, index: int, lang: str, cov: fig_city.Coverage) -> None:
     _headline(result, index, lang)
-    _image(to_png(fig_city.city_figure(result, index, lang, walk_km)), t("fig_city", lang))
+    png = pngs().png(
+        result, ("city", index, lang, cov), lambda: fig_city.city_figure(result, index, lang, cov)
+    )
+    st.image(png, caption=t("fig_city", lang), width="stretch")
 
 
 def played(body: Callable[[RolloutResult, int, str], None], result: RolloutResult) -> None:

@@ -7,11 +7,12 @@ five-node city); the app itself only ever shows real rollout runs (tests/test_da
 from __future__ import annotations
 
 import io
+import math
 
 import pytest
 from matplotlib.image import imread
 
-from dashboard import fig_city, fig_flows, fig_kpi, frames, i18n, playback
+from dashboard import downloads, fig_city, fig_flows, fig_kpi, frames, i18n, playback
 from dashboard.fig_common import to_png
 from sim.rollout_result import (
     KPI_COUNTS,
@@ -173,11 +174,16 @@ def test_coverage_and_sites_follow_the_month() -> None:
     r = small_result()
     early = fig_city.open_sites(r.sites, _month(4))
     assert {s.node for s in early} == {"n0", "n2"}
-    # n0 at (0,0): n1 at (1,1) is 1.41 km away, outside 0.8 km; a 1.5 km radius reaches it
-    assert fig_city.covered_nodes(r.city, early, 0.8) == {"n0"}
-    assert fig_city.covered_nodes(r.city, early, 1.5) == {"n0", "n1"}
-    late = fig_city.open_sites(r.sites, _month(29))
-    assert fig_city.covered_nodes(r.city, late, 0.8) == {"n0", "n3", "n4"}
+    assert fig_city.outlets_by_node(early) == {"n0": 2}  # the bus cluster is no outlet
+    cov = fig_city.Coverage(walk_km=0.5, area_km2=15.0)
+    shares = fig_city.node_coverage(r.city, early, cov)
+    # n0 holds 1,000 of 15,000 residents: 1 km2 of the 15; two discs of 0.785 km2 at random
+    assert shares["n0"] == pytest.approx(1 - math.exp(-2 * math.pi * 0.25 / 1.0))
+    assert shares["n1"] == shares["n4"] == 0.0
+    late = fig_city.node_coverage(r.city, fig_city.open_sites(r.sites, _month(29)), cov)
+    assert late["n0"] == shares["n0"] and 0 < late["n4"] < late["n3"] < 1  # one outlet each; n4 has more area
+    with pytest.raises(AssertionError):
+        fig_city.Coverage(walk_km=0.0, area_km2=1.0)
 
 
 def test_flow_graph_sums_pairs() -> None:
@@ -198,7 +204,7 @@ def test_figures_render(lang: str) -> None:
         fig_kpi.waits_figure(r, 15, lang),
         fig_kpi.float_figure(r, 15, lang),
         fig_kpi.money_figure(r, 15, lang),
-        fig_city.city_figure(r, 15, lang),
+        fig_city.city_figure(r, 15, lang, fig_city.Coverage(0.8, 15.0)),
         fig_flows.flows_figure(r.flows, lang),
         fig_flows.flows_figure((), lang),
     ]
@@ -212,3 +218,18 @@ def test_figures_render(lang: str) -> None:
     assert titles == [i18n.t(k, lang) for k in KPI_COUNTS]
     # the cardholder line stops at the month shown
     assert len(kpi.axes[0].lines[0].get_xdata()) == 16
+
+
+def test_downloads_are_whole_files() -> None:
+    r = small_result()
+    files = downloads.files(r, "zh", fig_city.Coverage(0.8, 15.0))
+    by_name = {name: (label, data, mime) for label, name, data, mime in files}
+    assert set(by_name) == {"months.csv", "targets.csv", "flows.csv", "sites.csv", "report.html"} | {
+        f"{k}.png" for k in downloads.FIGURES
+    }
+    months_csv = by_name["months.csv"][1].decode().splitlines()
+    assert len(months_csv) == 31 and months_csv[0].startswith("month,phase,cardholders")
+    assert all(by_name[f"{k}.png"][1].startswith(b"\x89PNG") for k in downloads.FIGURES)
+    report = by_name["report.html"][1].decode()
+    assert report.count("data:image/png;base64,") == len(downloads.FIGURES)
+    assert "未达成" in report and report.rstrip().endswith("</html>")
