@@ -286,6 +286,11 @@ def parse(text: str, source: str = "<memory>") -> Scenario:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    return parse_doc(doc, source)
+
+
+def parse_doc(doc: dict[str, Any], source: str = "<memory>") -> Scenario:
+    """Validate an already parsed scenario document (a rollout month builds one in memory)."""
     allowed = ", ".join(f"[{k}]" for k in _SECTIONS)
     for key in doc:
         if key not in _SECTIONS:

@@ -38,6 +38,7 @@ def _register() -> None:
     from sim.clearing_cli import clearing
     from sim.dashboard_cli import dashboard
     from sim.demo import demo
+    from sim.rollout_cli import compare, rollout
     from sim.run_cli import run
     from sim.verify_cli import verify
 
@@ -48,6 +49,8 @@ def _register() -> None:
     main.add_command(hil)
     main.add_command(run)
     main.add_command(verify)
+    main.add_command(rollout)
+    main.add_command(compare)
     main.add_command(dashboard)
 
 
