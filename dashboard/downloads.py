@@ -1,21 +1,27 @@
 """What a viewer can take away: CSV tables, PNG figures and one self-contained HTML report.
 
-Everything is made from the `RolloutResult` on screen, at its last month, in the viewer's
-language, so a download cannot disagree with the page. The HTML report embeds its figures
-(base64 PNG), so it is one file to mail.
+Everything is made from the `RolloutResult` on screen, so a download cannot disagree with
+the page: tables, the figures at the last month in the viewer's language, an HTML report that
+embeds its figures (one file to mail), and the results folder `cardtwin rollout` writes for
+the same run (SQLite, CSVs, its own figures and report), zipped.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import io
+import tempfile
+import zipfile
 from collections.abc import Callable
+from pathlib import Path
 
 from matplotlib.figure import Figure
 
 from dashboard import fig_city, fig_flows, fig_kpi, frames
 from dashboard.fig_common import to_png
 from dashboard.i18n import t
+from sim.rollout_report import write_rollout
 from sim.rollout_result import RolloutResult
 
 CSV = "text/csv"
@@ -73,6 +79,19 @@ def report_html(result: RolloutResult, lang: str, pngs: dict[str, bytes]) -> str
     return "\n".join(parts)
 
 
+def results_zip(result: RolloutResult) -> bytes:
+    """The folder `cardtwin rollout` writes for this run (SQLite, CSVs, figures, report), zipped."""
+    with tempfile.TemporaryDirectory(prefix="cardtwin-dashboard-") as tmp:
+        folder = Path(tmp) / "results"
+        write_rollout(result, folder)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    archive.write(path, f"{result.scenario}/{path.relative_to(folder)}")
+        return buf.getvalue()
+
+
 def files(result: RolloutResult, lang: str, cov: fig_city.Coverage) -> list[tuple[str, str, bytes, str]]:
     """(label key, file name, bytes, MIME type) of every download."""
     out = [
@@ -84,4 +103,5 @@ def files(result: RolloutResult, lang: str, cov: fig_city.Coverage) -> list[tupl
     pngs = figure_pngs(result, lang, cov)
     out += [("download_png", f"{key}.png", png, PNG) for key, png in pngs.items()]
     out.append(("download_html", "report.html", report_html(result, lang, pngs).encode(), "text/html"))
+    out.append(("download_folder", "results.zip", results_zip(result), "application/zip"))
     return out

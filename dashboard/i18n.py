@@ -36,10 +36,7 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Pick a scenario in the sidebar and press Run.",
         "zh": "请在侧边栏选择场景并点击“运行”。",
     },
-    "engine_missing": {
-        "en": "The rollout engine is not installed: {detail}",
-        "zh": "推广模拟引擎不可用：{detail}",
-    },
+    "no_shipped": {"en": "No shipped rollout scenarios were found.", "zh": "未找到内置推广场景。"},
     "view": {"en": "View", "zh": "视图"},
     # views
     "view_rollout": {"en": "Rollout", "zh": "推广进程"},
@@ -120,6 +117,10 @@ LABELS: dict[str, dict[str, str]] = {
     "download_sites": {"en": "Sites (CSV)", "zh": "网点 (CSV)"},
     "download_png": {"en": "Figure (PNG)", "zh": "图表 (PNG)"},
     "download_html": {"en": "HTML report", "zh": "HTML 报告"},
+    "download_folder": {
+        "en": "Results folder of cardtwin rollout (zip)",
+        "zh": "cardtwin rollout 结果文件夹 (zip)",
+    },
     # sectors and kinds the twin knows
     "bus": {"en": "bus", "zh": "公交"},
     "metro": {"en": "metro", "zh": "地铁"},

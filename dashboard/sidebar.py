@@ -23,6 +23,8 @@ VIEWS = ("view_rollout", "view_city", "view_flows", "view_compare", "view_downlo
 # viewer raises it for closer figures (each simulated citizen then weighs less).
 SAMPLE_DEFAULT_MAX = 0.0002
 SAMPLE_MIN = 1e-5
+# The city of the default day scenario (scenarios/default.toml), first in the list.
+DEFAULT_SCENARIO = "hangzhou-2004-2009"
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ def uploads() -> runner.UploadFolder:
 
 def scenario_choice(lang: str, key: str = "scenario") -> Path | None:
     """A shipped scenario by name, or an uploaded file; None until one is given."""
-    names = list(runner.shipped_scenarios())
+    names = sorted(runner.shipped_scenarios(), key=lambda n: n != DEFAULT_SCENARIO)
     source = st.radio(
         t("scenario_source", lang),
         ("shipped", "uploaded"),
@@ -50,7 +52,7 @@ def scenario_choice(lang: str, key: str = "scenario") -> Path | None:
     )
     if source == "shipped":
         if not names:
-            st.error(t("engine_missing", lang, detail="no shipped rollout scenarios"))
+            st.error(t("no_shipped", lang))
             return None
         name = st.selectbox(t("scenario", lang), names, key=f"{key}_name")
         return runner.shipped_scenarios()[name]

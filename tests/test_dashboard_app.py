@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import playback
 from dashboard.i18n import LABELS, t
 from dashboard.params import PARAMS
+from dashboard.sidebar import DEFAULT_SCENARIO
 from scenarios.rollout_schema import shipped
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -51,7 +52,8 @@ def test_first_render_offers_scenarios_and_parameters() -> None:
     at = _run(AppTest.from_file(APP, default_timeout=TIMEOUT_S))
     assert at.title[0].value == t("app_title", "en")
     assert at.info[0].value == t("no_run", "en")  # nothing shown before a real run
-    assert at.selectbox(key="scenario_name").options == list(shipped())
+    names = at.selectbox(key="scenario_name").options
+    assert sorted(names) == sorted(shipped()) and names[0] == DEFAULT_SCENARIO
     labels = {n.label for n in at.number_input} | {x.label for x in at.text_input}
     assert {p.label["en"] for p in PARAMS} <= labels
     assert at.radio(key="view").options == [
@@ -105,7 +107,7 @@ def test_uploaded_scenario_runs_and_a_broken_one_names_its_line() -> None:
     at = _run(AppTest.from_file(APP, default_timeout=TIMEOUT_S))
     at = _run(at.radio(key="scenario_source").set_value("uploaded"))
     assert at.sidebar.info[0].value == t("upload_first", "en")
-    text = next(iter(shipped().values())).read_bytes()
+    text = shipped()[DEFAULT_SCENARIO].read_bytes()
     at = _run(at.file_uploader(key="scenario_upload").upload("mine.toml", text, "application/toml"))
     assert not at.error
     assert at.number_input, "the uploaded scenario's parameters are not shown"

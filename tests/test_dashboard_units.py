@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import zipfile
 
 import pytest
 from matplotlib.image import imread
@@ -224,12 +225,20 @@ def test_downloads_are_whole_files() -> None:
     r = small_result()
     files = downloads.files(r, "zh", fig_city.Coverage(0.8, 15.0))
     by_name = {name: (label, data, mime) for label, name, data, mime in files}
-    assert set(by_name) == {"months.csv", "targets.csv", "flows.csv", "sites.csv", "report.html"} | {
-        f"{k}.png" for k in downloads.FIGURES
-    }
+    assert set(by_name) == {
+        "months.csv",
+        "targets.csv",
+        "flows.csv",
+        "sites.csv",
+        "report.html",
+        "results.zip",
+    } | {f"{k}.png" for k in downloads.FIGURES}
     months_csv = by_name["months.csv"][1].decode().splitlines()
     assert len(months_csv) == 31 and months_csv[0].startswith("month,phase,cardholders")
     assert all(by_name[f"{k}.png"][1].startswith(b"\x89PNG") for k in downloads.FIGURES)
     report = by_name["report.html"][1].decode()
     assert report.count("data:image/png;base64,") == len(downloads.FIGURES)
     assert "未达成" in report and report.rstrip().endswith("</html>")
+    with zipfile.ZipFile(io.BytesIO(by_name["results.zip"][1])) as archive:
+        names = set(archive.namelist())
+    assert {"small/report.html", "small/months.csv", "small/rollout.sqlite"} <= names, names
