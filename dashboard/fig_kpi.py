@@ -68,7 +68,7 @@ def sectors_figure(result: RolloutResult, index: int, lang: str) -> Figure:
     month_axis(ax, months)
     ax.set_ylabel(t("tx_per_day", lang))
     ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:,.0f}")
-    ax.set_title(t("fig_sectors", lang), fontsize=10)
+    ax.set_title(t("fig_sectors", lang), fontsize=10, pad=14)
     return fig
 
 
@@ -87,7 +87,7 @@ def waits_figure(result: RolloutResult, index: int, lang: str) -> Figure:
     ax.set_ylim(bottom=0)
     ax.set_ylabel(t("seconds", lang))
     ax.legend(loc="upper left", fontsize=7)
-    ax.set_title(t("fig_waits", lang), fontsize=10)
+    ax.set_title(t("fig_waits", lang), fontsize=10, pad=14)
     return fig
 
 
@@ -110,7 +110,7 @@ def float_figure(result: RolloutResult, index: int, lang: str) -> Figure:
     month_axis(ax, months)
     ax.set_ylabel(t("million_yuan", lang))
     ax.legend(loc="upper left", fontsize=7)
-    ax.set_title(t("fig_float", lang), fontsize=10)
+    ax.set_title(t("fig_float", lang), fontsize=10, pad=14)
     return fig
 
 
@@ -130,7 +130,7 @@ def money_figure(result: RolloutResult, index: int, lang: str) -> Figure:
     ax.set_ylabel(t("yuan", lang))
     ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:,.0f}")
     ax.legend(loc="upper left", fontsize=7)
-    ax.set_title(t("fig_money", lang), fontsize=10)
+    ax.set_title(t("fig_money", lang), fontsize=10, pad=14)
     row = result.months[index]
     items = sorted(row.settlement_fen_by_participant.items(), key=lambda kv: kv[1])
     ys = range(len(items))
@@ -139,5 +139,5 @@ def money_figure(result: RolloutResult, index: int, lang: str) -> Figure:
     pos.axvline(0, color="#333333", linewidth=0.5)
     pos.xaxis.set_major_formatter(lambda v, _pos: f"{v:,.0f}")
     pos.set_xlabel(f"{t('yuan', lang)}  (+ {t('receives', lang)}, − {t('pays', lang)})")
-    pos.set_title(f"{t('fig_positions', lang)} ({row.month})", fontsize=10)
+    pos.set_title(f"{t('fig_positions', lang)} ({row.month})", fontsize=10, pad=14)
     return fig

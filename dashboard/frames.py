@@ -87,7 +87,10 @@ def targets_frame(result: RolloutResult, month: str, lang: str) -> pd.DataFrame:
                 t("status", lang): t(status, lang),
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    for column in (t("actual", lang), t("gap", lang)):
+        frame[column] = frame[column].astype("Int64")  # whole numbers, blank while not due
+    return frame
 
 
 def next_target(result: RolloutResult, kpi: str, month: str) -> TargetCheck | None:
@@ -139,6 +142,37 @@ def positions_frame(row: MonthRow, lang: str) -> pd.DataFrame:
     )
 
 
+def _count(v: float) -> str:
+    return f"{v:,.0f}"
+
+
+def _share(v: float) -> str:
+    return f"{v:.1%}"
+
+
+def _fen(v: float) -> str:
+    return f"{v / 100:,.0f}"
+
+
+def _seconds(v: float) -> str:
+    return f"{v:,.1f}"
+
+
+# (label key, unit key or "", formatter) of each headline figure
+_FIGURES = {
+    "cardholders": ("cardholders", "", _count),
+    "recharge_points": ("recharge_points", "", _count),
+    "terminals": ("terminals", "", _count),
+    "coverage_share": ("coverage", "", _share),
+    "float_fen": ("float", "yuan", _fen),
+    "recharge_wait_s_mean": ("wait_mean", "seconds", _seconds),
+    "recharge_wait_s_p95": ("wait_p95", "seconds", _seconds),
+    "cash_cumulative_fen": ("cash_cumulative", "yuan", _fen),
+    "targets_met": ("met", "targets", _count),
+    "targets_missed": ("missed", "targets", _count),
+}
+
+
 def last_month_figures(result: RolloutResult) -> dict[str, float]:
     """The headline figures of a run's last month, for side-by-side comparison."""
     last = result.months[-1]
@@ -150,17 +184,23 @@ def last_month_figures(result: RolloutResult) -> dict[str, float]:
     out["cash_cumulative_fen"] = float(last.cash_cumulative_fen)
     out["targets_met"] = float(sum(c.met for c in result.targets))
     out["targets_missed"] = float(sum(not c.met for c in result.targets))
+    assert out.keys() == _FIGURES.keys()
     return out
 
 
 def compare_frame(a: RolloutResult, b: RolloutResult, lang: str) -> pd.DataFrame:
+    """Headline figures at each run's last month, formatted, with the difference B - A."""
     fa, fb = last_month_figures(a), last_month_figures(b)
-    assert fa.keys() == fb.keys()
-    return pd.DataFrame(
-        {
-            t("figure", lang): list(fa),
-            "A": list(fa.values()),
-            "B": list(fb.values()),
-            t("difference", lang): [fb[k] - fa[k] for k in fa],
-        }
-    )
+    rows = []
+    for key, (label, unit, fmt) in _FIGURES.items():
+        shown = t(label, lang) + (f" ({t(unit, lang)})" if unit else "")
+        diff = fmt(fb[key] - fa[key])
+        rows.append(
+            {
+                t("figure", lang): shown,
+                "A": fmt(fa[key]),
+                "B": fmt(fb[key]),
+                t("difference", lang): diff if diff.startswith("-") else "+" + diff,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -44,9 +44,11 @@ def compare_view(a: RolloutResult, lang: str, cache: runner.RunCache) -> None:
             last = len(run.months) - 1
             st.image(to_png(fig_kpi.kpi_figure(run, last, lang)), width="stretch")
             st.image(to_png(fig_kpi.float_figure(run, last, lang)), width="stretch")
-            st.table(
-                frames.targets_frame(run, run.months[last].month, lang), border="horizontal", hide_index=True
-            )
+            if run.targets:
+                targets = frames.targets_frame(run, run.months[last].month, lang)
+                st.table(targets, border="horizontal", hide_index=True)
+            else:
+                st.caption(t("no_targets", lang))
 
 
 def downloads_view(result: RolloutResult, lang: str, cov: Coverage) -> None:

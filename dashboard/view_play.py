@@ -26,12 +26,30 @@ def controls(result: RolloutResult, lang: str) -> int:
     pb = state.pb()
     months = [r.month for r in result.months]
     cols = st.columns([1, 1, 1, 2, 6], vertical_alignment="bottom")
-    cols[0].button(t("back", lang), key="back", on_click=state.on_step, args=(-1,), disabled=pb.index == 0)
+    cols[0].button(
+        t("back", lang),
+        icon=":material/skip_previous:",
+        key="back",
+        on_click=state.on_step,
+        args=(-1,),
+        disabled=pb.index == 0,
+    )
     if pb.playing:
-        cols[1].button(t("pause", lang), key="pause", on_click=state.on_pause, type="primary")
+        cols[1].button(
+            t("pause", lang), icon=":material/pause:", key="pause", on_click=state.on_pause, type="primary"
+        )
     else:
-        cols[1].button(t("play", lang), key="play", on_click=state.on_play, type="primary")
-    cols[2].button(t("step", lang), key="step", on_click=state.on_step, args=(1,), disabled=pb.at_end)
+        cols[1].button(
+            t("play", lang), icon=":material/play_arrow:", key="play", on_click=state.on_play, type="primary"
+        )
+    cols[2].button(
+        t("step", lang),
+        icon=":material/skip_next:",
+        key="step",
+        on_click=state.on_step,
+        args=(1,),
+        disabled=pb.at_end,
+    )
     st.session_state[state.STRIDE] = pb.stride
     cols[3].selectbox(t("speed", lang), playback.STRIDES, key=state.STRIDE, on_change=state.on_stride)
     st.session_state[state.SLIDER] = months[pb.index]
@@ -61,9 +79,9 @@ def _headline(result: RolloutResult, index: int, lang: str) -> None:
         delta = None
         if nxt is not None:
             delta = t("next_target", lang, v=nxt.target.low, m=nxt.target.due_month)
-        col.metric(t(kpi, lang), f"{value:,}", delta=delta, delta_color="off")
+        col.metric(t(kpi, lang), f"{value:,}", delta=delta, delta_color="off", delta_arrow="off")
     cols[-2].metric(t("coverage", lang), f"{row.coverage_share:.0%}")
-    cols[-1].metric(t("float", lang), f"{row.float_fen / 100:,.0f} {t('yuan', lang)}")
+    cols[-1].metric(t("float_m", lang), f"{row.float_fen / 1e8:,.1f}")
 
 
 @st.cache_resource
@@ -89,11 +107,11 @@ def rollout_body(result: RolloutResult, index: int, lang: str) -> None:
     with right:
         _image(fig_kpi.waits_figure, result, index, lang, "fig_waits")
         st.markdown(f"**{t('targets', lang)}**")
-        st.table(
-            frames.targets_frame(result, result.months[index].month, lang),
-            border="horizontal",
-            hide_index=True,
-        )
+        if result.targets:
+            targets = frames.targets_frame(result, result.months[index].month, lang)
+            st.table(targets, border="horizontal", hide_index=True)
+        else:
+            st.caption(t("no_targets", lang))
         payback = result.payback_month or t("never", lang)
         st.markdown(f"**{t('payback', lang)}:** {payback}")
     _image(fig_kpi.money_figure, result, index, lang, "fig_money")

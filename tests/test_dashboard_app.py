@@ -173,6 +173,7 @@ def test_city_flows_and_downloads_views() -> None:
         "city.png",
         "flows.png",
         "report.html",
+        "results.zip",
     ]
 
 

@@ -115,7 +115,7 @@ def test_every_label_has_both_languages() -> None:
     for key, entry in i18n.LABELS.items():
         assert set(entry) == set(i18n.LANGS), key
         assert all(entry[lang].strip() for lang in i18n.LANGS), key
-    assert i18n.t("next_target", "zh", v=1000, m="2010-01") == "下一目标 2010-01 达到 1,000"
+    assert i18n.t("next_target", "zh", v=1000, m="2010-01") == "目标 1,000（2010-01）"
     assert i18n.name("bus", "zh") == "公交"
     assert i18n.name("bank-a", "zh") == "bank-a"
     with pytest.raises(KeyError):
@@ -165,9 +165,14 @@ def test_frames() -> None:
     assert nxt is not None and nxt.target.due_month == _month(23)
     assert frames.next_target(r, "cardholders", _month(12)) is None
     assert frames.sectors(r) == ["bus", "retail"]
+    assert frames.last_month_figures(r)["cardholders"] == 300_000
     cmp = frames.compare_frame(r, small_result(24), "en")
-    row = cmp[cmp["Figure"] == "cardholders"].iloc[0]
-    assert (row["A"], row["B"], row["B − A"]) == (300_000, 240_000, -60_000)
+    row = cmp[cmp["Figure"] == "Cardholders"].iloc[0]
+    assert (row["A"], row["B"], row["B − A"]) == ("300,000", "240,000", "-60,000")
+    row = cmp[cmp["Figure"] == "Float (CNY)"].iloc[0]
+    assert (row["A"], row["B − A"]) == ("1,500,000", "-300,000")
+    row = cmp[cmp["Figure"] == "Coverage"].iloc[0]
+    assert (row["A"], row["B − A"]) == ("100.0%", "+0.0%")
     assert frames.flows_frame(r)["amount_fen"].sum() == 16_600_000
 
 
