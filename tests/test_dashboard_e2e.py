@@ -202,5 +202,5 @@ def test_dashboard_in_chromium(server: tuple[str, float], tmp_path: Path) -> Non
     keep = os.environ.get("CARDTWIN_SCREENSHOTS")
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
-        for png in shots.iterdir():
+        for png in shots.glob("*.png"):
             shutil.copy2(png, Path(keep) / png.name)
