@@ -14,16 +14,18 @@ scenarios/rollout/.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import re
 import shutil
 import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from scenarios.rollout_schema import ROLLOUT_DIR, RolloutScenario, load_rollout, shipped
+from scenarios.schema import ScenarioError
 from sim.rollout import run_rollout
 from sim.rollout_result import RolloutResult
 
@@ -94,29 +96,28 @@ class UploadFolder:
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="cardtwin-dashboard-"))
+        atexit.register(self.close)
         scenarios_dir = ROLLOUT_DIR.parent
         for day in scenarios_dir.glob("*.toml"):
             shutil.copy2(day, self.root / day.name)
         shutil.copytree(ROLLOUT_DIR, self.root / ROLLOUT_DIR.name, dirs_exist_ok=True)
 
     def write(self, filename: str, data: bytes) -> Path:
-        """Store an uploaded file under its own name (path parts dropped); refuses oversize files."""
-        from scenarios.schema import ScenarioError
-
+        """Store an uploaded file; the name carries its content's hash, so sessions that upload
+        files of one name never overwrite each other's. Refuses oversize files."""
         if len(data) > UPLOAD_BYTES_MAX:
             raise ScenarioError(f"{filename}: {len(data)} bytes, more than {UPLOAD_BYTES_MAX} for a scenario")
         stem = Path(filename).name.removesuffix(".toml") or "upload"
-        path = self.root / ROLLOUT_DIR.name / f"upload-{stem}.toml"
+        digest = hashlib.sha256(data).hexdigest()[:12]
+        path = self.root / ROLLOUT_DIR.name / f"upload-{digest}-{stem}.toml"
         path.write_bytes(data)
         return path
 
     def shown(self, message: str) -> str:
-        """An error message with the private folder taken out of its file names."""
-        return message.replace(str(self.root / ROLLOUT_DIR.name) + "/", "")
+        """An error message naming uploaded files as the viewer named them."""
+        folder = re.escape(str(self.root / ROLLOUT_DIR.name))
+        return re.sub(folder + r"/upload-[0-9a-f]{12}-", "", message)
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
-
-def describe(scenario: RolloutScenario) -> dict[str, Any]:
-    return {"name": scenario.name, "title": scenario.rollout.title, "source": scenario.source}

@@ -114,7 +114,7 @@ def test_uploaded_scenario_runs_and_a_broken_one_names_its_line() -> None:
     broken = text.replace(b"[adoption]", b"[adoption]\nno_such_key = 1", 1)
     at = _run(at.file_uploader(key="scenario_upload").set_value(("broken.toml", broken, "application/toml")))
     message = at.error[0].value
-    assert message.startswith("upload-broken.toml:") and "no_such_key" in message, message
+    assert message.startswith("broken.toml:") and "no_such_key" in message, message
     assert "cardtwin-dashboard-" not in message  # the private folder is not shown
 
 

@@ -247,3 +247,65 @@ def test_downloads_are_whole_files() -> None:
     with zipfile.ZipFile(io.BytesIO(by_name["results.zip"][1])) as archive:
         names = set(archive.namelist())
     assert {"small/report.html", "small/months.csv", "small/rollout.sqlite"} <= names, names
+
+
+def test_run_cache_keys_on_the_resolved_scenario() -> None:
+    from dashboard import runner
+    from scenarios.rollout_schema import shipped
+
+    path = shipped()["hangzhou-2004-2009"]
+    base = runner.load(path)
+    same = runner.load(path, {})
+    other = runner.load(path, {"adoption.imitation_q": 0.2})
+    assert runner.fingerprint(base, 1, 0.001) == runner.fingerprint(same, 1, 0.001)
+    assert runner.fingerprint(base, 1, 0.001) != runner.fingerprint(other, 1, 0.001)
+    assert runner.fingerprint(base, 1, 0.001) != runner.fingerprint(base, 2, 0.001)
+    assert runner.fingerprint(base, 1, 0.001) != runner.fingerprint(base, 1, 0.002)
+    cache = runner.RunCache(entries=2)
+    r = small_result()
+    cache.put("a", r)
+    cache.put("b", r)
+    assert cache.get("a") is r  # now the most recent
+    cache.put("c", r)
+    assert cache.get("b") is None and cache.get("a") is r and len(cache) == 2
+
+
+def test_params_resolve_and_overrides() -> None:
+    from dashboard import params, runner
+    from scenarios.rollout_schema import shipped
+
+    s = runner.load(shipped()["hangzhou-2004-2009"])
+    found = {dotted: value for _, dotted, value in params.available(s)}
+    last = len(s.milestone) - 1
+    assert found[f"milestone.{last}.terminals"] == s.milestone[-1].terminals
+    assert found["adoption.imitation_q"] == s.adoption.imitation_q
+    edited = dict(found, **{"finance.card_price_fen": found["finance.card_price_fen"] + 100})
+    assert params.overrides(found, edited) == {
+        "finance.card_price_fen": found["finance.card_price_fen"] + 100
+    }
+    assert params.overrides(found, found) == {}
+    more = s.milestone[-1].terminals + 1000
+    changed = runner.load(shipped()["hangzhou-2004-2009"], {f"milestone.{last}.terminals": more})
+    assert changed.milestone[-1].terminals == more
+
+
+def test_uploads_keep_sessions_apart_and_refuse_oversize() -> None:
+    from dashboard import runner
+    from scenarios.rollout_schema import shipped
+    from scenarios.schema import ScenarioError
+
+    folder = runner.UploadFolder()
+    try:
+        text = shipped()["hangzhou-2004-2009"].read_bytes()
+        a = folder.write("mine.toml", text)
+        b = folder.write("mine.toml", text.replace(b"imitation_q", b"no_such_key", 1))
+        assert a != b and a.read_bytes() == text
+        assert runner.load(a).name == "hangzhou-2004-2009"  # its relative references resolve
+        with pytest.raises(ScenarioError) as bad:
+            runner.load(b)
+        assert folder.shown(str(bad.value)).startswith("mine.toml:"), folder.shown(str(bad.value))
+        with pytest.raises(ScenarioError, match="more than"):
+            folder.write("big.toml", b"#" * (runner.UPLOAD_BYTES_MAX + 1))
+    finally:
+        folder.close()
+    assert not folder.root.exists()
