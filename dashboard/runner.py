@@ -120,4 +120,3 @@ class UploadFolder:
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
-

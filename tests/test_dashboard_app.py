@@ -79,6 +79,23 @@ def test_run_then_same_inputs_come_from_the_cache() -> None:
     assert at.success[0].value.startswith("Run finished in")
 
 
+def _terminals_at_end(at: AppTest) -> int:
+    months = at.select_slider(key="month_slider").options
+    at = _run(at.select_slider(key="month_slider").set_value(months[-1]))
+    metric = next(m for m in at.metric if m.label == t("terminals", "en"))
+    return int(metric.value.replace(",", ""))
+
+
+def test_what_if_more_terminals() -> None:
+    at = started()
+    before = _terminals_at_end(at)
+    widget = next(n for n in at.number_input if n.label == "Terminals at the last milestone")
+    widget.set_value(widget.value + 1000)
+    at = _run(at.button(key="run").click())
+    assert at.success[0].value.startswith("Run finished in")  # a new run, not the cached one
+    assert _terminals_at_end(at) == before + 1000
+
+
 @pytest.mark.parametrize(
     ("label", "value", "field"),
     [
