@@ -48,7 +48,12 @@ SECTORS: dict[str, str | None] = {
     "housing_fund": None,
     "government": None,
 }
-MONTHS_MAX = 240  # twenty years: longer than any plan in the seeds
+MONTHS_MAX = 240
+PLACEMENTS = (
+    "greedy",
+    "uniform",
+    "random",
+)  # sim.placement's plan and its baselines  # twenty years: longer than any plan in the seeds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +102,13 @@ class Deployment:
     pos_share: float = param(0.15, unit="share", doc="terminals that are merchant POS", high=1)
     walk_m: float = param(800.0, unit="m", doc="walking distance counted as covered by a recharge point")
     urban_area_km2: float = param(400.0, unit="km2", doc="area the recharge points serve", low=1)
+    placement: str = param(
+        "greedy",
+        unit="",
+        doc="how recharge points are sited: greedy max walking coverage, or a baseline",
+        choices=PLACEMENTS,
+    )
+    points_per_site_max: int = param(4, unit="points", doc="recharge points one site may hold", low=1)
     source: str = param("", unit="", doc="why these values", low=None)
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from scenarios.rollout_schema import SECTORS, RolloutScenario
 from sim.rollout_days import DayFigures, run_representative
 from sim.rollout_money import month_money
-from sim.rollout_plan import MonthPlan, coverage_share, plan_months
+from sim.rollout_plan import MonthPlan, plan_months
 from sim.rollout_result import (
     KPI_MONEY_PER_YEAR,
     MonthRow,
@@ -29,7 +29,7 @@ from sim.rollout_result import (
     Target,
     TargetCheck,
 )
-from sim.rollout_sites import city_map, flows_of, sites_of
+from sim.rollout_sites import flows_of, lay_out
 
 Progress = Callable[[int, int], None]
 
@@ -68,6 +68,7 @@ def run_rollout(
     rep_of = representative_months(plans)
     chosen = sorted(set(rep_of.values()))
     by_month = {p.month: p for p in plans}
+    layout = lay_out(s, plans)
     days: dict[str, DayFigures] = {}
     for i, month in enumerate(chosen):
         days[month] = run_representative(s, by_month[month], sample, seed * 1000 + i)
@@ -105,9 +106,7 @@ def run_rollout(
                 terminals=plan.terminals,
                 terminals_by_kind=dict(plan.terminals_by_kind),
                 sectors=plan.sectors,
-                coverage_share=coverage_share(
-                    plan.recharge_points, s.deployment.walk_m, s.deployment.urban_area_km2
-                ),
+                coverage_share=layout.coverage[plan.month],
                 tx_per_day_by_sector={k: round(v * n) for k, v in day.taps_per_holder.items()},
                 card_spending_fen=round(day.purchases_fen_per_holder * n * d),
                 loads_fen=round(day.loads_fen_per_holder * n * d),
@@ -139,8 +138,8 @@ def run_rollout(
         phases=phases,
         months=tuple(rows),
         targets=tuple(check_targets(s, rows)),
-        sites=sites_of(s, rows),
-        city=city_map(s),
+        sites=layout.sites,
+        city=layout.city,
         flows=flows_of(positions_total, gross_fees_total, acquirer_cut),
         payback_month=payback_month(rows),
         wall_s=time.perf_counter() - started,
@@ -179,9 +178,11 @@ def _notes(s: RolloutScenario, days: dict[str, DayFigures], sample: float) -> tu
     notes = [
         f"representative days (twin runs at sample {sample}): {', '.join(sorted(days))}; each month "
         "takes the day of its phase and calendar year, scaled by its own cardholders and days",
-        f"twin days simulated {sum(d.citizens for d in days.values())} citizen-days in "
-        f"{sum(d.wall_s for d in days.values()):.1f} s",
-        "coverage_share: recharge points spread at random over the urban area (Poisson field)",
+        f"twin days simulated {sum(d.citizens for d in days.values())} citizens' days in all",
+        "revenue = clearing fees kept by the operator (the twin's T+1 settlement) + float interest + card "
+        "sales + assumed value-added services; terminal and recharge-point counts follow the milestones",
+        f"coverage_share: residents within {s.deployment.walk_m:g} m walk along the streets of a recharge "
+        f"point, points placed by sim.placement ({s.deployment.placement})",
     ]
     if silent:
         notes.append(

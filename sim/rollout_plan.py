@@ -121,10 +121,3 @@ def twin_sector_shares(s: RolloutScenario, sectors: tuple[str, ...]) -> dict[str
         on = [x for x in sectors if SECTORS[x] == kind]
         out[kind] = len(on) / len(all_of_kind) if all_of_kind else 0.0
     return out
-
-
-def coverage_share(recharge_points: int, walk_m: float, urban_area_km2: float) -> float:
-    """Share of citizens within walking distance of a recharge point, points spread at random
-    over the urban area (a Poisson field: 1 - exp(-density x disc area))."""
-    disc_km2 = math.pi * (walk_m / 1000) ** 2
-    return 1 - math.exp(-recharge_points * disc_km2 / urban_area_km2)

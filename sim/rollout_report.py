@@ -23,11 +23,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from model.money import format_fen
 from sim.rollout_result import RolloutResult
-from sim.rollout_tables import Row, Table, tables, target_text
-
-FEN_PER_MILLION_CNY = 100 * 1_000_000
+from sim.rollout_tables import FEN_PER_MILLION_CNY, Row, Table, money_text, tables, target_text
 
 
 def _dates(r: RolloutResult) -> list[date]:
@@ -137,8 +134,8 @@ def summary_lines(r: RolloutResult) -> list[str]:
     revenue = sum(m.revenue_fen for m in r.months)
     opex = sum(m.opex_fen for m in r.months)
     out.append(
-        f"investment CNY {format_fen(invest)}, opex CNY {format_fen(opex)}, "
-        f"revenue CNY {format_fen(revenue)}; payback: {r.payback_month or 'not within the span'}"
+        f"investment {money_text(invest)}, opex {money_text(opex)}, "
+        f"revenue {money_text(revenue)}; payback: {r.payback_month or 'not within the span'}"
     )
     return out
 

@@ -14,6 +14,7 @@ from model.money import format_fen
 from sim.rollout_result import KPI_MONEY_PER_YEAR, RolloutResult, TargetCheck
 
 Row = tuple[Any, ...]
+FEN_PER_MILLION_CNY = 100 * 1_000_000
 Table = tuple[list[str], list[Row]]
 
 MONTH_COLUMNS = [
@@ -51,13 +52,20 @@ MONEY_SUMMED = (
 )
 
 
+def money_text(fen: int) -> str:
+    """CNY in millions for plan-sized sums (`CNY 359.0M`), else to the fen."""
+    if abs(fen) >= FEN_PER_MILLION_CNY:
+        return f"CNY {fen / FEN_PER_MILLION_CNY:,.1f}M"
+    return f"CNY {format_fen(fen)}"
+
+
 def target_text(check: TargetCheck) -> str:
     """`cardholders by 2005-12: 369,606 vs >= 600,000: MISSED by 230,394 (-38.4%)`."""
     t = check.target
     money = t.kpi in KPI_MONEY_PER_YEAR
 
     def show(v: int) -> str:
-        return f"CNY {format_fen(v)}" if money else f"{v:,}"
+        return money_text(v) if money else f"{v:,}"
 
     span = f"{show(t.low)}..{show(t.high)}" if t.high is not None else f">= {show(t.low)}"
     what = (
@@ -66,6 +74,8 @@ def target_text(check: TargetCheck) -> str:
         else f"{t.kpi} by {t.due_month}"
     )
     verdict = "met" if check.met else "MISSED"
+    if check.met and t.high is not None and check.actual > t.high:
+        verdict = "met (above the range)"
     by = f"by {show(abs(check.gap))} ({check.gap_share:+.1%})"
     return f"{what}: {show(check.actual)} vs {span}: {verdict} {by}"
 
