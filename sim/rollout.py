@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 
 from scenarios.rollout_schema import SECTORS, RolloutScenario
+from scenarios.schema import ScenarioError
 from sim.rollout_days import DayFigures, run_representative
 from sim.rollout_money import month_money
 from sim.rollout_plan import MonthPlan, plan_months
@@ -63,7 +64,8 @@ def run_rollout(
     s = scenario
     seed = s.rollout.seed if seed is None else seed
     sample = s.rollout.sample if sample is None else sample
-    assert 0 < sample <= 1, sample
+    if not 0 < sample <= 1:
+        raise ScenarioError(f"{s.source}: sample {sample!r}: out of range (allowed: 0 < sample <= 1)")
     plans = plan_months(s)
     rep_of = representative_months(plans)
     chosen = sorted(set(rep_of.values()))

@@ -24,7 +24,15 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
 from sim.rollout_result import RolloutResult
-from sim.rollout_tables import FEN_PER_MILLION_CNY, Row, Table, money_text, tables, target_text
+from sim.rollout_tables import (
+    FEN_PER_MILLION_CNY,
+    Row,
+    Table,
+    money_text,
+    tables,
+    target_text,
+    targets_side_by_side,
+)
 
 
 def _dates(r: RolloutResult) -> list[date]:
@@ -165,6 +173,7 @@ def write_rollout(r: RolloutResult, folder: Path) -> Path:
         sections = [
             ("Targets", "<pre>" + html.escape("\n".join(summary_lines(r))) + "</pre>"),
             ("Per phase", _table_html(*data["phases"])),
+            ("Per calendar year", _table_html(*data["years"])),
             ("Per month", _table_html(*data["months"])),
             ("Money flows (T+1 settlement, whole rollout)", _table_html(*data["flows"])),
             ("Notes", _table_html(*data["notes"])),
@@ -182,21 +191,18 @@ def write_compare(a: RolloutResult, b: RolloutResult, folder: Path) -> Path:
         [(k, va, vb) for (k, va), (_, vb) in zip(data_a["rollout"][1], data_b["rollout"][1], strict=True)],
     )
 
+    both = {"side_by_side": side, "targets": targets_side_by_side(a, b)}
+
     def fill(tmp: Path) -> None:
-        _write_db(
-            tmp / "compare.sqlite",
-            {
-                "side_by_side": side,
-                **{f"a_{k}": v for k, v in data_a.items()},
-                **{f"b_{k}": v for k, v in data_b.items()},
-            },
-        )
-        _write_csv(tmp, {"side_by_side": side})
+        prefixed = {**{f"a_{k}": v for k, v in data_a.items()}, **{f"b_{k}": v for k, v in data_b.items()}}
+        _write_db(tmp / "compare.sqlite", {**both, **prefixed})
+        _write_csv(tmp, both)
         _write_csv(tmp, data_a, "a_")
         _write_csv(tmp, data_b, "b_")
         figures = _figures(tmp, [(a.scenario, a), (b.scenario, b)])
         sections = [
             ("Side by side", _table_html(*side)),
+            ("Targets side by side (a = A, b = B)", _table_html(*both["targets"])),
             (f"A: {a.scenario}", "<pre>" + html.escape("\n".join(summary_lines(a))) + "</pre>"),
             (f"B: {b.scenario}", "<pre>" + html.escape("\n".join(summary_lines(b))) + "</pre>"),
             ("A per phase", _table_html(*data_a["phases"])),

@@ -80,6 +80,49 @@ def target_text(check: TargetCheck) -> str:
     return f"{what}: {show(check.actual)} vs {span}: {verdict} {by}"
 
 
+SPAN_COLUMNS = [
+    "start_month", "end_month", "cardholders", "recharge_points", "terminals", "service_windows",
+    "coverage_share",
+    *MONEY_SUMMED, "cash_cumulative_fen", "targets_due", "targets_met", "verdicts", "sectors", "source",
+]  # fmt: skip
+
+
+def _spans(r: RolloutResult, label: str, spans: list[tuple[str, str, str, str, str]]) -> Table:
+    """Per phase or per year: counts at the last month, money summed, the targets due in it."""
+    out = []
+    for name, start, end, sectors, source in spans:
+        rows = [m for m in r.months if start <= m.month <= end]
+        last = rows[-1]
+        due = [c for c in r.targets if start <= c.target.due_month <= end]
+        counts = (last.cardholders, last.recharge_points, last.terminals, last.service_windows)
+        money = (sum(getattr(m, k) for m in rows) for k in MONEY_SUMMED)
+        verdicts = "; ".join(target_text(c) for c in due)
+        out.append(
+            (name, start, end, *counts, round(last.coverage_share, 4), *money, last.cash_cumulative_fen,
+             len(due), sum(c.met for c in due), verdicts, sectors, source)
+        )  # fmt: skip
+    return [label, *SPAN_COLUMNS], out
+
+
+def targets_side_by_side(a: RolloutResult, b: RolloutResult) -> Table:
+    """The targets of two rollouts matched by KPI and due month (a target only one has shows once)."""
+    keys = list(dict.fromkeys((c.target.kpi, c.target.due_month) for c in (*a.targets, *b.targets)))
+    by_a = {(c.target.kpi, c.target.due_month): c for c in a.targets}
+    by_b = {(c.target.kpi, c.target.due_month): c for c in b.targets}
+
+    def cell(c: TargetCheck | None) -> tuple[Any, ...]:
+        return (None, None, None) if c is None else (c.actual, c.met, c.gap)
+
+    return (
+        ["kpi", "due_month", "low", "a_actual", "a_met", "a_gap", "b_actual", "b_met", "b_gap"],
+        [
+            (kpi, due, (by_a.get((kpi, due)) or by_b[(kpi, due)]).target.low, *cell(by_a.get((kpi, due))),
+             *cell(by_b.get((kpi, due))))
+            for kpi, due in keys
+        ],
+    )  # fmt: skip
+
+
 def tables(r: RolloutResult) -> dict[str, Table]:
     out: dict[str, Table] = {}
     out["rollout"] = (
@@ -96,53 +139,29 @@ def tables(r: RolloutResult) -> dict[str, Table]:
             ("targets", len(r.targets)),
         ],
     )
+    due: dict[str, list[str]] = {}
+    for c in r.targets:
+        due.setdefault(c.target.due_month, []).append(target_text(c))
     out["months"] = (
-        [*MONTH_COLUMNS, "sectors", "terminals_by_kind", "tx_per_day_by_sector"],
+        [*MONTH_COLUMNS, "sectors", "terminals_by_kind", "tx_per_day_by_sector", "targets_due"],
         [
             (
                 *(getattr(m, c) for c in MONTH_COLUMNS),
                 " ".join(m.sectors),
                 json.dumps(m.terminals_by_kind, sort_keys=True),
                 json.dumps(m.tx_per_day_by_sector, sort_keys=True),
+                "; ".join(due.get(m.month, [])),
             )
             for m in r.months
         ],
     )
-    phase_rows = []
-    for p in r.phases:
-        rows = [m for m in r.months if p.start_month <= m.month <= p.end_month]
-        last = rows[-1]
-        sums = [sum(getattr(m, k) for m in rows) for k in MONEY_SUMMED]
-        phase_rows.append(
-            (
-                p.name,
-                p.start_month,
-                p.end_month,
-                last.cardholders,
-                last.recharge_points,
-                last.terminals,
-                last.service_windows,
-                *sums,
-                last.cash_cumulative_fen,
-                " ".join(p.sectors),
-                p.source,
-            )
-        )
-    out["phases"] = (
-        [
-            "phase",
-            "start_month",
-            "end_month",
-            "cardholders",
-            "recharge_points",
-            "terminals",
-            "service_windows",
-            *MONEY_SUMMED,
-            "cash_cumulative_fen",
-            "sectors",
-            "source",
-        ],
-        phase_rows,
+    out["phases"] = _spans(
+        r, "phase", [(p.name, p.start_month, p.end_month, " ".join(p.sectors), p.source) for p in r.phases]
+    )
+    years = sorted({m.month[:4] for m in r.months})
+    first, last = r.months[0].month, r.months[-1].month
+    out["years"] = _spans(
+        r, "year", [(y, max(first, f"{y}-01"), min(last, f"{y}-12"), "", "") for y in years]
     )
     out["targets"] = (
         ["kpi", "due_month", "low", "high", "actual", "met", "gap", "gap_share", "verdict", "source"],

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from scenarios.rollout_schema import load_rollout
+from scenarios.schema import ScenarioError
 from sim import rollout_report
 from sim.cli import main
 from sim.rollout import check_targets, payback_month, representative_months, run_rollout
@@ -27,7 +28,7 @@ FOLDER_FILES = {
     "network.png",
     "volume.png",
     "cash.png",
-    *(f"{t}.csv" for t in ("rollout", "months", "phases", "targets", "sites", "flows", "notes")),
+    *(f"{t}.csv" for t in ("rollout", "months", "phases", "years", "targets", "sites", "flows", "notes")),
 }
 
 
@@ -194,7 +195,25 @@ def test_cli_compare_puts_two_plans_side_by_side(tmp_path: Path) -> None:
         "compare.sqlite",
         "report.html",
         "side_by_side.csv",
+        "targets.csv",
         "a_targets.csv",
         "b_targets.csv",
         "cash.png",
     } <= names
+
+
+@pytest.mark.parametrize("name", ["hangzhou-2004-2009", "one-card-plan-2005-2010", "five-stage-framework"])
+def test_every_shipped_scenario_runs_and_checks_each_target(name: str) -> None:
+    s = load_rollout(name)
+    assert pickle.loads(pickle.dumps(s)) == s  # sweeps send scenarios to Dask workers
+    r = run_rollout(s, sample=0.00003)
+    assert len(r.targets) == len(s.target)
+    assert [(c.target.kpi, c.target.due_month) for c in r.targets] == [(t.kpi, t.due_month) for t in s.target]
+    assert len(r.months) == len(s.months())
+    assert r.months[-1].coverage_share > 0.5
+    assert {p.name for p in r.phases} == {p.name for p in s.phase}
+
+
+def test_a_bad_sample_is_refused() -> None:
+    with pytest.raises(ScenarioError, match="sample 0: out of range"):
+        run_rollout(load_rollout("huaibei-2011-2014"), sample=0)
