@@ -3,8 +3,9 @@
 Each month the plan side (`sim.rollout_plan`) issues cards (Bass demand capped by the
 service windows), opens recharge points, terminals and windows between milestones and
 switches sectors on by phase. For each stretch of months sharing a phase and a calendar year,
-one representative day (its middle month) runs the real twin (`sim.rollout_days`); every
-month in the stretch takes that day's figures per cardholder and scales them by its own
+one representative day (its middle month) runs the real twin (`sim.rollout_days`). A month
+takes the per-cardholder figures of its phase's representative days, linear between the two
+that bracket it (acceptance grows with the terminals), and scales them by its own
 cardholders and days. Money (`sim.rollout_money`) follows from the plan and the twin's fees
 and float. Targets are checked against the month rows: counts at their due month, money
 summed over the due month's calendar year up to it. `run_rollout` is a plain module-level
@@ -19,7 +20,7 @@ from collections.abc import Callable
 
 from scenarios.rollout_schema import SECTORS, RolloutScenario
 from scenarios.schema import ScenarioError
-from sim.rollout_days import DayFigures, run_representative
+from sim.rollout_days import DayFigures, blend, run_representative
 from sim.rollout_money import month_money
 from sim.rollout_plan import MonthPlan, plan_months
 from sim.rollout_result import (
@@ -45,6 +46,29 @@ def representative_months(plans: list[MonthPlan]) -> dict[str, str]:
     for months in stretches.values():
         middle = months[(len(months) - 1) // 2]
         out.update({m: middle for m in months})
+    return out
+
+
+def _index(month: str) -> int:
+    return int(month[:4]) * 12 + int(month[5:])
+
+
+def month_figures(plans: list[MonthPlan], days: dict[str, DayFigures]) -> dict[str, DayFigures]:
+    """Each month's per-cardholder figures: linear between the representative days of its phase
+    that bracket it (acceptance grows smoothly within a phase), the nearest one outside them;
+    a phase boundary is a step, since sectors switch on at once."""
+    phase_of = {p.month: p.phase for p in plans}
+    out = {}
+    for plan in plans:
+        own = sorted(m for m in days if phase_of[m] == plan.phase)
+        before = [m for m in own if m <= plan.month]
+        after = [m for m in own if m >= plan.month]
+        if before and after and before[-1] != after[0]:
+            a, b = before[-1], after[0]
+            w = (_index(plan.month) - _index(a)) / (_index(b) - _index(a))
+            out[plan.month] = blend(days[a], days[b], w, plan.month)
+        else:
+            out[plan.month] = days[(before or after)[-1 if before else 0]]
     return out
 
 
@@ -76,6 +100,7 @@ def run_rollout(
         days[month] = run_representative(s, by_month[month], sample, seed * 1000 + i)
         if progress is not None:
             progress(i + 1, len(chosen))
+    figures = month_figures(plans, days)
     spends: dict[str, int] = {}
     for sp in s.spend:
         spends[sp.month] = spends.get(sp.month, 0) + sp.amount_fen
@@ -86,7 +111,7 @@ def run_rollout(
     gross_fees_total = 0
     positions_total: dict[str, int] = {}
     for index, plan in enumerate(plans):
-        day = days[rep_of[plan.month]]
+        day = figures[plan.month]
         n, d = plan.cardholders, _days(plan.month)
         gross_fees = round(day.fees_fen_per_holder * n * d)
         float_fen = round(day.float_fen_per_holder * n)
@@ -178,8 +203,9 @@ def payback_month(rows: list[MonthRow]) -> str | None:
 def _notes(s: RolloutScenario, days: dict[str, DayFigures], sample: float) -> tuple[str, ...]:
     silent = sorted({x for p in s.phase for x in p.sectors if SECTORS[x] is None})
     notes = [
-        f"representative days (twin runs at sample {sample}): {', '.join(sorted(days))}; each month "
-        "takes the day of its phase and calendar year, scaled by its own cardholders and days",
+        f"representative days (twin runs at sample {sample}): {', '.join(sorted(days))}; a month "
+        "takes the per-cardholder figures of its phase's representative days (linear between the two that "
+        "bracket it, else the nearest), scaled by its own cardholders and days",
         f"twin days simulated {sum(d.citizens for d in days.values())} citizens' days in all",
         "revenue = clearing fees kept by the operator (the twin's T+1 settlement) + float interest + card "
         "sales + assumed value-added services; terminal and recharge-point counts follow the milestones",

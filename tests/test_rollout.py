@@ -217,3 +217,13 @@ def test_every_shipped_scenario_runs_and_checks_each_target(name: str) -> None:
 def test_a_bad_sample_is_refused() -> None:
     with pytest.raises(ScenarioError, match="sample 0: out of range"):
         run_rollout(load_rollout("huaibei-2011-2014"), sample=0)
+
+
+def test_months_between_representative_days_are_linear_within_a_phase(huaibei_result: RolloutResult) -> None:
+    r = huaibei_result
+    reps = [m for m in r.months if m.representative_day]
+    a, b = reps[-2], reps[-1]  # two days of phase 3 (2013-10 and 2014-06)
+    assert a.phase == b.phase == "phase-3"
+    mid = r.month("2014-02")  # half way from 2013-10 to 2014-06
+    share = (a.card_spending_fen / a.cardholders / 31 + b.card_spending_fen / b.cardholders / 30) / 2
+    assert mid.card_spending_fen == pytest.approx(share * mid.cardholders * 28, rel=1e-6)
