@@ -62,15 +62,16 @@ def check_rollout(s: RolloutScenario, located: Located) -> None:
             )
         if t.high is not None and t.high < t.low:
             _fail(located, ("target", i, "high"), f"target[{i}].high", f"{t.high} is below low ({t.low})")
-    for key, items in (("batch", s.batch), ("spend", s.spend)):
-        for i, item in enumerate(items):
-            if not inside[0] <= item.month <= inside[1]:
-                _fail(
-                    located,
-                    (key, i, "month"),
-                    f"{key}[{i}].month",
-                    f"{item.month!r} is outside the span (allowed: {inside[0]}..{inside[1]})",
-                )
+    dated = [("batch", i, b.month) for i, b in enumerate(s.batch)]
+    dated += [("spend", i, sp.month) for i, sp in enumerate(s.spend)]
+    for key, i, month in dated:
+        if not inside[0] <= month <= inside[1]:
+            _fail(
+                located,
+                (key, i, "month"),
+                f"{key}[{i}].month",
+                f"{month!r} is outside the span (allowed: {inside[0]}..{inside[1]})",
+            )
     d = s.deployment
     total = d.bus_share + d.taxi_share + d.gate_share + d.pos_share
     if abs(total - 1) > SHARE_SUM_TOLERANCE:

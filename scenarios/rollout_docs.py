@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import typing
+from collections.abc import Callable
 from dataclasses import MISSING
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,8 @@ def _type(kind: Any) -> str:
 def _default(f: dataclasses.Field[Any]) -> str:
     if f.default is MISSING and f.default_factory is MISSING:
         return "required"
-    value = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+    factory = typing.cast(Callable[[], Any], f.default_factory)
+    value = f.default if f.default is not MISSING else factory()
     if value is None:
         return "none"
     if isinstance(value, int) and not isinstance(value, bool):

@@ -20,6 +20,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
@@ -35,8 +36,13 @@ from sim.rollout_tables import (
 )
 
 
-def _dates(r: RolloutResult) -> list[date]:
-    return [date(int(m.month[:4]), int(m.month[5:]), 1) for m in r.months]
+def _x(month: str) -> float:
+    """A YYYY-MM month as a matplotlib date number (the first of the month)."""
+    return float(mdates.date2num(date(int(month[:4]), int(month[5:]), 1)))  # type: ignore[no-untyped-call]
+
+
+def _dates(r: RolloutResult) -> list[float]:
+    return [_x(m.month) for m in r.months]
 
 
 def _write_db(path: Path, data: dict[str, Table]) -> None:
@@ -62,7 +68,7 @@ def _plot_adoption(ax: Axes, r: RolloutResult, label: str) -> None:
     line = ax.plot(_dates(r), [m.cardholders / 1e6 for m in r.months], label=f"{label} cardholders")[0]
     for c in r.targets:
         if c.target.kpi == "cardholders":
-            d = date(int(c.target.due_month[:4]), int(c.target.due_month[5:]), 1)
+            d = _x(c.target.due_month)
             ax.plot([d], [c.target.low / 1e6], "^" if c.met else "v", color=line.get_color(), markersize=9)
     ax.set_ylabel("cardholders (million)")
 
@@ -105,7 +111,8 @@ def _figures(folder: Path, results: Sequence[tuple[str, RolloutResult]]) -> list
         for label, r in results:
             plot(ax, r, label)
         for p in results[0][1].phases:
-            ax.axvline(date(int(p.start_month[:4]), int(p.start_month[5:]), 1), color="grey", alpha=0.3)
+            ax.axvline(_x(p.start_month), color="grey", alpha=0.3)
+        ax.xaxis_date()
         ax.set_title(title)
         ax.legend(fontsize=7)
         fig.tight_layout()
