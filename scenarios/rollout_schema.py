@@ -109,6 +109,13 @@ class Deployment:
         choices=PLACEMENTS,
     )
     points_per_site_max: int = param(4, unit="points", doc="recharge points one site may hold", low=1)
+    recharge_points_factor: float = param(
+        1.0, unit="x", doc="multiplies every milestone's recharge points (a sweep knob)", high=100
+    )
+    terminals_factor: float = param(1.0, unit="x", doc="multiplies every milestone's terminals", high=100)
+    service_windows_factor: float = param(
+        1.0, unit="x", doc="multiplies every milestone's service windows (at least one stays)", high=100
+    )
     source: str = param("", unit="", doc="why these values", low=None)
 
 

@@ -60,6 +60,19 @@ def test_deployment_is_linear_between_milestones() -> None:
     assert deployed(ms, "2005-01", "2005-01")[0] == round(150 / 12)
 
 
+def test_deployment_factors_scale_the_milestones() -> None:
+    base = plan_months(load_rollout("one-card-plan-2005-2010"))
+    more = plan_months(
+        load_rollout(
+            "one-card-plan-2005-2010",
+            {"deployment.recharge_points_factor": 1.5, "deployment.service_windows_factor": 0.5},
+        )
+    )
+    assert more[-1].recharge_points == 3_000 and base[-1].recharge_points == 2_000
+    assert more[-1].service_windows == 60 and more[-1].terminals == base[-1].terminals
+    assert more[23].cardholders < base[23].cardholders  # half the windows issue fewer cards
+
+
 def test_a_month_maps_sectors_and_counts_onto_the_day() -> None:
     s = load_rollout("huaibei-2011-2014")
     plans = {p.month: p for p in plan_months(s)}
