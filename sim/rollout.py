@@ -107,6 +107,7 @@ def run_rollout(
 
     rows: list[MonthRow] = []
     cash = 0
+    float_before = 0
     before: MonthPlan | None = None
     gross_fees_total = 0
     positions_total: dict[str, int] = {}
@@ -115,6 +116,11 @@ def run_rollout(
         n, d = plan.cardholders, _days(plan.month)
         gross_fees = round(day.fees_fen_per_holder * n * d)
         float_fen = round(day.float_fen_per_holder * n)
+        spending = round(day.purchases_fen_per_holder * n * d)
+        # Over a month cardholders load what they spend plus what the float grows by (money is
+        # conserved); one day's top-ups depend on that day's starting balances, so are not used.
+        loads = max(0, spending + float_fen - float_before)
+        float_before = float_fen
         money = month_money(s, index, plan, before, gross_fees, float_fen, spends.get(plan.month, 0))
         cash += money.revenue_fen - money.investment_fen - money.opex_fen
         positions = {k: round(v * n * d) for k, v in day.positions_fen_per_holder.items()}
@@ -135,8 +141,8 @@ def run_rollout(
                 sectors=plan.sectors,
                 coverage_share=layout.coverage[plan.month],
                 tx_per_day_by_sector={k: round(v * n) for k, v in day.taps_per_holder.items()},
-                card_spending_fen=round(day.purchases_fen_per_holder * n * d),
-                loads_fen=round(day.loads_fen_per_holder * n * d),
+                card_spending_fen=spending,
+                loads_fen=loads,
                 float_fen=float_fen,
                 fees_fen=money.fees_fen,
                 float_income_fen=money.float_income_fen,

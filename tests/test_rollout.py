@@ -115,6 +115,9 @@ def test_run_rollout_is_deterministic_and_picklable(huaibei_result: RolloutResul
     assert r.months[-1].tx_per_day_by_sector["bus"] > 0
     assert r.months[0].tx_per_day_by_sector["bus"] == 0
     assert all(m.float_fen > 0 for m in r.months)
+    floats = [0] + [m.float_fen for m in r.months]
+    for m, f0, f1 in zip(r.months, floats, floats[1:], strict=False):
+        assert m.loads_fen == max(0, m.card_spending_fen + f1 - f0)  # money conserved month by month
     assert r.months[-1].cash_cumulative_fen == sum(
         m.revenue_fen - m.investment_fen - m.opex_fen for m in r.months
     )
