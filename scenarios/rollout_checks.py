@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scenarios.schema import Scenario, ScenarioError, parse_doc
+from scenarios.strict_tables import is_month
 from scenarios.toml_source import KeyPath, Located, shown_path
 
 if TYPE_CHECKING:
@@ -72,6 +73,14 @@ def check_rollout(s: RolloutScenario, located: Located) -> None:
                 f"{key}[{i}].month",
                 f"{month!r} is outside the span (allowed: {inside[0]}..{inside[1]})",
             )
+    f = s.finance
+    if f.budget_fen and not (is_month(f.budget_month) and inside[0] <= f.budget_month <= inside[1]):
+        _fail(
+            located,
+            ("finance", "budget_month"),
+            "finance.budget_month",
+            f"{f.budget_month!r} (allowed: YYYY-MM in {inside[0]}..{inside[1]} when budget_fen is set)",
+        )
     d = s.deployment
     total = d.bus_share + d.taxi_share + d.gate_share + d.pos_share
     if abs(total - 1) > SHARE_SUM_TOLERANCE:

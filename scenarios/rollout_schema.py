@@ -144,6 +144,10 @@ class Finance:
     acquirer_fee_share: float = param(
         0.0, unit="share", doc="share of fees on acquirer terminals paid to the acquirer", high=1
     )
+    budget_fen: int = param(0, unit="fen", doc="investment the plan budgets up to budget_month (0: none)")
+    budget_month: str = param(
+        "", unit="YYYY-MM", doc="month by which budget_fen is to be spent (with budget_fen)", low=None
+    )
     source: str = param("", unit="", doc="why these values", low=None)
 
 

@@ -177,6 +177,8 @@ def run_rollout(
         payback_month=payback_month(rows),
         wall_s=time.perf_counter() - started,
         notes=_notes(s, days, sample),
+        budget_fen=s.finance.budget_fen,
+        budget_month=s.finance.budget_month,
     )
 
 

@@ -152,6 +152,13 @@ def summary_lines(r: RolloutResult) -> list[str]:
         f"investment {money_text(invest)}, opex {money_text(opex)}, "
         f"revenue {money_text(revenue)}; payback: {r.payback_month or 'not within the span'}"
     )
+    if r.budget_fen:
+        spent = sum(m.investment_fen for m in r.months if m.month <= r.budget_month)
+        verdict = "within budget" if spent <= r.budget_fen else "OVER budget"
+        out.append(
+            f"investment to {r.budget_month}: {money_text(spent)} vs budget {money_text(r.budget_fen)}: "
+            f"{verdict} by {money_text(abs(r.budget_fen - spent))}"
+        )
     return out
 
 

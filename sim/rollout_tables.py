@@ -137,6 +137,8 @@ def tables(r: RolloutResult) -> dict[str, Table]:
             ("wall_s", round(r.wall_s, 2)),
             ("targets_met", sum(c.met for c in r.targets)),
             ("targets", len(r.targets)),
+            ("budget_fen", r.budget_fen),
+            ("budget_month", r.budget_month),
         ],
     )
     due: dict[str, list[str]] = {}

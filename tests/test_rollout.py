@@ -18,6 +18,7 @@ from sim.rollout import check_targets, payback_month, representative_months, run
 from sim.rollout_days import day_scenario
 from sim.rollout_money import month_money
 from sim.rollout_plan import bass_demand, deployed, plan_months
+from sim.rollout_report import summary_lines
 from sim.rollout_result import RolloutResult
 
 TINY = 0.0005  # a few hundred simulated citizens per representative day
@@ -228,6 +229,11 @@ def test_every_shipped_scenario_runs_and_checks_each_target(name: str) -> None:
     assert len(r.months) == len(s.months())
     assert r.months[-1].coverage_share > 0.5
     assert {p.name for p in r.phases} == {p.name for p in s.phase}
+    if name == "one-card-plan-2005-2010":  # [PLAN] 500M CNY invested to 2007, spent as budgeted
+        assert (
+            "investment to 2007-12: CNY 500.0M vs budget CNY 500.0M: within budget by CNY 0.00"
+            in summary_lines(r)
+        )
 
 
 def test_a_bad_sample_is_refused() -> None:
