@@ -93,7 +93,9 @@ def render() -> str:
         "tables (`[[phase]]`, `[[target]]`, ...) replace the base's whole. Overrides are dotted names",
         "(`adoption.imitation_q`, `phase.pilot.end_month`, `target.0.low`: an array item by index or",
         "name), checked like file values; on the command line `--set KEY=VALUE` (a TOML value).",
-        "Phases must follow each other without gap or overlap from `start_month` to `end_month`.",
+        "Phases must follow each other without gap or overlap from `start_month` on and reach",
+        "`end_month`; a phase, target, batch or spend after `end_month` is left out (a span shortened",
+        "by an override), and the report lists the targets it could not check.",
         "",
     ]
     hints = typing.get_type_hints(RolloutScenario)

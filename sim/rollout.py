@@ -158,9 +158,11 @@ def run_rollout(
             )
         )
         before = plan
+    end = s.rollout.end_month
     phases = tuple(
-        Phase(p.name, p.start_month, p.end_month, p.sectors, p.source)
+        Phase(p.name, p.start_month, min(p.end_month, end), p.sectors, p.source)
         for p in sorted(s.phase, key=lambda p: p.start_month)
+        if p.start_month <= end
     )
     acquirer_cut = gross_fees_total - sum(r.fees_fen for r in rows)
     return RolloutResult(
@@ -186,6 +188,8 @@ def check_targets(s: RolloutScenario, rows: list[MonthRow]) -> list[TargetCheck]
     by_month = {r.month: r for r in rows}
     out = []
     for t in s.target:
+        if t.due_month > rows[-1].month:
+            continue  # due after the span (shortened by an override): the notes say so
         target = Target(t.kpi, t.due_month, t.low, t.high, t.source)
         if t.kpi in KPI_MONEY_PER_YEAR:
             field = t.kpi.removesuffix("_fen")
@@ -220,6 +224,12 @@ def _notes(s: RolloutScenario, days: dict[str, DayFigures], sample: float) -> tu
         f"coverage_share: residents within {s.deployment.walk_m:g} m walk along the streets of a recharge "
         f"point, points placed by sim.placement ({s.deployment.placement})",
     ]
+    late = [t for t in s.target if t.due_month > s.rollout.end_month]
+    if late:
+        notes.append(
+            f"{len(late)} target(s) due after end_month {s.rollout.end_month} not checked: "
+            + ", ".join(f"{t.kpi} {t.due_month}" for t in late)
+        )
     if silent:
         notes.append(
             f"sectors switched on but not simulated by the twin (no e-purse taps): {', '.join(silent)}"

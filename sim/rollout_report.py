@@ -152,7 +152,9 @@ def summary_lines(r: RolloutResult) -> list[str]:
         f"investment {money_text(invest)}, opex {money_text(opex)}, "
         f"revenue {money_text(revenue)}; payback: {r.payback_month or 'not within the span'}"
     )
-    if r.budget_fen:
+    if r.budget_fen and r.budget_month > r.months[-1].month:
+        out.append(f"budget {money_text(r.budget_fen)} to {r.budget_month}: not checked (after the span)")
+    elif r.budget_fen:
         spent = sum(m.investment_fen for m in r.months if m.month <= r.budget_month)
         verdict = "within budget" if spent <= r.budget_fen else "OVER budget"
         out.append(
