@@ -12,13 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scenarios.rollout_schema import PLACEMENTS
+
 
 @dataclass(frozen=True, slots=True)
 class Param:
-    dotted: str  # a name in the scenario; "milestone.-1.terminals" is the last milestone's
+    dotted: str  # a name in the scenario, as overrides name it
     label: dict[str, str]  # en / zh
     kind: type  # int, float or str
     step: float | None = None
+    choices: tuple[str, ...] = ()  # a str parameter with a closed set of values
 
 
 PARAMS: tuple[Param, ...] = (
@@ -32,22 +35,23 @@ PARAMS: tuple[Param, ...] = (
         10,
     ),
     Param(
-        "milestone.-1.recharge_points",
-        {"en": "Recharge points at the last milestone", "zh": "最后里程碑充值网点数"},
-        int,
-        10,
+        "deployment.recharge_points_factor",
+        {"en": "Recharge points × plan", "zh": "充值网点 × 计划"},
+        float,
+        0.1,
+    ),
+    Param("deployment.terminals_factor", {"en": "Terminals × plan", "zh": "受理终端 × 计划"}, float, 0.1),
+    Param(
+        "deployment.service_windows_factor",
+        {"en": "Service windows × plan", "zh": "服务窗口 × 计划"},
+        float,
+        0.1,
     ),
     Param(
-        "milestone.-1.terminals",
-        {"en": "Terminals at the last milestone", "zh": "最后里程碑终端数"},
-        int,
-        100,
-    ),
-    Param(
-        "milestone.-1.service_windows",
-        {"en": "Service windows at the last milestone", "zh": "最后里程碑服务窗口数"},
-        int,
-        1,
+        "deployment.placement",
+        {"en": "Siting of recharge points", "zh": "充值网点选址方法"},
+        str,
+        choices=PLACEMENTS,
     ),
     Param(
         "deployment.walk_m", {"en": "Walking distance covered (m)", "zh": "步行覆盖距离（米）"}, float, 50.0
@@ -62,37 +66,17 @@ PARAMS: tuple[Param, ...] = (
 )
 
 
-def resolve(scenario: Any, dotted: str) -> tuple[str, Any]:
-    """The override name and current value of `dotted` in a loaded scenario.
-
-    A negative index names an item of an array of tables from the end; the override name
-    carries the real index, as `load_rollout` expects.
-    """
+def resolve(scenario: Any, dotted: str) -> Any:
+    """The current value of `dotted` in a loaded scenario."""
     node: Any = scenario
-    parts: list[str] = []
     for part in dotted.split("."):
-        if isinstance(node, tuple):
-            index = int(part)
-            assert -len(node) <= index < len(node), f"{dotted}: no item {index}"
-            index %= len(node)
-            node = node[index]
-            parts.append(str(index))
-        else:
-            node = getattr(node, part)
-            parts.append(part)
-    return ".".join(parts), node
+        node = getattr(node, part)
+    return node
 
 
-def available(scenario: Any) -> list[tuple[Param, str, Any]]:
-    """The parameters this scenario has: (param, override name, its value in the scenario)."""
-    out = []
-    for p in PARAMS:
-        try:
-            dotted, value = resolve(scenario, p.dotted)
-        except (AttributeError, AssertionError):
-            continue  # e.g. a scenario without milestones
-        out.append((p, dotted, value))
-    return out
+def available(scenario: Any) -> list[tuple[Param, Any]]:
+    """The parameters with their values in this scenario."""
+    return [(p, resolve(scenario, p.dotted)) for p in PARAMS]
 
 
 def overrides(base: Mapping[str, Any], edited: Mapping[str, Any]) -> dict[str, Any]:

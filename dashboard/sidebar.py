@@ -88,10 +88,13 @@ def _edit(base: RolloutScenario, lang: str) -> dict[str, Any]:
     edited: dict[str, Any] = {}
     ident = base.source
     with st.expander(t("parameters", lang), expanded=False):
-        for p, dotted, value in params.available(base):
-            key = f"param:{ident}:{dotted}"
+        for p, value in params.available(base):
+            key = f"param:{ident}:{p.dotted}"
             label = p.label[lang]
-            if p.kind is str:
+            dotted = p.dotted
+            if p.choices:
+                edited[dotted] = st.selectbox(label, p.choices, index=p.choices.index(value), key=key)
+            elif p.kind is str:
                 edited[dotted] = st.text_input(label, value=str(value), key=key)
             elif p.kind is int:
                 edited[dotted] = int(st.number_input(label, value=int(value), step=int(p.step or 1), key=key))
@@ -117,7 +120,7 @@ def render() -> Request | None:
         if base.rollout.title:
             st.caption(base.rollout.title)
         edited = _edit(base, lang)
-        base_values = {dotted: value for _, dotted, value in params.available(base)}
+        base_values = {p.dotted: value for p, value in params.available(base)}
         changes = params.overrides(base_values, edited)
         # validated as the viewer types, with the loader's own message
         valid = not changes or _load(path, changes) is not None

@@ -55,6 +55,7 @@ def test_first_render_offers_scenarios_and_parameters() -> None:
     names = at.selectbox(key="scenario_name").options
     assert sorted(names) == sorted(shipped()) and names[0] == DEFAULT_SCENARIO
     labels = {n.label for n in at.number_input} | {x.label for x in at.text_input}
+    labels |= {x.label for x in at.selectbox}
     assert {p.label["en"] for p in PARAMS} <= labels
     assert at.radio(key="view").options == [
         t(v, "en") for v in ("view_rollout", "view_city", "view_flows", "view_compare", "view_downloads")
@@ -89,11 +90,11 @@ def _terminals_at_end(at: AppTest) -> int:
 def test_what_if_more_terminals() -> None:
     at = started()
     before = _terminals_at_end(at)
-    widget = next(n for n in at.number_input if n.label == "Terminals at the last milestone")
-    widget.set_value(widget.value + 1000)
+    widget = next(n for n in at.number_input if n.label == "Terminals × plan")
+    widget.set_value(2.0)
     at = _run(at.button(key="run").click())
     assert at.success[0].value.startswith("Run finished in")  # a new run, not the cached one
-    assert _terminals_at_end(at) == before + 1000
+    assert _terminals_at_end(at) == pytest.approx(2 * before, abs=2)
 
 
 @pytest.mark.parametrize(

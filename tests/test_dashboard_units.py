@@ -275,18 +275,15 @@ def test_params_resolve_and_overrides() -> None:
     from scenarios.rollout_schema import shipped
 
     s = runner.load(shipped()["hangzhou-2004-2009"])
-    found = {dotted: value for _, dotted, value in params.available(s)}
-    last = len(s.milestone) - 1
-    assert found[f"milestone.{last}.terminals"] == s.milestone[-1].terminals
+    found = {p.dotted: value for p, value in params.available(s)}
+    assert found.keys() == {p.dotted for p in params.PARAMS}
     assert found["adoption.imitation_q"] == s.adoption.imitation_q
-    edited = dict(found, **{"finance.card_price_fen": found["finance.card_price_fen"] + 100})
-    assert params.overrides(found, edited) == {
-        "finance.card_price_fen": found["finance.card_price_fen"] + 100
-    }
+    assert found["deployment.placement"] in params.PLACEMENTS
+    edited = dict(found, **{"deployment.terminals_factor": 1.5})
+    assert params.overrides(found, edited) == {"deployment.terminals_factor": 1.5}
     assert params.overrides(found, found) == {}
-    more = s.milestone[-1].terminals + 1000
-    changed = runner.load(shipped()["hangzhou-2004-2009"], {f"milestone.{last}.terminals": more})
-    assert changed.milestone[-1].terminals == more
+    changed = runner.load(shipped()["hangzhou-2004-2009"], params.overrides(found, edited))
+    assert changed.deployment.terminals_factor == 1.5
 
 
 def test_uploads_keep_sessions_apart_and_refuse_oversize() -> None:
