@@ -12,7 +12,6 @@ import time
 import streamlit as st
 
 from dashboard import runner, sidebar, state, view_more, view_play
-from dashboard.fig_city import Coverage
 from dashboard.i18n import t
 from model.errors import CardTwinError
 
@@ -36,7 +35,7 @@ def run_request(request: sidebar.Request, lang: str) -> None:
     except CardTwinError as exc:
         st.session_state[state.MESSAGE] = ("error", sidebar.uploads().shown(str(exc)), {})
         return
-    state.set_result(result, Coverage(scenario.deployment.walk_m / 1000, scenario.deployment.urban_area_km2))
+    state.set_result(result, walk_km=scenario.deployment.walk_m / 1000)
     if cached:
         st.session_state[state.MESSAGE] = ("success", "run_cached", {})
     else:
@@ -71,15 +70,15 @@ def main() -> None:
     if view == "view_rollout":
         view_play.played(view_play.rollout_body, result)
     elif view == "view_city":
-        cov = state.coverage()
-        view_play.played(lambda r, i, lg: view_play.city_body(r, i, lg, cov), result)
+        walk_km = state.walk_km()
+        view_play.played(lambda r, i, lg: view_play.city_body(r, i, lg, walk_km), result)
     elif view == "view_flows":
         view_more.flows_view(result, lang)
     elif view == "view_compare":
         view_more.compare_view(result, lang, run_cache())
     else:
         assert view == "view_downloads", view
-        view_more.downloads_view(result, lang, state.coverage())
+        view_more.downloads_view(result, lang, state.walk_km())
 
 
 main()

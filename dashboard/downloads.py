@@ -27,7 +27,7 @@ from sim.rollout_result import RolloutResult
 CSV = "text/csv"
 PNG = "image/png"
 
-Draw = Callable[[RolloutResult, int, str, fig_city.Coverage], Figure]
+Draw = Callable[[RolloutResult, int, str, float], Figure]
 FIGURES: dict[str, Draw] = {
     "kpis": lambda r, i, lang, _c: fig_kpi.kpi_figure(r, i, lang),
     "sectors": lambda r, i, lang, _c: fig_kpi.sectors_figure(r, i, lang),
@@ -48,9 +48,9 @@ _TITLES = {
 }
 
 
-def figure_pngs(result: RolloutResult, lang: str, cov: fig_city.Coverage) -> dict[str, bytes]:
+def figure_pngs(result: RolloutResult, lang: str, walk_km: float) -> dict[str, bytes]:
     last = len(result.months) - 1
-    return {key: to_png(build(result, last, lang, cov)) for key, build in FIGURES.items()}
+    return {key: to_png(build(result, last, lang, walk_km)) for key, build in FIGURES.items()}
 
 
 def report_html(result: RolloutResult, lang: str, pngs: dict[str, bytes]) -> str:
@@ -92,7 +92,7 @@ def results_zip(result: RolloutResult) -> bytes:
         return buf.getvalue()
 
 
-def files(result: RolloutResult, lang: str, cov: fig_city.Coverage) -> list[tuple[str, str, bytes, str]]:
+def files(result: RolloutResult, lang: str, walk_km: float) -> list[tuple[str, str, bytes, str]]:
     """(label key, file name, bytes, MIME type) of every download."""
     out = [
         ("download_csv", "months.csv", frames.months_frame(result).to_csv(index=False).encode(), CSV),
@@ -100,7 +100,7 @@ def files(result: RolloutResult, lang: str, cov: fig_city.Coverage) -> list[tupl
         ("download_flows", "flows.csv", frames.flows_frame(result).to_csv(index=False).encode(), CSV),
         ("download_sites", "sites.csv", frames.sites_frame(result).to_csv(index=False).encode(), CSV),
     ]
-    pngs = figure_pngs(result, lang, cov)
+    pngs = figure_pngs(result, lang, walk_km)
     out += [("download_png", f"{key}.png", png, PNG) for key, png in pngs.items()]
     out.append(("download_html", "report.html", report_html(result, lang, pngs).encode(), "text/html"))
     out.append(("download_folder", "results.zip", results_zip(result), "application/zip"))

@@ -1,49 +1,36 @@
-"""The city graph at a given month: lines, residents, the sites deployed so far, coverage.
+"""The city graph at a given month: streets, residents, the sites deployed so far, coverage.
 
-Nodes sit at their positions in km, sized by residents. A site (recharge point, service
-window, terminal cluster) appears in the month it opened. Coverage shading follows the
-rollout engine's model (outlets spread at random over the area they serve, a Poisson field:
-covered share = 1 - exp(-outlets x walking disc / area)), applied node by node with each
-node serving its residents' share of the urban area: a node's fill goes from grey (nobody
-within walking distance) to deep green (everybody). A disc of the true walking radius is
-drawn around every node with an outlet, to scale, so a fine-grained graph (stations) shows
-the gaps between discs and a coarse one (districts) shows how small a walk is.
+Nodes sit at their positions in km (the rollout's residential walking grid and district
+centres), drawn by residents. A site (recharge point, service window, terminal cluster)
+appears in the month it opened. Coverage shading follows the rollout engine's definition: a
+node is covered when an open recharge point lies within the walking distance *along the
+streets* (the map's walk edges, each as long as the straight line between its ends), so the
+green area grows month by month as points open, and the grey gaps are where people still walk
+too far to top up their cards.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from collections.abc import Iterable
 
-from matplotlib.colors import LinearSegmentedColormap
+import numpy as np
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from dashboard.fig_common import COLOURS, MET, PENDING, new_figure
 from dashboard.i18n import name, t
 from sim.rollout_result import CityMap, RolloutResult, Site
 
-LOAD_KINDS = ("recharge_point", "service_window")
-
-
-@dataclass(frozen=True, slots=True)
-class Coverage:
-    """The scenario's coverage model: walking radius and the urban area the outlets serve."""
-
-    walk_km: float
-    area_km2: float
-
-    def __post_init__(self) -> None:
-        assert self.walk_km > 0 and self.area_km2 > 0, self
-
-
+RECHARGE = "recharge_point"
+LOAD_KINDS = (RECHARGE, "service_window")
 _EDGE_STYLE = {
-    "metro": {"color": "#c0392b", "linewidth": 2.0, "linestyle": "-"},
-    "bus": {"color": "#7f8c8d", "linewidth": 0.8, "linestyle": "-"},
-    "walk": {"color": "#bdc3c7", "linewidth": 0.5, "linestyle": ":"},
+    "metro": {"color": "#c0392b", "linewidth": 2.0},
+    "bus": {"color": "#7f8c8d", "linewidth": 0.6, "alpha": 0.5},
+    "walk": {"color": "#d5d8dc", "linewidth": 0.3},
 }
-_SHADES = LinearSegmentedColormap.from_list("coverage", [PENDING, "#c7e9c0", MET])
-_SITE_MARKER = {"recharge_point": "^", "service_window": "s"}
+_SITE_MARKER = {RECHARGE: "^", "service_window": "s"}
 
 
 def open_sites(sites: tuple[Site, ...], month: str) -> list[Site]:
@@ -51,72 +38,68 @@ def open_sites(sites: tuple[Site, ...], month: str) -> list[Site]:
     return [s for s in sites if s.month <= month]
 
 
-def outlets_by_node(sites: list[Site]) -> dict[str, int]:
-    """Open recharge points and service windows at each node."""
-    out: dict[str, int] = {}
-    for s in sites:
-        if s.kind in LOAD_KINDS:
-            out[s.node] = out.get(s.node, 0) + s.count
-    return out
+def _streets(city: CityMap, nodes: list[str]) -> csr_matrix:
+    """Walk edges as a symmetric sparse matrix of lengths in km."""
+    index = {n: i for i, n in enumerate(nodes)}
+    pos = city.positions_km
+    a, b, km = [], [], []
+    for u, v, kind in city.edges:
+        if kind == "walk" and u in index and v in index:
+            a.append(index[u])
+            b.append(index[v])
+            km.append(max(1e-9, float(np.hypot(pos[u][0] - pos[v][0], pos[u][1] - pos[v][1]))))
+    n = len(nodes)
+    return csr_matrix((np.r_[km, km], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
 
 
-def node_coverage(city: CityMap, sites: list[Site], cov: Coverage) -> dict[str, float]:
-    """Share of each node's residents within walking distance of an outlet (0..1)."""
-    outlets = outlets_by_node(sites)
-    total = sum(city.residents.values())
-    disc_km2 = math.pi * cov.walk_km**2
-    out = {}
-    for node in city.positions_km:
-        residents = city.residents.get(node, 0)
-        if residents == 0 or total == 0:
-            out[node] = 1.0 if outlets.get(node) else 0.0
-            continue
-        area_km2 = cov.area_km2 * residents / total
-        out[node] = 1 - math.exp(-outlets.get(node, 0) * disc_km2 / area_km2)
-    return out
+def covered_nodes(city: CityMap, sites: Iterable[Site], walk_km: float) -> set[str]:
+    """Nodes within `walk_km` along the walk edges of an open recharge point (its node included)."""
+    assert walk_km > 0
+    nodes = list(city.positions_km)
+    index = {n: i for i, n in enumerate(nodes)}
+    sources = sorted({index[s.node] for s in sites if s.kind == RECHARGE and s.node in index})
+    if not sources:
+        return set()
+    dist = dijkstra(
+        _streets(city, nodes), directed=False, indices=sources, min_only=True, limit=walk_km * 1.000001
+    )
+    return {nodes[i] for i in np.flatnonzero(np.isfinite(dist))}
 
 
-def city_figure(result: RolloutResult, index: int, lang: str, cov: Coverage) -> Figure:
+def city_figure(result: RolloutResult, index: int, lang: str, walk_km: float) -> Figure:
     city = result.city
     row = result.months[index]
     sites = open_sites(result.sites, row.month)
-    coverage = node_coverage(city, sites, cov)
-    fig, (ax,) = new_figure(8, 7)
+    covered = covered_nodes(city, sites, walk_km)
     pos = city.positions_km
-    for a, b, kind in city.edges:
-        if a in pos and b in pos:
-            style = _EDGE_STYLE.get(kind, _EDGE_STYLE["walk"])
-            ax.plot([pos[a][0], pos[b][0]], [pos[a][1], pos[b][1]], zorder=1, **style)  # type: ignore[arg-type]
-    for node in outlets_by_node(sites):
-        if node in pos:
-            ax.add_patch(Circle(pos[node], cov.walk_km, color=MET, alpha=0.15, linewidth=0, zorder=0))
-    top = max(city.residents.values(), default=1) or 1
-    nodes = list(pos)
-    shading = ax.scatter(
-        [pos[n][0] for n in nodes],
-        [pos[n][1] for n in nodes],
-        s=[30 + 600 * city.residents.get(n, 0) / top for n in nodes],
-        c=[coverage[n] for n in nodes],
-        cmap=_SHADES,
-        vmin=0.0,
-        vmax=1.0,
-        alpha=0.8,
-        edgecolors="#555555",
-        linewidths=0.3,
-        zorder=2,
-    )
-    bar = fig.colorbar(shading, ax=ax, shrink=0.6)
-    bar.set_label(f"{t('coverage', lang)}: {t('covered', lang)}")
+    fig, (ax,) = new_figure(8, 7)
+    for kind, style in _EDGE_STYLE.items():
+        segments = [(pos[u], pos[v]) for u, v, k in city.edges if k == kind and u in pos and v in pos]
+        if segments:
+            ax.add_collection(LineCollection(segments, zorder=1, **style))  # type: ignore[arg-type]
+    people = [n for n in pos if city.residents.get(n, 0) > 0]
+    top = max((city.residents[n] for n in people), default=1)
+    for colour, group, label in (
+        (MET, [n for n in people if n in covered], t("covered", lang)),
+        (PENDING, [n for n in people if n not in covered], t("uncovered", lang)),
+    ):
+        ax.scatter(
+            [pos[n][0] for n in group],
+            [pos[n][1] for n in group],
+            s=[2 + 30 * city.residents[n] / top for n in group],
+            color=colour,
+            alpha=0.7,
+            edgecolors="none",
+            label=label,
+            zorder=2,
+        )
     kinds = sorted({s.kind for s in sites}, key=lambda k: (k not in LOAD_KINDS, k))
-    xs = [x for x, _ in pos.values()] or [0.0]
-    nudge_km = 0.02 * ((max(xs) - min(xs)) or 1.0)  # kinds at one node sit side by side
     for n, kind in enumerate(kinds):
         group = [s for s in sites if s.kind == kind and s.node in pos]
-        dx = (n - (len(kinds) - 1) / 2) * nudge_km
         ax.scatter(
-            [pos[s.node][0] + dx for s in group],
+            [pos[s.node][0] for s in group],
             [pos[s.node][1] for s in group],
-            s=[20 + 3 * min(s.count, 60) for s in group],
+            s=[14 + 6 * min(s.count, 10) for s in group],
             marker=_SITE_MARKER.get(kind, "o"),
             color=COLOURS[(n + 3) % len(COLOURS)],
             edgecolors="black",
@@ -124,7 +107,8 @@ def city_figure(result: RolloutResult, index: int, lang: str, cov: Coverage) -> 
             label=f"{name(kind, lang)} ({sum(s.count for s in group):,})",
             zorder=3,
         )
-    ax.legend(loc="upper left", fontsize=7, framealpha=0.9)
+    ax.legend(loc="upper left", fontsize=7, framealpha=0.9, markerscale=1.5)
+    ax.autoscale()
     ax.set_aspect("equal")
     ax.set_xlabel("km")
     ax.set_ylabel("km")

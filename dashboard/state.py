@@ -12,7 +12,6 @@ import time
 import streamlit as st
 
 from dashboard import playback
-from dashboard.fig_city import Coverage
 from dashboard.playback import Playback
 from sim.rollout_result import RolloutResult
 
@@ -24,7 +23,7 @@ SLIDER = "month_slider"
 STRIDE = "stride"
 VIEW = "view"
 MESSAGE = "run_message"  # the last run's outcome, shown above the views
-COVERAGE = "coverage"  # the run's walking radius and urban area, for the map's coverage shading
+WALK_KM = "walk_km"  # the run's walking distance, for the map's coverage shading
 
 
 def lang() -> str:
@@ -35,19 +34,19 @@ def result() -> RolloutResult | None:
     return st.session_state.get(RESULT)
 
 
-def coverage() -> Coverage:
-    cov: Coverage = st.session_state[COVERAGE]
-    return cov
+def walk_km() -> float:
+    km: float = st.session_state[WALK_KM]
+    return km
 
 
 def result_b() -> RolloutResult | None:
     return st.session_state.get(RESULT_B)
 
 
-def set_result(run: RolloutResult, cov: Coverage) -> None:
+def set_result(run: RolloutResult, walk_km: float) -> None:
     """A new run to play: keep the position when the run has as many months."""
     st.session_state[RESULT] = run
-    st.session_state[COVERAGE] = cov
+    st.session_state[WALK_KM] = walk_km
     current = st.session_state.get(PLAYBACK)
     st.session_state[PLAYBACK] = (
         playback.resize(current, len(run.months)) if current else playback.start(len(run.months))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import downloads, fig_flows, fig_kpi, frames, runner, sidebar, state
-from dashboard.fig_city import Coverage
 from dashboard.fig_common import to_png
 from dashboard.i18n import t
 from model.errors import CardTwinError
@@ -51,9 +50,9 @@ def compare_view(a: RolloutResult, lang: str, cache: runner.RunCache) -> None:
                 st.caption(t("no_targets", lang))
 
 
-def downloads_view(result: RolloutResult, lang: str, cov: Coverage) -> None:
+def downloads_view(result: RolloutResult, lang: str, walk_km: float) -> None:
     stem = result.scenario
-    for label, filename, data, mime in downloads.files(result, lang, cov):
+    for label, filename, data, mime in downloads.files(result, lang, walk_km):
         st.download_button(
             t(label, lang) + f" — {filename}",
             data=data,

@@ -117,10 +117,10 @@ def rollout_body(result: RolloutResult, index: int, lang: str) -> None:
     _image(fig_kpi.money_figure, result, index, lang, "fig_money")
 
 
-def city_body(result: RolloutResult, index: int, lang: str, cov: fig_city.Coverage) -> None:
+def city_body(result: RolloutResult, index: int, lang: str, walk_km: float) -> None:
     _headline(result, index, lang)
     png = pngs().png(
-        result, ("city", index, lang, cov), lambda: fig_city.city_figure(result, index, lang, cov)
+        result, ("city", index, lang, walk_km), lambda: fig_city.city_figure(result, index, lang, walk_km)
     )
     st.image(png, caption=t("fig_city", lang), width="stretch")
 

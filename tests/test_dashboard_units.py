@@ -7,7 +7,6 @@ five-node city); the app itself only ever shows real rollout runs (tests/test_da
 from __future__ import annotations
 
 import io
-import math
 import zipfile
 
 import pytest
@@ -180,16 +179,16 @@ def test_coverage_and_sites_follow_the_month() -> None:
     r = small_result()
     early = fig_city.open_sites(r.sites, _month(4))
     assert {s.node for s in early} == {"n0", "n2"}
-    assert fig_city.outlets_by_node(early) == {"n0": 2}  # the bus cluster is no outlet
-    cov = fig_city.Coverage(walk_km=0.5, area_km2=15.0)
-    shares = fig_city.node_coverage(r.city, early, cov)
-    # n0 holds 1,000 of 15,000 residents: 1 km2 of the 15; two discs of 0.785 km2 at random
-    assert shares["n0"] == pytest.approx(1 - math.exp(-2 * math.pi * 0.25 / 1.0))
-    assert shares["n1"] == shares["n4"] == 0.0
-    late = fig_city.node_coverage(r.city, fig_city.open_sites(r.sites, _month(29)), cov)
-    assert late["n0"] == shares["n0"] and 0 < late["n4"] < late["n3"] < 1  # one outlet each; n4 has more area
-    with pytest.raises(AssertionError):
-        fig_city.Coverage(walk_km=0.0, area_km2=1.0)
+    # n0's recharge point covers only n0: its neighbours are reached by bus, not on foot
+    assert fig_city.covered_nodes(r.city, early, 0.8) == {"n0"}
+    late = fig_city.open_sites(r.sites, _month(29))
+    # n4's point (opened in month 20) reaches nothing on foot either; windows cover no one
+    assert fig_city.covered_nodes(r.city, late, 0.8) == {"n0", "n4"}
+    # a walk edge n2-n3 of 1.41 km: a point at n2 covers n3 from 1.5 km on
+    walker = (Site("n2", "recharge_point", 1, _month(0)),)
+    assert fig_city.covered_nodes(r.city, walker, 1.4) == {"n2"}
+    assert fig_city.covered_nodes(r.city, walker, 1.5) == {"n2", "n3"}
+    assert fig_city.covered_nodes(r.city, (), 1.5) == set()
 
 
 def test_flow_graph_sums_pairs() -> None:
@@ -210,7 +209,7 @@ def test_figures_render(lang: str) -> None:
         fig_kpi.waits_figure(r, 15, lang),
         fig_kpi.float_figure(r, 15, lang),
         fig_kpi.money_figure(r, 15, lang),
-        fig_city.city_figure(r, 15, lang, fig_city.Coverage(0.8, 15.0)),
+        fig_city.city_figure(r, 15, lang, 0.8),
         fig_flows.flows_figure(r.flows, lang),
         fig_flows.flows_figure((), lang),
     ]
@@ -228,7 +227,7 @@ def test_figures_render(lang: str) -> None:
 
 def test_downloads_are_whole_files() -> None:
     r = small_result()
-    files = downloads.files(r, "zh", fig_city.Coverage(0.8, 15.0))
+    files = downloads.files(r, "zh", 0.8)
     by_name = {name: (label, data, mime) for label, name, data, mime in files}
     assert set(by_name) == {
         "months.csv",
