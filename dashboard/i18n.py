@@ -47,8 +47,8 @@ LABELS: dict[str, dict[str, str]] = {
     # playback
     "play": {"en": "Play", "zh": "播放"},
     "pause": {"en": "Pause", "zh": "暂停"},
-    "step": {"en": "Step", "zh": "下一步"},
-    "back": {"en": "Back", "zh": "上一步"},
+    "step": {"en": "Step", "zh": "前进"},
+    "back": {"en": "Back", "zh": "后退"},
     "month": {"en": "Month", "zh": "月份"},
     "speed": {"en": "Months per step", "zh": "每步月数"},
     "phase": {"en": "Phase", "zh": "阶段"},

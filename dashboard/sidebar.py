@@ -35,6 +35,27 @@ class Request:
     sample: float
 
 
+def translated_radio(
+    label: str, options: tuple[str, ...], name: str, lang: str, horizontal: bool = False
+) -> str:
+    """A radio whose option labels follow the language; the choice survives a language switch.
+
+    The widget is new for each language (its key names it), started at the choice kept under
+    `name`, so the browser never shows a radio whose labels changed under its selection.
+    """
+    current = st.session_state.get(name, options[0])
+    choice: str = st.radio(
+        label,
+        options,
+        index=options.index(current),
+        format_func=lambda o: t(o, lang),
+        horizontal=horizontal,
+        key=f"{name}:{lang}",
+    )
+    st.session_state[name] = choice
+    return choice
+
+
 @st.cache_resource
 def uploads() -> runner.UploadFolder:
     return runner.UploadFolder()
@@ -43,12 +64,8 @@ def uploads() -> runner.UploadFolder:
 def scenario_choice(lang: str, key: str = "scenario") -> Path | None:
     """A shipped scenario by name, or an uploaded file; None until one is given."""
     names = sorted(runner.shipped_scenarios(), key=lambda n: n != DEFAULT_SCENARIO)
-    source = st.radio(
-        t("scenario_source", lang),
-        ("shipped", "uploaded"),
-        format_func=lambda s: t(s, lang),
-        horizontal=True,
-        key=f"{key}_source",
+    source = translated_radio(
+        t("scenario_source", lang), ("shipped", "uploaded"), f"{key}_source", lang, horizontal=True
     )
     if source == "shipped":
         if not names:
@@ -111,7 +128,7 @@ def render() -> Request | None:
     with st.sidebar:
         st.toggle(t("language", lang), key=state.LANG)
         lang = state.lang()
-        st.radio(t("view", lang), VIEWS, format_func=lambda v: t(v, lang), key=state.VIEW)
+        translated_radio(t("view", lang), VIEWS, state.VIEW, lang)
         st.divider()
         path = scenario_choice(lang)
         base = _load(path) if path is not None else None

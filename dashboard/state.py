@@ -19,7 +19,7 @@ LANG = "lang_zh"  # the sidebar toggle: True shows Chinese
 RESULT = "result"  # the run being played (scenario A)
 RESULT_B = "result_b"  # the second scenario of the comparison
 PLAYBACK = "playback"
-SLIDER = "month_slider"
+SLIDER = "month_slider"  # + ":<index>": one slider per position
 STRIDE = "stride"
 VIEW = "view"
 MESSAGE = "run_message"  # the last run's outcome, shown above the views
@@ -74,8 +74,8 @@ def on_step(months: int) -> None:
     _set(playback.step(pb(), months * pb().stride))
 
 
-def on_seek(months: list[str]) -> None:
-    _set(playback.seek(pb(), months.index(st.session_state[SLIDER]), time.monotonic()))
+def on_seek(months: list[str], key: str) -> None:
+    _set(playback.seek(pb(), months.index(st.session_state[key]), time.monotonic()))
 
 
 def on_stride() -> None:

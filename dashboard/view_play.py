@@ -25,7 +25,7 @@ def controls(result: RolloutResult, lang: str) -> int:
     """Back, play/pause, step, months per step and the time slider; returns the month index."""
     pb = state.pb()
     months = [r.month for r in result.months]
-    cols = st.columns([1, 1, 1, 2, 6], vertical_alignment="bottom")
+    cols = st.columns([1.2, 1.2, 1.2, 2, 6], vertical_alignment="bottom")
     cols[0].button(
         t("back", lang),
         icon=":material/skip_previous:",
@@ -50,11 +50,23 @@ def controls(result: RolloutResult, lang: str) -> int:
         args=(1,),
         disabled=pb.at_end,
     )
-    st.session_state[state.STRIDE] = pb.stride
-    cols[3].selectbox(t("speed", lang), playback.STRIDES, key=state.STRIDE, on_change=state.on_stride)
-    st.session_state[state.SLIDER] = months[pb.index]
+    cols[3].selectbox(
+        t("speed", lang),
+        playback.STRIDES,
+        index=playback.STRIDES.index(pb.stride),
+        key=state.STRIDE,
+        on_change=state.on_stride,
+    )
+    # A new slider for each position the playback sets: a request still carrying the old
+    # slider's value (the timer's, sent before this position arrived) then moves nothing.
+    key = f"{state.SLIDER}:{pb.index}"
     cols[4].select_slider(
-        t("month", lang), options=months, key=state.SLIDER, on_change=state.on_seek, args=(months,)
+        t("month", lang),
+        options=months,
+        value=months[pb.index],
+        key=key,
+        on_change=state.on_seek,
+        args=(months, key),
     )
     return pb.index
 

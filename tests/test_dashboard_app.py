@@ -37,7 +37,7 @@ def started(view: str = "view_rollout") -> AppTest:
     at = _run(AppTest.from_file(APP, default_timeout=TIMEOUT_S))
     sample = next(n for n in at.number_input if n.label == t("sample", "en"))
     sample.set_value(SAMPLE)
-    at.radio(key="view").set_value(view)
+    at.radio(key="view:en").set_value(view)
     at = _run(at.button(key="run").click())
     assert at.success, "the run reported no outcome"
     return at
@@ -57,7 +57,7 @@ def test_first_render_offers_scenarios_and_parameters() -> None:
     labels = {n.label for n in at.number_input} | {x.label for x in at.text_input}
     labels |= {x.label for x in at.selectbox}
     assert {p.label["en"] for p in PARAMS} <= labels
-    assert at.radio(key="view").options == [
+    assert at.radio(key="view:en").options == [
         t(v, "en") for v in ("view_rollout", "view_city", "view_flows", "view_compare", "view_downloads")
     ]
     assert not at.button(key="run").disabled
@@ -81,8 +81,8 @@ def test_run_then_same_inputs_come_from_the_cache() -> None:
 
 
 def _terminals_at_end(at: AppTest) -> int:
-    months = at.select_slider(key="month_slider").options
-    at = _run(at.select_slider(key="month_slider").set_value(months[-1]))
+    months = at.select_slider[0].options
+    at = _run(at.select_slider[0].set_value(months[-1]))
     metric = next(m for m in at.metric if m.label == t("terminals", "en"))
     return int(metric.value.replace(",", ""))
 
@@ -123,7 +123,7 @@ def test_bad_month_shows_the_schema_message() -> None:
 
 def test_uploaded_scenario_runs_and_a_broken_one_names_its_line() -> None:
     at = _run(AppTest.from_file(APP, default_timeout=TIMEOUT_S))
-    at = _run(at.radio(key="scenario_source").set_value("uploaded"))
+    at = _run(at.radio(key="scenario_source:en").set_value("uploaded"))
     assert at.sidebar.info[0].value == t("upload_first", "en")
     text = shipped()[DEFAULT_SCENARIO].read_bytes()
     at = _run(at.file_uploader(key="scenario_upload").upload("mine.toml", text, "application/toml"))
@@ -143,17 +143,17 @@ def _pb(at: AppTest) -> playback.Playback:
 
 def test_playback_controls() -> None:
     at = started()
-    months = at.select_slider(key="month_slider").options
-    assert at.select_slider(key="month_slider").value == months[0]
+    months = at.select_slider[0].options
+    assert at.select_slider[0].value == months[0]
     assert at.button(key="back").disabled
     at = _run(at.button(key="step").click())
-    assert at.select_slider(key="month_slider").value == months[1]
+    assert at.select_slider[0].value == months[1]
     at = _run(at.selectbox(key="stride").set_value(12))
     at = _run(at.button(key="step").click())
-    assert at.select_slider(key="month_slider").value == months[13]
+    assert at.select_slider[0].value == months[13]
     at = _run(at.button(key="back").click())
     assert _pb(at).index == 1
-    at = _run(at.select_slider(key="month_slider").set_value(months[-2]))
+    at = _run(at.select_slider[0].set_value(months[-2]))
     assert _pb(at).index == len(months) - 2
     at = _run(at.selectbox(key="stride").set_value(1))
     at = _run(at.button(key="play").click())
@@ -161,7 +161,7 @@ def test_playback_controls() -> None:
     time.sleep(1.2)  # a tick's interval
     at = _run(at)
     assert _pb(at).at_end and not _pb(at).playing  # played to the last month and stopped
-    assert at.select_slider(key="month_slider").value == months[-1]
+    assert at.select_slider[0].value == months[-1]
     assert at.button(key="step").disabled
     at = _run(at.button(key="play").click())  # play at the end starts again from the first month
     assert _pb(at).index <= 1 and _pb(at).playing
@@ -173,10 +173,10 @@ def test_playback_controls() -> None:
 
 def test_city_flows_and_downloads_views() -> None:
     at = started("view_city")
-    assert len(at.get("image")) == 1 and at.select_slider(key="month_slider")
-    at = _run(at.radio(key="view").set_value("view_flows"))
+    assert len(at.get("image")) == 1 and at.select_slider[0]
+    at = _run(at.radio(key="view:en").set_value("view_flows"))
     assert len(at.get("image")) == 1 and at.dataframe
-    at = _run(at.radio(key="view").set_value("view_downloads"))
+    at = _run(at.radio(key="view:en").set_value("view_downloads"))
     names = [b.label.split(" — ")[1] for b in at.download_button]
     assert names == [
         "months.csv",
@@ -208,13 +208,14 @@ def test_compare_two_scenarios() -> None:
 
 
 def test_chinese_labels_after_switching() -> None:
-    at = started()
+    at = started("view_city")
     at = _run(at.toggle(key="lang_zh").set_value(True))
     assert at.title[0].value == LABELS["app_title"]["zh"]
     assert at.button(key="play").label == LABELS["play"]["zh"]
     assert at.button(key="run").label == LABELS["run"]["zh"]
     assert {m.label for m in at.metric} >= {LABELS["cardholders"]["zh"], LABELS["terminals"]["zh"]}
-    assert at.radio(key="view").options[0] == LABELS["view_rollout"]["zh"]
+    assert at.radio(key="view:zh").options[0] == LABELS["view_rollout"]["zh"]
+    assert at.radio(key="view:zh").value == "view_city"  # the view survives the switch
     assert "阶段" in _texts(at)
     at = _run(at.toggle(key="lang_zh").set_value(False))
     assert at.title[0].value == LABELS["app_title"]["en"]

@@ -116,8 +116,10 @@ def test_dashboard_in_chromium(server: tuple[str, float], tmp_path: Path) -> Non
 
         def settled() -> None:
             """Wait until the script run is over: elements of the run before linger until replaced."""
-            page.wait_for_timeout(200)
-            expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=RUN_S * 1000)
+            page.wait_for_timeout(300)
+            expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_have_count(0, timeout=RUN_S * 1000)
+            expect(page.locator("[data-stale=true]")).to_have_count(0, timeout=RUN_S * 1000)
+            page.wait_for_timeout(300)  # let the last images paint
 
         def shot(name: str) -> None:
             settled()
@@ -160,6 +162,8 @@ def test_dashboard_in_chromium(server: tuple[str, float], tmp_path: Path) -> Non
         sidebar = page.get_by_test_id("stSidebar")
         sidebar.get_by_text(LABELS["view_city"]["en"], exact=True).click()
         expect(page.get_by_text(LABELS["fig_city"]["en"], exact=True)).to_be_visible()
+        settled()
+        expect(page.get_by_role("heading", name=f"{last_month} · Phase")).to_be_visible()  # still there
         shot("city")
 
         sidebar.get_by_text(LABELS["view_flows"]["en"], exact=True).click()
