@@ -144,6 +144,8 @@ def _page(title: str, sections: list[tuple[str, str]], figures: list[str]) -> st
 def summary_lines(r: RolloutResult) -> list[str]:
     """The report's text: every target's verdict, payback, and the totals."""
     out = [f"targets met: {sum(c.met for c in r.targets)} of {len(r.targets)}"]
+    if not r.targets:
+        out = ["targets: none in this scenario (a template has no promised figures)"]
     out += [f"  {target_text(c)}  [{c.target.source}]" for c in r.targets]
     invest = sum(m.investment_fen for m in r.months)
     revenue = sum(m.revenue_fen for m in r.months)
