@@ -165,11 +165,11 @@ _FIGURES = {
     "terminals": ("terminals", "", _count),
     "coverage_share": ("coverage", "", _share),
     "float_fen": ("float", "yuan", _fen),
-    "recharge_wait_s_mean": ("wait_mean", "seconds", _seconds),
-    "recharge_wait_s_p95": ("wait_p95", "seconds", _seconds),
+    "recharge_wait_s_mean": ("cmp_wait_mean", "seconds", _seconds),
+    "recharge_wait_s_p95": ("cmp_wait_p95", "seconds", _seconds),
     "cash_cumulative_fen": ("cash_cumulative", "yuan", _fen),
-    "targets_met": ("met", "targets", _count),
-    "targets_missed": ("missed", "targets", _count),
+    "targets_met": ("cmp_targets_met", "", _count),
+    "targets_missed": ("cmp_targets_missed", "", _count),
 }
 
 

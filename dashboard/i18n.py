@@ -111,6 +111,10 @@ LABELS: dict[str, dict[str, str]] = {
     "run_a_first": {"en": "Run a scenario first.", "zh": "请先运行一个场景。"},
     "figure": {"en": "Figure", "zh": "数值"},
     "difference": {"en": "B − A", "zh": "B − A"},
+    "cmp_wait_mean": {"en": "Recharge wait, mean", "zh": "充值平均等待"},
+    "cmp_wait_p95": {"en": "Recharge wait, 95th percentile", "zh": "充值 95 分位等待"},
+    "cmp_targets_met": {"en": "Targets met", "zh": "达成目标数"},
+    "cmp_targets_missed": {"en": "Targets missed", "zh": "未达成目标数"},
     "last_month": {"en": "at the last month", "zh": "最后一个月"},
     # downloads
     "download_csv": {"en": "Monthly table (CSV)", "zh": "月度数据表 (CSV)"},
