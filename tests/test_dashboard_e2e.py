@@ -134,6 +134,7 @@ def test_dashboard_in_chromium(server: tuple[str, float], tmp_path: Path) -> Non
 
         started = time.perf_counter()
         page.get_by_role("button", name="Run", exact=True).click()
+        expect(page.get_by_text(LABELS["running"]["en"])).to_be_visible()  # the progress bar
         expect(page.get_by_text("Run finished in")).to_be_visible(timeout=RUN_S * 1000)
         expect(page.get_by_text(LABELS["fig_money"]["en"]).first).to_be_visible()
         timings["default_run_s"] = round(time.perf_counter() - started, 2)
