@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scenarios.schema import Scenario, ScenarioError, parse_doc
+from scenarios.strict_tables import is_month
 from scenarios.toml_source import KeyPath, Located, shown_path
 
 if TYPE_CHECKING:
@@ -51,26 +52,37 @@ def check_rollout(s: RolloutScenario, located: Located) -> None:
         )
     _check_phases(s, located)
     _check_milestones(s, located)
-    inside = (r.start_month, r.end_month)
+    # Items after end_month are allowed (a span shortened by an override leaves them out and the
+    # report says so); before start_month they could never apply.
+    start = r.start_month
     for i, t in enumerate(s.target):
-        if not inside[0] <= t.due_month <= inside[1]:
+        if t.due_month < start:
             _fail(
                 located,
                 ("target", i, "due_month"),
                 f"target[{i}].due_month",
-                f"{t.due_month!r} is outside the span (allowed: {inside[0]}..{inside[1]})",
+                f"{t.due_month!r} is before the span (allowed: from {start})",
             )
         if t.high is not None and t.high < t.low:
             _fail(located, ("target", i, "high"), f"target[{i}].high", f"{t.high} is below low ({t.low})")
-    for key, items in (("batch", s.batch), ("spend", s.spend)):
-        for i, item in enumerate(items):
-            if not inside[0] <= item.month <= inside[1]:
-                _fail(
-                    located,
-                    (key, i, "month"),
-                    f"{key}[{i}].month",
-                    f"{item.month!r} is outside the span (allowed: {inside[0]}..{inside[1]})",
-                )
+    dated = [("batch", i, b.month) for i, b in enumerate(s.batch)]
+    dated += [("spend", i, sp.month) for i, sp in enumerate(s.spend)]
+    for key, i, month in dated:
+        if month < start:
+            _fail(
+                located,
+                (key, i, "month"),
+                f"{key}[{i}].month",
+                f"{month!r} is before the span (allowed: from {start})",
+            )
+    f = s.finance
+    if f.budget_fen and not (is_month(f.budget_month) and start <= f.budget_month):
+        _fail(
+            located,
+            ("finance", "budget_month"),
+            "finance.budget_month",
+            f"{f.budget_month!r} (allowed: YYYY-MM from {start} when budget_fen is set)",
+        )
     d = s.deployment
     total = d.bus_share + d.taxi_share + d.gate_share + d.pos_share
     if abs(total - 1) > SHARE_SUM_TOLERANCE:
@@ -121,13 +133,13 @@ def _check_phases(s: RolloutScenario, located: Located) -> None:
         expected = next_month(p.end_month)
         previous = p
     assert previous is not None
-    if previous.end_month != s.rollout.end_month:
+    if previous.end_month < s.rollout.end_month:
         i = order[-1]
         _fail(
             located,
             ("phase", i, "end_month"),
             f'phase "{previous.name}".end_month',
-            f"{previous.end_month!r} (allowed: {s.rollout.end_month}, the rollout's end_month)",
+            f"{previous.end_month!r} ends before the rollout (allowed: from {s.rollout.end_month})",
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import typing
+from collections.abc import Callable
 from dataclasses import MISSING
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,8 @@ def _type(kind: Any) -> str:
 def _default(f: dataclasses.Field[Any]) -> str:
     if f.default is MISSING and f.default_factory is MISSING:
         return "required"
-    value = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+    factory = typing.cast(Callable[[], Any], f.default_factory)
+    value = f.default if f.default is not MISSING else factory()
     if value is None:
         return "none"
     if isinstance(value, int) and not isinstance(value, bool):
@@ -91,7 +93,9 @@ def render() -> str:
         "tables (`[[phase]]`, `[[target]]`, ...) replace the base's whole. Overrides are dotted names",
         "(`adoption.imitation_q`, `phase.pilot.end_month`, `target.0.low`: an array item by index or",
         "name), checked like file values; on the command line `--set KEY=VALUE` (a TOML value).",
-        "Phases must follow each other without gap or overlap from `start_month` to `end_month`.",
+        "Phases must follow each other without gap or overlap from `start_month` on and reach",
+        "`end_month`; a phase, target, batch or spend after `end_month` is left out (a span shortened",
+        "by an override), and the report lists the targets it could not check.",
         "",
     ]
     hints = typing.get_type_hints(RolloutScenario)

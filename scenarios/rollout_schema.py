@@ -48,7 +48,12 @@ SECTORS: dict[str, str | None] = {
     "housing_fund": None,
     "government": None,
 }
-MONTHS_MAX = 240  # twenty years: longer than any plan in the seeds
+MONTHS_MAX = 240
+PLACEMENTS = (
+    "greedy",
+    "uniform",
+    "random",
+)  # sim.placement's plan and its baselines  # twenty years: longer than any plan in the seeds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +102,20 @@ class Deployment:
     pos_share: float = param(0.15, unit="share", doc="terminals that are merchant POS", high=1)
     walk_m: float = param(800.0, unit="m", doc="walking distance counted as covered by a recharge point")
     urban_area_km2: float = param(400.0, unit="km2", doc="area the recharge points serve", low=1)
+    placement: str = param(
+        "greedy",
+        unit="",
+        doc="how recharge points are sited: greedy max walking coverage, or a baseline",
+        choices=PLACEMENTS,
+    )
+    points_per_site_max: int = param(4, unit="points", doc="recharge points one site may hold", low=1)
+    recharge_points_factor: float = param(
+        1.0, unit="x", doc="multiplies every milestone's recharge points (a sweep knob)", high=100
+    )
+    terminals_factor: float = param(1.0, unit="x", doc="multiplies every milestone's terminals", high=100)
+    service_windows_factor: float = param(
+        1.0, unit="x", doc="multiplies every milestone's service windows (at least one stays)", high=100
+    )
     source: str = param("", unit="", doc="why these values", low=None)
 
 
@@ -124,6 +143,10 @@ class Finance:
     )
     acquirer_fee_share: float = param(
         0.0, unit="share", doc="share of fees on acquirer terminals paid to the acquirer", high=1
+    )
+    budget_fen: int = param(0, unit="fen", doc="investment the plan budgets up to budget_month (0: none)")
+    budget_month: str = param(
+        "", unit="YYYY-MM", doc="month by which budget_fen is to be spent (with budget_fen)", low=None
     )
     source: str = param("", unit="", doc="why these values", low=None)
 

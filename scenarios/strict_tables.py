@@ -110,7 +110,7 @@ class Builder:
             return self.value(next(a for a in args if a is not type(None)), meta, value, path, name)
         if isinstance(kind, type) and dataclasses.is_dataclass(kind):
             return self.table(kind, value, path, name)
-        if origin is tuple and dataclasses.is_dataclass(args[0]):
+        if origin is tuple and isinstance(args[0], type) and dataclasses.is_dataclass(args[0]):
             return self.array(args[0], value, path, name)
         if origin is tuple:
             if not isinstance(value, list):

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 # swig + libpcsclite-dev: pyscard has no Linux wheel and builds from source.
 # pcscd + vsmartcard-vpcd + opensc + pcsc-tools: the real PC/SC stack the hardware-bridge tests use.
 apt_packages=(python3-venv python3-dev build-essential swig libpcsclite-dev pcscd vsmartcard-vpcd opensc pcsc-tools)
+# chromium: the dashboard's end-to-end test drives it (Playwright); fonts-wqy-microhei: Chinese labels.
+apt_packages+=(chromium fonts-wqy-microhei)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

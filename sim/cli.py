@@ -36,6 +36,7 @@ def _register() -> None:
     from sim.bench import bench
     from sim.card_cli import card, hil
     from sim.clearing_cli import clearing
+    from sim.dashboard_cli import dashboard
     from sim.demo import demo
     from sim.rollout_cli import compare, rollout
     from sim.run_cli import run
@@ -50,6 +51,7 @@ def _register() -> None:
     main.add_command(verify)
     main.add_command(rollout)
     main.add_command(compare)
+    main.add_command(dashboard)
 
 
 _register()

@@ -11,14 +11,19 @@ from __future__ import annotations
 import sys
 import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
-from scenarios.rollout_schema import RolloutScenario, ScenarioError, load_rollout, shipped
+from scenarios.rollout_schema import RolloutScenario, load_rollout, shipped
+from scenarios.schema import ScenarioError
 from sim.rollout import run_rollout
 from sim.rollout_report import summary_lines, write_compare, write_rollout
 from sim.rollout_result import RolloutResult
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def parse_sets(sets: tuple[str, ...]) -> dict[str, object]:
@@ -59,7 +64,7 @@ _options = [
 ]
 
 
-def _with_options(f):  # type: ignore[no-untyped-def]
+def _with_options(f: F) -> F:
     for option in reversed(_options):
         f = option(f)
     return f

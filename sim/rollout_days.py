@@ -33,7 +33,6 @@ class DayFigures:
     citizens: int  # simulated
     taps_per_holder: dict[str, float]  # by twin sector, a day
     purchases_fen_per_holder: float
-    loads_fen_per_holder: float
     fees_fen_per_holder: float
     float_fen_per_holder: float  # e-purse balance at the end of the day
     positions_fen_per_holder: dict[str, float]  # net T+1 position per participant, a day
@@ -108,7 +107,6 @@ def run_representative(s: RolloutScenario, plan: MonthPlan, sample: float, seed:
         citizens=result.citizens,
         taps_per_holder={k: taps.get(k, 0.0) for k in TWIN_PAYMENT_SECTORS},
         purchases_fen_per_holder=closing.purchases_fen / holders,
-        loads_fen_per_holder=closing.loads_fen / holders,
         fees_fen_per_holder=fees / holders,
         float_fen_per_holder=closing.closing_float_fen / holders,
         positions_fen_per_holder=positions,
@@ -116,4 +114,27 @@ def run_representative(s: RolloutScenario, plan: MonthPlan, sample: float, seed:
         recharge_wait_s_p95=kiosk_p95,
         window_wait_s_mean=window_mean,
         wall_s=result.wall_s,
+    )
+
+
+def blend(a: DayFigures, b: DayFigures, w: float, month: str) -> DayFigures:
+    """Per-cardholder figures a share `w` of the way from day `a` to day `b` (0: a, 1: b), for a
+    month between two representative days of one phase; queue waits are the nearer day's."""
+    assert 0.0 <= w <= 1.0, w
+
+    def mix(x: float, y: float) -> float:
+        return x + (y - x) * w
+
+    def mix_map(x: dict[str, float], y: dict[str, float]) -> dict[str, float]:
+        return {k: mix(x.get(k, 0.0), y.get(k, 0.0)) for k in sorted(set(x) | set(y))}
+
+    near = a if w < 0.5 else b
+    return dataclasses.replace(
+        near,
+        month=month,
+        taps_per_holder=mix_map(a.taps_per_holder, b.taps_per_holder),
+        purchases_fen_per_holder=mix(a.purchases_fen_per_holder, b.purchases_fen_per_holder),
+        fees_fen_per_holder=mix(a.fees_fen_per_holder, b.fees_fen_per_holder),
+        float_fen_per_holder=mix(a.float_fen_per_holder, b.float_fen_per_holder),
+        positions_fen_per_holder=mix_map(a.positions_fen_per_holder, b.positions_fen_per_holder),
     )

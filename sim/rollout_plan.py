@@ -89,6 +89,9 @@ def plan_months(s: RolloutScenario) -> list[MonthPlan]:
     for month in month_range(s.rollout.start_month, s.rollout.end_month):
         phase = next(p for p in phases if p.start_month <= month <= p.end_month)
         points, terminals, windows = deployed(s.milestone, s.rollout.start_month, month)
+        d = s.deployment
+        points, terminals = round(points * d.recharge_points_factor), round(terminals * d.terminals_factor)
+        windows = max(1, round(windows * d.service_windows_factor))
         capacity = windows * a.cards_per_window_per_day * a.working_days_per_month
         wanted = bass_demand(holders, phase.eligible_persons, a.innovation_p, a.imitation_q)
         bulk = min(batches.get(month, 0), max(0, phase.eligible_persons - holders - min(wanted, capacity)))
@@ -121,10 +124,3 @@ def twin_sector_shares(s: RolloutScenario, sectors: tuple[str, ...]) -> dict[str
         on = [x for x in sectors if SECTORS[x] == kind]
         out[kind] = len(on) / len(all_of_kind) if all_of_kind else 0.0
     return out
-
-
-def coverage_share(recharge_points: int, walk_m: float, urban_area_km2: float) -> float:
-    """Share of citizens within walking distance of a recharge point, points spread at random
-    over the urban area (a Poisson field: 1 - exp(-density x disc area))."""
-    disc_km2 = math.pi * (walk_m / 1000) ** 2
-    return 1 - math.exp(-recharge_points * disc_km2 / urban_area_km2)

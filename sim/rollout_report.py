@@ -20,18 +20,29 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from model.money import format_fen
 from sim.rollout_result import RolloutResult
-from sim.rollout_tables import Row, Table, tables, target_text
+from sim.rollout_tables import (
+    FEN_PER_MILLION_CNY,
+    Row,
+    Table,
+    money_text,
+    tables,
+    target_text,
+    targets_side_by_side,
+)
 
-FEN_PER_MILLION_CNY = 100 * 1_000_000
+
+def _x(month: str) -> float:
+    """A YYYY-MM month as a matplotlib date number (the first of the month)."""
+    return float(mdates.date2num(date(int(month[:4]), int(month[5:]), 1)))  # type: ignore[no-untyped-call]
 
 
-def _dates(r: RolloutResult) -> list[date]:
-    return [date(int(m.month[:4]), int(m.month[5:]), 1) for m in r.months]
+def _dates(r: RolloutResult) -> list[float]:
+    return [_x(m.month) for m in r.months]
 
 
 def _write_db(path: Path, data: dict[str, Table]) -> None:
@@ -57,7 +68,7 @@ def _plot_adoption(ax: Axes, r: RolloutResult, label: str) -> None:
     line = ax.plot(_dates(r), [m.cardholders / 1e6 for m in r.months], label=f"{label} cardholders")[0]
     for c in r.targets:
         if c.target.kpi == "cardholders":
-            d = date(int(c.target.due_month[:4]), int(c.target.due_month[5:]), 1)
+            d = _x(c.target.due_month)
             ax.plot([d], [c.target.low / 1e6], "^" if c.met else "v", color=line.get_color(), markersize=9)
     ax.set_ylabel("cardholders (million)")
 
@@ -100,7 +111,8 @@ def _figures(folder: Path, results: Sequence[tuple[str, RolloutResult]]) -> list
         for label, r in results:
             plot(ax, r, label)
         for p in results[0][1].phases:
-            ax.axvline(date(int(p.start_month[:4]), int(p.start_month[5:]), 1), color="grey", alpha=0.3)
+            ax.axvline(_x(p.start_month), color="grey", alpha=0.3)
+        ax.xaxis_date()
         ax.set_title(title)
         ax.legend(fontsize=7)
         fig.tight_layout()
@@ -132,14 +144,25 @@ def _page(title: str, sections: list[tuple[str, str]], figures: list[str]) -> st
 def summary_lines(r: RolloutResult) -> list[str]:
     """The report's text: every target's verdict, payback, and the totals."""
     out = [f"targets met: {sum(c.met for c in r.targets)} of {len(r.targets)}"]
+    if not r.targets:
+        out = ["targets: none in this scenario (a template has no promised figures)"]
     out += [f"  {target_text(c)}  [{c.target.source}]" for c in r.targets]
     invest = sum(m.investment_fen for m in r.months)
     revenue = sum(m.revenue_fen for m in r.months)
     opex = sum(m.opex_fen for m in r.months)
     out.append(
-        f"investment CNY {format_fen(invest)}, opex CNY {format_fen(opex)}, "
-        f"revenue CNY {format_fen(revenue)}; payback: {r.payback_month or 'not within the span'}"
+        f"investment {money_text(invest)}, opex {money_text(opex)}, "
+        f"revenue {money_text(revenue)}; payback: {r.payback_month or 'not within the span'}"
     )
+    if r.budget_fen and r.budget_month > r.months[-1].month:
+        out.append(f"budget {money_text(r.budget_fen)} to {r.budget_month}: not checked (after the span)")
+    elif r.budget_fen:
+        spent = sum(m.investment_fen for m in r.months if m.month <= r.budget_month)
+        verdict = "within budget" if spent <= r.budget_fen else "OVER budget"
+        out.append(
+            f"investment to {r.budget_month}: {money_text(spent)} vs budget {money_text(r.budget_fen)}: "
+            f"{verdict} by {money_text(abs(r.budget_fen - spent))}"
+        )
     return out
 
 
@@ -168,6 +191,7 @@ def write_rollout(r: RolloutResult, folder: Path) -> Path:
         sections = [
             ("Targets", "<pre>" + html.escape("\n".join(summary_lines(r))) + "</pre>"),
             ("Per phase", _table_html(*data["phases"])),
+            ("Per calendar year", _table_html(*data["years"])),
             ("Per month", _table_html(*data["months"])),
             ("Money flows (T+1 settlement, whole rollout)", _table_html(*data["flows"])),
             ("Notes", _table_html(*data["notes"])),
@@ -185,21 +209,18 @@ def write_compare(a: RolloutResult, b: RolloutResult, folder: Path) -> Path:
         [(k, va, vb) for (k, va), (_, vb) in zip(data_a["rollout"][1], data_b["rollout"][1], strict=True)],
     )
 
+    both = {"side_by_side": side, "targets": targets_side_by_side(a, b)}
+
     def fill(tmp: Path) -> None:
-        _write_db(
-            tmp / "compare.sqlite",
-            {
-                "side_by_side": side,
-                **{f"a_{k}": v for k, v in data_a.items()},
-                **{f"b_{k}": v for k, v in data_b.items()},
-            },
-        )
-        _write_csv(tmp, {"side_by_side": side})
+        prefixed = {**{f"a_{k}": v for k, v in data_a.items()}, **{f"b_{k}": v for k, v in data_b.items()}}
+        _write_db(tmp / "compare.sqlite", {**both, **prefixed})
+        _write_csv(tmp, both)
         _write_csv(tmp, data_a, "a_")
         _write_csv(tmp, data_b, "b_")
         figures = _figures(tmp, [(a.scenario, a), (b.scenario, b)])
         sections = [
             ("Side by side", _table_html(*side)),
+            ("Targets side by side (a = A, b = B)", _table_html(*both["targets"])),
             (f"A: {a.scenario}", "<pre>" + html.escape("\n".join(summary_lines(a))) + "</pre>"),
             (f"B: {b.scenario}", "<pre>" + html.escape("\n".join(summary_lines(b))) + "</pre>"),
             ("A per phase", _table_html(*data_a["phases"])),

@@ -130,6 +130,8 @@ class RolloutResult:
     payback_month: str | None  # first month with cash_cumulative_fen >= 0 after investing
     wall_s: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    budget_fen: int = 0  # investment the plan budgets up to budget_month (0: no budget given)
+    budget_month: str = ""
 
     def month(self, month: str) -> MonthRow:
         for row in self.months:

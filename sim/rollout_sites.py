@@ -1,67 +1,81 @@
-"""Where a rollout's outlets go, a map to draw them on, and the money flows it settled.
+"""Where a rollout's outlets go, the map to draw them on, and the money flows it settled.
 
-Until a placement on the city graph is available, recharge points and windows are shared out
-among the day scenario's districts by their population share (largest remainder), and each
-opening is dated to the month the count grew. The map is the districts on their ring, laid out
-on a circle whose area is the urban area. Flows are the T+1 positions summed over the rollout:
-the reserve pays merchants' and operators' banks, the loading banks pay the reserve, the fees
+Recharge points are placed on the city's residential walking grid by `sim.placement`: month
+by month the planner opens the month's new points where they cover the most residents not yet
+within `walk_m` (the greedy max-coverage plan), or by a baseline ("uniform" by district
+population, "random") when the scenario asks for one, so `coverage_share` is the share of
+residents within walking distance along the streets. Service windows sit at district
+centres, shared out by population. Flows are the T+1 positions summed over the rollout: the
+reserve pays merchants' and operators' banks, the loading banks pay the reserve, the fees
 stay with the operator (less a third-party acquirer's share).
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from scenarios.rollout_schema import RolloutScenario
-from sim.city import build_city
-from sim.rollout_result import CityMap, Flow, MonthRow, Site
+from sim import placement
+from sim.rollout_plan import MonthPlan
+from sim.rollout_result import CityMap, Flow, Site
 
 
-def _district_shares(s: RolloutScenario) -> np.ndarray:
-    return build_city(s.day_scenario).district_share
+@dataclass(frozen=True, slots=True)
+class Layout:
+    sites: tuple[Site, ...]
+    coverage: dict[str, float]  # month -> share of residents within walking distance
+    city: CityMap
 
 
-def share_out(total: int, shares: np.ndarray) -> list[int]:
-    """`total` split by `shares` in whole units (largest remainder), summing to `total`."""
-    raw = shares * total
-    base = np.floor(raw).astype(int)
-    left = total - int(base.sum())
-    for i in np.argsort(-(raw - base), kind="stable")[:left]:
-        base[i] += 1
-    return [int(x) for x in base]
-
-
-def sites_of(s: RolloutScenario, rows: list[MonthRow]) -> tuple[Site, ...]:
-    shares = _district_shares(s)
+def _windows(plans: Sequence[MonthPlan], district_share: np.ndarray) -> list[Site]:
     out: list[Site] = []
-    held = {"recharge_point": [0] * len(shares), "service_window": [0] * len(shares)}
-    for row in rows:
-        for kind, count in (("recharge_point", row.recharge_points), ("service_window", row.service_windows)):
-            now = share_out(count, shares)
-            for d, (a, b) in enumerate(zip(held[kind], now, strict=True)):
-                if b > a:
-                    out.append(Site(f"district-{d}", kind, b - a, row.month))
-            held[kind] = [max(a, b) for a, b in zip(held[kind], now, strict=True)]
-    return tuple(out)
+    held = [0] * len(district_share)
+    for p in plans:
+        now = placement.share_out(p.service_windows, district_share)
+        out += [
+            Site(f"district-{d}", "service_window", b - a, p.month)
+            for d, (a, b) in enumerate(zip(held, now, strict=True))
+            if b > a
+        ]
+        held = [max(a, b) for a, b in zip(held, now, strict=True)]
+    return out
 
 
-def city_map(s: RolloutScenario) -> CityMap:
-    shares = _district_shares(s)
-    n = len(shares)
-    radius_km = math.sqrt(s.deployment.urban_area_km2 / math.pi) * 0.6
-    positions = {
-        f"district-{d}": (
-            radius_km * math.cos(2 * math.pi * d / n),
-            radius_km * math.sin(2 * math.pi * d / n),
-        )
-        for d in range(n)
-    }
-    edges = tuple((f"district-{d}", f"district-{(d + 1) % n}", "bus") for d in range(n) if n > 1)
-    eligible = max(p.eligible_persons for p in s.phase)
-    residents = dict(zip(positions, share_out(eligible, shares), strict=True))
-    return CityMap(positions, edges, residents)
+def lay_out(s: RolloutScenario, plans: Sequence[MonthPlan]) -> Layout:
+    """Place every month's recharge points and windows; coverage month by month."""
+    d = s.deployment
+    residents = max(p.eligible_persons for p in s.phase)
+    geo = placement.geography(s.day_scenario, residents=residents, walk_m=d.walk_m, area_km2=d.urban_area_km2)
+    sites: list[Site] = []
+    coverage: dict[str, float] = {}
+    if d.placement == "greedy":
+        planner = placement.Planner(geo, max_per_site=d.points_per_site_max)
+        for p in plans:
+            added: dict[int, int] = {}
+            for cell in planner.add(max(0, p.recharge_points - planner.points)):
+                added[cell] = added.get(cell, 0) + 1
+            sites += [
+                Site(placement.node_name(c), "recharge_point", n, p.month) for c, n in sorted(added.items())
+            ]
+            coverage[p.month] = placement.coverage(geo, planner.plan)
+    else:
+        held: dict[int, int] = {}
+        for p in plans:
+            now = placement.baseline(
+                geo, p.recharge_points, d.placement, s.rollout.seed, max_per_site=d.points_per_site_max
+            )
+            for cell, n in sorted(now.items()):
+                if n > held.get(cell, 0):
+                    sites.append(
+                        Site(placement.node_name(cell), "recharge_point", n - held.get(cell, 0), p.month)
+                    )
+                    held[cell] = n
+            coverage[p.month] = placement.coverage(geo, held)
+    sites += _windows(plans, geo.city.district_share)
+    return Layout(tuple(sites), coverage, placement.city_map(geo))
 
 
 def flows_of(positions: dict[str, int], gross_fees_fen: int, acquirer_fen: int) -> tuple[Flow, ...]:

@@ -11,12 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from scenarios.rollout_schema import load_rollout
+from scenarios.schema import ScenarioError
 from sim import rollout_report
 from sim.cli import main
 from sim.rollout import check_targets, payback_month, representative_months, run_rollout
 from sim.rollout_days import day_scenario
 from sim.rollout_money import month_money
-from sim.rollout_plan import bass_demand, coverage_share, deployed, plan_months
+from sim.rollout_plan import bass_demand, deployed, plan_months
+from sim.rollout_report import summary_lines
 from sim.rollout_result import RolloutResult
 
 TINY = 0.0005  # a few hundred simulated citizens per representative day
@@ -27,7 +29,7 @@ FOLDER_FILES = {
     "network.png",
     "volume.png",
     "cash.png",
-    *(f"{t}.csv" for t in ("rollout", "months", "phases", "targets", "sites", "flows", "notes")),
+    *(f"{t}.csv" for t in ("rollout", "months", "phases", "years", "targets", "sites", "flows", "notes")),
 }
 
 
@@ -57,8 +59,19 @@ def test_deployment_is_linear_between_milestones() -> None:
     assert deployed(ms, "2005-01", "2006-06") == (375, 3_500, 40)  # half way to 2006-12
     assert deployed(ms, "2005-01", "2010-12") == (2_000, 15_000, 120)
     assert deployed(ms, "2005-01", "2005-01")[0] == round(150 / 12)
-    assert coverage_share(0, 800, 400) == 0
-    assert 0.99 < coverage_share(10_000, 800, 400) <= 1
+
+
+def test_deployment_factors_scale_the_milestones() -> None:
+    base = plan_months(load_rollout("one-card-plan-2005-2010"))
+    more = plan_months(
+        load_rollout(
+            "one-card-plan-2005-2010",
+            {"deployment.recharge_points_factor": 1.5, "deployment.service_windows_factor": 0.5},
+        )
+    )
+    assert more[-1].recharge_points == 3_000 and base[-1].recharge_points == 2_000
+    assert more[-1].service_windows == 60 and more[-1].terminals == base[-1].terminals
+    assert more[23].cardholders < base[23].cardholders  # half the windows issue fewer cards
 
 
 def test_a_month_maps_sectors_and_counts_onto_the_day() -> None:
@@ -103,6 +116,9 @@ def test_run_rollout_is_deterministic_and_picklable(huaibei_result: RolloutResul
     assert r.months[-1].tx_per_day_by_sector["bus"] > 0
     assert r.months[0].tx_per_day_by_sector["bus"] == 0
     assert all(m.float_fen > 0 for m in r.months)
+    floats = [0] + [m.float_fen for m in r.months]
+    for m, f0, f1 in zip(r.months, floats, floats[1:], strict=False):
+        assert m.loads_fen == max(0, m.card_spending_fen + f1 - f0)  # money conserved month by month
     assert r.months[-1].cash_cumulative_fen == sum(
         m.revenue_fen - m.investment_fen - m.opex_fen for m in r.months
     )
@@ -196,7 +212,40 @@ def test_cli_compare_puts_two_plans_side_by_side(tmp_path: Path) -> None:
         "compare.sqlite",
         "report.html",
         "side_by_side.csv",
+        "targets.csv",
         "a_targets.csv",
         "b_targets.csv",
         "cash.png",
     } <= names
+
+
+@pytest.mark.parametrize("name", ["hangzhou-2004-2009", "one-card-plan-2005-2010", "five-stage-framework"])
+def test_every_shipped_scenario_runs_and_checks_each_target(name: str) -> None:
+    s = load_rollout(name)
+    assert pickle.loads(pickle.dumps(s)) == s  # sweeps send scenarios to Dask workers
+    r = run_rollout(s, sample=0.00003)
+    assert len(r.targets) == len(s.target)
+    assert [(c.target.kpi, c.target.due_month) for c in r.targets] == [(t.kpi, t.due_month) for t in s.target]
+    assert len(r.months) == len(s.months())
+    assert r.months[-1].coverage_share > 0.5
+    assert {p.name for p in r.phases} == {p.name for p in s.phase}
+    if name == "one-card-plan-2005-2010":  # [PLAN] 500M CNY invested to 2007, spent as budgeted
+        assert (
+            "investment to 2007-12: CNY 500.0M vs budget CNY 500.0M: within budget by CNY 0.00"
+            in summary_lines(r)
+        )
+
+
+def test_a_bad_sample_is_refused() -> None:
+    with pytest.raises(ScenarioError, match="sample 0: out of range"):
+        run_rollout(load_rollout("huaibei-2011-2014"), sample=0)
+
+
+def test_months_between_representative_days_are_linear_within_a_phase(huaibei_result: RolloutResult) -> None:
+    r = huaibei_result
+    reps = [m for m in r.months if m.representative_day]
+    a, b = reps[-2], reps[-1]  # two days of phase 3 (2013-10 and 2014-06)
+    assert a.phase == b.phase == "phase-3"
+    mid = r.month("2014-02")  # half way from 2013-10 to 2014-06
+    share = (a.card_spending_fen / a.cardholders / 31 + b.card_spending_fen / b.cardholders / 30) / 2
+    assert mid.card_spending_fen == pytest.approx(share * mid.cardholders * 28, rel=1e-6)

@@ -172,7 +172,7 @@ def test_shipped_scenario_figures_match_the_seed() -> None:
             'end_month = "2009-03"  ',
             'end_month = "2009-06"  ',
             'end_month = "2009-03"',
-            "the rollout's end_month",
+            "'2009-03' ends before the rollout (allowed: from 2009-06)",
         ),
         (
             "recharge_points = 600 ",
@@ -183,9 +183,9 @@ def test_shipped_scenario_figures_match_the_seed() -> None:
         ("bus_share = 0.476", "bus_share = 0.5", "[deployment]", "they sum to 1"),
         (
             'due_month = "2004-12"',
-            'due_month = "2010-12"',
-            "2010-12",
-            "outside the span (allowed: 2004-12..2009-03)",
+            'due_month = "2004-11"',
+            "2004-11",
+            "target[0].due_month: '2004-11' is before the span (allowed: from 2004-12)",
         ),
         ("[rollout]", "[rolout]", "[rolout]", "rolout: unknown key; did you mean rollout?"),
     ],
@@ -244,6 +244,19 @@ def test_the_framework_template_can_be_extended() -> None:
     fw = shipped()["five-stage-framework"]
     s = load_rollout(fw, {"rollout.end_month": "2029-12", "phase.1-launch.eligible_persons": 1000})
     assert s.phase[0].eligible_persons == 1000
+
+
+def test_a_shorter_span_leaves_later_phases_and_targets_out() -> None:
+    from sim.rollout import run_rollout
+    from sim.rollout_report import summary_lines
+
+    s = load_rollout("one-card-plan-2005-2010", {"rollout.end_month": "2006-03"})
+    r = run_rollout(s, sample=0.00002)
+    assert [p.name for p in r.phases] == ["2005-first-sectors", "2006-more-sectors"]
+    assert r.phases[-1].end_month == "2006-03"
+    assert {c.target.due_month for c in r.targets} == {"2005-12"}
+    assert any("target(s) due after end_month 2006-03 not checked" in n for n in r.notes)
+    assert "budget CNY 500.0M to 2007-12: not checked (after the span)" in summary_lines(r)
 
 
 def test_overrides_are_checked_like_file_values_and_named() -> None:

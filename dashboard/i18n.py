@@ -1,0 +1,157 @@
+"""Every label the dashboard shows, in English and Chinese.
+
+Stakeholders of a city card (市民卡) rollout read Chinese; planners and reviewers often read
+English. One table holds both, so a label cannot exist in one language only (a test checks
+it), and the page, the figures and the downloads all take their words from here. Names that
+come from a run (sectors, participants, terminal kinds, phases) are translated when the
+table knows them and shown as they are otherwise.
+"""
+
+from __future__ import annotations
+
+LANGS = ("en", "zh")
+
+LABELS: dict[str, dict[str, str]] = {
+    # page and sidebar
+    "app_title": {"en": "CardTwin rollout dashboard", "zh": "CardTwin 城市一卡通推广看板"},
+    "app_caption": {
+        "en": "Watch the city card rollout unfold against its targets, and ask what if.",
+        "zh": "按月观看城市一卡通推广进程与目标的对比，并进行假设分析。",
+    },
+    "language": {"en": "中文 / Chinese", "zh": "中文 / Chinese"},
+    "scenario": {"en": "Scenario", "zh": "场景"},
+    "scenario_source": {"en": "Scenario source", "zh": "场景来源"},
+    "shipped": {"en": "Shipped", "zh": "内置"},
+    "uploaded": {"en": "Upload", "zh": "上传"},
+    "upload_file": {"en": "Rollout scenario (TOML)", "zh": "推广场景文件 (TOML)"},
+    "upload_first": {"en": "Upload a scenario file to run it.", "zh": "请先上传场景文件。"},
+    "parameters": {"en": "Key parameters", "zh": "关键参数"},
+    "seed": {"en": "Seed", "zh": "随机种子"},
+    "sample": {"en": "Sample (share of citizens simulated)", "zh": "抽样比例（模拟市民占比）"},
+    "run": {"en": "Run", "zh": "运行"},
+    "running": {"en": "Running the rollout", "zh": "正在运行推广模拟"},
+    "run_done": {"en": "Run finished in {s:.1f} s", "zh": "运行完成，用时 {s:.1f} 秒"},
+    "run_cached": {"en": "Same inputs as an earlier run: shown at once", "zh": "输入与之前相同：直接显示"},
+    "no_run": {
+        "en": "Pick a scenario in the sidebar and press Run.",
+        "zh": "请在侧边栏选择场景并点击“运行”。",
+    },
+    "no_shipped": {"en": "No shipped rollout scenarios were found.", "zh": "未找到内置推广场景。"},
+    "view": {"en": "View", "zh": "视图"},
+    # views
+    "view_rollout": {"en": "Rollout", "zh": "推广进程"},
+    "view_city": {"en": "City map", "zh": "城市地图"},
+    "view_flows": {"en": "Settlement flows", "zh": "清算资金流"},
+    "view_compare": {"en": "Compare", "zh": "场景对比"},
+    "view_downloads": {"en": "Downloads", "zh": "下载"},
+    # playback
+    "play": {"en": "Play", "zh": "播放"},
+    "pause": {"en": "Pause", "zh": "暂停"},
+    "step": {"en": "Step", "zh": "前进"},
+    "back": {"en": "Back", "zh": "后退"},
+    "month": {"en": "Month", "zh": "月份"},
+    "speed": {"en": "Months per step", "zh": "每步月数"},
+    "phase": {"en": "Phase", "zh": "阶段"},
+    "playing": {"en": "playing", "zh": "播放中"},
+    "paused": {"en": "paused", "zh": "已暂停"},
+    # KPIs
+    "cardholders": {"en": "Cardholders", "zh": "持卡人数"},
+    "terminals": {"en": "Terminals", "zh": "受理终端"},
+    "recharge_points": {"en": "Recharge points", "zh": "充值网点"},
+    "service_windows": {"en": "Service windows", "zh": "服务网点窗口"},
+    "revenue_fen": {"en": "Revenue per year (CNY)", "zh": "年收入（元）"},
+    "card_spending_fen": {"en": "Card spending per year (CNY)", "zh": "年刷卡消费（元）"},
+    "coverage": {"en": "Coverage", "zh": "覆盖率"},
+    "target": {"en": "Target", "zh": "目标"},
+    "targets": {"en": "Targets", "zh": "目标"},
+    "no_targets": {"en": "This scenario promises no targets.", "zh": "该场景未设定目标。"},
+    "next_target": {"en": "target {v:,} by {m}", "zh": "目标 {v:,}（{m}）"},
+    "float_m": {"en": "Float (million CNY)", "zh": "沉淀资金（百万元）"},
+    "met": {"en": "met", "zh": "达成"},
+    "missed": {"en": "missed", "zh": "未达成"},
+    "pending": {"en": "not due yet", "zh": "未到期"},
+    "kpi": {"en": "KPI", "zh": "指标"},
+    "due": {"en": "Due", "zh": "到期"},
+    "actual": {"en": "Actual", "zh": "实际"},
+    "gap": {"en": "Gap", "zh": "差距"},
+    "status": {"en": "Status", "zh": "状态"},
+    "payback": {"en": "Payback month", "zh": "投资回收月份"},
+    "never": {"en": "not within the run", "zh": "模拟期内未回收"},
+    # charts
+    "fig_kpis": {"en": "Deployment against targets", "zh": "部署进度与目标"},
+    "fig_sectors": {"en": "Transactions per day by sector", "zh": "各行业日交易笔数"},
+    "fig_waits": {"en": "Queue waits at recharge points", "zh": "充值网点排队等待"},
+    "fig_float": {"en": "Float (e-purse balances outstanding)", "zh": "沉淀资金（电子钱包余额）"},
+    "fig_money": {"en": "Fees and settlement", "zh": "手续费与清算"},
+    "fig_city": {"en": "City graph: sites deployed and coverage", "zh": "城市网络：已部署网点与覆盖"},
+    "fig_flows": {"en": "Settlement flows between participants", "zh": "参与方之间的清算资金流"},
+    "fig_positions": {"en": "Net T+1 positions this month", "zh": "本月 T+1 净头寸"},
+    "tx_per_day": {"en": "transactions / day", "zh": "笔 / 日"},
+    "wait_mean": {"en": "mean wait", "zh": "平均等待"},
+    "wait_p95": {"en": "95th percentile", "zh": "95 分位等待"},
+    "window_wait": {"en": "service window, mean", "zh": "服务窗口平均等待"},
+    "seconds": {"en": "seconds", "zh": "秒"},
+    "yuan": {"en": "CNY", "zh": "元"},
+    "million_yuan": {"en": "million CNY", "zh": "百万元"},
+    "float": {"en": "Float", "zh": "沉淀资金"},
+    "fees": {"en": "Fees", "zh": "手续费"},
+    "float_income": {"en": "Float income", "zh": "沉淀资金收益"},
+    "revenue": {"en": "Revenue", "zh": "收入"},
+    "cash_cumulative": {"en": "Cumulative cash", "zh": "累计现金流"},
+    "receives": {"en": "receives", "zh": "收款"},
+    "pays": {"en": "pays", "zh": "付款"},
+    "covered": {"en": "within walking distance of a recharge point", "zh": "步行可达充值网点"},
+    "uncovered": {"en": "not covered", "zh": "未覆盖"},
+    "residents": {"en": "residents", "zh": "居民"},
+    "no_flows": {"en": "No settlement flows in this run.", "zh": "本次运行没有清算资金流。"},
+    "flows_total": {"en": "whole run", "zh": "全部模拟期"},
+    # compare
+    "scenario_b": {"en": "Second scenario", "zh": "对比场景"},
+    "run_b": {"en": "Run second scenario", "zh": "运行对比场景"},
+    "run_a_first": {"en": "Run a scenario first.", "zh": "请先运行一个场景。"},
+    "figure": {"en": "Figure", "zh": "数值"},
+    "difference": {"en": "B − A", "zh": "B − A"},
+    "cmp_wait_mean": {"en": "Recharge wait, mean", "zh": "充值平均等待"},
+    "cmp_wait_p95": {"en": "Recharge wait, 95th percentile", "zh": "充值 95 分位等待"},
+    "cmp_targets_met": {"en": "Targets met", "zh": "达成目标数"},
+    "cmp_targets_missed": {"en": "Targets missed", "zh": "未达成目标数"},
+    "last_month": {"en": "at the last month", "zh": "最后一个月"},
+    # downloads
+    "download_csv": {"en": "Monthly table (CSV)", "zh": "月度数据表 (CSV)"},
+    "download_targets": {"en": "Targets (CSV)", "zh": "目标达成 (CSV)"},
+    "download_flows": {"en": "Settlement flows (CSV)", "zh": "清算资金流 (CSV)"},
+    "download_sites": {"en": "Sites (CSV)", "zh": "网点 (CSV)"},
+    "download_png": {"en": "Figure (PNG)", "zh": "图表 (PNG)"},
+    "download_html": {"en": "HTML report", "zh": "HTML 报告"},
+    "download_folder": {
+        "en": "Results folder of cardtwin rollout (zip)",
+        "zh": "cardtwin rollout 结果文件夹 (zip)",
+    },
+    # sectors and kinds the twin knows
+    "bus": {"en": "bus", "zh": "公交"},
+    "metro": {"en": "metro", "zh": "地铁"},
+    "taxi": {"en": "taxi", "zh": "出租车"},
+    "retail": {"en": "retail", "zh": "小额消费"},
+    "load_kiosk": {"en": "recharge kiosk", "zh": "自助充值"},
+    "load_window": {"en": "service window", "zh": "服务窗口"},
+    "recharge_point": {"en": "recharge point", "zh": "充值网点"},
+    "service_window": {"en": "service window", "zh": "服务窗口"},
+    "operator": {"en": "operator", "zh": "运营方"},
+}
+
+
+def check_lang(lang: str) -> str:
+    assert lang in LANGS, f"language {lang!r} is not one of {LANGS}"
+    return lang
+
+
+def t(key: str, lang: str, **fmt: object) -> str:
+    """The label `key` in `lang`, formatted with `fmt`; an unknown key is a programming error."""
+    text = LABELS[key][check_lang(lang)]
+    return text.format(**fmt) if fmt else text
+
+
+def name(raw: str, lang: str) -> str:
+    """A name from a run (sector, kind, participant): translated if the table knows it."""
+    entry = LABELS.get(raw)
+    return entry[check_lang(lang)] if entry else raw

@@ -1,0 +1,122 @@
+"""Load and run rollout scenarios for the dashboard, with a cache of finished runs.
+
+A run is keyed by the fingerprint of the *loaded* scenario (every value after `extends`,
+overrides and the day scenario are resolved), the seed and the sample: the same inputs give
+the same result, so the second time they are shown at once, and an edit anywhere in a
+scenario's chain of files is a different key. Finished results are frozen, so the cache
+hands out the object itself. The cache lives in the Streamlit server process (one per
+server, shared by sessions) and is bounded.
+
+Uploaded files are placed among copies of the shipped scenarios so that their relative
+references (`extends`, `day_scenario = "../default.toml"`) resolve as they would in
+scenarios/rollout/.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import re
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from scenarios.rollout_schema import ROLLOUT_DIR, RolloutScenario, load_rollout, shipped
+from scenarios.schema import ScenarioError
+from sim.rollout import run_rollout
+from sim.rollout_result import RolloutResult
+
+CACHE_ENTRIES = 8
+UPLOAD_BYTES_MAX = 1 << 20  # a rollout scenario is a few kB of TOML
+Progress = Callable[[int, int], None]
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    return shipped()
+
+
+def load(path: Path, overrides: Mapping[str, object] | None = None) -> RolloutScenario:
+    """Load and validate; a bad file or override raises ScenarioError with its one-line message."""
+    return load_rollout(path, dict(overrides or {}))
+
+
+def fingerprint(scenario: RolloutScenario, seed: int, sample: float) -> str:
+    """What the result depends on: every resolved value, the seed and the sample."""
+    values = {
+        f: getattr(scenario, f) for f in scenario.__dataclass_fields__ if f not in ("source", "located")
+    }
+    return hashlib.sha256(repr((sorted(values.items()), seed, sample)).encode()).hexdigest()
+
+
+class RunCache:
+    """Finished runs by fingerprint, least recently used dropped first; safe across sessions."""
+
+    def __init__(self, entries: int = CACHE_ENTRIES) -> None:
+        assert entries >= 1
+        self._entries = entries
+        self._runs: OrderedDict[str, RolloutResult] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> RolloutResult | None:
+        with self._lock:
+            result = self._runs.get(key)
+            if result is not None:
+                self._runs.move_to_end(key)
+            return result
+
+    def put(self, key: str, result: RolloutResult) -> None:
+        with self._lock:
+            self._runs[key] = result
+            self._runs.move_to_end(key)
+            while len(self._runs) > self._entries:
+                self._runs.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+
+def run(
+    cache: RunCache, scenario: RolloutScenario, seed: int, sample: float, progress: Progress | None = None
+) -> tuple[RolloutResult, bool]:
+    """The result of a scenario, and whether it came from the cache."""
+    key = fingerprint(scenario, seed, sample)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached, True
+    result = run_rollout(scenario, seed=seed, sample=sample, progress=progress)
+    cache.put(key, result)
+    return result, False
+
+
+class UploadFolder:
+    """A private folder laid out like scenarios/ where uploaded rollout files are written."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="cardtwin-dashboard-"))
+        atexit.register(self.close)
+        scenarios_dir = ROLLOUT_DIR.parent
+        for day in scenarios_dir.glob("*.toml"):
+            shutil.copy2(day, self.root / day.name)
+        shutil.copytree(ROLLOUT_DIR, self.root / ROLLOUT_DIR.name, dirs_exist_ok=True)
+
+    def write(self, filename: str, data: bytes) -> Path:
+        """Store an uploaded file; the name carries its content's hash, so sessions that upload
+        files of one name never overwrite each other's. Refuses oversize files."""
+        if len(data) > UPLOAD_BYTES_MAX:
+            raise ScenarioError(f"{filename}: {len(data)} bytes, more than {UPLOAD_BYTES_MAX} for a scenario")
+        stem = Path(filename).name.removesuffix(".toml") or "upload"
+        digest = hashlib.sha256(data).hexdigest()[:12]
+        path = self.root / ROLLOUT_DIR.name / f"upload-{digest}-{stem}.toml"
+        path.write_bytes(data)
+        return path
+
+    def shown(self, message: str) -> str:
+        """An error message naming uploaded files as the viewer named them."""
+        folder = re.escape(str(self.root / ROLLOUT_DIR.name))
+        return re.sub(folder + r"/upload-[0-9a-f]{12}-", "", message)
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,151 @@
+"""The two views that play the rollout: KPIs against targets, and the city map.
+
+Both render inside a fragment that re-runs on a timer while playing, so only the view
+redraws, not the sidebar. Starting or stopping play changes the timer, which needs a full
+rerun: the fragment asks for one when the state no longer matches how it was created.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import streamlit as st
+from matplotlib.figure import Figure
+
+from dashboard import fig_city, fig_kpi, frames, playback, state
+from dashboard.i18n import name, t
+from dashboard.pngcache import PngCache
+from sim.rollout_result import KPI_COUNTS, RolloutResult
+
+PLAY_INTERVAL_S = 1.0
+
+
+def controls(result: RolloutResult, lang: str) -> int:
+    """Back, play/pause, step, months per step and the time slider; returns the month index."""
+    pb = state.pb()
+    months = [r.month for r in result.months]
+    cols = st.columns([1.2, 1.2, 1.2, 2, 6], vertical_alignment="bottom")
+    cols[0].button(
+        t("back", lang),
+        icon=":material/skip_previous:",
+        key="back",
+        on_click=state.on_step,
+        args=(-1,),
+        disabled=pb.index == 0,
+    )
+    if pb.playing:
+        cols[1].button(
+            t("pause", lang), icon=":material/pause:", key="pause", on_click=state.on_pause, type="primary"
+        )
+    else:
+        cols[1].button(
+            t("play", lang), icon=":material/play_arrow:", key="play", on_click=state.on_play, type="primary"
+        )
+    cols[2].button(
+        t("step", lang),
+        icon=":material/skip_next:",
+        key="step",
+        on_click=state.on_step,
+        args=(1,),
+        disabled=pb.at_end,
+    )
+    cols[3].selectbox(
+        t("speed", lang),
+        playback.STRIDES,
+        index=playback.STRIDES.index(pb.stride),
+        key=state.STRIDE,
+        on_change=state.on_stride,
+    )
+    # A new slider for each position the playback sets: a request still carrying the old
+    # slider's value (the timer's, sent before this position arrived) then moves nothing.
+    key = f"{state.SLIDER}:{pb.index}"
+    cols[4].select_slider(
+        t("month", lang),
+        options=months,
+        value=months[pb.index],
+        key=key,
+        on_change=state.on_seek,
+        args=(months, key),
+    )
+    return pb.index
+
+
+def _advance(playing_when_drawn: bool) -> None:
+    pb = playback.tick(state.pb(), time.monotonic(), PLAY_INTERVAL_S)
+    st.session_state[state.PLAYBACK] = pb
+    if pb.playing != playing_when_drawn:
+        st.rerun()  # start or stop the fragment's timer
+
+
+def _headline(result: RolloutResult, index: int, lang: str) -> None:
+    row = result.months[index]
+    phase = result.phase_of(row.month)
+    status = t("playing", lang) if state.pb().playing else t("paused", lang)
+    st.subheader(f"{row.month} · {t('phase', lang)}: {name(phase.name, lang)}")
+    st.caption(f"{status} · {', '.join(name(s, lang) for s in row.sectors)}")
+    cols = st.columns(len(KPI_COUNTS) + 2)
+    for col, kpi in zip(cols, KPI_COUNTS, strict=False):
+        nxt = frames.next_target(result, kpi, row.month)
+        value = getattr(row, kpi)
+        delta = None
+        if nxt is not None:
+            delta = t("next_target", lang, v=nxt.target.low, m=nxt.target.due_month)
+        col.metric(t(kpi, lang), f"{value:,}", delta=delta, delta_color="off", delta_arrow="off")
+    cols[-2].metric(t("coverage", lang), f"{row.coverage_share:.0%}")
+    cols[-1].metric(t("float_m", lang), f"{row.float_fen / 1e8:,.1f}")
+
+
+@st.cache_resource
+def pngs() -> PngCache:
+    return PngCache()
+
+
+Draw = Callable[[RolloutResult, int, str], Figure]
+
+
+def _image(draw: Draw, result: RolloutResult, index: int, lang: str, title: str) -> None:
+    png = pngs().png(result, (draw.__name__, index, lang), lambda: draw(result, index, lang))
+    st.image(png, caption=t(title, lang), width="stretch")
+
+
+def rollout_body(result: RolloutResult, index: int, lang: str) -> None:
+    _headline(result, index, lang)
+    _image(fig_kpi.kpi_figure, result, index, lang, "fig_kpis")
+    left, right = st.columns(2)
+    with left:
+        _image(fig_kpi.sectors_figure, result, index, lang, "fig_sectors")
+        _image(fig_kpi.float_figure, result, index, lang, "fig_float")
+    with right:
+        _image(fig_kpi.waits_figure, result, index, lang, "fig_waits")
+        st.markdown(f"**{t('targets', lang)}**")
+        if result.targets:
+            targets = frames.targets_frame(result, result.months[index].month, lang)
+            st.table(targets, border="horizontal", hide_index=True)
+        else:
+            st.caption(t("no_targets", lang))
+        payback = result.payback_month or t("never", lang)
+        st.markdown(f"**{t('payback', lang)}:** {payback}")
+    _image(fig_kpi.money_figure, result, index, lang, "fig_money")
+
+
+def city_body(result: RolloutResult, index: int, lang: str, walk_km: float) -> None:
+    _headline(result, index, lang)
+    png = pngs().png(
+        result, ("city", index, lang, walk_km), lambda: fig_city.city_figure(result, index, lang, walk_km)
+    )
+    st.image(png, caption=t("fig_city", lang), width="stretch")
+
+
+def played(body: Callable[[RolloutResult, int, str], None], result: RolloutResult) -> None:
+    """Controls and a view body, redrawn on a timer while playing."""
+    playing = state.pb().playing
+
+    @st.fragment(run_every=PLAY_INTERVAL_S if playing else None)
+    def view() -> None:
+        _advance(playing)
+        lang = state.lang()
+        index = controls(result, lang)
+        body(result, index, lang)
+
+    view()

@@ -1,0 +1,61 @@
+"""`cardtwin dashboard`: start the Streamlit dashboard (dashboard/app.py) in a subprocess.
+
+The layers forbid sim/ to import dashboard/, so this command only *locates* the app: the
+package's folder comes from `importlib.util.find_spec`, which reads no dashboard code, and
+Streamlit runs the script in its own process, exactly as `streamlit run` would.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from model.errors import CardTwinError
+
+
+class DashboardError(CardTwinError):
+    """The dashboard cannot be started (not installed with this CardTwin)."""
+
+
+def app_path() -> Path:
+    spec = importlib.util.find_spec("dashboard")
+    if spec is None or not spec.submodule_search_locations:
+        raise DashboardError("dashboard: the dashboard package is not installed with this CardTwin")
+    path = Path(next(iter(spec.submodule_search_locations))) / "app.py"
+    if not path.is_file():
+        raise DashboardError(f"dashboard: {path} is missing")
+    return path
+
+
+def streamlit_command(port: int, headless: bool) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_path()),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true" if headless else "false",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+
+
+@click.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="HTTP port")
+@click.option("--headless/--browser", default=False, help="do not open a browser (servers, CI)")
+def dashboard(port: int, headless: bool) -> None:
+    """Start the rollout dashboard (Streamlit) at http://localhost:PORT; Ctrl-C stops it."""
+    command = streamlit_command(port, headless)
+    click.echo(f"cardtwin: dashboard at http://localhost:{port} (Ctrl-C stops it)", err=True)
+    try:
+        code = subprocess.call(command)
+    except KeyboardInterrupt:
+        code = 0
+    sys.exit(code)
