@@ -10,36 +10,11 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard.i18n import name, t
-from sim.rollout_result import KPI_COUNTS, MonthRow, RolloutResult, TargetCheck
-
-_SCALARS = (
-    "month",
-    "phase",
-    "cardholders",
-    "cards_issued_in_month",
-    "issuance_limited_by",
-    "service_windows",
-    "recharge_points",
-    "terminals",
-    "coverage_share",
-    "card_spending_fen",
-    "loads_fen",
-    "float_fen",
-    "fees_fen",
-    "float_income_fen",
-    "revenue_fen",
-    "investment_fen",
-    "opex_fen",
-    "cash_cumulative_fen",
-    "recharge_wait_s_mean",
-    "recharge_wait_s_p95",
-    "window_wait_s_mean",
-    "representative_day",
-)
+from sim.rollout_result import KPI_COUNTS, MONTH_SCALARS, MonthRow, RolloutResult, TargetCheck
 
 
 def _month_record(row: MonthRow) -> dict[str, object]:
-    rec: dict[str, object] = {k: getattr(row, k) for k in _SCALARS}
+    rec: dict[str, object] = {k: getattr(row, k) for k in MONTH_SCALARS}
     rec["sectors"] = " ".join(row.sectors)
     rec.update({f"tx_per_day.{k}": v for k, v in row.tx_per_day_by_sector.items()})
     rec.update({f"terminals.{k}": v for k, v in row.terminals_by_kind.items()})

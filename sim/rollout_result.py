@@ -13,7 +13,7 @@ fields with defaults; do not rename or remove one without changing every reader.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 # The KPI names a target may name. Money KPIs are per calendar year, counts are at the due month.
 KPI_COUNTS = ("cardholders", "recharge_points", "terminals")
@@ -85,6 +85,15 @@ class MonthRow:
     window_wait_s_mean: float
     settlement_fen_by_participant: dict[str, int]  # net T+1 position, + receives, - pays
     representative_day: bool = False  # True when this month's day figures were simulated
+
+
+# The month's single-valued figures, in field order: one table column each (the dictionaries
+# and tuples are laid out by each reader in its own way).
+MONTH_SCALARS = tuple(
+    f.name
+    for f in fields(MonthRow)
+    if f.name not in ("terminals_by_kind", "sectors", "tx_per_day_by_sector", "settlement_fen_by_participant")
+)
 
 
 @dataclass(frozen=True, slots=True)

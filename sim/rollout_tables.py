@@ -11,36 +11,12 @@ import json
 from typing import Any
 
 from model.money import format_fen
-from sim.rollout_result import KPI_MONEY_PER_YEAR, RolloutResult, TargetCheck
+from sim.rollout_result import KPI_MONEY_PER_YEAR, MONTH_SCALARS, RolloutResult, TargetCheck
 
 Row = tuple[Any, ...]
 FEN_PER_MILLION_CNY = 100 * 1_000_000
 Table = tuple[list[str], list[Row]]
 
-MONTH_COLUMNS = [
-    "month",
-    "phase",
-    "cardholders",
-    "cards_issued_in_month",
-    "issuance_limited_by",
-    "service_windows",
-    "recharge_points",
-    "terminals",
-    "coverage_share",
-    "card_spending_fen",
-    "loads_fen",
-    "float_fen",
-    "fees_fen",
-    "float_income_fen",
-    "revenue_fen",
-    "investment_fen",
-    "opex_fen",
-    "cash_cumulative_fen",
-    "recharge_wait_s_mean",
-    "recharge_wait_s_p95",
-    "window_wait_s_mean",
-    "representative_day",
-]
 MONEY_SUMMED = (
     "card_spending_fen",
     "loads_fen",
@@ -145,10 +121,10 @@ def tables(r: RolloutResult) -> dict[str, Table]:
     for c in r.targets:
         due.setdefault(c.target.due_month, []).append(target_text(c))
     out["months"] = (
-        [*MONTH_COLUMNS, "sectors", "terminals_by_kind", "tx_per_day_by_sector", "targets_due"],
+        [*MONTH_SCALARS, "sectors", "terminals_by_kind", "tx_per_day_by_sector", "targets_due"],
         [
             (
-                *(getattr(m, c) for c in MONTH_COLUMNS),
+                *(getattr(m, c) for c in MONTH_SCALARS),
                 " ".join(m.sectors),
                 json.dumps(m.terminals_by_kind, sort_keys=True),
                 json.dumps(m.tx_per_day_by_sector, sort_keys=True),
