@@ -37,6 +37,7 @@ def _register() -> None:
     from sim.card_cli import card, hil
     from sim.clearing_cli import clearing
     from sim.demo import demo
+    from sim.plan_cli import plan
     from sim.run_cli import run
     from sim.verify_cli import verify
 
@@ -47,6 +48,7 @@ def _register() -> None:
     main.add_command(hil)
     main.add_command(run)
     main.add_command(verify)
+    main.add_command(plan)
 
 
 _register()
