@@ -39,6 +39,8 @@ def _register() -> None:
     from sim.demo import demo
     from sim.plan_cli import plan
     from sim.run_cli import run
+    from sim.sweep_bench import bench_sweep
+    from sim.sweep_cli import sweep
     from sim.verify_cli import verify
 
     main.add_command(demo)
@@ -49,6 +51,8 @@ def _register() -> None:
     main.add_command(run)
     main.add_command(verify)
     main.add_command(plan)
+    main.add_command(sweep)
+    bench.add_command(bench_sweep)
 
 
 _register()
