@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from model.clearing import ACCOUNT_PAYMENT_TX_TYPE, day_int
+from model.clearing_terms import ACCOUNT_PAYMENT_TX_TYPE, day_int
 from model.errors import CardTwinError
 from model.ledger import Ledger
 from model.registry import Registry, Sector

@@ -49,10 +49,21 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from enum import Enum
 from typing import Protocol
 
-from model.batch import BatchFault, WireRecord, decode_record, parse_batch
+from model.batch import WireRecord, decode_record, parse_batch
+from model.clearing_terms import (
+    FAMILY_BYTE,
+    LOAD_TYPES,
+    RELEASABLE,
+    Hotlist,
+    IngestReport,
+    NoHotlist,
+    Reason,
+    day_int,
+    family,
+    record_key,
+)
 from model.errors import CardTwinError
 from model.ledger import Ledger
 from model.registry import Registry, Sector
@@ -61,52 +72,15 @@ from model.tac_verifier import TacVerifier
 CUTOFF_DAYS_DEFAULT = 7
 QUARANTINE_MAX = 1_000_000
 BATCH_BYTES_MAX = 64 * 1024 * 1024
-REPORT_LINES_MAX = 50  # quarantine lines printed per batch; the table keeps every entry
-_LOAD_TYPES = (0x01, 0x02)
-_ED_TYPES = (0x01, 0x05)
 
 
 class ClearingError(CardTwinError):
     """An ingest or review request the clearing house refuses."""
 
 
-class Reason(Enum):
-    """Why a record or batch is in quarantine."""
-
-    CORRUPT_BATCH = BatchFault.CORRUPT_BATCH.value
-    BAD_CHECKSUM = BatchFault.BAD_CHECKSUM.value
-    TRUNCATED = BatchFault.TRUNCATED.value
-    TOTALS_MISMATCH = BatchFault.TOTALS_MISMATCH.value
-    CORRUPT_RECORD = BatchFault.CORRUPT_RECORD.value
-    UNKNOWN_TERMINAL = "unknown-terminal"
-    NO_PROOF = "no-proof"
-    FORGED_TAC = "forged-tac"
-    DUPLICATE = "duplicate"
-    HOTLISTED = "hotlisted"
-    OLDER_THAN_CUTOFF = "older-than-cutoff"
-    COUNTER_GAP = "counter-gap"
-    SERIAL_GAP = "serial-gap"
-
-
-RELEASABLE = frozenset(
-    {Reason.NO_PROOF, Reason.HOTLISTED, Reason.OLDER_THAN_CUTOFF, Reason.COUNTER_GAP, Reason.SERIAL_GAP}
-)
 # Held records whose card really did the transaction: their counter and serial are spent.
 _SPENT = frozenset(r.value for r in RELEASABLE)
 _GAPS = frozenset({Reason.COUNTER_GAP.value, Reason.SERIAL_GAP.value})
-
-
-class Hotlist(Protocol):
-    """What the clearing house needs of the hotlist: when a card's listing took effect."""
-
-    def effective(self, asn: bytes) -> bytes | None:
-        """BCD YYYYMMDDhhmmss from which the card's records are refused, or None."""
-        ...
-
-
-class NoHotlist:
-    def effective(self, asn: bytes) -> bytes | None:
-        return None
 
 
 _SCHEMA = """
@@ -155,60 +129,6 @@ CREATE TABLE IF NOT EXISTS releases (
 """
 
 
-_FAMILY_BYTE: dict[int, bytes] = {}
-
-
-def family(tx_type: int) -> int:
-    """The card counter a transaction type uses: 0 EP offline, 1 EP online, 2 ED offline, 3 ED online."""
-    return (2 if tx_type in _ED_TYPES else 0) + (1 if tx_type in _LOAD_TYPES else 0)
-
-
-_FAMILY_BYTE.update({t: bytes((family(t),)) for t in (0x01, 0x02, 0x05, 0x06, 0x09)})
-
-
-def record_key(asn: bytes, tx_type: int, counter: int) -> bytes:
-    return asn + bytes((family(tx_type),)) + counter.to_bytes(2, "big")
-
-
-ACCOUNT_PAYMENT_TX_TYPE = 0x80  # a cleared item that is an online-account payment, not a card record
-
-
-def day_int(day: date) -> int:
-    return day.year * 10_000 + day.month * 100 + day.day
-
-
-@dataclass(slots=True)
-class IngestReport:
-    """The outcome of one batch file."""
-
-    name: str
-    already_ingested: bool = False
-    posted: int = 0
-    posted_load_fen: int = 0
-    posted_purchase_fen: int = 0
-    auto_released: int = 0
-    quarantined: list[tuple[Reason, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def lines(self) -> list[str]:
-        if self.already_ingested:
-            return [f"{self.name}: already ingested (same bytes), nothing posted"]
-        out = [
-            f"{self.name}: posted {self.posted} records (loads {self.posted_load_fen} fen, purchases "
-            f"{self.posted_purchase_fen} fen), quarantined {len(self.quarantined)}"
-            + (f", released {self.auto_released} held for gaps" if self.auto_released else "")
-        ]
-        out += [f"  note: {note}" for note in self.notes]
-        out += [
-            f"  quarantine {reason.value}: {detail}" for reason, detail in self.quarantined[:REPORT_LINES_MAX]
-        ]
-        if len(self.quarantined) > REPORT_LINES_MAX:
-            out.append(
-                f"  ... and {len(self.quarantined) - REPORT_LINES_MAX} more (the quarantine table keeps all)"
-            )
-        return out
-
-
 @dataclass(slots=True)
 class _Posting:
     """One batch's records on their way to the ledger: one participant, one posting."""
@@ -254,8 +174,8 @@ class ClearingHouse:
             "SELECT key, tx_type, terminal_id, serial, amount_fen FROM records WHERE length(key) = 11"
         ):
             self._counters[key[:9]].add(int.from_bytes(key[9:], "big"))
-            self._shadow[key[:8]] += amount if tx_type in _LOAD_TYPES else -amount
-            if tx_type not in _LOAD_TYPES:
+            self._shadow[key[:8]] += amount if tx_type in LOAD_TYPES else -amount
+            if tx_type not in LOAD_TYPES:
                 self._serials[terminal_id].add(serial)
         released = {row[0] for row in self.db.execute("SELECT quarantine_id FROM releases")}
         rows = self.db.execute(
@@ -275,7 +195,7 @@ class ClearingHouse:
 
     def _see(self, record: WireRecord) -> None:
         self._counters[record.asn + bytes((family(record.tx_type),))].add(record.counter)
-        if record.tx_type not in _LOAD_TYPES:
+        if record.tx_type not in LOAD_TYPES:
             self._serials[record.terminal_id].add(record.terminal_serial)
 
     # -- ingest -------------------------------------------------------------------------
@@ -420,8 +340,8 @@ class ClearingHouse:
         load_total = purchase_total = 0
         for index, chunk, r in records:
             tx_type, counter, asn = r.tx_type, r.counter, r.asn
-            fam_key = asn + _FAMILY_BYTE[tx_type]
-            is_load = tx_type in _LOAD_TYPES
+            fam_key = asn + FAMILY_BYTE[tx_type]
+            is_load = tx_type in LOAD_TYPES
             reason: Reason | None = None
             if r.flags:  # the only flag: committed without proof
                 reason = Reason.NO_PROOF
@@ -523,7 +443,7 @@ class ClearingHouse:
         fam_key = record.asn + bytes((family(record.tx_type),))
         if record.counter > 0 and record.counter - 1 not in self._counters[fam_key]:
             return True
-        if record.tx_type in _LOAD_TYPES or record.terminal_serial == 0:
+        if record.tx_type in LOAD_TYPES or record.terminal_serial == 0:
             return False
         return record.terminal_serial - 1 not in self._serials[record.terminal_id]
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Protocol
 
 from model.batch import WireRecord, decode_record
-from model.clearing import Reason, record_key
+from model.clearing_terms import Reason, record_key
 
 SUSPECTS_MAX = 10_000  # duplicates examined per call; the rest wait for the next call
 

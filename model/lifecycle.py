@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
 
-from model.clearing import day_int
+from model.clearing_terms import day_int
 from model.errors import CardTwinError
 from model.ledger import Ledger
 from model.timefmt import decode_datetime, encode_datetime

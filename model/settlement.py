@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from model.clearing import day_int
+from model.clearing_terms import day_int
 from model.errors import CardTwinError
 from model.fees import FeeSchedule
 from model.ledger import Ledger

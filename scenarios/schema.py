@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 import types
 import typing
@@ -25,6 +26,9 @@ from model.errors import CardTwinError
 DEFAULT_SCENARIO = "default.toml"
 # backoffice: the real clearing house, ledger and settlement; inbox: records tallied, not cleared
 CLEARING_PORTS = ("backoffice", "inbox")
+# Each real-card tap costs a card swap in the reader (~0.6 s through pcscd): a day of a few
+# citizens, not a crowd.
+REAL_CARD_CITIZENS_MAX = 100
 
 
 class ScenarioError(CardTwinError):
@@ -39,6 +43,10 @@ class Run:
     sample: float
     shards: int = 1
     clearing: str = "backoffice"
+    # Real cards in the loop: these citizens' taps go through a PC/SC reader (a card source,
+    # e.g. "vpcd:0"); empty means every card stays in process.
+    real_card_reader: str = ""
+    real_card_citizens: list[int] = field(default_factory=list)
 
     @property
     def day(self) -> date:
@@ -147,7 +155,7 @@ class Scenario:
 
     def replace(self, **changes: Any) -> Scenario:
         """A copy with whole sections or run fields changed (`sample=`, `seed=`, `cardholders=`)."""
-        run_keys = ("sample", "seed", "shards", "name", "clearing")
+        run_keys = ("sample", "seed", "shards", "name", "clearing", "real_card_reader", "real_card_citizens")
         run_changes = {k: changes.pop(k) for k in run_keys if k in changes}
         pop_changes = {k: changes.pop(k) for k in ("cardholders",) if k in changes}
         out = dataclasses.replace(self, **changes)
@@ -221,6 +229,32 @@ def _need(ok: bool, where: str, allowed: str, value: object) -> None:
         raise ScenarioError(f"{where}: {value!r} out of range (allowed: {allowed})")
 
 
+def _check_real_cards(run: Run, f: str) -> None:
+    chosen = run.real_card_citizens
+    if not run.real_card_reader:
+        _need(not chosen, f"{f}: run.real_card_citizens", "empty unless run.real_card_reader is set", chosen)
+        return
+    # Served cards only: a physical card's balance lives on the chip, outside the twin's
+    # accounts, so the day's money invariants could not account for it.
+    _need(
+        re.fullmatch(r"vpcd(:\d{1,2})?", run.real_card_reader) is not None,
+        f"{f}: run.real_card_reader",
+        "vpcd or vpcd:N (a simulated card served through pcscd; physical cards cannot stand in for citizens)",
+        run.real_card_reader,
+    )
+    _need(bool(chosen), f"{f}: run.real_card_citizens", "at least one citizen for the reader", chosen)
+    _need(
+        len(chosen) <= REAL_CARD_CITIZENS_MAX,
+        f"{f}: run.real_card_citizens",
+        f"at most {REAL_CARD_CITIZENS_MAX}",
+        len(chosen),
+    )
+    _need(len(set(chosen)) == len(chosen), f"{f}: run.real_card_citizens", "distinct citizens", chosen)
+    _need(all(c >= 0 for c in chosen), f"{f}: run.real_card_citizens", "citizen numbers >= 0", chosen)
+    # One reader serves the cards in turn; shards in other processes could not share it.
+    _need(run.shards == 1, f"{f}: run.shards", "1 when run.real_card_reader is set", run.shards)
+
+
 def check(s: Scenario) -> None:
     """Ranges and cross-field rules: what the types alone cannot say."""
     f = s.source
@@ -231,6 +265,7 @@ def check(s: Scenario) -> None:
     _need(0 < s.run.sample <= 1, f"{f}: run.sample", "0 < sample <= 1", s.run.sample)
     _need(1 <= s.run.shards <= 64, f"{f}: run.shards", "1..64", s.run.shards)
     _need(s.run.clearing in CLEARING_PORTS, f"{f}: run.clearing", ", ".join(CLEARING_PORTS), s.run.clearing)
+    _check_real_cards(s.run, f)
     for section in (s.city, s.population, s.fares, s.demand, s.service, s.faults):
         name = next(k for k, v in _SECTIONS.items() if v is type(section))
         for fld in dataclasses.fields(section):
@@ -286,6 +321,11 @@ def parse(text: str, source: str = "<memory>") -> Scenario:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    return parse_doc(doc, source)
+
+
+def parse_doc(doc: dict[str, Any], source: str = "<memory>") -> Scenario:
+    """Validate an already parsed scenario document (a rollout month builds one in memory)."""
     allowed = ", ".join(f"[{k}]" for k in _SECTIONS)
     for key in doc:
         if key not in _SECTIONS:

@@ -11,7 +11,8 @@ from datetime import date
 from pathlib import Path
 
 from model.accounts import CitizenAccounts
-from model.clearing import CUTOFF_DAYS_DEFAULT, ClearingError, ClearingHouse, IngestReport
+from model.clearing import CUTOFF_DAYS_DEFAULT, ClearingError, ClearingHouse
+from model.clearing_terms import IngestReport
 from model.fees import FeeSchedule
 from model.key_cache import CachedIssuerKeyStore
 from model.keys import IssuerKeys, KeyUsage

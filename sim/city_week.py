@@ -29,7 +29,7 @@ from devices.psam import Psam
 from devices.sim_channel import SimChannel
 from model.bank import Bank, BankFunding
 from model.batch import NO_PSAM, RECORD_SIZE, write_batch
-from model.clearing import RELEASABLE, IngestReport, Reason, record_key
+from model.clearing_terms import RELEASABLE, IngestReport, Reason, record_key
 from model.errors import CardStatusError, TransactionTornError
 from model.keys import IssuerKeys, IssuerKeyStore, KeyUsage, generate_issuer_keys
 from model.load_host import LoadHost

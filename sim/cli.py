@@ -38,6 +38,7 @@ def _register() -> None:
     from sim.clearing_cli import clearing
     from sim.demo import demo
     from sim.plan_cli import plan
+    from sim.rollout_cli import compare, rollout
     from sim.run_cli import run
     from sim.sweep_bench import bench_sweep
     from sim.sweep_cli import sweep
@@ -50,6 +51,8 @@ def _register() -> None:
     main.add_command(hil)
     main.add_command(run)
     main.add_command(verify)
+    main.add_command(rollout)
+    main.add_command(compare)
     main.add_command(plan)
     main.add_command(sweep)
     bench.add_command(bench_sweep)

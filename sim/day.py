@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Callable, Generator
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import simpy
@@ -45,6 +45,9 @@ from sim.rng import keyed, stream
 from sim.terminals import Kind, Terminal
 from sim.world import World
 
+if TYPE_CHECKING:
+    from sim.reader_taps import CardReader
+
 DAY_S = 24 * 3600
 ONLINE_SWEEP_S = 60.0
 DEPOT_SPREAD_S = 1800.0  # buses reach the depot over half an hour
@@ -56,6 +59,14 @@ RECHARGE_RETRY_S = 1800.0  # after turning away from a queue, come back in half 
 _COMMIT_INS = (0x52, 0x54)  # CREDIT FOR LOAD, DEBIT FOR PURCHASE
 _SECTOR_OF = {TapKind.BUS: 0, TapKind.METRO: 1, TapKind.TAXI: 2, TapKind.RETAIL: 3}
 _KIOSK_SECTOR, _WINDOW_SECTOR = 4, 5
+
+
+class TapChannel(Protocol):
+    """The field a card is tapped in: a `CardChannel` the citizen can present the card to again."""
+
+    def transmit(self, command: bytes) -> bytes: ...
+
+    def insert(self) -> None: ...
 
 
 def _reason(exc: CardTwinError) -> str:
@@ -86,8 +97,17 @@ class _OneTear:
 class CityDay:
     """Runs one day of one world (or shard) and hands its uploads to a clearing port."""
 
-    def __init__(self, world: World, clearing: ClearingPort, progress: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        world: World,
+        clearing: ClearingPort,
+        progress: Callable[[int], None] | None = None,
+        reader: CardReader | None = None,
+    ):
         self.w = world
+        # Real cards in the loop: these rows' cards are tapped through the PC/SC reader.
+        self.reader = reader
+        self._on_reader = reader.rows if reader is not None else frozenset()
         self.s = world.scenario
         self.clearing = clearing
         self.env = simpy.Environment()
@@ -193,7 +213,10 @@ class CityDay:
         pop = self.w.population
         self._short = False
         card = CardOS(CardState.from_image(pop.images[row]), tear_hook=self._tear_hook(row, tear))
-        channel = SimChannel(card)
+        channel: TapChannel = SimChannel(card)
+        if row in self._on_reader:
+            assert self.reader is not None
+            channel = self.reader.present(card)
         try:
             for attempt in range(TORN_ATTEMPTS_MAX):
                 try:

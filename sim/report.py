@@ -9,6 +9,7 @@ counts by the citizens' sampling weight.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import sqlite3
 from pathlib import Path
@@ -159,6 +160,18 @@ def tables(run: RunResult) -> dict[str, tuple[list[str], list[Row]]]:
             + [("reserve", "", 0, 0, 0, 0, 0, run.settlement.reserve_position_fen)],
         )
         out["instructions"] = (["bank", "amount_fen"], sorted(run.settlement.instructions.items()))
+    readers = [shard.reader for shard in run.shards if shard.reader is not None]
+    if readers:
+        # Real cards in the loop: the measured PC/SC round trips beside the modelled tap times.
+        fields = [f.name for f in dataclasses.fields(readers[0])]
+        modelled = [
+            ("modelled_bus_tap_s", s.service.bus_tap_s),
+            ("modelled_gate_tap_s", s.service.gate_tap_s),
+        ]
+        out["real_cards"] = (
+            ["key", "value"],
+            [(name, getattr(r, name)) for r in readers for name in fields] + modelled,
+        )
     return out
 
 

@@ -13,8 +13,10 @@ import multiprocessing
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,6 +41,9 @@ from sim.nightly import (
 from sim.terminals import Kind, kind_of
 from sim.world import ISSUER_ID, World, build_registry, build_world, registry_entries
 
+if TYPE_CHECKING:
+    from sim.reader_taps import CardReader, ReaderReport
+
 ProgressFn = Callable[[int], None]
 
 
@@ -62,6 +67,7 @@ class ShardResult:
     bytes_per_citizen: float
     uploads: list[Upload] = field(default_factory=list)
     registry: list[TerminalEntry] = field(default_factory=list)
+    reader: ReaderReport | None = None  # real cards in the loop: what the reader measured
 
 
 @dataclass(slots=True)
@@ -116,8 +122,10 @@ def run_shard(
     world = build_world(scenario, shard, shards)
     built = time.perf_counter()
     clearing = port(world)
-    day = CityDay(world, clearing, progress)
-    night = day.run()
+    with _reader(scenario, len(world.population)) as reader:
+        day = CityDay(world, clearing, progress, reader)
+        night = day.run()
+        reader_report = reader.report() if reader is not None else None
     checks, closing = check_day(world, day.sent, day.sent_records, night, day.issued_fen)
     enforce(checks, f"{scenario.source}: shard {shard} of {shards}")
     finished = time.perf_counter()
@@ -144,7 +152,18 @@ def run_shard(
         bytes_per_citizen=held / max(1, len(pop)),
         uploads=clearing.uploads if isinstance(clearing, BatchCollector) else [],
         registry=registry_entries(world),
+        reader=reader_report,
     )
+
+
+def _reader(scenario: Scenario, population: int) -> AbstractContextManager[CardReader | None]:
+    """The PC/SC reader for real cards in the loop, only when the scenario asks for one (the
+    hardware bridge, pyscard and pcscd are not needed otherwise)."""
+    if not scenario.run.real_card_reader:
+        return nullcontext()
+    from sim.reader_taps import CardReader
+
+    return CardReader(scenario.run.real_card_reader, scenario.run.real_card_citizens, population)
 
 
 def _shard_job(args: tuple[Scenario, int, int]) -> ShardResult:

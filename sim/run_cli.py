@@ -29,6 +29,19 @@ from sim.world import planned_taps
     help='Run the shards on a Dask cluster: a scheduler address (tcp://host:8786) or "local".',
 )
 @click.option(
+    "--real-cards",
+    "real_cards",
+    default=None,
+    metavar="SOURCE",
+    help="Tap the chosen citizens' cards through this PC/SC reader (vpcd:N serves them via pcscd).",
+)
+@click.option(
+    "--real-citizens",
+    default=None,
+    metavar="N,N,...",
+    help="The citizens (numbers in the simulated population) whose taps go through --real-cards.",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -40,11 +53,19 @@ def run(
     sample: float | None,
     shards: int | None,
     dask: str | None,
+    real_cards: str | None,
+    real_citizens: str | None,
     out: Path | None,
 ) -> None:
     """Run one city day of SCENARIO (default: the Hangzhou 2009 scenario) and report it."""
     s = load(scenario)
-    changes = {k: v for k, v in (("seed", seed), ("sample", sample), ("shards", shards)) if v is not None}
+    changes: dict[str, object] = {
+        k: v for k, v in (("seed", seed), ("sample", sample), ("shards", shards)) if v is not None
+    }
+    if real_cards is not None:
+        changes["real_card_reader"] = real_cards
+    if real_citizens is not None:
+        changes["real_card_citizens"] = _citizens(real_citizens)
     if changes:
         s = s.replace(**changes)
     folder = out or Path("results") / f"{s.run.name}-seed{s.run.seed}"
@@ -75,5 +96,21 @@ def run(
             f"{result.settlement.items} (T+1), fees CNY {format_fen(fees)}, "
             f"{len(result.settlement.lines)} participants, positions net to zero"
         )
+    for reader in (shard.reader for shard in result.shards if shard.reader is not None):
+        click.echo(
+            f"real cards on {reader.reader}: {reader.citizens} citizens, {reader.taps} taps, "
+            f"{reader.apdus} APDUs through PC/SC: round trip mean {reader.apdu_us_mean:.0f} us, "
+            f"p95 {reader.apdu_us_p95:.0f} us; card swap mean {reader.swap_s_mean:.2f} s; "
+            f"torn and re-presented {reader.reconnects}"
+        )
     click.echo(f"invariants hold; clearing: {(result.night or result.shards[0].night).port}")
     click.echo(f"wall {result.wall_s:.1f} s; report {report}")
+
+
+def _citizens(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r}: citizen numbers separated by commas", param_hint="--real-citizens"
+        ) from None

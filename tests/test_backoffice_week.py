@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from model.clearing import Reason, record_key
+from model.clearing_terms import Reason, record_key
 from model.reconciliation import reconcile
 from model.records import TxType
 from model.registry import Sector

@@ -14,7 +14,8 @@ from devices.card_os import CardOS, TearPhase
 from devices.psam import Psam
 from devices.sim_channel import SimChannel
 from model.batch import HEADER_SIZE, RECORD_SIZE, encode_record, parse_batch
-from model.clearing import ClearingError, Reason
+from model.clearing import ClearingError
+from model.clearing_terms import Reason
 from model.crypto import Algorithm
 from model.errors import TransactionTornError
 from model.keys import IssuerKeys, IssuerKeyStore, KeyUsage
@@ -402,7 +403,7 @@ def test_extra_bytes_after_the_records_are_held_and_the_records_still_clear(
 def test_report_lines_are_capped_but_every_entry_is_kept(
     make_card: Maker, purchase_terminal: PurchaseTerminal, issuer_keys: IssuerKeys, tmp_path: Path
 ) -> None:
-    from model.clearing import REPORT_LINES_MAX
+    from model.clearing_terms import REPORT_LINES_MAX
 
     back = office(tmp_path, issuer_keys)
     _, channel = make_card(asn_int=1)

@@ -17,7 +17,7 @@ from devices.card_state import PIN_TRIES_MAX, CardState
 from devices.psam import Psam
 from devices.sim_channel import SimChannel
 from model import commands
-from model.clearing import Reason
+from model.clearing_terms import Reason
 from model.clone_watch import find_clones, hotlist_clones
 from model.errors import CardBlockedError, CardRemovedError, CardStatusError, HotlistedCardError, PinError
 from model.keys import IssuerKeys, IssuerKeyStore, KeyUsage

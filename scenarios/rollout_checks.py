@@ -1,0 +1,184 @@
+"""Rules across fields of a rollout scenario: what the types alone cannot say.
+
+Phases must follow each other without overlap or gap from the first month to the last, so
+every month has exactly one phase; milestones must be in month order and never take points
+away (closing outlets is not modelled); targets, batches and spends must fall inside the span
+so every one of them can be checked. The `[day]` tables are merged over the named day
+scenario and validated by the day loader, so a rollout cannot build a day the twin refuses.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scenarios.schema import Scenario, ScenarioError, parse_doc
+from scenarios.toml_source import KeyPath, Located, shown_path
+
+if TYPE_CHECKING:
+    from scenarios.rollout_schema import RolloutScenario
+
+SHARE_SUM_TOLERANCE = 1e-9
+
+
+def _fail(located: Located, path: KeyPath, name: str, message: str) -> None:
+    raise ScenarioError(f"{located.at(path)}: {name}: {message}")
+
+
+def check_rollout(s: RolloutScenario, located: Located) -> None:
+    from scenarios.rollout_schema import MONTHS_MAX, month_range
+
+    r = s.rollout
+    if r.end_month < r.start_month:
+        _fail(
+            located, ("rollout", "end_month"), "rollout.end_month", f"{r.end_month!r} is before start_month"
+        )
+    span = len(month_range(r.start_month, r.end_month))
+    if span > MONTHS_MAX:
+        _fail(
+            located,
+            ("rollout", "end_month"),
+            "rollout.end_month",
+            f"{span} months (allowed: <= {MONTHS_MAX})",
+        )
+    if r.sample <= 0:
+        _fail(
+            located,
+            ("rollout", "sample"),
+            "rollout.sample",
+            f"{r.sample} out of range (allowed: 0 < sample <= 1)",
+        )
+    _check_phases(s, located)
+    _check_milestones(s, located)
+    inside = (r.start_month, r.end_month)
+    for i, t in enumerate(s.target):
+        if not inside[0] <= t.due_month <= inside[1]:
+            _fail(
+                located,
+                ("target", i, "due_month"),
+                f"target[{i}].due_month",
+                f"{t.due_month!r} is outside the span (allowed: {inside[0]}..{inside[1]})",
+            )
+        if t.high is not None and t.high < t.low:
+            _fail(located, ("target", i, "high"), f"target[{i}].high", f"{t.high} is below low ({t.low})")
+    for key, items in (("batch", s.batch), ("spend", s.spend)):
+        for i, item in enumerate(items):
+            if not inside[0] <= item.month <= inside[1]:
+                _fail(
+                    located,
+                    (key, i, "month"),
+                    f"{key}[{i}].month",
+                    f"{item.month!r} is outside the span (allowed: {inside[0]}..{inside[1]})",
+                )
+    d = s.deployment
+    total = d.bus_share + d.taxi_share + d.gate_share + d.pos_share
+    if abs(total - 1) > SHARE_SUM_TOLERANCE:
+        _fail(
+            located,
+            ("deployment",),
+            "deployment.bus_share + taxi_share + gate_share + pos_share",
+            f"{total:g} (allowed: they sum to 1)",
+        )
+
+
+def _check_phases(s: RolloutScenario, located: Located) -> None:
+    from scenarios.rollout_schema import next_month
+
+    if not s.phase:
+        _fail(located, ("phase",), "phase", "no phase (allowed: at least one [[phase]])")
+    names: set[str] = set()
+    expected = s.rollout.start_month
+    order = sorted(range(len(s.phase)), key=lambda i: s.phase[i].start_month)
+    previous = None
+    for i in order:
+        p = s.phase[i]
+        where = f'phase "{p.name}"'
+        if p.name in names:
+            _fail(located, ("phase", i, "name"), f"{where}.name", "a second phase with this name")
+        names.add(p.name)
+        if p.end_month < p.start_month:
+            _fail(
+                located,
+                ("phase", i, "end_month"),
+                f"{where}.end_month",
+                f"{p.end_month!r} is before its start_month {p.start_month!r}",
+            )
+        if previous is not None and p.start_month <= previous.end_month:
+            _fail(
+                located,
+                ("phase", i, "start_month"),
+                f"{where}.start_month",
+                f'{p.start_month!r} overlaps phase "{previous.name}" (ends {previous.end_month})',
+            )
+        if p.start_month != expected:
+            _fail(
+                located,
+                ("phase", i, "start_month"),
+                f"{where}.start_month",
+                f"{p.start_month!r} leaves a gap (allowed: {expected}, the month after the previous phase)",
+            )
+        expected = next_month(p.end_month)
+        previous = p
+    assert previous is not None
+    if previous.end_month != s.rollout.end_month:
+        i = order[-1]
+        _fail(
+            located,
+            ("phase", i, "end_month"),
+            f'phase "{previous.name}".end_month',
+            f"{previous.end_month!r} (allowed: {s.rollout.end_month}, the rollout's end_month)",
+        )
+
+
+def _check_milestones(s: RolloutScenario, located: Located) -> None:
+    if not s.milestone:
+        _fail(located, ("milestone",), "milestone", "no milestone (allowed: at least one [[milestone]])")
+    for i in range(1, len(s.milestone)):
+        a, b = s.milestone[i - 1], s.milestone[i]
+        if b.month <= a.month:
+            _fail(
+                located,
+                ("milestone", i, "month"),
+                f"milestone[{i}].month",
+                f"{b.month!r} is not after the previous milestone's {a.month!r}",
+            )
+        for key in ("recharge_points", "terminals", "service_windows"):
+            if getattr(b, key) < getattr(a, key):
+                _fail(
+                    located,
+                    ("milestone", i, key),
+                    f"milestone[{i}].{key}",
+                    f"{getattr(b, key)} is fewer than the previous milestone's {getattr(a, key)} "
+                    "(closing outlets is not modelled)",
+                )
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = (
+            _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        )
+    return out
+
+
+def load_city_day(s: RolloutScenario, located: Located, path: Path) -> Scenario:
+    """The day scenario the rollout names, with its `[day]` tables applied, validated."""
+    where = located.at(("rollout", "day_scenario"))
+    written_in = Path(where.rsplit(":", 1)[0]) if not where.startswith("override") else Path.cwd() / "x"
+    day_path = (written_in.parent / s.rollout.day_scenario).resolve()
+    if not written_in.is_absolute():
+        day_path = (Path.cwd() / written_in.parent / s.rollout.day_scenario).resolve()
+    if not day_path.is_file():
+        raise ScenarioError(f"{where}: rollout.day_scenario: {s.rollout.day_scenario!r}: no such file")
+    try:
+        doc = tomllib.loads(day_path.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(
+            f"{where}: rollout.day_scenario: {shown_path(day_path)}: not valid TOML: {exc}"
+        ) from None
+    try:
+        return parse_doc(_merge(doc, s.day), shown_path(day_path))
+    except ScenarioError as exc:
+        raise ScenarioError(f"{located.at(('day',))}: day: {exc}") from None
