@@ -38,8 +38,11 @@ def _register() -> None:
     from sim.clearing_cli import clearing
     from sim.dashboard_cli import dashboard
     from sim.demo import demo
+    from sim.plan_cli import plan
     from sim.rollout_cli import compare, rollout
     from sim.run_cli import run
+    from sim.sweep_bench import bench_sweep
+    from sim.sweep_cli import sweep
     from sim.verify_cli import verify
 
     main.add_command(demo)
@@ -52,6 +55,9 @@ def _register() -> None:
     main.add_command(rollout)
     main.add_command(compare)
     main.add_command(dashboard)
+    main.add_command(plan)
+    main.add_command(sweep)
+    bench.add_command(bench_sweep)
 
 
 _register()

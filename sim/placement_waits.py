@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scenarios.schema import Scenario
-from sim.placement import Geography, PlacementError, nearest_sites
+from sim.placement_geo import Geography, PlacementError, owners
 from sim.queueing import erlang_c_wait_s
 
 HOURS = 24
@@ -110,7 +110,7 @@ def score(geo: Geography, plan: Mapping[int, int], demand: TopupDemand) -> PlanS
     covered = np.zeros(geo.cells, bool)
     for cell in plan:
         covered[geo.reach(cell)] = True
-    source, dist = nearest_sites(geo, plan)
+    source, dist = owners(geo, plan)
     people = geo.residents / geo.residents.sum() * demand.cardholders
     cells = np.array(sorted(plan), dtype=np.int64)
     holders = np.bincount(source, weights=people, minlength=geo.cells)[cells]
