@@ -8,10 +8,9 @@ inputs again (from the run cache), and one month of playback. Last line is key=v
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
-
-import click
 
 APP = str(Path(__file__).resolve().parent / "app.py")
 
@@ -22,9 +21,12 @@ def _timed(step: object) -> tuple[float, float]:
     return time.process_time() - cpu, time.perf_counter() - wall
 
 
-@click.command()
-@click.option("--sample", type=float, default=None, help="sample instead of the sidebar's default")
-def main(sample: float | None) -> None:
+def main(argv: list[str] | None = None) -> None:
+    # argparse, not click: only `sim.cli` imports click, and the dashboard sits above `sim`, so
+    # this developer's tool cannot be a `cardtwin` subcommand.
+    parser = argparse.ArgumentParser(prog="python -m dashboard.bench", description=__doc__)
+    parser.add_argument("--sample", type=float, default=None, help="sample instead of the sidebar's default")
+    sample = parser.parse_args(argv).sample
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(APP, default_timeout=600)
@@ -39,8 +41,8 @@ def main(sample: float | None) -> None:
     out["step_month"] = _timed(lambda: at.button(key="step").click().run())
     assert not at.exception, at.exception
     for name, (cpu, wall) in out.items():
-        click.echo(f"{name:14s} cpu {cpu:6.2f} s  wall {wall:6.2f} s")
-    click.echo(" ".join(f"{k}_cpu_s={cpu:.2f} {k}_wall_s={wall:.2f}" for k, (cpu, wall) in out.items()))
+        print(f"{name:14s} cpu {cpu:6.2f} s  wall {wall:6.2f} s")
+    print(" ".join(f"{k}_cpu_s={cpu:.2f} {k}_wall_s={wall:.2f}" for k, (cpu, wall) in out.items()))
 
 
 if __name__ == "__main__":

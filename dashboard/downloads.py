@@ -21,8 +21,7 @@ from matplotlib.figure import Figure
 from dashboard import fig_city, fig_flows, fig_kpi, frames
 from dashboard.fig_common import to_png
 from dashboard.i18n import t
-from sim.rollout_report import write_rollout
-from sim.rollout_result import RolloutResult
+from sim.rollout import RolloutResult, write_rollout
 
 CSV = "text/csv"
 PNG = "image/png"

@@ -21,7 +21,8 @@ from scipy.sparse.csgraph import dijkstra
 
 from dashboard.fig_common import COLOURS, MET, PENDING, new_figure
 from dashboard.i18n import name, t
-from sim.rollout_result import CityMap, RolloutResult, Site
+from sim.placement import CityMap, Site
+from sim.rollout import RolloutResult
 
 RECHARGE = "recharge_point"
 LOAD_KINDS = (RECHARGE, "service_window")

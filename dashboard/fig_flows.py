@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from dashboard.fig_common import COLOURS, new_figure
 from dashboard.i18n import name, t
-from sim.rollout_result import Flow
+from sim.rollout import Flow
 
 
 def flow_graph(flows: tuple[Flow, ...]) -> nx.DiGraph:

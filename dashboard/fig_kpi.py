@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from dashboard.fig_common import COLOURS, MET, MISSED, PENDING, month_axis, new_figure, now_line, shade_phases
 from dashboard.frames import sectors, target_status
 from dashboard.i18n import name, t
-from sim.rollout_result import KPI_COUNTS, RolloutResult
+from sim.rollout import KPI_COUNTS, RolloutResult
 
 _STATUS_COLOUR = {"met": MET, "missed": MISSED, "pending": PENDING}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard.i18n import name, t
-from sim.rollout_result import KPI_COUNTS, MONTH_SCALARS, MonthRow, RolloutResult, TargetCheck
+from sim.rollout import KPI_COUNTS, MONTH_SCALARS, MonthRow, RolloutResult, TargetCheck
 
 
 def _month_record(row: MonthRow) -> dict[str, object]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable
 from matplotlib.figure import Figure
 
 from dashboard.fig_common import to_png
-from sim.rollout_result import RolloutResult
+from sim.rollout import RolloutResult
 
 ENTRIES = 256
 

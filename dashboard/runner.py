@@ -26,8 +26,7 @@ from pathlib import Path
 
 from scenarios.rollout_schema import ROLLOUT_DIR, RolloutScenario, load_rollout, shipped
 from scenarios.schema import ScenarioError
-from sim.rollout import run_rollout
-from sim.rollout_result import RolloutResult
+from sim.rollout import RolloutResult, run_rollout
 
 CACHE_ENTRIES = 8
 UPLOAD_BYTES_MAX = 1 << 20  # a rollout scenario is a few kB of TOML

@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboard import playback
 from dashboard.playback import Playback
-from sim.rollout_result import RolloutResult
+from sim.rollout import RolloutResult
 
 LANG = "lang_zh"  # the sidebar toggle: True shows Chinese
 RESULT = "result"  # the run being played (scenario A)

@@ -8,7 +8,7 @@ from dashboard import downloads, fig_flows, fig_kpi, frames, runner, sidebar, st
 from dashboard.fig_common import to_png
 from dashboard.i18n import t
 from model.errors import CardTwinError
-from sim.rollout_result import RolloutResult
+from sim.rollout import RolloutResult
 
 
 def flows_view(result: RolloutResult, lang: str) -> None:

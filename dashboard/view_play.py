@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from dashboard import fig_city, fig_kpi, frames, playback, state
 from dashboard.i18n import name, t
 from dashboard.pngcache import PngCache
-from sim.rollout_result import KPI_COUNTS, RolloutResult
+from sim.rollout import KPI_COUNTS, RolloutResult
 
 PLAY_INTERVAL_S = 1.0
 

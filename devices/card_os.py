@@ -11,7 +11,7 @@ A transaction changes persistent state in exactly one place, `_commit`, which ap
 counter, log, CAPP record and proof together. A failed command never reaches it. The tear hook
 lets a test cut power just before or just after that commit; the terminal then sees no response.
 
-Command rules (JT/T 978 / JR/T 0025, with our DECIDE choices in `model.apdu.SW`):
+Command rules (JT/T 978 / JR/T 0025, with our DECIDE choices in `model.card.apdu.SW`):
 - Anything before SELECT of the e-purse AID answers 6985; a blocked application answers 6A81.
 - INITIALIZE prepares a transaction; any command other than its CREDIT/DEBIT (and, for CAPP,
   UPDATE CAPP DATA CACHE) cancels it, and CREDIT/DEBIT without it answers 6985.
@@ -28,8 +28,7 @@ from enum import Enum
 from typing import Protocol
 
 from devices.card_state import PIN_TRIES_MAX, CardState
-from model.apdu import SW, command_fields, status
-from model.card_files import (
+from model.card import (
     CAPP_RECORD_SIZE,
     CAPP_RECORDS_MAX,
     EPURSE_AID,
@@ -39,21 +38,27 @@ from model.card_files import (
     SFI_LOG,
     SFI_MANAGEMENT,
     SFI_PUBLIC,
+    SW,
+    command_fields,
     log_record,
+    status,
 )
-from model.crypto import MacKey, maintenance_mac, session_key, tac
 from model.errors import ApduFormatError
-from model.mac_inputs import (
+from model.records import TxType
+from model.security import (
+    MacKey,
     load_mac1_data,
     load_mac2_data,
     load_session_seed,
     load_tac_data,
+    maintenance_mac,
     purchase_mac1_data,
     purchase_mac2_data,
     purchase_session_seed,
     purchase_tac_data,
+    session_key,
+    tac,
 )
-from model.records import TxType
 
 COUNTER_MAX = 0xFFFF
 _PURSE_ED, _PURSE_EP = 0x01, 0x02

@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from model.card_files import (
+from model.card import (
     CAPP_RECORD_SIZE,
     HOLDER_SIZE,
     LOG_RECORD_SIZE,
@@ -24,8 +24,8 @@ from model.card_files import (
     encode_holder,
     encode_management,
 )
-from model.crypto import Algorithm
 from model.errors import CardTwinError
+from model.security import Algorithm
 
 PIN_TRIES_MAX = 3
 IMAGE_VERSION = 1

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from devices.card_state import CardState
-from model.card_files import CardType, PublicInfo, encode_holder, encode_management
-from model.crypto import Algorithm
+from model.card import CardType, PublicInfo, encode_holder, encode_management
 from model.errors import CardTwinError
-from model.keys import KEY_INDEX_DEFAULT, CardKeys, IssuerKeys
+from model.security import KEY_INDEX_DEFAULT, Algorithm, CardKeys, IssuerKeys
 
 MAX_BALANCE_FEN_DEFAULT = 100_000  # CNY 1,000: the usual cap of an anonymous city e-purse
 

@@ -9,7 +9,7 @@ Commands (DECIDE where the sources leave it open):
 - READ BINARY SFI 16 (`00 B0 96 00 06`): the terminal ID, readable before any selection.
 - SELECT the purchase application by FID 1001 (`00 A4 00 00 02 1001`); the rest need it.
 - INIT SAM FOR PURCHASE `80 70 00 00 24`: the "second factor" must equal the issuer ID (we
-  diversify once, see model.crypto.diversify), else 6A80.
+  diversify once, see model.security.crypto.diversify), else 6A80.
 - CREDIT SAM FOR PURCHASE `80 72 00 00 04`: verifies MAC2 of the last INIT SAM; 9000 or 9302.
 - CIPHER DATA `80 FA 05 00 13`: key index(1) | algorithm(1) | ASN(8) | challenge(4) |
   command header(5) -> the MAC of an APPLICATION BLOCK for that card. It refuses any header but
@@ -20,11 +20,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.apdu import SW, command_fields, status
-from model.crypto import Algorithm, MacKey, maintenance_mac, session_key
+from model.card import SW, command_fields, status
 from model.errors import ApduFormatError
-from model.keys import KeyStore, KeyStoreError, KeyUsage
-from model.mac_inputs import purchase_mac1_data, purchase_mac2_data, purchase_session_seed
+from model.security import (
+    Algorithm,
+    KeyStore,
+    KeyStoreError,
+    KeyUsage,
+    MacKey,
+    maintenance_mac,
+    purchase_mac1_data,
+    purchase_mac2_data,
+    purchase_session_seed,
+    session_key,
+)
 
 PSAM_ADF_FID = bytes.fromhex("1001")
 PSAM_SFI_TERMINAL_ID = 0x16

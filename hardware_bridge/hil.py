@@ -24,11 +24,21 @@ from enum import Enum
 from typing import Protocol
 
 from hardware_bridge.trace import ApduTrace
-from model import commands
-from model.apdu import SW, parse_response
-from model.card_files import CAPP_ID_METRO, CappRecord, PublicInfo
-from model.card_io import exchange, get_balance, read_capp, read_public, select_epurse
-from model.channel import CardChannel
+from model.backoffice import LoadHost
+from model.card import (
+    CAPP_ID_METRO,
+    SW,
+    CappRecord,
+    CardChannel,
+    PublicInfo,
+    commands,
+    exchange,
+    get_balance,
+    parse_response,
+    read_capp,
+    read_public,
+    select_epurse,
+)
 from model.errors import (
     CardBlockedError,
     CardRemovedError,
@@ -37,12 +47,9 @@ from model.errors import (
     InsufficientBalanceError,
     TransactionTornError,
 )
-from model.keys import KeyStore
-from model.load_host import LoadHost
-from model.load_terminal import LoadTerminal
-from model.purchase_terminal import PurchaseTerminal
 from model.records import TransactionRecord, TxType, verify_tac
-from model.recovery import RecoveryOutcome
+from model.security import KeyStore
+from model.terminal import LoadTerminal, PurchaseTerminal, RecoveryOutcome
 from model.timefmt import encode_datetime
 
 LOAD_FEN_DEFAULT = 1_000

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from model.channel import CardChannel
+from model.card import CardChannel
 
 SAMPLES_MAX = 100_000
 

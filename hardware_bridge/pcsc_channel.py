@@ -38,7 +38,7 @@ from hardware_bridge.errors import (
     ReaderNotFoundError,
 )
 from hardware_bridge.trace import ApduTrace, command_name
-from model.apdu import encode_command, parse_command
+from model.card import encode_command, parse_command
 from model.errors import ApduFormatError, CardRemovedError
 
 CARD_WAIT_S_DEFAULT = 3.0

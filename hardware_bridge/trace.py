@@ -18,8 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from model.apdu import describe_sw
-from model.channel import CardChannel
+from model.card import CardChannel, describe_sw
 from model.errors import CardRemovedError, CardTwinError
 
 TRACE_RECORDS_MAX = 200_000

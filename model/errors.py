@@ -1,8 +1,38 @@
 """The project's exceptions.
 
-Every error a user can cause (a malformed APDU, a card that refuses a command, a removed card)
-is a `CardTwinError`: the CLI prints its message on one line and exits non-zero. The message
-always says what went wrong and where (which command, which field).
+Every error a user can cause (a malformed APDU, a card that refuses a command, a removed card,
+a bad scenario or batch file) is a `CardTwinError`: the CLI prints its message on one line and
+exits non-zero. The message always says what went wrong and where (which command, which field,
+which file and line). The card protocol's errors are declared here; each other subsystem
+declares its own next to the code that raises it, always under `CardTwinError`:
+
+    CardTwinError
+    ├── ApduFormatError                  bytes that are not a command or response APDU
+    │   └── GarbageResponseError         hardware_bridge.errors: a reader answered garbage
+    ├── CardRemovedError                 no answer: committed or not is unknown
+    │   └── NoCardError                  hardware_bridge.errors: the reader has no card
+    ├── CardStatusError                  a status word other than 9000
+    │   ├── ApplicationNotFoundError     ├── CardBlockedError
+    │   ├── InsufficientBalanceError     ├── BalanceLimitError
+    │   ├── CounterExhaustedError        ├── MacInvalidError
+    │   ├── KeyIndexError                ├── ProofUnavailableError
+    │   └── PinError
+    ├── CardExpiredError  HotlistedCardError  LoadDeclinedError  CardAuthenticationError
+    ├── TransactionTornError             the card may have committed: present it again
+    │   └── UnflushedPowerLostError      sim.verify.injectors: a fault, not a user error
+    ├── NoOpenTripError
+    ├── model: MoneyError  DateFormatError
+    │   security: CryptoError  KeyStoreError          card: CardFileError  TlvError
+    │   records: BatchFormatError                     terminal: FareError  JournalFullError
+    │   terminal: PendingBookFullError
+    │   backoffice: ClearingError  LedgerError  SettlementError  FeeError  BankError
+    │               AccountError  LifecycleError  RegistryError
+    ├── devices: PersonalisationError  CardImageError
+    ├── hardware_bridge: PcscError (PcscUnavailableError, NoReaderError, ReaderNotFoundError)
+    │   VpcdError  TraceError  HilCheckError  ReportError
+    ├── scenarios: ScenarioError
+    └── sim: InvariantError  DaskError  SweepError  RealCardError  CardSourceError
+             PlacementError  DashboardError  VerifyError  TerminalPowerLostError
 """
 
 from __future__ import annotations

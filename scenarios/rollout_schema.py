@@ -53,7 +53,7 @@ PLACEMENTS = (
     "greedy",
     "uniform",
     "random",
-)  # sim.placement's plan and its baselines  # twenty years: longer than any plan in the seeds
+)  # sim.placement.deploy's plan and its baselines  # twenty years: longer than any plan in the seeds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

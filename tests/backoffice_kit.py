@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from model.batch import NO_PSAM, write_batch
-from model.keys import IssuerKeys
-from model.records import TransactionRecord
-from model.registry import Participant, Registry, Sector, TerminalEntry
-from sim.back_office import BackOffice
+from model.backoffice.registry import Participant, Registry, Sector, TerminalEntry
+from model.records.batch import NO_PSAM, write_batch
+from model.records.record import TransactionRecord
+from model.security.keys import IssuerKeys
+from sim.day.back_office import BackOffice
 from tests.conftest import MOMENT
 
 BUS_TERMINAL = bytes.fromhex("000000000101")  # the conftest PSAM's terminal ID

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from devices.card_os import CardOS
 from devices.card_state import CardState
-from model.apdu import parse_response
+from model.card.apdu import parse_response
 
 
 def send(card: CardOS, raw: bytes) -> tuple[bytes, int]:

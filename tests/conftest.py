@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from pcsc_stack import Pcscd, stop_stale_pcscd
 
 from devices.card_os import CardOS
 from devices.card_state import CardState
@@ -15,11 +14,12 @@ from devices.factory import CardFactory, CardProfile
 from devices.psam import Psam
 from devices.sim_channel import SimChannel
 from hardware_bridge.vpcd import ServedChip, VpcdServer
-from model.crypto import Algorithm
-from model.keys import IssuerKeys, IssuerKeyStore, KeyUsage, generate_issuer_keys
-from model.load_host import LoadHost
-from model.load_terminal import LoadTerminal
-from model.purchase_terminal import PurchaseTerminal
+from model.backoffice.load_host import LoadHost
+from model.security.crypto import Algorithm
+from model.security.keys import IssuerKeys, IssuerKeyStore, KeyUsage, generate_issuer_keys
+from model.terminal.load import LoadTerminal
+from model.terminal.purchase import PurchaseTerminal
+from tests.pcsc_stack import Pcscd, stop_stale_pcscd
 
 ISSUER_ID = bytes.fromhex("3301000000000001")
 MOMENT = datetime(2026, 11, 23, 8, 30, 0)

@@ -27,17 +27,17 @@ from devices.card_os import CardOS
 from devices.factory import CardFactory, CardProfile
 from devices.psam import Psam
 from devices.sim_channel import SimChannel
-from model.batch import HEADER_SIZE, NO_PSAM, write_batch
+from model.backoffice.load_host import LoadHost
+from model.backoffice.reconciliation import reconcile
+from model.backoffice.registry import Participant, Registry, Sector, TerminalEntry
 from model.errors import CardTwinError
-from model.keys import IssuerKeyStore, KeyUsage, generate_issuer_keys
-from model.load_host import LoadHost
-from model.load_terminal import LoadTerminal
-from model.purchase_terminal import PurchaseTerminal
-from model.reconciliation import reconcile
-from model.records import TransactionRecord
-from model.registry import Participant, Registry, Sector, TerminalEntry
+from model.records.batch import HEADER_SIZE, NO_PSAM, write_batch
+from model.records.record import TransactionRecord
+from model.security.keys import IssuerKeyStore, KeyUsage, generate_issuer_keys
+from model.terminal.load import LoadTerminal
+from model.terminal.purchase import PurchaseTerminal
 from scenarios.schema import DEFAULT_SCENARIO, ScenarioError, parse
-from sim.back_office import BackOffice
+from sim.day.back_office import BackOffice
 
 KEYS = generate_issuer_keys(5, bytes.fromhex("3301000000000001"))
 FACTORY = CardFactory(KEYS)

@@ -16,17 +16,17 @@ from devices.card_os import CardOS, TearPhase
 from devices.card_state import PIN_TRIES_MAX, CardState
 from devices.psam import Psam
 from devices.sim_channel import SimChannel
-from model import commands
-from model.clearing_terms import Reason
-from model.clone_watch import find_clones, hotlist_clones
+from model.backoffice.clone_watch import find_clones, hotlist_clones
+from model.backoffice.load_host import LoadHost
+from model.backoffice.terms import Reason
+from model.card import commands
 from model.errors import CardBlockedError, CardRemovedError, CardStatusError, HotlistedCardError, PinError
-from model.keys import IssuerKeys, IssuerKeyStore, KeyUsage
-from model.load_host import LoadHost
-from model.load_terminal import LoadTerminal
-from model.purchase_terminal import PurchaseTerminal
-from model.records import TransactionRecord
-from sim.verify import scenario_for
-from sim.world import build_world
+from model.records.record import TransactionRecord
+from model.security.keys import IssuerKeys, IssuerKeyStore, KeyUsage
+from model.terminal.load import LoadTerminal
+from model.terminal.purchase import PurchaseTerminal
+from sim.city.world import build_world
+from sim.verify.campaign import scenario_for
 from tests.backoffice_kit import CLEARING_DAY, batch, office
 from tests.conftest import MOMENT
 

@@ -1,0 +1,56 @@
+"""The back office: the clearing house that ingests batch files once and verifies every record
+(`clearing`, its vocabulary in `terms`, TACs through `tac_verifier`, cloned cards in
+`clone_watch`), the double-entry ledger on SQLite (`ledger`), T+1 settlement with fees
+(`settlement`, `fees`), reconciliation of card-side totals against the ledger and banks
+(`reconciliation`), the participants (`registry`), the issuer's load host that authorises loads
+(`load_host`) and the banks that fund them (`bank`), the citizen's online account (`accounts`)
+and the card lifecycle (`lifecycle`).
+"""
+
+from model.backoffice.accounts import CitizenAccounts
+from model.backoffice.bank import Bank, BankFunding
+from model.backoffice.clearing import CUTOFF_DAYS_DEFAULT, ClearingError, ClearingHouse
+from model.backoffice.clone_watch import find_clones
+from model.backoffice.fees import FeeSchedule, load_fee_schedule
+from model.backoffice.ledger import Ledger, open_database
+from model.backoffice.lifecycle import CardLifecycle, Hotlist, load_hotlist_file
+from model.backoffice.load_host import Funding, LoadHost, LoadRequest
+from model.backoffice.reconciliation import reconcile
+from model.backoffice.registry import Participant, Registry, Sector, TerminalEntry, load_registry
+from model.backoffice.settlement import Settlement, SettlementError, SettlementReport
+from model.backoffice.tac_verifier import TacVerifier
+from model.backoffice.terms import RELEASABLE, IngestReport, Reason, record_key
+
+__all__ = [
+    "CUTOFF_DAYS_DEFAULT",
+    "RELEASABLE",
+    "Bank",
+    "BankFunding",
+    "CardLifecycle",
+    "CitizenAccounts",
+    "ClearingError",
+    "ClearingHouse",
+    "FeeSchedule",
+    "Funding",
+    "Hotlist",
+    "IngestReport",
+    "Ledger",
+    "LoadHost",
+    "LoadRequest",
+    "Participant",
+    "Reason",
+    "Registry",
+    "Sector",
+    "Settlement",
+    "SettlementError",
+    "SettlementReport",
+    "TacVerifier",
+    "TerminalEntry",
+    "find_clones",
+    "load_fee_schedule",
+    "load_hotlist_file",
+    "load_registry",
+    "open_database",
+    "reconcile",
+    "record_key",
+]

@@ -1,0 +1,590 @@
+"""The clearing house: ingests terminal batches, proves every record, posts it once, or holds it.
+
+One batch file is one SQLite transaction: the batch row, the records posted, the records
+quarantined (each with its bytes; the whole file's bytes too when any part of it is held) and
+the ledger postings commit together. A batch is known by the SHA-256 of its bytes, so ingesting
+the same file again is a no-op, and a process killed in the middle leaves nothing of the batch
+behind: the rerun ingests it whole.
+
+Duplicates, gaps and shadow balances are decided from memory (every key, counter and serial
+seen), rebuilt from the committed tables when the clearing house opens and after any rolled
+back batch, so memory never disagrees with the database.
+
+Each record goes through these checks, in order; the first that fails sends it to quarantine
+with that reason code (the batch's other records go on):
+
+    corrupt-record     its own CRC fails or a field is out of range (see model.records.batch)
+    no-proof           committed without proof (empty TAC): real money, needs a person
+    forged-tac         the TAC does not verify with the issuer's keys
+    duplicate          the card's (ASN, purse, counter family, counter) was seen already
+    hotlisted          the card was hotlisted and the record is at or after the effect time
+    older-than-cutoff  the record's day is more than `cutoff_days` before the clearing day
+    counter-gap        the card's previous counter of this family has not been seen
+    serial-gap         the PSAM's previous terminal serial has not been seen (purchases)
+
+and each batch through these, which quarantine the whole file (bytes kept, nothing posted):
+
+    corrupt-batch      header unreadable, or more bytes than the header's count says
+    unknown-terminal   the terminal is not in the registry, or its PSAM is not the registered one
+
+or flag it while its readable records are still processed: bad-checksum, truncated,
+totals-mismatch.
+
+Gaps are not errors by themselves: uploads arrive out of order, and a PSAM spends a serial when
+a card fails after MAC1. A record held for a gap is released by itself when the missing number
+arrives; one that stays held needs a person (`release`). Records held as no-proof, hotlisted or
+older-than-cutoff are released only by review; duplicates, forged TACs and corrupt bytes never.
+
+Postings: loads `Dr receivable:<recharge point> / Cr float` (`Dr transfer` for a replaced card's
+balance reloaded by the operator's transfer window); purchases `Dr float /
+Cr payable:<participant>`, aggregated per participant per batch (each record row names the
+posting that carries it, so every record is on the ledger exactly once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Protocol
+
+from model.backoffice.ledger import Ledger
+from model.backoffice.registry import Registry, Sector
+from model.backoffice.tac_verifier import TacVerifier
+from model.backoffice.terms import (
+    FAMILY_BYTE,
+    LOAD_TYPES,
+    RELEASABLE,
+    HotlistLookup,
+    IngestReport,
+    NoHotlist,
+    Reason,
+    day_int,
+    family,
+    record_key,
+)
+from model.errors import CardTwinError
+from model.records import WireRecord, decode_record, parse_batch
+
+CUTOFF_DAYS_DEFAULT = 7
+QUARANTINE_MAX = 1_000_000
+BATCH_BYTES_MAX = 64 * 1024 * 1024
+
+
+class ClearingError(CardTwinError):
+    """An ingest or review request the clearing house refuses."""
+
+
+# Held records whose card really did the transaction: their counter and serial are spent.
+_SPENT = frozenset(r.value for r in RELEASABLE)
+_GAPS = frozenset({Reason.COUNTER_GAP.value, Reason.SERIAL_GAP.value})
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY,
+    digest BLOB NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    terminal_id BLOB,
+    batch_seq INTEGER,
+    clearing_day INTEGER NOT NULL,
+    declared_load_fen INTEGER NOT NULL,
+    declared_purchase_fen INTEGER NOT NULL,
+    raw BLOB                       -- the file's bytes, kept when any part of it is quarantined
+);
+CREATE INDEX IF NOT EXISTS batches_terminal ON batches(terminal_id, batch_seq);
+CREATE TABLE IF NOT EXISTS records (
+    -- Appended in ingest order, with no index on `key`: an index in card order would rewrite
+    -- pages all over the file at every commit. Uniqueness of `key` is enforced by the clearing
+    -- house's memory of every key (rebuilt from this table at start) and checked by the
+    -- reconciliation.
+    id INTEGER PRIMARY KEY,
+    key BLOB NOT NULL,             -- ASN(8) | family(1) | counter(2); 12 bytes for account payments
+    batch_id INTEGER NOT NULL,
+    participant TEXT NOT NULL,
+    tx_type INTEGER NOT NULL,
+    amount_fen INTEGER NOT NULL,
+    day INTEGER NOT NULL,          -- the transaction's day, YYYYMMDD
+    terminal_id BLOB NOT NULL,
+    serial INTEGER NOT NULL,
+    posting_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY,
+    batch_id INTEGER NOT NULL,
+    idx INTEGER NOT NULL,          -- record index in the batch; -1 for the whole batch or its tail
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    raw BLOB,                      -- the record's bytes (the batch's are in batches.raw)
+    key BLOB
+);
+CREATE TABLE IF NOT EXISTS releases (
+    quarantine_id INTEGER PRIMARY KEY REFERENCES quarantine(id),
+    posting_id INTEGER,
+    note TEXT NOT NULL
+);
+"""
+
+
+@dataclass(slots=True)
+class _Posting:
+    """One batch's records on their way to the ledger: one participant, one posting."""
+
+    participant: str
+    debit_account: str  # of the loads: the recharge point's receivable, or `transfer`
+    posting_id: int  # the id the posting will get (the batch holds the database's write lock)
+    rows: list[tuple[bytes, int, str, int, int, int, bytes, int, int]] = field(default_factory=list)
+    load_fen: int = 0
+    purchase_fen: int = 0
+
+
+class ClearingHouse:
+    """Ingest, verify, quarantine, post. One instance per clearing database."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        registry: Registry,
+        verifier: TacVerifier,
+        hotlist: HotlistLookup | None = None,
+        cutoff_days: int = CUTOFF_DAYS_DEFAULT,
+    ) -> None:
+        self.ledger = ledger
+        self.db: sqlite3.Connection = ledger.db
+        self.registry = registry
+        self.verifier = verifier
+        self.hotlist: HotlistLookup = hotlist if hotlist is not None else NoHotlist()
+        self.cutoff_days = cutoff_days
+        self.db.executescript(_SCHEMA)
+        self._load_state()
+
+    # -- state rebuilt from the database ------------------------------------------------
+
+    def _load_state(self) -> None:
+        """The sequences seen and the held gaps, from committed rows only: after a crash or a
+        rolled-back batch, memory is whatever the database says."""
+        self._counters: dict[bytes, set[int]] = defaultdict(set)
+        self._serials: dict[bytes, set[int]] = defaultdict(set)
+        self._held_gaps: dict[int, tuple[str, WireRecord, str]] = {}
+        self._shadow: dict[bytes, int] = defaultdict(int)
+        for key, tx_type, terminal_id, serial, amount in self.db.execute(
+            "SELECT key, tx_type, terminal_id, serial, amount_fen FROM records WHERE length(key) = 11"
+        ):
+            self._counters[key[:9]].add(int.from_bytes(key[9:], "big"))
+            self._shadow[key[:8]] += amount if tx_type in LOAD_TYPES else -amount
+            if tx_type not in LOAD_TYPES:
+                self._serials[terminal_id].add(serial)
+        released = {row[0] for row in self.db.execute("SELECT quarantine_id FROM releases")}
+        rows = self.db.execute(
+            "SELECT q.id, q.reason, q.raw, b.terminal_id FROM quarantine q "
+            "JOIN batches b ON b.id = q.batch_id WHERE q.key IS NOT NULL"
+        )
+        for qid, reason, raw, _terminal in rows:
+            if reason not in _SPENT:
+                continue
+            record = decode_record(raw, f"quarantine {qid}", check_crc=False)
+            self._see(record)
+            if reason in _GAPS and qid not in released:
+                owner = self.registry.owner(record.terminal_id)
+                participant = owner.participant_id if owner is not None else ""
+                self._held_gaps[qid] = (reason, record, participant)
+        self._quarantine_rows = int(self.db.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0])
+
+    def _see(self, record: WireRecord) -> None:
+        self._counters[record.asn + bytes((family(record.tx_type),))].add(record.counter)
+        if record.tx_type not in LOAD_TYPES:
+            self._serials[record.terminal_id].add(record.terminal_serial)
+
+    # -- ingest -------------------------------------------------------------------------
+
+    def ingest_file(self, raw: bytes, name: str, clearing_day: date) -> IngestReport:
+        """Ingest one batch file's bytes. Idempotent by content."""
+        if len(raw) > BATCH_BYTES_MAX:
+            raise ClearingError(f"{name}: {len(raw)} bytes, a batch file has at most {BATCH_BYTES_MAX}")
+        digest = hashlib.sha256(raw).digest()
+        if self.db.execute("SELECT 1 FROM batches WHERE digest = ?", (digest,)).fetchone():
+            return IngestReport(name, already_ingested=True)
+        try:
+            with self.ledger.transaction(durable=False):
+                report = self._ingest(raw, digest, name, clearing_day)
+        except BaseException:
+            self._load_state()  # the batch rolled back; so does memory
+            raise
+        return report
+
+    def _ingest(self, raw: bytes, digest: bytes, name: str, clearing_day: date) -> IngestReport:
+        report = IngestReport(name)
+        parsed = parse_batch(raw, name)
+        header = parsed.header
+        if header is not None:
+            report.notes += self._upload_order(header.terminal_id, header.batch_seq, name)
+        self.db.execute(
+            "INSERT INTO batches(digest, name, terminal_id, batch_seq, clearing_day, declared_load_fen, "
+            "declared_purchase_fen, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                digest,
+                name,
+                header.terminal_id if header else None,
+                header.batch_seq if header else None,
+                day_int(clearing_day),
+                header.load_total_fen if header else 0,
+                header.purchase_total_fen if header else 0,
+                None,
+            ),
+        )
+        batch_id = int(self.db.execute("SELECT last_insert_rowid()").fetchone()[0])
+        held: list[tuple[int, int, str, str, bytes | None, bytes | None]] = []
+
+        def hold(index: int, reason: Reason, detail: str, chunk: bytes | None, key: bytes | None) -> None:
+            held.append((batch_id, index, reason.value, detail, chunk, key))
+            report.quarantined.append((reason, detail))
+
+        for fault, detail in parsed.batch_faults:
+            hold(-1, Reason(fault.value), detail, None, None)
+        owner = self.registry.owner(header.terminal_id) if header else None
+        if header is not None and owner is None:
+            hold(
+                -1,
+                Reason.UNKNOWN_TERMINAL,
+                f"{name}: terminal {header.terminal_id.hex()} is not registered",
+                None,
+                None,
+            )
+        elif header is not None:
+            entry = self.registry.terminals[header.terminal_id]
+            if entry.psam_id != header.psam_id:
+                hold(
+                    -1,
+                    Reason.UNKNOWN_TERMINAL,
+                    f"{name}: PSAM {header.psam_id.hex()} is not the one registered to terminal "
+                    f"{header.terminal_id.hex()} ({entry.psam_id.hex()})",
+                    None,
+                    None,
+                )
+                owner = None
+        # A readable header is enough to go on: each record is proven by its own CRC and TAC.
+        if owner is not None and header is not None:
+            for fault_record in parsed.faults:
+                hold(
+                    fault_record.index,
+                    Reason(fault_record.fault.value),
+                    fault_record.detail,
+                    fault_record.raw,
+                    None,
+                )
+            transfer = owner.sector is Sector.TRANSFER
+            debit = "transfer" if transfer else f"receivable:{owner.participant_id}"
+            posting = _Posting(owner.participant_id, debit, self.ledger.next_posting_id())
+            self._check_records(
+                parsed.records,
+                batch_id,
+                header.terminal_id,
+                owner.participant_id,
+                clearing_day,
+                name,
+                hold,
+                posting,
+            )
+            self._post(batch_id, name, clearing_day, posting, report)
+        self._add_quarantine(held)
+        if held:
+            # Clean files stay in the terminal archive; a file with anything held is kept here whole.
+            self.db.execute("UPDATE batches SET raw = ? WHERE id = ?", (raw, batch_id))
+        report.auto_released = self._release_closed_gaps(clearing_day)
+        return report
+
+    def _upload_order(self, terminal_id: bytes, batch_seq: int, name: str) -> list[str]:
+        """Say when a terminal's uploads arrive out of their sequence: the records tell the rest
+        (a later batch's first records wait for gaps, a repeated one's are duplicates)."""
+        row = self.db.execute(
+            "SELECT MAX(batch_seq), COUNT(*) FROM batches WHERE terminal_id = ? AND batch_seq IS NOT NULL",
+            (terminal_id,),
+        ).fetchone()
+        highest, count = row[0], int(row[1])
+        if count == 0 or highest is None:
+            return []
+        if batch_seq <= highest:
+            return [
+                f"{name}: batch {batch_seq} of terminal {terminal_id.hex()} arrives after batch {highest}"
+            ]
+        if batch_seq > highest + 1:
+            return [f"{name}: terminal {terminal_id.hex()} skipped from batch {highest} to {batch_seq}"]
+        return []
+
+    def _check_records(
+        self,
+        records: Iterable[tuple[int, bytes, WireRecord]],
+        batch_id: int,
+        terminal_id: bytes,
+        participant: str,
+        clearing_day: date,
+        name: str,
+        hold: _Hold,
+        posting: _Posting,
+    ) -> None:
+        # The hot loop of the night: locals for everything it touches, messages only on faults.
+        cutoff = day_int(clearing_day - timedelta(days=self.cutoff_days))
+        verify = self.verifier.verify
+        effective = self.hotlist.effective
+        counters = self._counters
+        shadow = self._shadow
+        # The parser checked that every record carries the header's terminal ID.
+        terminal_serials = self._serials[terminal_id]
+        rows = posting.rows
+        append = rows.append
+        posting_id = posting.posting_id
+        days: dict[bytes, int] = {}
+        load_total = purchase_total = 0
+        for index, chunk, r in records:
+            tx_type, counter, asn = r.tx_type, r.counter, r.asn
+            fam_key = asn + FAMILY_BYTE[tx_type]
+            is_load = tx_type in LOAD_TYPES
+            reason: Reason | None = None
+            if r.flags:  # the only flag: committed without proof
+                reason = Reason.NO_PROOF
+            elif not verify(r, chunk):
+                hold(index, Reason.FORGED_TAC, _detail(Reason.FORGED_TAC, name, index, r), chunk, None)
+                continue
+            seen = counters[fam_key]
+            if counter in seen:
+                hold(index, Reason.DUPLICATE, _detail(Reason.DUPLICATE, name, index, r), chunk, None)
+                continue
+            date_time = r.date_time
+            day = days.get(date_time[:4])
+            if day is None:
+                day = days[date_time[:4]] = int(date_time[:4].hex())
+            serial = r.terminal_serial
+            if reason is None:
+                listed = effective(asn)
+                if listed is not None and date_time >= listed:
+                    reason = Reason.HOTLISTED
+                elif day < cutoff:
+                    reason = Reason.OLDER_THAN_CUTOFF
+                elif counter > 0 and (counter - 1) not in seen:
+                    reason = Reason.COUNTER_GAP
+                elif not is_load and serial > 0 and (serial - 1) not in terminal_serials:
+                    reason = Reason.SERIAL_GAP
+            seen.add(counter)
+            key = fam_key + counter.to_bytes(2, "big")
+            if not is_load:
+                terminal_serials.add(serial)
+            if reason is not None:
+                detail = _detail(reason, name, index, r, effective(asn), cutoff)
+                hold(index, reason, detail, chunk, key)
+                continue
+            amount = r.amount_fen
+            append((key, batch_id, participant, tx_type, amount, day, terminal_id, serial, posting_id))
+            if is_load:
+                load_total += amount
+                shadow[asn] += amount
+            else:
+                purchase_total += amount
+                shadow[asn] -= amount
+        posting.load_fen += load_total
+        posting.purchase_fen += purchase_total
+
+    def _post(
+        self, batch_id: int, name: str, clearing_day: date, posting: _Posting, report: IngestReport
+    ) -> None:
+        if not posting.rows:
+            return
+        participant = posting.participant
+        lines = [
+            (posting.debit_account, posting.load_fen),
+            ("float", -posting.load_fen),
+            ("float", posting.purchase_fen),
+            (f"payable:{participant}", -posting.purchase_fen),
+        ]
+        rows = posting.rows
+        # A metro entry is a record of 0 fen: it is cleared (its counter is spent) but moves no money.
+        if any(amount for _, amount in lines):
+            posting_id = self.ledger.post(day_int(clearing_day), f"batch {batch_id} {name}", lines)
+            assert posting_id == posting.posting_id, "the rows named the posting before it was made"
+        else:
+            rows = [(*row[:-1], 0) for row in rows]
+        self.db.executemany(
+            "INSERT INTO records(key, batch_id, participant, tx_type, amount_fen, day, terminal_id, serial, "
+            "posting_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        report.posted = len(posting.rows)
+        report.posted_load_fen = posting.load_fen
+        report.posted_purchase_fen = posting.purchase_fen
+        # Money is conserved through the check: what went in is what the posting carries.
+        assert posting.load_fen + posting.purchase_fen == sum(row[4] for row in posting.rows)
+
+    def _add_quarantine(self, held: list[tuple[int, int, str, str, bytes | None, bytes | None]]) -> None:
+        if not held:
+            return
+        if self._quarantine_rows + len(held) > QUARANTINE_MAX:
+            raise ClearingError(
+                f"quarantine would exceed {QUARANTINE_MAX} entries: review it before ingesting more"
+            )
+        first = int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM quarantine").fetchone()[0]) + 1
+        self.db.executemany(
+            "INSERT INTO quarantine(id, batch_id, idx, reason, detail, raw, key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(first + n, *row) for n, row in enumerate(held)],
+        )
+        self._quarantine_rows += len(held)
+        for n, (_, _, reason, _, chunk, key) in enumerate(held):
+            if reason in _GAPS and chunk is not None and key is not None:
+                record = decode_record(chunk, "held record", check_crc=False)
+                owner = self.registry.owner(record.terminal_id)
+                assert owner is not None
+                self._held_gaps[first + n] = (reason, record, owner.participant_id)
+
+    # -- review and gaps ----------------------------------------------------------------
+
+    def _gap_open(self, record: WireRecord) -> bool:
+        fam_key = record.asn + bytes((family(record.tx_type),))
+        if record.counter > 0 and record.counter - 1 not in self._counters[fam_key]:
+            return True
+        if record.tx_type in LOAD_TYPES or record.terminal_serial == 0:
+            return False
+        return record.terminal_serial - 1 not in self._serials[record.terminal_id]
+
+    def _release_closed_gaps(self, clearing_day: date) -> int:
+        released = 0
+        for qid, (_reason, record, participant) in list(self._held_gaps.items()):
+            if not self._gap_open(record):
+                self._post_released(qid, record, participant, clearing_day, "gap closed by a later upload")
+                released += 1
+        return released
+
+    def _post_released(self, qid: int, record: WireRecord, participant: str, day: date, note: str) -> None:
+        key = record_key(record.asn, record.tx_type, record.counter)
+        if record.is_load:
+            owner = self.registry.participants[participant]
+            debit = "transfer" if owner.sector is Sector.TRANSFER else f"receivable:{participant}"
+            lines = [(debit, record.amount_fen), ("float", -record.amount_fen)]
+        else:
+            lines = [("float", record.amount_fen), (f"payable:{participant}", -record.amount_fen)]
+        posting_id = None
+        if record.amount_fen:
+            posting_id = self.ledger.post(day_int(day), f"release quarantine {qid}: {note}", lines)
+        batch_id = self.db.execute("SELECT batch_id FROM quarantine WHERE id = ?", (qid,)).fetchone()[0]
+        self.db.execute(
+            "INSERT INTO records(key, batch_id, participant, tx_type, amount_fen, day, terminal_id, serial, "
+            "posting_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                batch_id,
+                participant,
+                record.tx_type,
+                record.amount_fen,
+                record.day,
+                record.terminal_id,
+                record.terminal_serial,
+                posting_id or 0,
+            ),
+        )
+        self.db.execute(
+            "INSERT INTO releases(quarantine_id, posting_id, note) VALUES (?, ?, ?)", (qid, posting_id, note)
+        )
+        self._shadow[record.asn] += record.amount_fen if record.is_load else -record.amount_fen
+        self._held_gaps.pop(qid, None)
+
+    def release(self, quarantine_id: int, note: str, clearing_day: date) -> None:
+        """A person reviewed the held record and accepts it: post it now."""
+        row = self.db.execute(
+            "SELECT q.reason, q.raw, b.terminal_id FROM quarantine q JOIN batches b ON b.id = q.batch_id "
+            "WHERE q.id = ?",
+            (quarantine_id,),
+        ).fetchone()
+        if row is None:
+            raise ClearingError(f"release: no quarantine entry {quarantine_id}")
+        reason = Reason(row[0])
+        if reason not in RELEASABLE or row[1] is None:
+            raise ClearingError(f"release: quarantine {quarantine_id} ({reason.value}) can never be posted")
+        if self.db.execute("SELECT 1 FROM releases WHERE quarantine_id = ?", (quarantine_id,)).fetchone():
+            raise ClearingError(f"release: quarantine {quarantine_id} is already released")
+        if not note.strip():
+            raise ClearingError(f"release: quarantine {quarantine_id}: a review note is required")
+        record = decode_record(row[1], f"quarantine {quarantine_id}", check_crc=False)
+        owner = self.registry.owner(record.terminal_id)
+        if owner is None:
+            raise ClearingError(
+                f"release: quarantine {quarantine_id}: terminal {record.terminal_id.hex()} unknown"
+            )
+        try:
+            with self.ledger.transaction():
+                self._post_released(quarantine_id, record, owner.participant_id, clearing_day, note)
+                self._release_closed_gaps(clearing_day)
+        except BaseException:
+            self._load_state()  # rolled back: memory follows the database
+            raise
+
+    def reingest(self, batch_name: str, clearing_day: date) -> IngestReport:
+        """A batch quarantined whole (unknown terminal) is ingested again once the registry
+        knows its terminal: the kept bytes are the input, under a new name."""
+        row = self.db.execute(
+            "SELECT b.raw, q.id FROM batches b JOIN quarantine q ON q.batch_id = b.id "
+            "WHERE b.name = ? AND q.reason = ? AND q.idx = -1",
+            (batch_name, Reason.UNKNOWN_TERMINAL.value),
+        ).fetchone()
+        if row is None:
+            raise ClearingError(f"reingest: no batch {batch_name!r} held for an unknown terminal")
+        return self._reingest(bytes(row[0]), int(row[1]), batch_name, clearing_day)
+
+    def _reingest(self, raw: bytes, qid: int, batch_name: str, clearing_day: date) -> IngestReport:
+        # The file's own digest is taken by its first ingest; a reingest is keyed apart from it.
+        digest = hashlib.sha256(b"reingest:" + raw).digest()
+        if self.db.execute("SELECT 1 FROM batches WHERE digest = ?", (digest,)).fetchone():
+            return IngestReport(f"{batch_name}#reingest", already_ingested=True)
+        try:
+            with self.ledger.transaction():
+                report = self._ingest(raw, digest, f"{batch_name}#reingest", clearing_day)
+                self.db.execute(
+                    "INSERT INTO releases(quarantine_id, posting_id, note) VALUES (?, NULL, ?)",
+                    (qid, f"terminal registered, batch reingested as {batch_name}#reingest"),
+                )
+                return report
+        except BaseException:
+            self._load_state()
+            raise
+
+    # -- queries ------------------------------------------------------------------------
+
+    def held(self) -> list[tuple[int, str, str]]:
+        """Quarantine entries not released: (id, reason, detail)."""
+        return [
+            (int(q), str(r), str(d))
+            for q, r, d in self.db.execute(
+                "SELECT id, reason, detail FROM quarantine "
+                "WHERE id NOT IN (SELECT quarantine_id FROM releases) ORDER BY id"
+            )
+        ]
+
+    def shadow_balance_fen(self, asn: bytes) -> int:
+        """The card's balance as the back office knows it: every posted record's effect, both purses."""
+        return self._shadow.get(asn, 0)
+
+
+def _detail(
+    reason: Reason, name: str, index: int, r: WireRecord, listed: bytes | None = None, cutoff: int = 0
+) -> str:
+    """The one-line reason of a held record; built only for the few records that are held."""
+    where = f"{name} record {index} (card {r.asn.hex()} counter {r.counter})"
+    if reason is Reason.NO_PROOF:
+        return f"{where}: committed without proof (no TAC), needs review"
+    if reason is Reason.FORGED_TAC:
+        return f"{where}: TAC does not verify with the issuer keys"
+    if reason is Reason.DUPLICATE:
+        return f"{where}: already cleared or held"
+    if reason is Reason.HOTLISTED:
+        return f"{where}: at {r.date_time.hex()}, hotlisted from {listed.hex() if listed else '?'}"
+    if reason is Reason.OLDER_THAN_CUTOFF:
+        return f"{where}: day {r.day} is before the cut-off {cutoff}"
+    if reason is Reason.COUNTER_GAP:
+        return f"{where}: the card's counter {r.counter - 1} was not seen (held until it is)"
+    return f"{where}: PSAM serial {r.terminal_serial - 1} of {r.terminal_id.hex()} was not seen"
+
+
+class _Hold(Protocol):
+    def __call__(
+        self, index: int, reason: Reason, detail: str, chunk: bytes | None, key: bytes | None
+    ) -> None: ...

@@ -1,0 +1,32 @@
+"""The contract between a terminal and the clearing house: the signed transaction record a card
+transaction produces (`record`) and the batch file terminals upload (`batch`: a 56-byte header,
+51-byte records, each with its CRC-32).
+"""
+
+from model.records.batch import (
+    HEADER_SIZE,
+    NO_PSAM,
+    RECORD_SIZE,
+    BatchFault,
+    WireRecord,
+    decode_record,
+    parse_batch,
+    parse_header,
+    write_batch,
+)
+from model.records.record import TransactionRecord, TxType, verify_tac
+
+__all__ = [
+    "HEADER_SIZE",
+    "NO_PSAM",
+    "RECORD_SIZE",
+    "BatchFault",
+    "TransactionRecord",
+    "TxType",
+    "WireRecord",
+    "decode_record",
+    "parse_batch",
+    "parse_header",
+    "verify_tac",
+    "write_batch",
+]

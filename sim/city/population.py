@@ -1,0 +1,165 @@
+"""The population: one row per simulated citizen, held as columns (numpy arrays), not objects.
+
+Each simulated citizen stands for `weight` real cardholders (the sample). A citizen's card is
+held as its compact image (about 600 bytes); the card OS is materialised only for a tap.
+Columns are drawn for the whole sampled population from the "population" stream and a shard
+keeps its rows (every `shards`-th citizen), so a citizen is the same person whichever way the
+run is split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from devices.factory import MAX_BALANCE_FEN_DEFAULT, CardFactory, CardProfile
+from model.card import CardType
+from model.security import IssuerKeys
+from scenarios.schema import Scenario
+from sim.rng import stream
+
+ASN_PREFIX = bytes.fromhex("33012009")  # city 3301 (Hangzhou), issue series 2009
+BALANCE_ROUNDING_FEN = 10
+CITIZENS_MAX = 20_000_000  # beyond the largest city in the seeds; guards a typo in a scenario
+
+
+def sampled_citizens(scenario: Scenario) -> int:
+    return max(1, round(scenario.population.cardholders * scenario.run.sample))
+
+
+def asn_of(index: int) -> bytes:
+    return ASN_PREFIX + index.to_bytes(4, "big")
+
+
+def index_of(asn: bytes) -> int:
+    return int.from_bytes(asn[4:8], "big")
+
+
+@dataclass(slots=True)
+class Population:
+    """Columns, one entry per citizen of this shard. `images` is the only per-citizen object."""
+
+    index: np.ndarray  # global citizen index (the ASN's serial)
+    card_type: np.ndarray  # CardType value
+    home: np.ndarray  # district
+    work: np.ndarray  # district
+    trip_rate: np.ndarray  # transit trips a day
+    taxi_rate: np.ndarray
+    merchant_rate: np.ndarray
+    has_pass: np.ndarray  # monthly bus pass
+    bank: np.ndarray  # index into the scenario's banks
+    prefers_window: np.ndarray  # tops up at a service window rather than a recharge point
+    topup_threshold_fen: np.ndarray
+    topup_amount_fen: np.ndarray
+    opening_balance_fen: np.ndarray
+    weight: np.ndarray  # real cardholders each simulated citizen stands for
+    images: list[bytes]
+    last_board_s: np.ndarray  # time of the last transit boarding today (NaN: none yet)
+    recharging: np.ndarray  # on the way to, or queuing at, a recharge point
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def row_of(self, global_index: int) -> int:
+        """The row of a global citizen index in this shard (rows are sorted by index)."""
+        row = int(np.searchsorted(self.index, global_index))
+        assert self.index[row] == global_index
+        return row
+
+    def columns_nbytes(self) -> int:
+        return sum(
+            getattr(self, name).nbytes
+            for name in Population.__slots__
+            if isinstance(getattr(self, name), np.ndarray)
+        )
+
+
+def draw_columns(scenario: Scenario, district_share: np.ndarray) -> dict[str, np.ndarray]:
+    """Every citizen's attributes, for the whole sampled population."""
+    p = scenario.population
+    n = sampled_citizens(scenario)
+    if n > CITIZENS_MAX:
+        raise ValueError(f"{n} simulated citizens exceeds {CITIZENS_MAX}")
+    rng = stream(scenario.run.seed, "population")
+    districts = len(district_share)
+    kind = rng.choice(
+        np.array([CardType.ADULT, CardType.STUDENT, CardType.ELDERLY], dtype=np.int8),
+        size=n,
+        p=[1 - p.student_share - p.elderly_share, p.student_share, p.elderly_share],
+    )
+    home = rng.choice(districts, size=n, p=district_share).astype(np.int16)
+    # Most people work or study near home; the rest anywhere, weighted by district size.
+    anywhere = rng.choice(districts, size=n, p=district_share).astype(np.int16)
+    work = np.where(rng.random(n) < 0.4, home, anywhere).astype(np.int16)
+    # Trip rates vary between people (a gamma around the mean keeps them positive).
+    trip_rate = (rng.gamma(4.0, p.transit_trips_per_day / 4.0, n)).astype(np.float32)
+    elderly = kind == CardType.ELDERLY
+    trip_rate[elderly] *= 0.6  # fewer commute trips
+    trip_rate *= p.transit_trips_per_day / max(float(trip_rate.mean()), 1e-9)
+    taxi_rate = np.full(n, p.taxi_trips_per_day, np.float32)
+    merchant_rate = np.full(n, p.merchant_purchases_per_day, np.float32)
+    has_pass = (rng.random(n) < p.monthly_pass_share) & (kind == CardType.ADULT)
+    bank = rng.integers(0, len(scenario.city.banks), n).astype(np.int8)
+    prefers_window = rng.random(n) < p.window_share
+    # A gamma of shape 2 leaves few cards near zero, as people top up before they run dry.
+    opening = rng.gamma(2.0, p.initial_balance_fen_mean / 2.0, n)
+    opening = (opening // BALANCE_ROUNDING_FEN * BALANCE_ROUNDING_FEN).astype(np.int64)
+    return {
+        "card_type": kind,
+        "home": home,
+        "work": work,
+        "trip_rate": trip_rate,
+        "taxi_rate": taxi_rate,
+        "merchant_rate": merchant_rate,
+        "has_pass": has_pass,
+        "bank": bank,
+        "prefers_window": prefers_window,
+        "topup_threshold_fen": np.full(n, p.topup_threshold_fen, np.int32),
+        "topup_amount_fen": np.full(n, p.topup_amount_fen, np.int32),
+        "opening_balance_fen": opening,
+    }
+
+
+def build_population(
+    scenario: Scenario,
+    issuer_keys: IssuerKeys,
+    district_share: np.ndarray,
+    shard: int = 0,
+    shards: int = 1,
+    with_balances: bool = True,
+    columns: dict[str, np.ndarray] | None = None,
+) -> Population:
+    """This shard's citizens with personalised cards, holding their opening balances when
+    `with_balances` (else empty, for the balances to be loaded by real records). `columns`:
+    the whole population's, when the caller has drawn them already."""
+    if columns is None:
+        columns = draw_columns(scenario, district_share)
+    n = len(columns["home"])
+    rows = np.arange(shard, n, shards, dtype=np.int64)
+    picked = {name: col[rows] for name, col in columns.items()}
+    factory = CardFactory(issuer_keys)
+    # Cards were issued over the years before the run (Hangzhou from 2004) and last a decade.
+    day = scenario.run.day
+    start, expiry = date(day.year - 5, 1, 1), date(day.year + 10, 12, 31)
+    images: list[bytes] = []
+    for i, kind, balance in zip(
+        rows.tolist(), picked["card_type"].tolist(), picked["opening_balance_fen"], strict=True
+    ):
+        state = factory.personalise(
+            CardProfile(asn=asn_of(i), card_type=CardType(kind), start=start, expiry=expiry)
+        )
+        if with_balances:
+            state.ep_balance_fen = min(int(balance), state.max_balance_fen)
+        images.append(state.to_image())
+    picked["opening_balance_fen"] = np.minimum(picked["opening_balance_fen"], MAX_BALANCE_FEN_DEFAULT)
+    weight = scenario.population.cardholders / n
+    return Population(
+        index=rows,
+        weight=np.full(len(rows), weight, np.float32),
+        images=images,
+        last_board_s=np.full(len(rows), np.nan),
+        recharging=np.zeros(len(rows), bool),
+        **picked,
+    )

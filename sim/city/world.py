@@ -1,0 +1,174 @@
+"""The world of one run (or one shard of it): city, issuer, population, fleet, banks, host.
+
+Everything here is built deterministically from the scenario and the seed. The world owns the
+state; the day (`sim.day.twin`) moves it through time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+
+import numpy as np
+
+from model.backoffice import Bank, LoadHost, Participant, Registry, Sector, TerminalEntry
+from model.records import NO_PSAM
+from model.security import IssuerKeys, IssuerKeyStore, generate_issuer_keys
+from model.terminal import FareRules, LoadTerminal
+from scenarios.schema import Scenario
+from sim.city.banks import CityFunding, bank_of_point, load_participant
+from sim.city.demand import Taps, draw_demand
+from sim.city.graph import City, build_city
+from sim.city.population import Population, build_population, draw_columns, index_of
+from sim.city.terminals import ISSUANCE_NUMBER, Fleet, Kind, Terminal, build_fleet, terminal_id
+
+ISSUER_ID = bytes.fromhex("3301000000000001")  # Hangzhou (city code 3301), issuer 1
+
+
+def fare_rules(scenario: Scenario) -> FareRules:
+    f = scenario.fares
+    return FareRules(
+        bus_fare_fen=f.bus_fare_fen,
+        epurse_percent=f.epurse_percent,
+        monthly_pass_percent=f.monthly_pass_percent,
+        student_percent=f.student_percent,
+        elderly_percent=f.elderly_percent,
+        metro_base_fen=f.metro_base_fen,
+        metro_base_stations=f.metro_base_stations,
+        metro_step_fen=f.metro_step_fen,
+        metro_step_stations=f.metro_step_stations,
+        transfer_discount_fen=f.transfer_discount_fen,
+        transfer_window_s=f.transfer_window_s,
+        taxi_flag_fen=f.taxi_flag_fen,
+        taxi_flag_km=f.taxi_flag_km,
+        taxi_per_km_fen=f.taxi_per_km_fen,
+    )
+
+
+@dataclass(slots=True)
+class World:
+    scenario: Scenario
+    shard: int
+    shards: int
+    city: City
+    issuer_keys: IssuerKeys
+    key_store: IssuerKeyStore
+    population: Population
+    funding: CityFunding
+    host: LoadHost
+    fleet: Fleet
+    rules: FareRules
+    demand: list[Taps]
+    carried_fen: np.ndarray  # opening balances no record of ours explains (inbox mode)
+    issuance: Terminal | None  # loads yesterday's balances onto the cards (back-office mode)
+
+    @property
+    def day_start(self) -> datetime:
+        return datetime.combine(self.scenario.run.day, time(0, 0))
+
+    def row_of_asn(self, asn: bytes) -> int:
+        """This shard's population row of a card (citizens are dealt to shards round-robin)."""
+        return (index_of(asn) - self.shard) // self.shards
+
+    def terminals(self) -> list[Terminal]:
+        """Every terminal that holds records: the fleet and the issuance window."""
+        return self.fleet.all() + ([self.issuance] if self.issuance is not None else [])
+
+    def opening_float_fen(self) -> int:
+        return int(self.population.opening_balance_fen.sum())
+
+
+def participants(scenario: Scenario) -> list[Participant]:
+    """The clearing participants. ASSUMPTION: one bus company, one metro operator, one taxi
+    clearing company, each merchant acceptance point its own participant, each bank's recharge
+    points one participant; the operator's windows bank with the first bank."""
+    banks = scenario.city.banks
+    out = [
+        Participant("bus-hz", "Hangzhou Public Transport", Sector.BUS, banks[0]),
+        Participant("metro-hz", "Hangzhou Metro", Sector.METRO, banks[1 % len(banks)]),
+        Participant("taxi-hz", "Hangzhou taxi card clearing", Sector.TAXI, banks[2 % len(banks)]),
+        Participant("window-hz", "Citizen card service windows (cash)", Sector.LOAD, banks[0]),
+    ]
+    out += [Participant(load_participant(b), f"{b} recharge points", Sector.LOAD, b) for b in banks]
+    merchants = len(build_city(scenario).merchant_district)
+    out += [
+        Participant(f"shop-{m}", f"Merchant {m}", Sector.RETAIL, banks[m % len(banks)])
+        for m in range(merchants)
+    ]
+    return out
+
+
+_OWNERS = {Kind.BUS: "bus-hz", Kind.GATE: "metro-hz", Kind.TAXI: "taxi-hz", Kind.WINDOW: "window-hz"}
+
+
+def registry_entries(world: World) -> list[TerminalEntry]:
+    """This shard's terminals as the clearing house's registry lists them."""
+    banks = world.scenario.city.banks
+    entries = []
+    for t in world.terminals():
+        if t.kind is Kind.POS:
+            owner = f"shop-{t.place}"
+        elif t.kind is Kind.KIOSK:
+            owner = load_participant(banks[bank_of_point(t.place, len(banks))])
+        else:
+            owner = _OWNERS[t.kind]
+        psam = NO_PSAM if t.kind in (Kind.KIOSK, Kind.WINDOW) else t.terminal_id
+        entries.append(TerminalEntry(t.terminal_id, psam, owner))
+    return entries
+
+
+def build_registry(scenario: Scenario, entries: list[TerminalEntry]) -> Registry:
+    return Registry(participants(scenario), entries)
+
+
+def build_world(scenario: Scenario, shard: int = 0, shards: int = 1) -> World:
+    assert 0 <= shard < shards
+    city = build_city(scenario)
+    keys = generate_issuer_keys(seed=scenario.run.seed, issuer_id=ISSUER_ID)
+    store = IssuerKeyStore(keys)
+    backoffice = scenario.run.clearing == "backoffice"
+    columns = draw_columns(scenario, city.district_share)
+    population = build_population(scenario, keys, city.district_share, shard, shards, not backoffice, columns)
+    banks = [Bank(name) for name in scenario.city.banks]
+    funding = CityFunding(
+        banks=banks,
+        kiosks_per_point=scenario.city.kiosks_per_recharge_point,
+        decline_probability=scenario.faults.bank_decline_probability,
+        seed=scenario.run.seed,
+    )
+    host = LoadHost(store, funding)
+    fleet = build_fleet(scenario, city, keys, host, shard)
+    issuance = None
+    carried = population.opening_balance_fen.copy()
+    if backoffice:
+        # The clearing house must see every fen on a card: yesterday's balances arrive as real
+        # loads at the issuance window (cash), run at the start of the day (see sim.day.twin).
+        window = LoadTerminal(terminal_id(Kind.WINDOW, shard, ISSUANCE_NUMBER), host)
+        issuance = Terminal(Kind.WINDOW, window, -1)
+        carried[:] = 0
+    # Demand is drawn for everyone (so a citizen's day does not depend on the sharding) and
+    # each shard keeps its own citizens' taps.
+    demand = draw_demand(scenario, city, columns, shard, shards)
+    assert all(np.all(np.diff(t.t_s) >= 0) for t in demand)
+    return World(
+        scenario=scenario,
+        shard=shard,
+        shards=shards,
+        city=city,
+        issuer_keys=keys,
+        key_store=store,
+        population=population,
+        funding=funding,
+        host=host,
+        fleet=fleet,
+        rules=fare_rules(scenario),
+        demand=demand,
+        carried_fen=carried,
+        issuance=issuance,
+    )
+
+
+def planned_taps(scenario: Scenario) -> int:
+    """How many taps the day's demand holds (for a progress bar), without building cards."""
+    city = build_city(scenario)
+    return sum(len(t) for t in draw_demand(scenario, city, draw_columns(scenario, city.district_share)))

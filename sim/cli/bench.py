@@ -1,0 +1,106 @@
+"""`cardtwin bench`: speed figures of the real code paths (benchmarks, never unit tests).
+
+Each subcommand parses its options, runs one benchmark of `sim.bench` and prints its figures.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from hardware_bridge.vpcd import VPCD_SLOTS
+from model.security import Algorithm
+from sim.bench import bench_apdu, bench_clearing, bench_day, bench_purchase, bench_sweep
+from sim.sweep import KINDS, LOCAL_WORKERS_DEFAULT, spec_from
+
+
+def _echo(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
+
+
+@click.group()
+def bench() -> None:
+    """Speed figures of the real code paths."""
+
+
+@bench.command()
+@click.option("--count", default=20_000, show_default=True, help="Purchases to run (and crypto rounds).")
+@click.option("--algorithm", type=click.Choice(["3des", "sm4"]), default="3des", show_default=True)
+@click.option(
+    "--rounds",
+    default=5,
+    show_default=True,
+    help="Alternating rounds of full path and crypto floor; the best round of each counts.",
+)
+def purchase(count: int, algorithm: str, rounds: int) -> None:
+    """Full-path purchases against bare crypto: prints purchases_per_s, crypto_floor_per_s, ratio."""
+    _echo(bench_purchase(count, Algorithm.SM4 if algorithm == "sm4" else Algorithm.DES3, rounds))
+
+
+@bench.command()
+@click.option("--count", default=100_000, show_default=True, help="Records to clear.")
+@click.option(
+    "--cards",
+    default=25_000,
+    show_default=True,
+    help="Cards the records come from (default: 4 records a card, a commuter's day).",
+)
+@click.option("--repeat", default=3, show_default=True, help="Runs; the best wall time is reported.")
+def clearing(count: int, cards: int, repeat: int) -> None:
+    """Clearing house ingest on one core: prints records_per_s and bytes_per_record."""
+    _echo(bench_clearing(count, cards, repeat))
+
+
+@bench.command()
+@click.option(
+    "--count", default=2_000, show_default=True, type=click.IntRange(1, 1_000_000), help="APDUs each way."
+)
+@click.option(
+    "--slot", default=0, show_default=True, type=click.IntRange(0, VPCD_SLOTS - 1), help="vpcd slot."
+)
+@click.option(
+    "--purchases", default=200, show_default=True, type=click.IntRange(1, 100_000), help="Purchases each way."
+)
+def apdu(count: int, slot: int, purchases: int) -> None:
+    """Per-APDU round trip through pcscd + vpcd against in process (needs a running pcscd),
+    and whole purchases the same two ways: prints pcsc_us_per_apdu and inprocess_us_per_apdu."""
+    _echo(bench_apdu(count, slot, purchases))
+
+
+@bench.command()
+@click.option("--cardholders", default=2_010_000, show_default=True, help="Cardholders in the city.")
+@click.option("--sample", default=0.01, show_default=True, help="Share of cardholders simulated.")
+@click.option("--shards", default=1, show_default=True, help="Population shards (processes).")
+@click.option("--seed", default=1, show_default=True)
+@click.option(
+    "--clearing",
+    type=click.Choice(["inbox", "backoffice"]),
+    default="inbox",
+    show_default=True,
+    help="inbox: the day only (the clearing house has its own bench); backoffice: issuance loads, "
+    "then the night's clearing and settlement included in the wall time.",
+)
+def day(cardholders: int, sample: float, shards: int, seed: int, clearing: str) -> None:
+    """One city day of the default scenario at a given size: prints tx_per_s, wall_s, bytes_per_citizen."""
+    _echo(bench_day(cardholders, sample, shards, seed, clearing))
+
+
+@bench.command("sweep")
+@click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--param", default="city.recharge_points=150,600,1000,2000", show_default=True)
+@click.option("--seeds", type=int, default=5, show_default=True)
+@click.option("--kind", type=click.Choice(KINDS), default="day", show_default=True)
+@click.option("--sample", type=float, default=0.001, show_default=True)
+@click.option("--dask", default="local", show_default=True)
+@click.option("--workers", type=int, default=LOCAL_WORKERS_DEFAULT, show_default=True)
+def sweep(
+    scenario: Path | None, param: str, seeds: int, kind: str, sample: float, dask: str, workers: int
+) -> None:
+    """Run a sweep (20 runs by default) and print its wall time."""
+    spec = spec_from(kind, scenario, param, seeds, None, sample)
+    runs = len(spec.tasks())
+    with click.progressbar(length=runs, label=f"{runs} runs", show_pos=True, file=sys.stderr) as bar:
+        _echo(bench_sweep(spec, dask, workers, lambda _: bar.update(1)))

@@ -1,0 +1,210 @@
+"""`cardtwin card list|info|serve|trace` and `cardtwin hil`: cards in readers, for QA.
+
+Sources are `sim`, `vpcd[:N]` or `pcsc:READER-NAME` (see `sim.cards.sources`).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import click
+
+from devices.card_os import PowerLost
+from hardware_bridge.hil import CASE_NAMES, HilTarget, Outcome, run_suite
+from hardware_bridge.junit import write_junit
+from hardware_bridge.pcsc_channel import list_readers
+from hardware_bridge.trace import ApduTrace
+from hardware_bridge.vpcd import VPCD_SLOTS, ServedChip, VpcdServer
+from model.backoffice import LoadHost
+from model.card import CardChannel, commands, describe_sw, parse_response, read_card
+from model.errors import ApduFormatError
+from model.money import format_fen, parse_yuan
+from model.security import IssuerKeyStore
+from sim.cards import (
+    CardSourceError,
+    issuer_keys,
+    open_source,
+    parse_source,
+    sim_card,
+    sim_psam,
+    vpcd_reader,
+)
+
+SERVE_SECONDS_MAX = 7 * 24 * 3600
+TRACE_APDUS_MAX = 256
+
+_source_help = "sim | vpcd[:N] | pcsc:READER-NAME"
+_keys_option = click.option(
+    "--keys",
+    "key_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Issuer key file (TOML); default: the reproducible TEST keys.",
+)
+
+
+@click.group()
+def card() -> None:
+    """PC/SC readers and cards: list them, read a card, serve a simulated one, trace APDUs."""
+
+
+@card.command("list")
+def card_list() -> None:
+    """List the readers pcscd knows and the card in each."""
+    readers = list_readers()
+    if not readers:
+        click.echo("no reader")
+    for reader in readers:
+        what = f"card, ATR {reader.atr.hex().upper()}" if reader.card_present else "no card"
+        click.echo(f"{reader.name}\t{what}")
+
+
+@card.command("info")
+@click.option("--card", "card_source", default="pcsc:Virtual PCD 00 00", show_default=True, help=_source_help)
+@_keys_option
+def card_info(card_source: str, key_file: Path | None) -> None:
+    """Select the e-purse and print the card's identity, balance and log."""
+    source = parse_source(card_source)
+    keys = issuer_keys(key_file)
+    with ExitStack() as stack:
+        opened = open_source(source, lambda: sim_card(keys), stack)
+        info = read_card(opened.channel)
+    public = info.public
+    click.echo(f"card {public.asn.hex().upper()} issuer {public.issuer_id.hex().upper()} ({source})")
+    click.echo(f"valid {public.start} to {public.expiry}, type {public.card_type.name.lower()}")
+    click.echo(f"balance: {format_fen(info.balance_fen)} CNY")
+    for entry in info.log:
+        click.echo(
+            f"  #{entry.counter:<3} type {entry.tx_type:02X} {format_fen(entry.amount_fen):>8}  "
+            f"terminal {entry.terminal_id.hex().upper()}  {entry.moment:%Y-%m-%d %H:%M:%S}"
+        )
+
+
+@card.command("serve")
+@click.option(
+    "--slot", default=0, show_default=True, type=click.IntRange(0, VPCD_SLOTS - 1), help="vpcd slot."
+)
+@click.option("--psam", "serve_psam", is_flag=True, help="Serve a simulated PSAM instead of a card.")
+@click.option(
+    "--balance", "balance_yuan", default="0.00", show_default=True, help="Card's starting EP balance."
+)
+@click.option("--seconds", default=0.0, type=float, help="Stop after this long (default: until Ctrl-C).")
+@_keys_option
+def card_serve(slot: int, serve_psam: bool, balance_yuan: str, seconds: float, key_file: Path | None) -> None:
+    """Serve a simulated card (or PSAM) on vpcd so pcscd presents it in a reader."""
+    if not 0 <= seconds <= SERVE_SECONDS_MAX:
+        raise CardSourceError(f"--seconds {seconds}: outside 0..{SERVE_SECONDS_MAX}")
+    keys = issuer_keys(key_file)
+    chip: ServedChip
+    if serve_psam:
+        chip, what = sim_psam(keys), "PSAM"
+    else:
+        card_os = sim_card(keys)
+        card_os.state.ep_balance_fen = parse_yuan(balance_yuan, "--balance")
+        chip, what = card_os, f"card {card_os.state.asn.hex().upper()}"
+    with VpcdServer(chip, slot, power_lost=(PowerLost,)) as server:
+        click.echo(f"serving {what} in reader {vpcd_reader(slot)!r} (vpcd port {server.port}); Ctrl-C stops")
+        deadline = time.monotonic() + seconds if seconds else None
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(0.2)
+                if server.failure:
+                    click.echo(f"card dropped: {server.failure}", err=True)
+                    break
+        except KeyboardInterrupt:
+            pass
+        click.echo(f"served {server.commands_served} commands")
+
+
+@card.command("trace")
+@click.option("--card", "card_source", default="pcsc:Virtual PCD 00 00", show_default=True, help=_source_help)
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path), default=Path("apdu-trace.txt"), show_default=True
+)
+@_keys_option
+@click.argument("apdus", nargs=-1)
+def card_trace(card_source: str, out: Path, key_file: Path | None, apdus: tuple[str, ...]) -> None:
+    """Send APDUs (hex; default SELECT e-purse and GET BALANCE) and write their trace to --out."""
+    if len(apdus) > TRACE_APDUS_MAX:
+        raise CardSourceError(f"{len(apdus)} APDUs: at most {TRACE_APDUS_MAX} at once")
+    raw: list[bytes] = []
+    for number, text in enumerate(apdus, start=1):
+        try:
+            raw.append(bytes.fromhex(text))
+        except ValueError:
+            raise ApduFormatError(f"APDU #{number} {text!r}: not hex") from None
+    if not raw:
+        raw = [commands.select(), commands.get_balance()]
+    keys = issuer_keys(key_file)
+    with ApduTrace.open(out) as trace, ExitStack() as stack:
+        opened = open_source(parse_source(card_source), lambda: sim_card(keys), stack, trace)
+        channel: CardChannel = opened.channel
+        for command in raw:
+            data, sw = parse_response(channel.transmit(command))
+            click.echo(f"{command.hex().upper()} -> {data.hex().upper()} {sw:04X} ({describe_sw(sw)})")
+    click.echo(f"trace: {out}")
+
+
+@click.command()
+@click.option("--card", "card_source", default="sim", show_default=True, help=_source_help)
+@click.option("--sam", "sam_source", default="sim", show_default=True, help=_source_help + " (PSAM)")
+@_keys_option
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(path_type=Path),
+    default=Path("hil-report.xml"),
+    show_default=True,
+)
+@click.option(
+    "--trace", "trace_path", type=click.Path(path_type=Path), default=Path("hil-trace.txt"), show_default=True
+)
+@click.option("--allow-block", is_flag=True, help="Run the blocked-card case: it blocks the card for good.")
+@click.option("--case", "cases", multiple=True, type=click.Choice(CASE_NAMES), help="Run only these cases.")
+@click.option("--load", "load_yuan", default="10.00", show_default=True, help="Amount of each load, in yuan.")
+@click.option(
+    "--fare", "fare_yuan", default="1.50", show_default=True, help="Fare of each purchase, in yuan."
+)
+def hil(
+    card_source: str,
+    sam_source: str,
+    key_file: Path | None,
+    junit_path: Path,
+    trace_path: Path,
+    allow_block: bool,
+    cases: tuple[str, ...],
+    load_yuan: str,
+    fare_yuan: str,
+) -> None:
+    """Run the conformance / HIL suite against a card and a PSAM; write JUnit XML and a trace."""
+    card_src = parse_source(card_source, "card", default_slot=0)
+    sam_src = parse_source(sam_source, "PSAM", default_slot=1)
+    if card_src.kind == sam_src.kind == "vpcd" and card_src.slot == sam_src.slot:
+        raise CardSourceError(f"card and PSAM both on vpcd slot {card_src.slot}: give the PSAM another")
+    keys = issuer_keys(key_file)
+    with ApduTrace.open(trace_path) as trace, ExitStack() as stack:
+        card_io = open_source(card_src, lambda: sim_card(keys), stack, trace, "card")
+        psam_io = open_source(sam_src, lambda: sim_psam(keys), stack, trace, "psam")
+        target = HilTarget(
+            card=card_io.channel,
+            psam=psam_io.channel,
+            host=LoadHost(IssuerKeyStore(keys)),
+            keys=IssuerKeyStore(keys),
+            loss=card_io.loss,
+            allow_block=allow_block,
+            load_fen=parse_yuan(load_yuan, "--load"),
+            fare_fen=parse_yuan(fare_yuan, "--fare"),
+        )
+        results = run_suite(target, trace, cases)
+    properties = {"card": str(card_src), "sam": str(sam_src), "keys": str(key_file or "TEST keys")}
+    write_junit(junit_path, results, "cardtwin-hil", properties)
+    for result in results:
+        click.echo(f"{result.outcome.value.upper():<8} {result.name:<36} {result.message}")
+    bad = [r for r in results if r.outcome in (Outcome.FAILED, Outcome.ERROR)]
+    passed = sum(r.outcome is Outcome.PASSED for r in results)
+    click.echo(f"hil: {passed} passed, {len(bad)} failed, {len(results) - passed - len(bad)} skipped")
+    click.echo(f"report: {junit_path}  trace: {trace_path}")
+    if bad:
+        raise SystemExit(1)

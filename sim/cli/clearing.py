@@ -1,0 +1,170 @@
+"""`cardtwin clearing INGEST-DIR --db FILE`: the nightly run of the clearing house.
+
+Ingests every batch file (`*.ctb`) of INGEST-DIR in name order (the upload order), one
+transaction per file, then runs the T+1 settlement of the clearing day and prints the
+settlement and the reconciliation. The participant registry, the issuer keys and the hotlist
+are read from INGEST-DIR (`registry.toml`, `issuer-keys.toml`, `hotlist.toml`) unless given.
+
+Running it again on the same folder and database posts nothing twice: a file already ingested
+is recognised by its content, and a settlement day runs once. A run killed at any point leaves
+the database as it was after the last file it finished; the next run carries on.
+
+Review: `--list-held` lists the quarantine entries not released; `--release ID --note TEXT`
+posts a reviewed entry (never a duplicate, a forged TAC or corrupt bytes) before the settlement.
+
+`--simulate-week` first fills INGEST-DIR with a simulated week of the city (real card
+transactions, every kind of upload fault: see sim.scripted.week).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+
+from model.backoffice import (
+    ClearingError,
+    FeeSchedule,
+    SettlementError,
+    load_fee_schedule,
+    load_hotlist_file,
+    load_registry,
+    reconcile,
+)
+from model.errors import CardTwinError
+from model.records import HEADER_SIZE, parse_header
+from model.security import load_issuer_keys
+from model.timefmt import decode_datetime
+from sim.day import BATCH_SUFFIX, BackOffice
+
+
+def _default_day(folder: Path) -> date:
+    """The day after the newest batch was made: the morning the clearing house runs."""
+    newest: date | None = None
+    for path in sorted(folder.glob(f"*{BATCH_SUFFIX}")):
+        with path.open("rb") as handle:
+            head = handle.read(HEADER_SIZE)
+        try:
+            created = decode_datetime(parse_header(head, path.name).created).date()
+        except CardTwinError:
+            continue  # a damaged file does not vote; the ingest will report it
+        newest = created if newest is None or created > newest else newest
+    if newest is None:
+        raise ClearingError(f"{folder}: no readable batch file (*{BATCH_SUFFIX}); give --day")
+    return newest + timedelta(days=1)
+
+
+def _simulate_week(folder: Path, db_path: Path, seed: int) -> None:
+    """Play the week against the database itself: its lifecycle events (replacement, refund)
+    and its mornings of clearing and settlement are part of the books being reconciled."""
+    from sim.scripted import CityWeek
+
+    if folder.exists() and any(folder.iterdir()):
+        raise ClearingError(f"{folder}: --simulate-week needs an empty or new folder")
+    if db_path.exists():
+        raise ClearingError(f"{db_path}: --simulate-week needs a new database")
+    week = CityWeek(db_path, seed=seed)
+    week.run()
+    week.write(folder)
+    # The simulation knows what the clearing house cannot: the balances on the cards themselves.
+    click.echo("the week's own books, against the cards and the bank:")
+    for line in reconcile(
+        week.office.ledger, week.registry, week.live_card_balances_fen(), {"icbc-load": week.icbc}
+    ).text():
+        click.echo(f"  {line}")
+    week.office.ledger.db.close()
+    held = sum(len(r.quarantined) for r in week.reports)
+    for line in week.settlements[-1].text():
+        click.echo(line)
+    click.echo(
+        f"simulated week: {len(week.uploaded)} uploads cleared over {len(week.settlements)} mornings, "
+        f"{held} quarantine entries, {len(week.released)} released after review; files in {folder}"
+    )
+
+
+@click.command()
+@click.argument("ingest_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--registry", "registry_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--keys", "keys_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--hotlist", "hotlist_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--fees", "fees_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--day", "day_text", default=None, help="Clearing day YYYY-MM-DD (default: newest batch + 1).")
+@click.option("--cutoff-days", default=7, show_default=True, help="Records older than this are held.")
+@click.option("--simulate-week", is_flag=True, help="First write a simulated week into INGEST-DIR.")
+@click.option("--seed", default=1, show_default=True, help="Seed of the simulated week.")
+@click.option(
+    "--release", "release_ids", type=int, multiple=True, help="Release a reviewed quarantine entry."
+)
+@click.option("--note", default="", help="The reviewer's note for --release (required with it).")
+@click.option("--list-held", is_flag=True, help="List the quarantine entries not released.")
+def clearing(
+    ingest_dir: Path,
+    db_path: Path,
+    registry_path: Path | None,
+    keys_path: Path | None,
+    hotlist_path: Path | None,
+    fees_path: Path | None,
+    day_text: str | None,
+    cutoff_days: int,
+    simulate_week: bool,
+    seed: int,
+    release_ids: tuple[int, ...],
+    note: str,
+    list_held: bool,
+) -> None:
+    """Ingest INGEST-DIR's batch files into the clearing database, settle, reconcile."""
+    if simulate_week:
+        _simulate_week(ingest_dir, db_path, seed)
+    if not ingest_dir.is_dir():
+        raise ClearingError(f"{ingest_dir}: not a folder")
+    registry = load_registry(registry_path or ingest_dir / "registry.toml")
+    keys = load_issuer_keys(keys_path or ingest_dir / "issuer-keys.toml")
+    fees = load_fee_schedule(fees_path) if fees_path else FeeSchedule()
+    if day_text is not None:
+        try:
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            raise ClearingError(f"--day: {day_text!r} is not a date YYYY-MM-DD") from None
+    else:
+        day = _default_day(ingest_dir)
+    office = BackOffice.open(db_path, registry, keys, fees, cutoff_days)
+    hotlist_file = hotlist_path or ingest_dir / "hotlist.toml"
+    if hotlist_path is not None or hotlist_file.exists():
+        entries = load_hotlist_file(hotlist_file)
+        with office.ledger.transaction():
+            for asn, effective in entries:
+                office.hotlist.add(asn, effective, effective)
+    click.echo(f"clearing day {day}, database {db_path}")
+    totals = [0, 0, 0]
+    for report in office.ingest_dir(ingest_dir, day):
+        if not report.already_ingested:
+            for line in report.lines():
+                click.echo(line)
+        totals[0] += report.posted + report.auto_released
+        totals[1] += len(report.quarantined)
+        totals[2] += report.already_ingested
+    click.echo(
+        f"ingested: {totals[0]} records posted, {totals[1]} quarantine entries, {totals[2]} files seen before"
+    )
+    for quarantine_id in release_ids:
+        # Before the settlement, so a released record is paid in this run.
+        office.clearing.release(quarantine_id, note, day)
+        click.echo(f"released quarantine {quarantine_id}: {note}")
+    if list_held:
+        for quarantine_id, reason, detail in office.clearing.held():
+            click.echo(f"held {quarantine_id} {reason}: {detail}")
+    try:
+        settlement = office.settlement.run(day)
+    except SettlementError as exc:
+        click.echo(f"settlement: {exc}")
+    else:
+        for line in settlement.text():
+            click.echo(line)
+    result = reconcile(office.ledger, registry)
+    for line in result.text():
+        click.echo(line)
+    office.ledger.db.close()
+    if not result.ok:
+        raise ClearingError("reconciliation failed: see the MISMATCH lines above")

@@ -1,0 +1,31 @@
+"""The `cardtwin` click group.
+
+Every error a user can cause is a `CardTwinError`; the CLI prints it on one line, without a
+traceback, and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from model.errors import CardTwinError
+
+
+class CardTwinGroup(click.Group):
+    """A click group that turns project errors into one-line messages."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CardTwinError as exc:
+            click.echo(f"cardtwin: error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=CardTwinGroup)
+@click.version_option(package_name="cardtwin")
+def main() -> None:
+    """CardTwin: a digital twin of a city smart-card (e-purse) ecosystem."""

@@ -1,0 +1,123 @@
+"""`cardtwin rollout SCENARIO` and `cardtwin compare A B`: run rollout plans and report them.
+
+A scenario is a rollout TOML file or the name of a shipped one (`cardtwin rollout --list`).
+`--set section.key=value` overrides one value (a TOML value: `--set adoption.imitation_q=0.2`,
+`--set 'phase.pilot.end_month="2005-06"'`), validated exactly like the file's values. The
+results folder appears only when complete.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from scenarios.rollout_schema import RolloutScenario, load_rollout, shipped
+from scenarios.schema import ScenarioError
+from sim.rollout import RolloutResult, run_rollout, summary_lines, write_compare, write_rollout
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def parse_sets(sets: tuple[str, ...]) -> dict[str, object]:
+    """`key=value` pairs; the value is read as TOML (a bare word is taken as a string)."""
+    out: dict[str, object] = {}
+    for item in sets:
+        key, eq, raw = item.partition("=")
+        if not eq or not key.strip():
+            raise ScenarioError(f"--set {item}: not key=value")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = raw
+    return out
+
+
+def _run(scenario: RolloutScenario, seed: int | None, sample: float | None, label: str) -> RolloutResult:
+    with click.progressbar(length=1, label=f"{label}: representative days", file=sys.stderr) as bar:
+        done = [0]
+
+        def progress(n: int, total: int) -> None:
+            bar.length = total
+            bar.update(n - done[0])
+            done[0] = n
+
+        return run_rollout(scenario, seed=seed, sample=sample, progress=progress)
+
+
+_options = [
+    click.option("--seed", type=int, default=None, help="Override the scenario's seed."),
+    click.option(
+        "--sample", type=float, default=None, help="Share of cardholders simulated in each twin day."
+    ),
+    click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a scenario value."),
+    click.option(
+        "--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Results folder."
+    ),
+]
+
+
+def _with_options(f: F) -> F:
+    for option in reversed(_options):
+        f = option(f)
+    return f
+
+
+@click.command("rollout")
+@click.argument("scenario", required=False)
+@click.option("--list", "list_", is_flag=True, help="List the shipped rollout scenarios.")
+@_with_options
+def rollout(
+    scenario: str | None,
+    list_: bool,
+    seed: int | None,
+    sample: float | None,
+    sets: tuple[str, ...],
+    out: Path | None,
+) -> None:
+    """Run the rollout plan SCENARIO (a file or a shipped name) month by month and report it."""
+    if list_ or scenario is None:
+        for name, path in shipped().items():
+            click.echo(f"{name}  {path}")
+        return
+    s = load_rollout(scenario, parse_sets(sets))
+    sample_used = s.rollout.sample if sample is None else sample
+    if not 0 < sample_used <= 1:
+        raise ScenarioError(f"--sample {sample_used}: out of range (allowed: 0 < sample <= 1)")
+    click.echo(
+        f"rollout {s.name} ({s.source}): {s.rollout.start_month}..{s.rollout.end_month}, "
+        f"seed {seed if seed is not None else s.rollout.seed}, sample {sample_used}"
+    )
+    started = time.perf_counter()
+    result = _run(s, seed, sample, s.name)
+    folder = out or Path("results") / f"rollout-{s.name}-seed{result.seed}"
+    report = write_rollout(result, folder)
+    for line in summary_lines(result):
+        click.echo(line)
+    click.echo(f"wall {time.perf_counter() - started:.1f} s (rollout {result.wall_s:.1f} s); report {report}")
+
+
+@click.command("compare")
+@click.argument("a")
+@click.argument("b")
+@_with_options
+def compare(
+    a: str, b: str, seed: int | None, sample: float | None, sets: tuple[str, ...], out: Path | None
+) -> None:
+    """Run rollout scenarios A and B and report them side by side (`--set` applies to both)."""
+    overrides = parse_sets(sets)
+    sa, sb = load_rollout(a, overrides), load_rollout(b, overrides)
+    ra = _run(sa, seed, sample, sa.name)
+    rb = _run(sb, seed, sample, sb.name)
+    folder = out or Path("results") / f"compare-{sa.name}-vs-{sb.name}"
+    report = write_compare(ra, rb, folder)
+    for label, r in (("A", ra), ("B", rb)):
+        click.echo(f"{label}: {r.scenario}")
+        for line in summary_lines(r):
+            click.echo(f"  {line}")
+    click.echo(f"report {report}")

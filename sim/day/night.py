@@ -1,0 +1,250 @@
+"""The night: terminals' uploads reach the clearing house, which clears and settles the day.
+
+The simulation talks to the clearing house through `ClearingPort` only: it hands over each
+upload batch as it arrives and asks for the night's close. The real clearing house (the back
+office, model/clearing and friends) plugs in behind this port. Until it is wired in, the
+`RecordInbox` stands in the same place: it receives batches, refuses a batch resent under the
+same ID, and tallies what it received per card and per sector, so the day's invariants can be
+checked against the records themselves. It verifies no TAC and settles nothing: that is the
+back office's job, and the run report says which port ran.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from model.backoffice import Bank, Registry, SettlementReport, reconcile
+from model.records import TransactionRecord, decode_record, write_batch
+from model.security import IssuerKeys
+from sim.city import SECTORS, kind_of, load_participant
+from sim.day.back_office import BackOffice
+
+BATCH_RECORDS_MAX = 200_000  # a terminal journal's size: a batch is at most one full journal
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One upload: a terminal's drained journal. (terminal_id, sequence) identifies it."""
+
+    terminal_id: bytes
+    sequence: int
+    records: tuple[TransactionRecord, ...]
+    sent_s: float
+
+    def __post_init__(self) -> None:
+        assert len(self.records) <= BATCH_RECORDS_MAX
+
+
+@dataclass(slots=True)
+class NightReport:
+    port: str
+    accepted_records: int
+    accepted_fen_by_sector: dict[str, int]
+    rejected_by_reason: dict[str, int]
+    settled_records: int | None = None  # None: this port does not settle
+    positions_fen: dict[str, int] = field(default_factory=dict)
+
+
+class ClearingPort(Protocol):
+    name: str
+
+    def receive(self, batch: Batch) -> None: ...
+
+    def close_day(self, business_date: date) -> NightReport: ...
+
+
+@dataclass(slots=True)
+class CardTally:
+    """Per-card sums of records, for the conservation check. One row per citizen of the shard."""
+
+    signed_fen: np.ndarray
+    purchases: np.ndarray
+    purchase_counter_sum: np.ndarray
+    loads: np.ndarray
+    load_counter_sum: np.ndarray
+    load_fen: np.ndarray
+
+    @staticmethod
+    def zeros(n: int) -> CardTally:
+        return CardTally(*(np.zeros(n, np.int64) for _ in range(6)))
+
+    def add(self, row: int, record: TransactionRecord) -> None:
+        self.signed_fen[row] += record.signed_amount_fen
+        if record.tx_type.is_load:
+            self.loads[row] += 1
+            self.load_fen[row] += record.amount_fen
+            self.load_counter_sum[row] += record.counter
+        else:
+            self.purchases[row] += 1
+            self.purchase_counter_sum[row] += record.counter
+
+
+class RecordInbox:
+    """Stands in for the clearing house until the back office is wired in (see module doc)."""
+
+    name = "record-inbox (no clearing: back office not wired)"
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[bytes, int]] = set()
+        self.accepted_records = 0
+        self.fen_by_sector: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+
+    def receive(self, batch: Batch) -> None:
+        key = (batch.terminal_id, batch.sequence)
+        if key in self._seen:
+            self.rejected["duplicate_batch"] += len(batch.records)
+            return
+        self._seen.add(key)
+        sector = SECTORS[kind_of(batch.terminal_id) - 1]
+        self.fen_by_sector[sector] += sum(r.amount_fen for r in batch.records)
+        self.accepted_records += len(batch.records)
+
+    def close_day(self, business_date: date) -> NightReport:
+        return NightReport(
+            port=self.name,
+            accepted_records=self.accepted_records,
+            accepted_fen_by_sector=dict(self.fen_by_sector),
+            rejected_by_reason=dict(self.rejected),
+        )
+
+
+# -- the real back office ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """One batch file as the terminal sent it, in the back office's upload format."""
+
+    arrived_s: float
+    shard: int
+    order: int
+    name: str
+    raw: bytes
+
+
+class BatchCollector:
+    """The clearing port of a shard when the back office clears: each upload is written as a
+    batch file (`model.records.batch.write_batch`) and kept until the night, when every shard's files are
+    ingested at one clearing house (`clear_night`). A resent batch is the same bytes again."""
+
+    name = "back office (clearing house, ledger, T+1 settlement)"
+
+    def __init__(self, shard: int, day_start: datetime, psam_of: Callable[[bytes], bytes]) -> None:
+        self.shard = shard
+        self.day_start = day_start
+        self.psam_of = psam_of
+        self.uploads: list[Upload] = []
+        self._records: dict[tuple[bytes, int], int] = {}
+
+    def receive(self, batch: Batch) -> None:
+        created = self.day_start + timedelta(seconds=batch.sent_s)
+        raw = write_batch(
+            batch.terminal_id, self.psam_of(batch.terminal_id), batch.sequence + 1, created, batch.records
+        )
+        name = f"{self.shard:02d}-{len(self.uploads):08d}-{batch.terminal_id.hex()}-{batch.sequence:06d}.ctb"
+        self.uploads.append(Upload(batch.sent_s, self.shard, len(self.uploads), name, raw))
+        self._records[(batch.terminal_id, batch.sequence)] = len(batch.records)
+
+    def close_day(self, business_date: date) -> NightReport:
+        # The shard's part ends here: the files go to the one clearing house (`clear_night`).
+        return NightReport(
+            port=self.name,
+            accepted_records=sum(self._records.values()),
+            accepted_fen_by_sector={},
+            rejected_by_reason={},
+        )
+
+
+@dataclass(slots=True)
+class NightCheck:
+    name: str
+    ok: bool
+    detail: str
+
+
+def clear_night(
+    db_path: Path,
+    business_date: date,
+    registry: Registry,
+    issuer_keys: IssuerKeys,
+    uploads: list[Upload],
+    sent_records: int,
+    card_balances_fen: int,
+    in_terminals_net_fen: int,
+    bank_captured_fen: dict[str, int],
+) -> tuple[NightReport, list[NightCheck], SettlementReport, list[str]]:
+    """The night: every shard's uploads, in arrival order, into one clearing house; then T+1
+    settlement of the day and the back office's reconciliation, plus the twin's own checks of
+    the clearing house's books against the cards."""
+    office = BackOffice.open(db_path, registry, issuer_keys)
+    reports = [
+        office.clearing.ingest_file(u.raw, u.name, business_date)
+        for u in sorted(uploads, key=lambda u: (u.arrived_s, u.shard, u.order))
+    ]
+    settlement = office.settlement.run(business_date + timedelta(days=1))
+    banks = {load_participant(name): Bank(name, captured_fen=fen) for name, fen in bank_captured_fen.items()}
+    reconciliation = reconcile(office.ledger, registry, None, banks)
+    db = office.ledger.db
+    posted = int(db.execute("SELECT COUNT(*) FROM records WHERE length(key) = 11").fetchone()[0])
+    held: Counter[str] = Counter()
+    held_spent = 0
+    held_net_fen = 0
+    for _qid, reason, _detail in office.clearing.held():
+        held[reason] += 1
+    for raw, reason in db.execute(
+        "SELECT raw, reason FROM quarantine WHERE id NOT IN (SELECT quarantine_id FROM releases)"
+    ):
+        if reason in ("counter-gap", "serial-gap", "no-proof", "older-than-cutoff") and raw is not None:
+            record = decode_record(raw, "quarantine")
+            held_spent += 1
+            held_net_fen += record.amount_fen if record.is_load else -record.amount_fen
+    already = sum(1 for r in reports if r.already_ingested)
+    float_fen = -office.ledger.balance("float")
+    positions = {line.participant: line.position_fen for line in settlement.lines}
+    positions["reserve"] = settlement.reserve_position_fen
+    checks = [
+        NightCheck(f"reconciliation: {c.name}", c.ok, f"{c.left_fen} vs {c.right_fen}")
+        for c in reconciliation.checks
+    ]
+    checks += [
+        NightCheck(
+            "every uploaded record cleared once or held for review",
+            posted + held_spent == sent_records,
+            f"uploaded {sent_records}, cleared {posted}, held {held_spent}",
+        ),
+        NightCheck(
+            "ledger float + records not yet cleared = balances on the cards",
+            float_fen + held_net_fen + in_terminals_net_fen == card_balances_fen,
+            f"float {float_fen} + held {held_net_fen} + in terminals {in_terminals_net_fen} "
+            f"vs cards {card_balances_fen}",
+        ),
+        NightCheck(
+            "settlement positions net to zero",
+            sum(positions.values()) == 0,
+            f"sum {sum(positions.values())} over {len(positions)} positions",
+        ),
+        NightCheck(
+            "every cleared record of the day settled once",
+            settlement.items
+            == posted + int(db.execute("SELECT COUNT(*) FROM records WHERE length(key) != 11").fetchone()[0]),
+            f"settled {settlement.items}, cleared {posted}",
+        ),
+    ]
+    report = NightReport(
+        port=BatchCollector.name,
+        accepted_records=posted,
+        accepted_fen_by_sector={},
+        rejected_by_reason={**dict(held), **({"batch-already-ingested": already} if already else {})},
+        settled_records=settlement.items,
+        positions_fen=positions,
+    )
+    db.close()
+    return report, checks, settlement, reconciliation.text()

@@ -1,0 +1,307 @@
+"""Unit tests of the dashboard's plain modules: i18n, playback, tables and figure builders.
+
+The figures are drawn from a small hand-built `RolloutResult` (two phases over 30 months, a
+five-node city); the app itself only ever shows real rollout runs (tests/test_dashboard_app.py).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from matplotlib.image import imread
+
+from dashboard import downloads, fig_city, fig_flows, fig_kpi, frames, i18n, playback
+from dashboard.fig_common import to_png
+from sim.rollout.result import (
+    KPI_COUNTS,
+    CityMap,
+    Flow,
+    MonthRow,
+    Phase,
+    RolloutResult,
+    Site,
+    Target,
+    TargetCheck,
+)
+
+
+def _month(i: int) -> str:
+    return f"{2009 + i // 12}-{i % 12 + 1:02d}"
+
+
+def small_result(n: int = 30) -> RolloutResult:
+    phases = (
+        Phase("phase 1", _month(0), _month(11), ("bus",)),
+        Phase("phase 2", _month(12), _month(n - 1), ("bus", "retail")),
+    )
+    months = []
+    for i in range(n):
+        sectors = ("bus",) if i < 12 else ("bus", "retail")
+        months.append(
+            MonthRow(
+                month=_month(i),
+                phase="phase 1" if i < 12 else "phase 2",
+                cardholders=10_000 * (i + 1),
+                cards_issued_in_month=10_000,
+                issuance_limited_by="windows",
+                service_windows=2 + i // 10,
+                recharge_points=5 + i,
+                terminals=100 + 20 * i,
+                terminals_by_kind={"bus": 100 + 10 * i} | ({"pos": 10 * i} if i >= 12 else {}),
+                sectors=sectors,
+                coverage_share=min(1.0, 0.1 + i / n),
+                tx_per_day_by_sector={s: 1000 * (i + 1) for s in sectors},
+                card_spending_fen=1_000_000 * (i + 1),
+                loads_fen=1_100_000 * (i + 1),
+                float_fen=5_000_000 * (i + 1),
+                fees_fen=20_000 * (i + 1),
+                float_income_fen=5_000 * (i + 1),
+                revenue_fen=25_000 * (i + 1),
+                investment_fen=500_000 if i < 6 else 0,
+                opex_fen=10_000,
+                cash_cumulative_fen=-3_000_000 + 150_000 * i,
+                recharge_wait_s_mean=60.0 - i,
+                recharge_wait_s_p95=240.0 - 3 * i,
+                window_wait_s_mean=300.0 - 5 * i,
+                settlement_fen_by_participant={
+                    "operator": 1000,
+                    "bus-co": 5000 * i,
+                    "bank-a": -1000 - 5000 * i,
+                },
+                representative_day=i % 6 == 0,
+            )
+        )
+    targets = (
+        TargetCheck(Target("cardholders", _month(11), 100_000), 120_000, True, 20_000),
+        TargetCheck(Target("terminals", _month(23), 700, 800), 560, False, -140),
+        TargetCheck(Target("recharge_points", _month(29), 30), 34, True, 4),
+    )
+    nodes = {f"n{k}": (float(k), float(k % 2)) for k in range(5)}
+    city = CityMap(
+        positions_km=nodes,
+        edges=(("n0", "n1", "bus"), ("n1", "n2", "metro"), ("n2", "n3", "walk"), ("n3", "n4", "bus")),
+        residents={k: 1000 * (i + 1) for i, k in enumerate(nodes)},
+    )
+    sites = (
+        Site("n0", "recharge_point", 2, _month(0)),
+        Site("n3", "service_window", 1, _month(5)),
+        Site("n4", "recharge_point", 1, _month(20)),
+        Site("n2", "bus", 40, _month(0)),
+    )
+    flows = (
+        Flow("bank-a", "operator", 9_000_000),
+        Flow("operator", "bus-co", 7_500_000),
+        Flow("bus-co", "operator", 100_000),
+    )
+    return RolloutResult(
+        scenario="small",
+        source="<hand-built>",
+        seed=1,
+        sample=0.01,
+        phases=phases,
+        months=tuple(months),
+        targets=targets,
+        sites=sites,
+        city=city,
+        flows=flows,
+        payback_month=None,
+    )
+
+
+def test_every_label_has_both_languages() -> None:
+    for key, entry in i18n.LABELS.items():
+        assert set(entry) == set(i18n.LANGS), key
+        assert all(entry[lang].strip() for lang in i18n.LANGS), key
+    assert i18n.t("next_target", "zh", v=1000, m="2010-01") == "目标 1,000（2010-01）"
+    assert i18n.name("bus", "zh") == "公交"
+    assert i18n.name("bank-a", "zh") == "bank-a"
+    with pytest.raises(KeyError):
+        i18n.t("no-such-label", "en")
+    with pytest.raises(AssertionError):
+        i18n.t("run", "fr")
+
+
+def test_playback_controls() -> None:
+    pb = playback.start(24)
+    assert (pb.index, pb.playing) == (0, False)
+    pb = playback.play(pb, now_s=100.0)
+    assert playback.tick(pb, now_s=100.1, interval_s=1.0) == pb  # too early: no skip
+    pb = playback.tick(pb, now_s=101.0, interval_s=1.0)
+    assert (pb.index, pb.playing) == (1, True)
+    pb = playback.pause(pb)
+    assert playback.tick(pb, now_s=200.0, interval_s=1.0).index == 1  # paused: time does not move it
+    pb = playback.step(pb, 5)
+    assert (pb.index, pb.playing) == (6, False)
+    pb = playback.step(pb, -10)
+    assert pb.index == 0
+    pb = playback.seek(playback.set_stride(pb, 12), 20, now_s=0.0)
+    pb = playback.play(pb, now_s=0.0)
+    pb = playback.tick(pb, now_s=1.0, interval_s=1.0)
+    assert (pb.index, pb.playing) == (23, False)  # clamped at the end, and stops there
+    pb = playback.play(pb, now_s=5.0)
+    assert (pb.index, pb.playing) == (0, True)  # play at the end starts again
+    assert playback.resize(pb, 10).index == 0
+    assert playback.resize(playback.step(pb, 15), 10).index == 9
+    with pytest.raises(AssertionError):
+        playback.Playback(length=3, index=3)
+    with pytest.raises(AssertionError):
+        playback.set_stride(pb, 5)
+
+
+def test_frames() -> None:
+    r = small_result()
+    months = frames.months_frame(r)
+    assert len(months) == 30
+    assert months["tx_per_day.retail"].tolist()[:12] == [0] * 12  # not yet switched on
+    assert months.loc[29, "settlement_fen.bank-a"] == -1000 - 5000 * 29
+    early = frames.targets_frame(r, _month(5), "en")
+    assert early["Status"].tolist() == ["not due yet"] * 3
+    late = frames.targets_frame(r, _month(29), "zh")
+    assert late["状态"].tolist() == ["达成", "未达成", "达成"]
+    nxt = frames.next_target(r, "terminals", _month(12))
+    assert nxt is not None and nxt.target.due_month == _month(23)
+    assert frames.next_target(r, "cardholders", _month(12)) is None
+    assert frames.sectors(r) == ["bus", "retail"]
+    assert frames.last_month_figures(r)["cardholders"] == 300_000
+    cmp = frames.compare_frame(r, small_result(24), "en")
+    row = cmp[cmp["Figure"] == "Cardholders"].iloc[0]
+    assert (row["A"], row["B"], row["B − A"]) == ("300,000", "240,000", "-60,000")
+    row = cmp[cmp["Figure"] == "Float (CNY)"].iloc[0]
+    assert (row["A"], row["B − A"]) == ("1,500,000", "-300,000")
+    row = cmp[cmp["Figure"] == "Coverage"].iloc[0]
+    assert (row["A"], row["B − A"]) == ("100.0%", "+0.0%")
+    assert frames.flows_frame(r)["amount_fen"].sum() == 16_600_000
+
+
+def test_coverage_and_sites_follow_the_month() -> None:
+    r = small_result()
+    early = fig_city.open_sites(r.sites, _month(4))
+    assert {s.node for s in early} == {"n0", "n2"}
+    # n0's recharge point covers only n0: its neighbours are reached by bus, not on foot
+    assert fig_city.covered_nodes(r.city, early, 0.8) == {"n0"}
+    late = fig_city.open_sites(r.sites, _month(29))
+    # n4's point (opened in month 20) reaches nothing on foot either; windows cover no one
+    assert fig_city.covered_nodes(r.city, late, 0.8) == {"n0", "n4"}
+    # a walk edge n2-n3 of 1.41 km: a point at n2 covers n3 from 1.5 km on
+    walker = (Site("n2", "recharge_point", 1, _month(0)),)
+    assert fig_city.covered_nodes(r.city, walker, 1.4) == {"n2"}
+    assert fig_city.covered_nodes(r.city, walker, 1.5) == {"n2", "n3"}
+    assert fig_city.covered_nodes(r.city, (), 1.5) == set()
+
+
+def test_flow_graph_sums_pairs() -> None:
+    r = small_result()
+    g = fig_flows.flow_graph((*r.flows, Flow("bank-a", "operator", 1_000_000)))
+    assert g["bank-a"]["operator"]["amount_fen"] == 10_000_000
+    assert g.has_edge("bus-co", "operator") and g.has_edge("operator", "bus-co")
+    assert fig_flows.yuan_short(123_456_789) == "1.23M"
+    assert fig_flows.yuan_short(-5) == "-0.05"
+
+
+@pytest.mark.parametrize("lang", i18n.LANGS)
+def test_figures_render(lang: str) -> None:
+    r = small_result()
+    figures = [
+        fig_kpi.kpi_figure(r, 15, lang),
+        fig_kpi.sectors_figure(r, 15, lang),
+        fig_kpi.waits_figure(r, 15, lang),
+        fig_kpi.float_figure(r, 15, lang),
+        fig_kpi.money_figure(r, 15, lang),
+        fig_city.city_figure(r, 15, lang, 0.8),
+        fig_flows.flows_figure(r.flows, lang),
+        fig_flows.flows_figure((), lang),
+    ]
+    for fig in figures:
+        png = to_png(fig)
+        assert png.startswith(b"\x89PNG")
+        pixels = imread(io.BytesIO(png))
+        assert pixels.shape[0] > 200 and pixels.std() > 0.01  # something was drawn
+    kpi = figures[0]
+    titles = [ax.get_title() for ax in kpi.axes]
+    assert titles == [i18n.t(k, lang) for k in KPI_COUNTS]
+    # the cardholder line stops at the month shown
+    assert len(kpi.axes[0].lines[0].get_xdata()) == 16
+
+
+def test_downloads_are_whole_files() -> None:
+    r = small_result()
+    files = downloads.files(r, "zh", 0.8)
+    by_name = {name: (label, data, mime) for label, name, data, mime in files}
+    assert set(by_name) == {
+        "months.csv",
+        "targets.csv",
+        "flows.csv",
+        "sites.csv",
+        "report.html",
+        "results.zip",
+    } | {f"{k}.png" for k in downloads.FIGURES}
+    months_csv = by_name["months.csv"][1].decode().splitlines()
+    assert len(months_csv) == 31 and months_csv[0].startswith("month,phase,cardholders")
+    assert all(by_name[f"{k}.png"][1].startswith(b"\x89PNG") for k in downloads.FIGURES)
+    report = by_name["report.html"][1].decode()
+    assert report.count("data:image/png;base64,") == len(downloads.FIGURES)
+    assert "未达成" in report and report.rstrip().endswith("</html>")
+    with zipfile.ZipFile(io.BytesIO(by_name["results.zip"][1])) as archive:
+        names = set(archive.namelist())
+    assert {"small/report.html", "small/months.csv", "small/rollout.sqlite"} <= names, names
+
+
+def test_run_cache_keys_on_the_resolved_scenario() -> None:
+    from dashboard import runner
+    from scenarios.rollout_schema import shipped
+
+    path = shipped()["hangzhou-2004-2009"]
+    base = runner.load(path)
+    same = runner.load(path, {})
+    other = runner.load(path, {"adoption.imitation_q": 0.2})
+    assert runner.fingerprint(base, 1, 0.001) == runner.fingerprint(same, 1, 0.001)
+    assert runner.fingerprint(base, 1, 0.001) != runner.fingerprint(other, 1, 0.001)
+    assert runner.fingerprint(base, 1, 0.001) != runner.fingerprint(base, 2, 0.001)
+    assert runner.fingerprint(base, 1, 0.001) != runner.fingerprint(base, 1, 0.002)
+    cache = runner.RunCache(entries=2)
+    r = small_result()
+    cache.put("a", r)
+    cache.put("b", r)
+    assert cache.get("a") is r  # now the most recent
+    cache.put("c", r)
+    assert cache.get("b") is None and cache.get("a") is r and len(cache) == 2
+
+
+def test_params_resolve_and_overrides() -> None:
+    from dashboard import params, runner
+    from scenarios.rollout_schema import shipped
+
+    s = runner.load(shipped()["hangzhou-2004-2009"])
+    found = {p.dotted: value for p, value in params.available(s)}
+    assert found.keys() == {p.dotted for p in params.PARAMS}
+    assert found["adoption.imitation_q"] == s.adoption.imitation_q
+    assert found["deployment.placement"] in params.PLACEMENTS
+    edited = dict(found, **{"deployment.terminals_factor": 1.5})
+    assert params.overrides(found, edited) == {"deployment.terminals_factor": 1.5}
+    assert params.overrides(found, found) == {}
+    changed = runner.load(shipped()["hangzhou-2004-2009"], params.overrides(found, edited))
+    assert changed.deployment.terminals_factor == 1.5
+
+
+def test_uploads_keep_sessions_apart_and_refuse_oversize() -> None:
+    from dashboard import runner
+    from scenarios.rollout_schema import shipped
+    from scenarios.schema import ScenarioError
+
+    folder = runner.UploadFolder()
+    try:
+        text = shipped()["hangzhou-2004-2009"].read_bytes()
+        a = folder.write("mine.toml", text)
+        b = folder.write("mine.toml", text.replace(b"imitation_q", b"no_such_key", 1))
+        assert a != b and a.read_bytes() == text
+        assert runner.load(a).name == "hangzhou-2004-2009"  # its relative references resolve
+        with pytest.raises(ScenarioError) as bad:
+            runner.load(b)
+        assert folder.shown(str(bad.value)).startswith("mine.toml:"), folder.shown(str(bad.value))
+        with pytest.raises(ScenarioError, match="more than"):
+            folder.write("big.toml", b"#" * (runner.UPLOAD_BYTES_MAX + 1))
+    finally:
+        folder.close()
+    assert not folder.root.exists()

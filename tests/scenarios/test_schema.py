@@ -1,0 +1,108 @@
+"""The scenario file: the default loads; every kind of bad input is one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scenarios.schema import ScenarioError, load, parse
+from sim.cli import main
+
+DEFAULT = Path(__file__).resolve().parents[2] / "scenarios" / "default.toml"
+
+
+def _text() -> str:
+    return DEFAULT.read_text("utf-8")
+
+
+def test_default_scenario_loads_with_the_hangzhou_figures() -> None:
+    s = load()
+    assert s.population.cardholders == 2_010_000
+    assert s.city.service_windows == 11
+    assert s.city.taxis == 4600
+    assert s.city.merchants == 900
+    assert s.fares.epurse_percent == 91
+    assert s.fares.monthly_pass_percent == 50
+    assert s.run.day.isoformat() == "2009-03-02"
+
+
+def test_every_default_value_cites_a_source_or_states_an_assumption() -> None:
+    for line in _text().splitlines():
+        stripped = line.strip()
+        if "=" in stripped and not stripped.startswith("#") and not stripped.startswith("["):
+            key = stripped.split("=")[0].strip()
+            if key in {"name", "seed"}:
+                continue
+            assert "#" in stripped, f"{key}: no source or assumption"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("seed = 1", "seed = 1\ncolour = 3"), "run.colour: unknown key (allowed: name, seed"),
+        (("taxis = 4600", 'taxis = "many"'), "city.taxis: 'many' is not an integer"),
+        (("sample = 0.005", "sample = 1.5"), "run.sample: 1.5 out of range (allowed: 0 < sample <= 1)"),
+        (("tear_probability = 0.001", "tear_probability = 2"), "faults.tear_probability: 2.0 out of range"),
+        (("epurse_percent = 91", "epurse_percent = 191"), "fares.epurse_percent: 191 out of range"),
+        (("[faults]", "[fault]"), "[fault]: unknown section (allowed: [run], [city]"),
+        (('date = "2009-03-02"', 'date = "2009-13-02"'), "run.date: '2009-13-02' is not a date"),
+        (("buses = 5000", "buses = true"), "city.buses: True is not an integer"),
+        (('banks = ["ICBC", "ABC", "BOC", "CCB"]', "banks = [3]"), "city.banks[0]: 3 is not a string"),
+        (("queue_limit = 30", "queue_limit = 0"), "service.queue_limit: 0 out of range"),
+    ],
+)
+def test_bad_values_name_file_field_and_allowed(change: tuple[str, str], message: str) -> None:
+    old, new = change
+    text = _text().replace(old, new, 1)
+    assert text != _text()
+    with pytest.raises(ScenarioError) as err:
+        parse(text, "city.toml")
+    assert str(err.value).startswith("city.toml: ")
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_key_and_section() -> None:
+    with pytest.raises(ScenarioError, match=r"city.toml: city.taxis: missing"):
+        parse(_text().replace("taxis = 4600", ""), "city.toml")
+    start = _text().index("[faults]")
+    with pytest.raises(ScenarioError, match=r"\[faults\]: missing section"):
+        parse(_text()[:start], "city.toml")
+
+
+def test_not_toml_and_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        parse("[run\n", "x.toml")
+    with pytest.raises(ScenarioError, match="cannot read scenario"):
+        load(tmp_path / "absent.toml")
+
+
+def test_cli_prints_a_bad_scenario_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(_text().replace("taxis = 4600", "taxis = -1"), "utf-8")
+    result = CliRunner().invoke(main, ["run", str(bad), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .startswith(f"cardtwin: error: {bad}: city.taxis: -1 out of range")
+    )
+
+
+def test_replace_checks_the_result() -> None:
+    with pytest.raises(ScenarioError, match=r"run\.sample"):
+        load().replace(sample=0.0)
+    assert load().replace(sample=0.01, seed=5).run.seed == 5
+
+
+def test_cli_refuses_bad_overrides_in_one_line(tmp_path: Path) -> None:
+    for args, message in (
+        (["--sample", "2"], "run.sample: 2.0 out of range"),
+        (["--shards", "0"], "run.shards: 0 out of range"),
+    ):
+        result = CliRunner().invoke(main, ["run", *args, "--out", str(tmp_path)])
+        assert result.exit_code == 1
+        assert message in result.output and "Traceback" not in result.output
