@@ -13,7 +13,7 @@ a `CardChannel` from `sim.cards.sources.open_source` (a real card: `pcsc:READER`
 card through PC/SC: one `VpcdServer` per reader and `present(chip)` per tap, then the
 channel's `disconnect()` + `connect()`), wrapped in `LatencyChannel` to record the real
 latency, and handed to the same terminal code as an in-process card
-(tests/test_bridge_taps.py runs such taps and gets the same money as in process).
+(tests/hardware_bridge/test_taps.py runs such taps and gets the same money as in process).
 
 This package imports `model` only: simulated devices reach it through the `ServedChip` protocol
 and the channel interface; the wiring to `devices` lives in `sim.cards.sources`.

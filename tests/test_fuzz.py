@@ -1,5 +1,5 @@
 """Fuzzing (hypothesis) where hostile bytes enter the system, beyond the card's own APDU parser
-(tests/test_card_properties.py) and the batch parser alone (tests/test_batch.py):
+(tests/devices/test_card_properties.py) and the batch parser alone (tests/model/records/test_batch.py):
 
 - a hostile card: every response a genuine card gives, mutated (bytes flipped, cut, replaced,
   status word changed) before the terminal application parses it;

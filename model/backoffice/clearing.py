@@ -52,7 +52,7 @@ from datetime import date, timedelta
 from typing import Protocol
 
 from model.backoffice.ledger import Ledger
-from model.backoffice.registry import Registry, Sector
+from model.backoffice.registry import Participant, Registry, Sector
 from model.backoffice.tac_verifier import TacVerifier
 from model.backoffice.terms import (
     FAMILY_BYTE,
@@ -67,7 +67,7 @@ from model.backoffice.terms import (
     record_key,
 )
 from model.errors import CardTwinError
-from model.records import WireRecord, decode_record, parse_batch
+from model.records import BatchHeader, WireRecord, decode_record, parse_batch
 
 CUTOFF_DAYS_DEFAULT = 7
 QUARANTINE_MAX = 1_000_000
@@ -244,27 +244,7 @@ class ClearingHouse:
 
         for fault, detail in parsed.batch_faults:
             hold(-1, Reason(fault.value), detail, None, None)
-        owner = self.registry.owner(header.terminal_id) if header else None
-        if header is not None and owner is None:
-            hold(
-                -1,
-                Reason.UNKNOWN_TERMINAL,
-                f"{name}: terminal {header.terminal_id.hex()} is not registered",
-                None,
-                None,
-            )
-        elif header is not None:
-            entry = self.registry.terminals[header.terminal_id]
-            if entry.psam_id != header.psam_id:
-                hold(
-                    -1,
-                    Reason.UNKNOWN_TERMINAL,
-                    f"{name}: PSAM {header.psam_id.hex()} is not the one registered to terminal "
-                    f"{header.terminal_id.hex()} ({entry.psam_id.hex()})",
-                    None,
-                    None,
-                )
-                owner = None
+        owner = self._owner(header, name, hold) if header is not None else None
         # A readable header is enough to go on: each record is proven by its own CRC and TAC.
         if owner is not None and header is not None:
             for fault_record in parsed.faults:
@@ -295,6 +275,32 @@ class ClearingHouse:
             self.db.execute("UPDATE batches SET raw = ? WHERE id = ?", (raw, batch_id))
         report.auto_released = self._release_closed_gaps(clearing_day)
         return report
+
+    def _owner(self, header: BatchHeader, name: str, hold: _Hold) -> Participant | None:
+        """The participant a file's terminal belongs to, or None (the whole file held) when the
+        terminal is not registered or its PSAM is not the one registered to it."""
+        owner = self.registry.owner(header.terminal_id)
+        if owner is None:
+            hold(
+                -1,
+                Reason.UNKNOWN_TERMINAL,
+                f"{name}: terminal {header.terminal_id.hex()} is not registered",
+                None,
+                None,
+            )
+            return None
+        entry = self.registry.terminals[header.terminal_id]
+        if entry.psam_id != header.psam_id:
+            hold(
+                -1,
+                Reason.UNKNOWN_TERMINAL,
+                f"{name}: PSAM {header.psam_id.hex()} is not the one registered to terminal "
+                f"{header.terminal_id.hex()} ({entry.psam_id.hex()})",
+                None,
+                None,
+            )
+            return None
+        return owner
 
     def _upload_order(self, terminal_id: bytes, batch_seq: int, name: str) -> list[str]:
         """Say when a terminal's uploads arrive out of their sequence: the records tell the rest

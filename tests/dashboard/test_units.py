@@ -1,7 +1,7 @@
 """Unit tests of the dashboard's plain modules: i18n, playback, tables and figure builders.
 
 The figures are drawn from a small hand-built `RolloutResult` (two phases over 30 months, a
-five-node city); the app itself only ever shows real rollout runs (tests/test_dashboard_app.py).
+five-node city); the app itself only ever shows real rollout runs (tests/dashboard/test_app.py).
 """
 
 from __future__ import annotations
