@@ -46,7 +46,7 @@ import numpy as np
 
 from devices.card_state import CardState
 from model.backoffice import RELEASABLE, LoadRequest, Reason, Registry, find_clones, reconcile, record_key
-from model.records import TransactionRecord, decode_record
+from model.records import decode_record
 from model.security import issuer_keys_toml
 from model.terminal import PurchaseTerminal
 from model.timefmt import encode_datetime
@@ -54,7 +54,6 @@ from scenarios.schema import Scenario, load
 from sim.city import (
     ACCOUNT_OPENING_FEN,
     Kind,
-    Terminal,
     World,
     bank_of_point,
     build_registry,
@@ -69,7 +68,7 @@ from sim.city import (
 )
 from sim.day import BATCH_SUFFIX, DAY_S, BackOffice, check_day
 from sim.rng import keyed, stream
-from sim.verify.faulty_day import FaultyDay, FaultyPort, Transit
+from sim.verify.faulty_day import FaultyDay, FaultyPort, GroundTruth, Transit
 from sim.verify.injectors import BankOutage, FlakyPsam, PowerCut, SkewedApp
 from sim.verify.report import (  # noqa: F401 - the campaign's vocabulary, importable from here too
     FAULTS,
@@ -147,18 +146,18 @@ class Campaign:
         self.faults = faults
         self.days = days
         self.db_path = db_path
-        self.counts: Counter[str] = Counter()
+        self.truth = GroundTruth(seed, faults)
+        self.counts = self.truth.injected
         self.violations: list[str] = []
-        self.genuine: dict[bytes, TransactionRecord] = {}
-        self.hotlisted: dict[bytes, datetime] = {}  # card -> reported (= effective)
-        self.hotlist_at: dict[tuple[bytes, bytes], datetime] = {}  # (terminal, card) -> received
+        self.genuine = self.truth.genuine
+        self.hotlisted = self.truth.hotlisted
+        self.hotlist_at = self.truth.hotlist_at
         self.base = scenario_for(seed, sample, faults)
         self.world = build_world(self.base)
         # The load host is online: it refuses a lost card from the moment of the report.
         self.world.host.hotlist = _ReportedCards(self.hotlisted)
         self.registry: Registry = build_registry(self.base, registry_entries(self.world))
-        self.port = FaultyPort(self, self.world)
-        self.rng_upload = stream(seed, "verify/upload")
+        self.port = FaultyPort(self.world, self.truth)
         self.transactions = 0
         self._skew: dict[bytes, timedelta] = {}
         self._counters = np.zeros((2, len(self.world.population)), np.int64)
@@ -218,11 +217,6 @@ class Campaign:
     def _now(self) -> float:
         return self._day.env.now if self._day is not None else 0.0
 
-    def receive_hotlist(self, terminal: Terminal, asn: bytes, at: datetime) -> None:
-        app: Any = terminal.app
-        app.hotlist.add(asn)
-        self.hotlist_at[(terminal.terminal_id, asn)] = at
-
     # -- the period --------------------------------------------------------------------------
 
     def run(self) -> SeedResult:
@@ -268,7 +262,7 @@ class Campaign:
             pop.last_board_s[:] = np.nan
         self.port.day_start = w.day_start
         self.port.day_offset_s = d * DAY_S
-        day = FaultyDay(self, d, self._day)
+        day = FaultyDay(w, self.port, self.truth, d, self._day)
         self._day = day
         night = day.run()
         self.transactions += int(day.metrics.tx_count.sum())

@@ -62,7 +62,7 @@ def test_a_lost_upload_is_a_violation(tmp_path: Path) -> None:
     class Losing(Campaign):
         def _install(self) -> None:
             super()._install()
-            self.port = _LosingPort(self, self.world)
+            self.port = _LosingPort(self.world, self.truth)
 
     result = Losing(5, frozenset(), 1, SAMPLE, tmp_path / "c.sqlite").run()
     assert any("every uploaded record is cleared, held, or still in transit" in v for v in result.violations)
