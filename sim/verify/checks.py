@@ -105,7 +105,7 @@ def cleared_once(rows: Sequence[ClearedRow], genuine: Mapping[bytes, Transaction
     ]
 
 
-def held_for_review(quarantine: Iterable[tuple[bytes, int]], participant_of: Callable[[bytes], str]) -> Held:
+def held_for_review(quarantine: Iterable[tuple[bytes, str]], participant_of: Callable[[bytes], str]) -> Held:
     """The held figures from the quarantine's unreleased entries (raw record, reason); entries
     held for good (a forged TAC, a malformed record) are no money of any card's."""
     keys: set[bytes] = set()
