@@ -104,8 +104,6 @@ class Campaign:
     def __init__(self, seed: int, faults: frozenset[str], days: int, sample: float, db_path: Path) -> None:
         if not 1 <= days <= DAYS_MAX:
             raise VerifyError(f"--days: {days} out of range (allowed: 1..{DAYS_MAX})")
-        self.seed = seed
-        self.faults = faults
         self.base = scenario_for(seed, sample, faults)
         self.world = build_world(self.base)
         self.truth = GroundTruth(seed, faults)
@@ -117,15 +115,15 @@ class Campaign:
         self._install(skew)
 
     def _install(self, skew: dict[bytes, timedelta]) -> None:
-        injected = self.truth.injected
-        rng_psam = keyed(self.seed, "verify/psam")
-        rng_power = keyed(self.seed, "verify/power")
+        faults, injected = self.truth.faults, self.truth.injected
+        rng_psam = keyed(self.truth.seed, "verify/psam")
+        rng_power = keyed(self.truth.seed, "verify/power")
         for t in self.world.fleet.all():
             app: Any = t.app
             if isinstance(app, PurchaseTerminal):
-                if "psam-failure" in self.faults:
+                if "psam-failure" in faults:
                     app.psam = FlakyPsam(app.psam, PSAM_FAILURE_PER_COMMAND, rng_psam, injected)
-                if "power-loss" in self.faults:
+                if "power-loss" in faults:
                     # Purchase terminals only: a load terminal that reboots would also have to
                     # confirm the load to its host, which the model's load terminal cannot yet.
                     cast(Any, app).record_committed = PowerCut(
@@ -135,13 +133,13 @@ class Campaign:
             if t.terminal_id in skew:
                 injected["clock-skew"] += 1
                 t.app = cast(Any, SkewedApp(app, skew[t.terminal_id]))
-        if "bank-outage" in self.faults:
+        if "bank-outage" in faults:
             self._outages()
 
     def _outages(self) -> None:
         """Each bank's link is down for one stretch of the day (the window repeats daily)."""
         banks = self.base.city.banks
-        rng = stream(self.seed, "verify/bank-outage")
+        rng = stream(self.truth.seed, "verify/bank-outage")
         d = self.base.demand
         windows = {}
         for bank in banks:
@@ -168,17 +166,17 @@ class Campaign:
         except Exception as exc:  # a crash is a finding: keep the seed, report where
             where = traceback.extract_tb(exc.__traceback__)[-1]
             crash.append(f"crash: {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})")
-        p = self.period
-        injected = self.truth.injected
-        unflushed = (
-            {"power-loss-unflushed": injected["power-loss-unflushed"]} if "power-loss" in self.faults else {}
-        )
+        p, faults, injected = self.period, self.truth.faults, self.truth.injected
+        unflushed = "power-loss-unflushed"
+        by_class = {name: injected[name] for name in FAULTS if name in faults}
+        if "power-loss" in faults:
+            by_class[unflushed] = injected[unflushed]
         return SeedResult(
-            seed=self.seed,
+            seed=self.truth.seed,
             days=p.days,
             transactions=p.transactions,
             records=len(self.truth.genuine),
-            faults={name: injected[name] for name in FAULTS if name in self.faults} | unflushed,
+            faults=by_class,
             violations=(p.violations + crash)[:VIOLATIONS_KEPT_MAX],
             wall_s=time.perf_counter() - started,
             cleared=p.cleared,

@@ -30,6 +30,8 @@ from model.records import TransactionRecord, decode_record
 
 
 class Check(NamedTuple):
+    """One thing that must hold of the books, whether it did, and the figures behind it."""
+
     name: str
     ok: bool
     detail: str

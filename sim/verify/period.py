@@ -243,6 +243,8 @@ class Period:
     # -- the books against the ground truth ----------------------------------------------------
 
     def _check_books(self, d: int, office: BackOffice, settled_through: date, final: bool) -> None:
+        """The books after night `d` against the ground truth (the period's close checks more:
+        `final`), in the order the seed's report lists them."""
         db = office.ledger.db
         w = self.world
         genuine = self.truth.genuine
