@@ -36,18 +36,20 @@ REORDER_S_MAX = 3 * 3600
 
 @dataclass(frozen=True, slots=True)
 class GroundTruth:
-    """What really happened over one seed's period, as the faulty days saw it and the back
-    office never does: the faults injected (by class), every record a card made and a terminal
-    sent (by record key), the cards reported lost (when: the back office lists each at once)
-    and when each purchase terminal received the list naming a card. The campaign builds it for
-    its seed and fault classes; the checks hold the clearing house's books against it."""
+    """The seed's ground truth, written down as the period runs and never shown to the back
+    office: the faults injected by class (by the injectors, the faulty days and the nights),
+    every record a card made and a terminal sent (by record key), the cards reported lost (when:
+    the back office lists each at once) and when each purchase terminal received the list naming
+    a card. The campaign builds it for its seed and fault classes, which decide every draw; the
+    checks hold the clearing house's books against it."""
 
     seed: int
     faults: frozenset[str]
     injected: Counter[str] = field(default_factory=Counter)
     genuine: dict[bytes, TransactionRecord] = field(default_factory=dict)
     hotlisted: dict[bytes, datetime] = field(default_factory=dict)  # card -> reported (= effective)
-    hotlist_at: dict[tuple[bytes, bytes], datetime] = field(default_factory=dict)  # (terminal, card)
+    # (terminal, card) -> when the terminal received the list naming the card
+    hotlist_at: dict[tuple[bytes, bytes], datetime] = field(default_factory=dict)
 
 
 # -- the faulty port: what happens to uploads between terminal and clearing house -------------
