@@ -3,27 +3,26 @@ injected where they happen in the field: a tear at any APDU of a tap, and, betwe
 clearing house, uploads that arrive late, twice, out of order or corrupted (`FaultyPort`), and
 lost-card reports that reach terminals hours after the operator hears of them.
 
-The campaign (`sim.verify.campaign.Campaign`) owns the period, the clearing database and the checks;
-this module only decides, from the seed's named streams, what goes wrong on one day.
+The campaign (`sim.verify.campaign`) owns the period, the clearing database and the checks; this
+module only decides, from the seed's named streams, what goes wrong on one day, and writes down
+what really happened in the seed's `GroundTruth`, which the campaign hands it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from devices.card_os import TearHook, TearPhase
 from devices.card_state import CardState
 from model.backoffice import record_key
-from model.records import RECORD_SIZE
+from model.records import RECORD_SIZE, TransactionRecord
 from sim.city import Kind, Tear, Terminal, World
 from sim.day import DAY_S, Batch, BatchCollector, CityDay, default_port
 from sim.rng import stream
 from sim.verify.injectors import AnyTear
-
-if TYPE_CHECKING:
-    from sim.verify.campaign import Campaign
 
 TEAR_PER_TAP = 0.02
 LATE_PER_BATCH = 0.03
@@ -33,6 +32,24 @@ CORRUPT_PER_BATCH = 0.03
 HOTLISTED_PER_DAY = 3
 HOTLIST_DELAY_S_MAX = 6 * 3600
 REORDER_S_MAX = 3 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class GroundTruth:
+    """The seed's ground truth, written down as the period runs and never shown to the back
+    office: the faults injected by class (by the injectors, the faulty days and the nights),
+    every record a card made and a terminal sent (by record key), the cards reported lost (when:
+    the back office lists each at once) and when each purchase terminal received the list naming
+    a card. The campaign builds it for its seed and fault classes, which decide every draw; the
+    checks hold the clearing house's books against it."""
+
+    seed: int
+    faults: frozenset[str]
+    injected: Counter[str] = field(default_factory=Counter)
+    genuine: dict[bytes, TransactionRecord] = field(default_factory=dict)
+    hotlisted: dict[bytes, datetime] = field(default_factory=dict)  # card -> reported (= effective)
+    # (terminal, card) -> when the terminal received the list naming the card
+    hotlist_at: dict[tuple[bytes, bytes], datetime] = field(default_factory=dict)
 
 
 # -- the faulty port: what happens to uploads between terminal and clearing house -------------
@@ -54,10 +71,11 @@ class FaultyPort(BatchCollector):
     """The back-office clearing port with the network between: uploads late, twice, out of
     order or corrupted. Kept for the whole period (its batch tally is cumulative)."""
 
-    def __init__(self, campaign: Campaign, world: World) -> None:
+    def __init__(self, world: World, truth: GroundTruth) -> None:
         psam_of = cast(BatchCollector, default_port(world)).psam_of
         super().__init__(world.shard, world.day_start, psam_of)
-        self.c = campaign
+        self.truth = truth
+        self._rng = stream(truth.seed, "verify/upload")
         self.transit: list[Transit] = []
         self._order = 0
         self.day_offset_s = 0.0
@@ -67,21 +85,22 @@ class FaultyPort(BatchCollector):
         upload = self.uploads.pop()
         keys = tuple(record_key(r.asn, r.tx_type, r.counter) for r in batch.records)
         for r, k in zip(batch.records, keys, strict=True):
-            known = self.c.genuine.get(k)
+            known = self.truth.genuine.get(k)
             assert known is None or known == r, f"record {k.hex()} made twice with different content"
-            self.c.genuine[k] = r
+            self.truth.genuine[k] = r
         at = self.day_offset_s + upload.arrived_s
-        on = self.c.faults
-        rng = self.c.rng_upload
+        on = self.truth.faults
+        injected = self.truth.injected
+        rng = self._rng
         if "upload-late" in on and rng.random() < LATE_PER_BATCH:
-            self.c.counts["upload-late"] += 1
+            injected["upload-late"] += 1
             at += DAY_S
         if "upload-reorder" in on and rng.random() < REORDER_PER_BATCH:
-            self.c.counts["upload-reorder"] += 1
+            injected["upload-reorder"] += 1
             at = max(0.0, at + rng.uniform(-REORDER_S_MAX, REORDER_S_MAX))
         raw = upload.raw
         if "upload-corrupt" in on and rng.random() < CORRUPT_PER_BATCH:
-            self.c.counts["upload-corrupt"] += 1
+            injected["upload-corrupt"] += 1
             if rng.random() < 0.5 and len(raw) > RECORD_SIZE:
                 bad = raw[: len(raw) - int(rng.integers(1, RECORD_SIZE))]
             else:
@@ -92,7 +111,7 @@ class FaultyPort(BatchCollector):
             at += float(rng.uniform(60, 3600))  # the terminal sees the NAK and sends it again
         self._add(at, upload.name, raw, keys)
         if "upload-duplicate" in on and rng.random() < DUPLICATE_PER_BATCH:
-            self.c.counts["upload-duplicate"] += 1
+            injected["upload-duplicate"] += 1
             self._add(at + float(rng.uniform(1, 7200)), upload.name + "-again", raw, keys)
 
     def _add(self, at: float, name: str, raw: bytes, keys: tuple[bytes, ...]) -> None:
@@ -106,11 +125,13 @@ class FaultyPort(BatchCollector):
 class FaultyDay(CityDay):
     """A city day with the campaign's faults; state that spans days is handed over by `carry`."""
 
-    def __init__(self, campaign: Campaign, day_index: int, carry: FaultyDay | None) -> None:
-        super().__init__(campaign.world, campaign.port)
-        self.c = campaign
+    def __init__(
+        self, world: World, port: FaultyPort, truth: GroundTruth, day_index: int, carry: FaultyDay | None
+    ) -> None:
+        super().__init__(world, port)
+        self.truth = truth
         self.day_index = day_index
-        self._tear_rng = stream(campaign.seed, "verify/tear", day_index)
+        self._tear_rng = stream(truth.seed, "verify/tear", day_index)
         self._issuing = False
         if carry is not None:
             # One period, many days: the records sent and batch numbers carry over.
@@ -118,7 +139,7 @@ class FaultyDay(CityDay):
             self._sequence = carry._sequence
             self.issued_fen = carry.issued_fen
             self._recharge_count = carry._recharge_count
-        if "hotlist-delay" in campaign.faults:
+        if "hotlist-delay" in truth.faults:
             self.env.process(self._hotlist_propagation())
 
     def _issue(self, window: Terminal) -> None:
@@ -130,17 +151,17 @@ class FaultyDay(CityDay):
     def _tear_hook(self, row: int, tear: Tear) -> TearHook | None:
         hook = super()._tear_hook(row, tear)
         # The issuance stands for balances brought forward, not for taps: it is not torn.
-        if hook is not None or "card-tear" not in self.c.faults or self._issuing:
+        if hook is not None or "card-tear" not in self.truth.faults or self._issuing:
             return hook
         if self._tear_rng.random() >= TEAR_PER_TAP:
             return None
         phase = TearPhase.BEFORE_COMMIT if self._tear_rng.random() < 0.5 else TearPhase.AFTER_COMMIT
-        return AnyTear(int(self._tear_rng.integers(8)), phase, self.c.counts)
+        return AnyTear(int(self._tear_rng.integers(8)), phase, self.truth.injected)
 
     def _hotlist_propagation(self) -> Any:
         """Citizens lose cards during the day; the back office lists each at once (effective at
         the report), and every purchase terminal receives the list after its own delay."""
-        rng = stream(self.c.seed, "verify/hotlist", self.day_index)
+        rng = stream(self.truth.seed, "verify/hotlist", self.day_index)
         pop = self.w.population
         d = self.s.demand
         events: list[tuple[float, int, bytes]] = []
@@ -148,17 +169,22 @@ class FaultyDay(CityDay):
         for _ in range(HOTLISTED_PER_DAY):
             row = int(rng.integers(len(pop)))
             asn = CardState.from_image(pop.images[row]).asn
-            if asn in self.c.hotlisted:
+            if asn in self.truth.hotlisted:
                 continue
             reported_s = float(rng.uniform(d.service_start_h * 3600, d.service_end_h * 3600))
             reported = self.w.day_start + timedelta(seconds=reported_s)
-            self.c.hotlisted[asn] = reported
-            self.c.counts["hotlist-delay"] += 1
+            self.truth.hotlisted[asn] = reported
+            self.truth.injected["hotlist-delay"] += 1
             for n in range(len(purchase)):
                 events.append((reported_s + float(rng.uniform(0, HOTLIST_DELAY_S_MAX)), n, asn))
         for at, n, asn in sorted(events):
             if at >= DAY_S:
-                continue  # tomorrow (the terminals keep yesterday's list; see `_carry_hotlists`)
+                continue  # past midnight: lost with the day (this terminal never hears of the card)
             if at > self.env.now:
                 yield self.env.timeout(at - self.env.now)
-            self.c.receive_hotlist(purchase[n], asn, self.w.day_start + timedelta(seconds=at))
+            self._receive_hotlist(purchase[n], asn, self.w.day_start + timedelta(seconds=at))
+
+    def _receive_hotlist(self, terminal: Terminal, asn: bytes, at: datetime) -> None:
+        app: Any = terminal.app
+        app.hotlist.add(asn)
+        self.truth.hotlist_at[(terminal.terminal_id, asn)] = at

@@ -1,22 +1,42 @@
-"""The clearing house as a separate process, for the verify campaign's `clearing-kill9` fault.
+"""The clearing house as a separate process, for the verify campaign's `clearing-kill9` fault:
+the child that ingests, and the campaign's side that starts it and SIGKILLs it mid-way.
 
     python -m sim.verify.ingest DB FOLDER YYYY-MM-DD
 
 ingests FOLDER's batch files in name order into the clearing database DB (the registry and
 issuer keys are FOLDER/registry.toml and FOLDER/issuer-keys.toml), printing `ingesting NAME`
-before each file, so the campaign can SIGKILL it in the middle of the night's work. Nothing
-else: the settlement and the checks run in the campaign once it has restarted the ingest.
+before each file, so the campaign (`ingest_killed_at`) can SIGKILL it in the middle of the
+night's work. Nothing else: the settlement and the checks run in the campaign once it has
+restarted the ingest.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from model.backoffice import load_registry
-from model.security import load_issuer_keys
+from model.backoffice import Registry, load_registry
+from model.security import IssuerKeys, issuer_keys_toml, load_issuer_keys
 from sim.day import BATCH_SUFFIX, BackOffice
+
+CHILD_WAIT_S = 120.0  # a clearing child that takes longer has hung
+
+
+def _progress(name: str) -> str:
+    """The line the child prints as it starts on a file: the parent's only view of its work."""
+    return f"ingesting {name}"
+
+
+def _inbox_name(i: int) -> str:
+    """The `i`-th upload's file name: name order is arrival order."""
+    return f"{i:06d}{BATCH_SUFFIX}"
 
 
 def main(argv: list[str]) -> int:
@@ -25,10 +45,59 @@ def main(argv: list[str]) -> int:
         db, load_registry(folder / "registry.toml"), load_issuer_keys(folder / "issuer-keys.toml")
     )
     for path in sorted(folder.glob(f"*{BATCH_SUFFIX}")):
-        print(f"ingesting {path.name}", flush=True)
+        print(_progress(path.name), flush=True)
         office.clearing.ingest_file(path.read_bytes(), path.name, day)
     print("done", flush=True)
     return 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChildEnd:
+    """How the child ended: SIGKILLed as planned, or `problem` (hung, or failed on its own)."""
+
+    killed: bool
+    problem: str = ""
+
+
+def ingest_killed_at(
+    db: Path,
+    registry: Registry,
+    issuer_keys: IssuerKeys,
+    uploads: Sequence[bytes],
+    business: date,
+    target: int,
+) -> ChildEnd:
+    """Ingest `uploads` (in this order) into `db` in a child process, and SIGKILL it as it
+    starts on the `target`-th: whatever it had written of that file is left half-done."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for i, raw in enumerate(uploads):
+            (folder / _inbox_name(i)).write_bytes(raw)
+        (folder / "registry.toml").write_text(registry.to_toml(), encoding="utf-8")
+        (folder / "issuer-keys.toml").write_text(issuer_keys_toml(issuer_keys), encoding="utf-8")
+        command = [sys.executable, "-m", "sim.verify.ingest", str(db), tmp, business.isoformat()]
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return _kill_at(child, _progress(_inbox_name(target)))
+
+
+def _kill_at(child: subprocess.Popen[str], line: str) -> ChildEnd:
+    killed = False
+    assert child.stdout is not None
+    for out in child.stdout:
+        if out.strip() == line:
+            os.kill(child.pid, signal.SIGKILL)  # our own child, by its id
+            killed = True
+            break
+    try:
+        _, err = child.communicate(timeout=CHILD_WAIT_S)
+    except subprocess.TimeoutExpired:
+        os.kill(child.pid, signal.SIGKILL)
+        child.communicate()
+        return ChildEnd(False, f"clearing child hung over {CHILD_WAIT_S:.0f} s")
+    if killed or child.returncode == 0:
+        return ChildEnd(killed)
+    last = err.strip().splitlines()[-1] if err.strip() else f"exit {child.returncode}"
+    return ChildEnd(False, f"clearing child failed: {last}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ from click.testing import CliRunner
 from devices.card_state import CardState
 from sim.cli import main
 from sim.day.night import Batch
-from sim.verify.campaign import FAULTS, Campaign, FaultyPort, Report, parse_faults, run_seed
+from sim.verify import FAULTS, Report, parse_faults, run_seed
+from sim.verify.campaign import Campaign
+from sim.verify.faulty_day import FaultyPort
 
 SAMPLE = 0.0002
 CI_SEEDS = (1, 2, 3)
@@ -59,26 +61,26 @@ class _LosingPort(FaultyPort):
 
 
 def test_a_lost_upload_is_a_violation(tmp_path: Path) -> None:
-    class Losing(Campaign):
-        def _install(self) -> None:
-            super()._install()
-            self.port = _LosingPort(self, self.world)
-
-    result = Losing(5, frozenset(), 1, SAMPLE, tmp_path / "c.sqlite").run()
+    campaign = Campaign(5, frozenset(), 1, SAMPLE, tmp_path / "c.sqlite")
+    campaign.period.port = _LosingPort(campaign.world, campaign.truth)
+    result = campaign.run()
     assert any("every uploaded record is cleared, held, or still in transit" in v for v in result.violations)
     assert any("cards = ledger float" in v for v in result.violations)
 
 
-def test_money_appearing_on_a_card_is_a_violation(tmp_path: Path) -> None:
-    class Minting(Campaign):
-        def _run_day(self, d: int) -> None:
-            super()._run_day(d)
-            images = self.world.population.images
-            state = CardState.from_image(images[0])
-            state.ep_balance_fen += 100  # money from nowhere
-            images[0] = state.to_image()
+def test_money_appearing_on_a_card_is_a_violation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    campaign = Campaign(6, frozenset({"card-tear"}), 2, SAMPLE, tmp_path / "c.sqlite")
+    run_day = campaign.period.run_day
 
-    result = Minting(6, frozenset({"card-tear"}), 2, SAMPLE, tmp_path / "c.sqlite").run()
+    def minting(d: int) -> None:
+        run_day(d)
+        images = campaign.world.population.images
+        state = CardState.from_image(images[0])
+        state.ep_balance_fen += 100  # money from nowhere
+        images[0] = state.to_image()
+
+    monkeypatch.setattr(campaign.period, "run_day", minting)
+    result = campaign.run()
     assert any("card balance = balance brought forward" in v for v in result.violations)
     assert any("cards = ledger float" in v for v in result.violations)
 
