@@ -10,6 +10,8 @@ import time
 from datetime import datetime, timedelta
 from unittest import mock
 
+from cryptography.hazmat.primitives.ciphers import Cipher
+
 from devices.card_os import CardOS
 from devices.factory import CardFactory, CardProfile
 from devices.psam import Psam
@@ -47,7 +49,7 @@ class _FullPath:
         self.terminal = PurchaseTerminal(SimChannel(Psam(bytes.fromhex("330100000201"), psam_keys)))
         self.moment = datetime(2026, 11, 23, 8, 0, 0)
         self.done = 0
-        real_cipher = crypto.Cipher
+        real_cipher = Cipher  # the class crypto calls; patched where crypto looks it up
         with mock.patch.object(crypto, "Cipher", side_effect=real_cipher) as counted:
             self._one()
             self.ciphers_per_purchase = counted.call_count
@@ -97,7 +99,7 @@ class _CryptoFloor:
         self.dtk = keys.card_keys(b"\x00" * 7 + b"\x01", algorithm).dtk
         self.date_time = bytes.fromhex("20261123080000")
         self.done = 0
-        real_cipher = crypto.Cipher
+        real_cipher = Cipher  # the class crypto calls; patched where crypto looks it up
         with mock.patch.object(crypto, "Cipher", side_effect=real_cipher) as counted:
             self._one()
             self.ciphers_per_purchase = counted.call_count

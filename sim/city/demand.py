@@ -129,126 +129,152 @@ def _concat(parts: list[Taps]) -> Taps:
 def _draw_block(
     scenario: Scenario, city: City, columns: dict[str, np.ndarray], start: int, block: int
 ) -> list[Taps]:
-    """Every sector's taps of one block of citizens (global indices from `start`), unsorted."""
+    """Every sector's taps of one block of citizens (global indices from `start`), unsorted.
+
+    Transit (metro and bus) shares one stream, taxi and retail have one each; within a stream
+    the draws come in a fixed order, which is the order of the calls below.
+    """
     seed = scenario.run.seed
     tear_p = scenario.faults.tear_probability
-    home, work = columns["home"], columns["work"]
-    n = len(home)
-    ids = np.arange(n, dtype=np.int64)
-    out: list[Taps] = []
+    ids = np.arange(len(columns["home"]), dtype=np.int64)
+    transit_rng = stream(seed, "demand/transit", block)
+    trips = _transit_trips(transit_rng, scenario, city, columns, ids)
+    metro = _metro_taps(transit_rng, city, trips.only(trips.metro), tear_p)
+    bus = _bus_taps(transit_rng, scenario, city, trips.only(~trips.metro), tear_p)
+    taxi = _taxi_taps(stream(seed, "demand/taxi", block), scenario, columns, ids, tear_p)
+    retail = _retail_taps(stream(seed, "demand/retail", block), scenario, city, columns, ids, tear_p)
+    return [_numbered_from(taps, start) for taps in (metro, bus, taxi, retail)]
 
-    # Transit trips: bus or metro; a bus trip may continue with a second bus (a transfer).
-    rng = stream(seed, "demand/transit", block)
-    trips = _counts(rng, columns["trip_rate"])
-    who = np.repeat(ids, trips)
-    t = draw_times(rng, len(who), scenario)
+
+@dataclass(frozen=True, slots=True)
+class _Trips:
+    """A block's transit trips: who travels when, between which districts, and whether by metro."""
+
+    who: np.ndarray  # citizen index within the block
+    t_s: np.ndarray
+    origin: np.ndarray
+    dest: np.ndarray
+    metro: np.ndarray  # bool
+
+    def only(self, keep: np.ndarray) -> _Trips:
+        return _Trips(self.who[keep], self.t_s[keep], self.origin[keep], self.dest[keep], self.metro[keep])
+
+
+def _transit_trips(
+    rng: np.random.Generator, scenario: Scenario, city: City, columns: dict[str, np.ndarray], ids: np.ndarray
+) -> _Trips:
+    home, work = columns["home"], columns["work"]
+    who = np.repeat(ids, _counts(rng, columns["trip_rate"]))
+    t_s = draw_times(rng, len(who), scenario)
     # Before noon people travel from home, after noon from work.
-    origin = np.where(t < 12 * 3600, home[who], work[who])
-    dest = np.where(t < 12 * 3600, work[who], home[who])
+    morning = t_s < 12 * 3600
+    origin = np.where(morning, home[who], work[who])
+    dest = np.where(morning, work[who], home[who])
     metro = (
         (rng.random(len(who)) < scenario.population.metro_share)
         if city.stations
         else np.zeros(len(who), bool)
     )
+    return _Trips(who, t_s, origin, dest, metro)
 
+
+def _metro_taps(rng: np.random.Generator, city: City, trips: _Trips, tear_p: float) -> Taps:
+    """Metro trips: an entry station in the origin district, an exit in the destination's."""
     station_lists = [
         np.flatnonzero(city.station_district == d).astype(np.int32) for d in range(city.districts)
     ]
-    m_who, m_t = who[metro], t[metro]
-    entry = _pick_in(rng, station_lists, origin[metro], city.stations)
-    exit_ = _pick_in(rng, station_lists, dest[metro], city.stations)
+    entry = _pick_in(rng, station_lists, trips.origin, city.stations)
+    exit_ = _pick_in(rng, station_lists, trips.dest, city.stations)
     # In and out at the same station is a trip nobody makes: move the exit one station on.
     same = entry == exit_
     if city.stations > 1:
         exit_[same] = (exit_[same] + 1) % city.stations
-    out.append(
-        _mine(
-            TapKind.METRO,
-            m_t,
-            m_who,
-            entry,
-            exit_,
-            rng.integers(0, 1 << 30, len(m_who)).astype(np.int32),
-            _tears(rng, len(m_who), tear_p),
-            start=start,
-        )
+    gate_pick = rng.integers(0, 1 << 30, len(trips.who)).astype(np.int32)
+    return Taps(
+        TapKind.METRO, trips.t_s, trips.who, entry, exit_, gate_pick, _tears(rng, len(trips.who), tear_p)
     )
 
-    b_who, b_t, b_origin, b_dest = who[~metro], t[~metro], origin[~metro], dest[~metro]
-    routes = _pick_in(rng, city.routes_by_district, b_origin, len(city.route_numbers))
-    transfer = rng.random(len(b_who)) < scenario.population.transfer_share
-    x_t = b_t[transfer] + rng.uniform(*TRANSFER_DELAY_S, int(transfer.sum()))
-    x_routes = _pick_in(rng, city.routes_by_district, b_dest[transfer], len(city.route_numbers))
-    bus_who = np.concatenate([b_who, b_who[transfer]])
-    bus_t = np.concatenate([b_t, x_t])
-    bus_routes = np.concatenate([routes, x_routes])
-    out.append(
-        _mine(
-            TapKind.BUS,
-            bus_t,
-            bus_who,
-            bus_routes,
-            rng.integers(0, 1 << 30, len(bus_who)).astype(np.int32),
-            np.zeros(len(bus_who), np.int32),
-            _tears(rng, len(bus_who), tear_p),
-            start=start,
-        )
+
+def _bus_taps(rng: np.random.Generator, scenario: Scenario, city: City, trips: _Trips, tear_p: float) -> Taps:
+    """Bus trips: a route serving the origin district; some continue on a second bus (a
+    transfer) on a route serving the destination, a few minutes later."""
+    n_routes = len(city.route_numbers)
+    routes = _pick_in(rng, city.routes_by_district, trips.origin, n_routes)
+    transfer = rng.random(len(trips.who)) < scenario.population.transfer_share
+    transfer_t_s = trips.t_s[transfer] + rng.uniform(*TRANSFER_DELAY_S, int(transfer.sum()))
+    transfer_routes = _pick_in(rng, city.routes_by_district, trips.dest[transfer], n_routes)
+    who = np.concatenate([trips.who, trips.who[transfer]])
+    bus_pick = rng.integers(0, 1 << 30, len(who)).astype(np.int32)
+    return Taps(
+        TapKind.BUS,
+        np.concatenate([trips.t_s, transfer_t_s]),
+        who,
+        np.concatenate([routes, transfer_routes]),
+        bus_pick,
+        np.zeros(len(who), np.int32),
+        _tears(rng, len(who), tear_p),
     )
 
-    rng = stream(seed, "demand/taxi", block)
+
+def _taxi_taps(
+    rng: np.random.Generator,
+    scenario: Scenario,
+    columns: dict[str, np.ndarray],
+    ids: np.ndarray,
+    tear_p: float,
+) -> Taps:
+    """Taxi rides: any taxi, over an exponential distance (at least 1 km, in steps of 100 m)."""
     who = np.repeat(ids, _counts(rng, columns["taxi_rate"]))
     distance_m = np.maximum(
         1000, np.round(rng.exponential(scenario.fares.taxi_trip_km_mean * 1000, len(who)), -2)
     ).astype(np.int32)
-    out.append(
-        _mine(
-            TapKind.TAXI,
-            draw_times(rng, len(who), scenario),
-            who,
-            rng.integers(0, 1 << 30, len(who)).astype(np.int32),
-            distance_m,
-            np.zeros(len(who), np.int32),
-            _tears(rng, len(who), tear_p),
-            start=start,
-        )
+    t_s = draw_times(rng, len(who), scenario)
+    taxi_pick = rng.integers(0, 1 << 30, len(who)).astype(np.int32)
+    return Taps(
+        TapKind.TAXI,
+        t_s,
+        who,
+        taxi_pick,
+        distance_m,
+        np.zeros(len(who), np.int32),
+        _tears(rng, len(who), tear_p),
     )
 
-    rng = stream(seed, "demand/retail", block)
+
+def _retail_taps(
+    rng: np.random.Generator,
+    scenario: Scenario,
+    city: City,
+    columns: dict[str, np.ndarray],
+    ids: np.ndarray,
+    tear_p: float,
+) -> Taps:
+    """Shop purchases: a merchant near home or near work (even odds), an exponential amount."""
+    home, work = columns["home"], columns["work"]
     who = np.repeat(ids, _counts(rng, columns["merchant_rate"]))
     merchant_lists = [
         np.flatnonzero(city.merchant_district == d).astype(np.int32) for d in range(city.districts)
     ]
     near = np.where(rng.random(len(who)) < 0.5, home[who], work[who])
-    amount = np.maximum(
+    amount_fen = np.maximum(
         100, np.round(rng.exponential(scenario.population.merchant_spend_fen_mean, len(who)), -1)
     ).astype(np.int32)
-    out.append(
-        _mine(
-            TapKind.RETAIL,
-            draw_times(rng, len(who), scenario),
-            who,
-            _pick_in(rng, merchant_lists, near, len(city.merchant_district)),
-            amount,
-            np.zeros(len(who), np.int32),
-            _tears(rng, len(who), tear_p),
-            start=start,
-        )
+    t_s = draw_times(rng, len(who), scenario)
+    merchant = _pick_in(rng, merchant_lists, near, len(city.merchant_district))
+    return Taps(
+        TapKind.RETAIL,
+        t_s,
+        who,
+        merchant,
+        amount_fen,
+        np.zeros(len(who), np.int32),
+        _tears(rng, len(who), tear_p),
     )
-    return out
 
 
-def _mine(
-    kind: TapKind,
-    t_s: np.ndarray,
-    citizen: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    c: np.ndarray,
-    tear: np.ndarray,
-    start: int,
-) -> Taps:
-    """One sector's drawn taps of a block, its citizens numbered globally."""
-    return Taps(kind, t_s, citizen + start, a, b, c, tear)
+def _numbered_from(taps: Taps, start: int) -> Taps:
+    """A block's taps with its citizens numbered globally (the block's first is `start`)."""
+    return Taps(taps.kind, taps.t_s, taps.citizen + start, taps.a, taps.b, taps.c, taps.tear)
 
 
 def _sorted(taps: Taps) -> Taps:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import networkx as nx
+import networkx as nx  # type: ignore[import-untyped]  # no stubs installed here: nx.Graph is Any
 import numpy as np
 
 from scenarios.schema import Scenario
@@ -63,49 +63,85 @@ class City:
 
 
 def build_city(scenario: Scenario) -> City:
-    """Generate the city from the scenario. Counts of service points are scaled by the sample."""
+    """Generate the city from the scenario. Counts of service points are scaled by the sample.
+
+    One stream draws it all, in this order: district shares, bus routes, metro lines, then the
+    recharge points, service windows and merchants; the graph's nodes are added in that order too.
+    """
     c = scenario.city
     sample = scenario.run.sample
     rng = stream(scenario.run.seed, "city")
     g: nx.Graph = nx.Graph()
+    share = _add_districts(g, rng, c.districts)
+    route_numbers, by_district = _add_bus_routes(g, rng, share, c.bus_lines, scaled(c.bus_lines, sample))
+    station_district, station_ids = _add_metro(g, rng, c.districts, c.metro_lines, c.stations_per_metro_line)
+    city = City(
+        graph=g,
+        district_share=share,
+        route_numbers=route_numbers,
+        routes_by_district=[np.array(rs, dtype=np.int32) for rs in by_district],
+        station_district=np.array(station_district, dtype=np.int16),
+        station_ids=np.array(station_ids, dtype=np.int32),
+        metro_hops=_metro_hops(g, station_ids),
+    )
+    city.recharge_district = _place(g, rng, share, "recharge_point", scaled(c.recharge_points, sample))
+    city.window_district = _place(g, rng, share, "window", scaled(c.service_windows, sample))
+    city.merchant_district = _place(g, rng, share, "merchant", scaled(c.merchants, sample))
+    return city
 
-    raw = rng.lognormal(0.0, DISTRICT_SHARE_SKEW, c.districts)
-    share = raw / raw.sum()
-    for d in range(c.districts):
+
+def _add_districts(g: nx.Graph, rng: np.random.Generator, districts: int) -> np.ndarray:
+    """The districts and their population shares (lognormal, normalised)."""
+    raw = rng.lognormal(0.0, DISTRICT_SHARE_SKEW, districts)
+    share: np.ndarray = raw / raw.sum()
+    for d in range(districts):
         g.add_node(("district", d), kind="district", share=float(share[d]))
-    # Districts in a ring with a few chords: enough structure for lines to cross the city.
-    for d in range(c.districts):
-        g.add_edge(("district", d), ("district", (d + 1) % c.districts), kind="road")
+    # Districts in a ring: enough structure for routes and lines to run across neighbours.
+    for d in range(districts):
+        g.add_edge(("district", d), ("district", (d + 1) % districts), kind="road")
+    return share
 
-    # Bus routes: each serves a chain of adjacent districts; route numbers 1..N as in Hangzhou.
-    routes = scaled(c.bus_lines, sample)
-    route_numbers = np.arange(1, c.bus_lines + 1)[rng.permutation(c.bus_lines)[:routes]]
-    by_district: list[list[int]] = [[] for _ in range(c.districts)]
+
+def _add_bus_routes(
+    g: nx.Graph, rng: np.random.Generator, share: np.ndarray, bus_lines: int, routes: int
+) -> tuple[np.ndarray, list[list[int]]]:
+    """`routes` of the city's `bus_lines`, each serving a chain of adjacent districts; returns
+    each route's number and the routes serving each district."""
+    districts = len(share)
+    # Route numbers 1..N as in Hangzhou, the sample keeping a random few of them.
+    route_numbers = np.arange(1, bus_lines + 1)[rng.permutation(bus_lines)[:routes]]
+    by_district: list[list[int]] = [[] for _ in range(districts)]
     for r in range(routes):
-        start = int(rng.choice(c.districts, p=share))
-        span = int(rng.integers(1, min(4, c.districts) + 1))
+        start = int(rng.choice(districts, p=share))
+        span = int(rng.integers(1, min(4, districts) + 1))
         g.add_node(("bus_route", r), kind="bus_route", number=int(route_numbers[r]))
         for k in range(span):
-            d = (start + k) % c.districts
+            d = (start + k) % districts
             g.add_edge(("bus_route", r), ("district", d), kind="serves")
             by_district[d].append(r)
     # Every district has at least one route, so every citizen can board a bus at home.
-    for d in range(c.districts):
+    for d in range(districts):
         if not by_district[d]:
             r = int(rng.integers(routes))
             g.add_edge(("bus_route", r), ("district", d), kind="serves")
             by_district[d].append(r)
+    return route_numbers, by_district
 
-    # Metro lines: stations in sequence through districts; lines meet at an interchange
-    # (each line's middle station is linked to the first line's middle station).
+
+def _add_metro(
+    g: nx.Graph, rng: np.random.Generator, districts: int, lines: int, stations_per_line: int
+) -> tuple[list[int], list[int]]:
+    """Metro lines: stations in sequence through districts; lines meet at an interchange (each
+    line's middle station is linked to the first line's middle station). Returns each station's
+    district and ID (line * 100 + position on the line, from 101)."""
     station_district: list[int] = []
     station_ids: list[int] = []
-    for line in range(c.metro_lines):
-        first = int(rng.integers(c.districts))
+    for line in range(lines):
+        first = int(rng.integers(districts))
         previous: tuple[str, int] | None = None
-        for k in range(c.stations_per_metro_line):
+        for k in range(stations_per_line):
             sid = (line + 1) * 100 + k + 1
-            d = (first + k * c.districts // max(1, c.stations_per_metro_line)) % c.districts
+            d = (first + k * districts // max(1, stations_per_line)) % districts
             node = ("station", sid)
             g.add_node(node, kind="station", line=line + 1, district=d)
             g.add_edge(node, ("district", d), kind="in")
@@ -115,36 +151,28 @@ def build_city(scenario: Scenario) -> City:
             station_district.append(d)
             station_ids.append(sid)
         if line > 0:
-            middle = c.stations_per_metro_line // 2 + 1
+            middle = stations_per_line // 2 + 1
             g.add_edge(("station", 100 + middle), ("station", (line + 1) * 100 + middle), kind="track")
+    return station_district, station_ids
 
-    # Station distances along the tracks only (not through districts): all pairs, once.
+
+def _metro_hops(g: nx.Graph, station_ids: list[int]) -> dict[tuple[int, int], int]:
+    """Station distances along the tracks only (not through districts): all pairs, once."""
     tracks = g.edge_subgraph([(u, v) for u, v, k in g.edges(data="kind") if k == "track"])
-    metro_hops = {
-        (a[1], b[1]): hops for a, row in nx.all_pairs_shortest_path_length(tracks) for b, hops in row.items()
+    hops: dict[tuple[int, int], int] = {
+        (a[1], b[1]): n for a, row in nx.all_pairs_shortest_path_length(tracks) for b, n in row.items()
     }
-    metro_hops.update({(s, s): 0 for s in station_ids})
+    hops.update({(s, s): 0 for s in station_ids})
+    return hops
 
-    def place(kind: str, count: int) -> np.ndarray:
-        where = rng.choice(c.districts, size=count, p=share).astype(np.int16)
-        for i, d in enumerate(where):
-            g.add_node((kind, i), kind=kind)
-            g.add_edge((kind, i), ("district", int(d)), kind="in")
-        return where
 
-    city = City(
-        graph=g,
-        district_share=share,
-        route_numbers=route_numbers,
-        routes_by_district=[np.array(rs, dtype=np.int32) for rs in by_district],
-        station_district=np.array(station_district, dtype=np.int16),
-        station_ids=np.array(station_ids, dtype=np.int32),
-        metro_hops=metro_hops,
-    )
-    city.recharge_district = place("recharge_point", scaled(c.recharge_points, sample))
-    city.window_district = place("window", scaled(c.service_windows, sample))
-    city.merchant_district = place("merchant", scaled(c.merchants, sample))
-    return city
+def _place(g: nx.Graph, rng: np.random.Generator, share: np.ndarray, kind: str, count: int) -> np.ndarray:
+    """`count` service points of `kind`, each in a district drawn by population share."""
+    where = rng.choice(len(share), size=count, p=share).astype(np.int16)
+    for i, d in enumerate(where):
+        g.add_node((kind, i), kind=kind)
+        g.add_edge((kind, i), ("district", int(d)), kind="in")
+    return where
 
 
 @dataclass(frozen=True, slots=True)

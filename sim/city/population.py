@@ -141,7 +141,8 @@ def build_population(
     picked = {name: col[rows] for name, col in columns.items()}
     factory = CardFactory(issuer_keys)
     # Cards were issued over the years before the run (Hangzhou from 2004) and last a decade.
-    day = scenario.run.day
+    # Run.day's annotation names the field `date` (a str), so mypy sees Any: typed here.
+    day: date = scenario.run.day
     start, expiry = date(day.year - 5, 1, 1), date(day.year + 10, 12, 31)
     images: list[bytes] = []
     for i, kind, balance in zip(

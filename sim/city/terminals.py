@@ -89,6 +89,18 @@ class Terminal:
     def terminal_id(self) -> bytes:
         return self.app.terminal_id
 
+    @property
+    def purchase_app(self) -> PurchaseTerminal:
+        """The application of a terminal that takes money off cards (bus, gate, taxi, POS)."""
+        assert isinstance(self.app, PurchaseTerminal), f"{self.kind.name}: not a purchase terminal"
+        return self.app
+
+    @property
+    def load_app(self) -> LoadTerminal:
+        """The application of a terminal that loads cards (recharge kiosk, service window)."""
+        assert isinstance(self.app, LoadTerminal), f"{self.kind.name}: not a load terminal"
+        return self.app
+
     def down_at(self, t_s: float) -> bool:
         return self.down_from_s <= t_s < self.down_to_s
 

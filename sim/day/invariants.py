@@ -72,20 +72,55 @@ def _compare(name: str, want: np.ndarray, got: np.ndarray, world: World) -> Chec
 def check_day(
     world: World, sent: CardTally, sent_records: int, night: NightReport, issued_fen: int = 0
 ) -> tuple[list[Check], Closing]:
-    """`issued_fen`: yesterday's balances loaded by real records at the issuance window (they
-    are in the records, and in the opening float)."""
-    """Every invariant, each as a named check; nothing raises here (see `enforce`)."""
-    held = CardTally.zeros(len(world.population))
-    held_records = 0
-    pending = 0
+    """Every invariant, each as a named check; nothing raises here (see `enforce`).
+
+    `sent` tallies the records that left the terminals, `sent_records` counts them. The records
+    still held in terminals are tallied here, so a card's money is checked against both.
+    `issued_fen`: yesterday's balances loaded by real records at the issuance window (they are
+    in the records, and in the opening float).
+    """
+    held = _held_in_terminals(world)
+    balances, offline, online = _card_columns(world)
+    loads_fen = int((sent.load_fen + held.tally.load_fen).sum())
+    closing = _closing(world, balances, sent, held, loads_fen, issued_fen, sent_records)
+    checks = [
+        *_card_checks(world, sent, held.tally, balances, offline, online),
+        *_funding_checks(world, loads_fen),
+        *_record_checks(world, night, sent_records, held),
+        _float_check(closing),
+    ]
+    return checks, closing
+
+
+@dataclass(slots=True)
+class _Held:
+    """What the terminals still hold at close: records not uploaded, and torn transactions."""
+
+    tally: CardTally
+    records: int
+    pending: int
+
+
+def _held_in_terminals(world: World) -> _Held:
+    held = _Held(CardTally.zeros(len(world.population)), 0, 0)
     for terminal in world.terminals():
         for record in terminal.app.journal.records():
-            held.add(world.row_of_asn(record.asn), record)
-            held_records += 1
-        pending += len(terminal.app.pending)
-    balances, offline, online = _card_columns(world)
-    opening = world.population.opening_balance_fen
-    checks = [
+            held.tally.add(world.row_of_asn(record.asn), record)
+            held.records += 1
+        held.pending += len(terminal.app.pending)
+    return held
+
+
+def _card_checks(
+    world: World,
+    sent: CardTally,
+    held: CardTally,
+    balances: np.ndarray,
+    offline: np.ndarray,
+    online: np.ndarray,
+) -> list[Check]:
+    """Each card against its records: its balance, and its two counters (count and each value once)."""
+    return [
         _compare(
             "card balance = balance brought forward + loads - purchases (records uploaded or held)",
             world.carried_fen + sent.signed_fen + held.signed_fen,
@@ -112,61 +147,78 @@ def check_day(
             world,
         ),
     ]
-    load_signed = sent.signed_fen + held.signed_fen
-    loads_fen = int((sent.load_fen + held.load_fen).sum())
+
+
+def _funding_checks(world: World, loads_fen: int) -> list[Check]:
+    """The loads on the cards against the host that authorised them and the money behind them."""
     funded = world.funding.funded_fen
-    checks.append(
+    return [
         Check(
             "load records = loads confirmed by the host = loads funded by banks and cash",
             loads_fen == world.host.confirmed_fen == funded,
             f"records {loads_fen} fen, host {world.host.confirmed_fen} fen, funding {funded} fen",
-        )
-    )
-    checks.append(
+        ),
         Check(
             "no load authorisation or bank reservation left open",
             world.host.open_authorisations == 0 and world.funding.open_reservations == 0,
             f"host {world.host.open_authorisations}, funding {world.funding.open_reservations}",
-        )
-    )
-    checks.append(Check("no torn transaction left unresolved", pending == 0, f"{pending} pending"))
+        ),
+    ]
+
+
+def _record_checks(world: World, night: NightReport, sent_records: int, held: _Held) -> list[Check]:
+    """Every record made is uploaded once or still held, and the clearing port took each upload."""
     made = sum(t.app.journal.total_appended for t in world.terminals())
-    checks.append(
+    return [
+        Check("no torn transaction left unresolved", held.pending == 0, f"{held.pending} pending"),
         Check(
             "records made = records uploaded once + records held",
-            made == sent_records + held_records,
-            f"made {made}, uploaded {sent_records}, held {held_records}",
-        )
-    )
-    checks.append(
+            made == sent_records + held.records,
+            f"made {made}, uploaded {sent_records}, held {held.records}",
+        ),
         Check(
             f"records uploaded = records accepted by the clearing port ({night.port})",
             night.accepted_records == sent_records,
             f"uploaded {sent_records}, accepted {night.accepted_records}, "
             f"rejected {sum(night.rejected_by_reason.values())}",
-        )
-    )
-    closing = int(balances.sum())
-    net = int(load_signed.sum())
-    purchases_fen = loads_fen - net
-    day_loads_fen = loads_fen - issued_fen
-    assert issued_fen in (0, int(opening.sum())), "issuance loads every opening balance or none"
-    checks.append(
-        Check(
-            "float: opening + loads - purchases = closing",
-            int(opening.sum()) + day_loads_fen - purchases_fen == closing,
-            f"{int(opening.sum())} + {day_loads_fen} - {purchases_fen} vs {closing}",
-        )
-    )
-    return checks, Closing(
-        opening_float_fen=int(opening.sum()),
-        closing_float_fen=closing,
-        loads_fen=day_loads_fen,
-        purchases_fen=purchases_fen,
-        funded_fen=funded,
-        held_records=held_records,
+        ),
+    ]
+
+
+def _closing(
+    world: World,
+    balances: np.ndarray,
+    sent: CardTally,
+    held: _Held,
+    loads_fen: int,
+    issued_fen: int,
+    sent_records: int,
+) -> Closing:
+    """The day's money: purchases are what the loads put on the cards less what stayed there.
+
+    Loads made at the issuance window carry yesterday's balances, already in the opening float,
+    so they are not the day's loads.
+    """
+    opening_float_fen = int(world.population.opening_balance_fen.sum())
+    net_fen = int((sent.signed_fen + held.tally.signed_fen).sum())
+    assert issued_fen in (0, opening_float_fen), "issuance loads every opening balance or none"
+    return Closing(
+        opening_float_fen=opening_float_fen,
+        closing_float_fen=int(balances.sum()),
+        loads_fen=loads_fen - issued_fen,
+        purchases_fen=loads_fen - net_fen,
+        funded_fen=world.funding.funded_fen,
+        held_records=held.records,
         uploaded_records=sent_records,
-        held_net_fen=int(held.signed_fen.sum()),
+        held_net_fen=int(held.tally.signed_fen.sum()),
+    )
+
+
+def _float_check(c: Closing) -> Check:
+    return Check(
+        "float: opening + loads - purchases = closing",
+        c.opening_float_fen + c.loads_fen - c.purchases_fen == c.closing_float_fen,
+        f"{c.opening_float_fen} + {c.loads_fen} - {c.purchases_fen} vs {c.closing_float_fen}",
     )
 
 

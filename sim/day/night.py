@@ -192,38 +192,91 @@ def clear_night(
     settlement = office.settlement.run(business_date + timedelta(days=1))
     banks = {load_participant(name): Bank(name, captured_fen=fen) for name, fen in bank_captured_fen.items()}
     reconciliation = reconcile(office.ledger, registry, None, banks)
-    db = office.ledger.db
-    posted = int(db.execute("SELECT COUNT(*) FROM records WHERE length(key) = 11").fetchone()[0])
-    held: Counter[str] = Counter()
-    held_spent = 0
-    held_net_fen = 0
-    for _qid, reason, _detail in office.clearing.held():
-        held[reason] += 1
-    for raw, reason in db.execute(
-        "SELECT raw, reason FROM quarantine WHERE id NOT IN (SELECT quarantine_id FROM releases)"
-    ):
-        if reason in ("counter-gap", "serial-gap", "no-proof", "older-than-cutoff") and raw is not None:
-            record = decode_record(raw, "quarantine")
-            held_spent += 1
-            held_net_fen += record.amount_fen if record.is_load else -record.amount_fen
-    already = sum(1 for r in reports if r.already_ingested)
-    float_fen = -office.ledger.balance("float")
-    positions = {line.participant: line.position_fen for line in settlement.lines}
-    positions["reserve"] = settlement.reserve_position_fen
+    books = _read_books(office, settlement)
     checks = [
         NightCheck(f"reconciliation: {c.name}", c.ok, f"{c.left_fen} vs {c.right_fen}")
         for c in reconciliation.checks
     ]
-    checks += [
+    checks += _books_checks(books, sent_records, card_balances_fen, in_terminals_net_fen)
+    already = sum(1 for r in reports if r.already_ingested)
+    report = NightReport(
+        port=BatchCollector.name,
+        accepted_records=books.card_records,
+        accepted_fen_by_sector={},
+        rejected_by_reason={
+            **books.held_by_reason,
+            **({"batch-already-ingested": already} if already else {}),
+        },
+        settled_records=settlement.items,
+        positions_fen=books.positions_fen,
+    )
+    office.ledger.db.close()
+    return report, checks, settlement, reconciliation.text()
+
+
+# Quarantined for one of these, a record is still a card's own transaction: its money moved on
+# the card, only the clearing house has not cleared it yet.
+_HELD_CARD_RECORD_REASONS = ("counter-gap", "serial-gap", "no-proof", "older-than-cutoff")
+
+
+@dataclass(frozen=True, slots=True)
+class _Books:
+    """The clearing house's books after the night, as the twin reads them."""
+
+    card_records: int  # card records cleared (key: ASN, family, counter)
+    account_records: int  # account payments cleared (a longer key)
+    held_by_reason: dict[str, int]  # every quarantine entry not released
+    held_card_records: int
+    held_card_net_fen: int
+    float_fen: int
+    positions_fen: dict[str, int]  # each participant's settlement position, and the reserve's
+    settled_items: int
+
+
+def _read_books(office: BackOffice, settlement: SettlementReport) -> _Books:
+    db = office.ledger.db
+    card_records = int(db.execute("SELECT COUNT(*) FROM records WHERE length(key) = 11").fetchone()[0])
+    held: Counter[str] = Counter()
+    for _qid, reason, _detail in office.clearing.held():
+        held[reason] += 1
+    held_card_records = 0
+    held_card_net_fen = 0
+    for raw, reason in db.execute(
+        "SELECT raw, reason FROM quarantine WHERE id NOT IN (SELECT quarantine_id FROM releases)"
+    ):
+        if reason in _HELD_CARD_RECORD_REASONS and raw is not None:
+            record = decode_record(raw, "quarantine")
+            held_card_records += 1
+            held_card_net_fen += record.amount_fen if record.is_load else -record.amount_fen
+    positions_fen = {line.participant: line.position_fen for line in settlement.lines}
+    positions_fen["reserve"] = settlement.reserve_position_fen
+    return _Books(
+        card_records=card_records,
+        account_records=int(db.execute("SELECT COUNT(*) FROM records WHERE length(key) != 11").fetchone()[0]),
+        held_by_reason=dict(held),
+        held_card_records=held_card_records,
+        held_card_net_fen=held_card_net_fen,
+        float_fen=-office.ledger.balance("float"),
+        positions_fen=positions_fen,
+        settled_items=settlement.items,
+    )
+
+
+def _books_checks(
+    books: _Books, sent_records: int, card_balances_fen: int, in_terminals_net_fen: int
+) -> list[NightCheck]:
+    """The clearing house's books against the day: the records uploaded and the cards' money."""
+    positions = books.positions_fen
+    return [
         NightCheck(
             "every uploaded record cleared once or held for review",
-            posted + held_spent == sent_records,
-            f"uploaded {sent_records}, cleared {posted}, held {held_spent}",
+            books.card_records + books.held_card_records == sent_records,
+            f"uploaded {sent_records}, cleared {books.card_records}, held {books.held_card_records}",
         ),
         NightCheck(
             "ledger float + records not yet cleared = balances on the cards",
-            float_fen + held_net_fen + in_terminals_net_fen == card_balances_fen,
-            f"float {float_fen} + held {held_net_fen} + in terminals {in_terminals_net_fen} "
+            books.float_fen + books.held_card_net_fen + in_terminals_net_fen == card_balances_fen,
+            f"float {books.float_fen} + held {books.held_card_net_fen} + in terminals {in_terminals_net_fen} "
             f"vs cards {card_balances_fen}",
         ),
         NightCheck(
@@ -233,18 +286,7 @@ def clear_night(
         ),
         NightCheck(
             "every cleared record of the day settled once",
-            settlement.items
-            == posted + int(db.execute("SELECT COUNT(*) FROM records WHERE length(key) != 11").fetchone()[0]),
-            f"settled {settlement.items}, cleared {posted}",
+            books.settled_items == books.card_records + books.account_records,
+            f"settled {books.settled_items}, cleared {books.card_records}",
         ),
     ]
-    report = NightReport(
-        port=BatchCollector.name,
-        accepted_records=posted,
-        accepted_fen_by_sector={},
-        rejected_by_reason={**dict(held), **({"batch-already-ingested": already} if already else {})},
-        settled_records=settlement.items,
-        positions_fen=positions,
-    )
-    db.close()
-    return report, checks, settlement, reconciliation.text()

@@ -13,29 +13,72 @@ import dataclasses
 import html
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from model.backoffice import SettlementReport
 from model.money import format_fen
+from scenarios.schema import Scenario
 from sim.city import SECTORS
-from sim.day.metrics import HOURS, UPLOAD_DELAY_BIN_S, wait_summary
+from sim.day.invariants import Closing
+from sim.day.metrics import HOURS, UPLOAD_DELAY_BIN_S, DayMetrics, wait_summary
 from sim.day.shards import RunResult, utilisation
 
+if TYPE_CHECKING:
+    from sim.cards import ReaderReport
+
 Row = tuple[Any, ...]
+Table = tuple[list[str], list[Row]]
+
+SETTLEMENT_COLUMNS = [
+    "participant",
+    "bank",
+    "loads_fen",
+    "load_count",
+    "gross_fen",
+    "purchase_count",
+    "fee_fen",
+    "position_fen",
+]
 
 
-def tables(run: RunResult) -> dict[str, tuple[list[str], list[Row]]]:
-    """Every result table: name -> (columns, rows). Plain values only, in a fixed order."""
-    m = run.metrics
-    s = run.scenario
-    w = run.weight
+def tables(run: RunResult) -> dict[str, Table]:
+    """Every result table: name -> (columns, rows). Plain values only, in a fixed order.
+
+    The order is the order of the SQLite tables, the CSV files and the report's sections. The
+    settlement tables exist only when the back office settled the day, the real-card table
+    only when a PC/SC reader stood in for the modelled taps.
+    """
     closing = run.closing()
-    out: dict[str, tuple[list[str], list[Row]]] = {}
-    out["run"] = (
+    out: dict[str, Table] = {
+        "run": _run_table(run),
+        "hourly": _hourly_table(run),
+        "queues": _queues_table(run),
+        "terminals": _terminals_table(run),
+        "rejected": _rejected_table(run),
+        "uploads": _uploads_table(run.metrics),
+        "upload_delay_hist": _upload_delay_hist_table(run.metrics),
+        "float": _float_table(run.metrics, closing.opening_float_fen, run.weight),
+        "funding": _funding_table(run),
+        "money": _money_table(closing),
+        "invariants": _invariants_table(run),
+    }
+    if run.settlement is not None:
+        out["settlement"] = _settlement_table(run.settlement)
+        out["instructions"] = (["bank", "amount_fen"], sorted(run.settlement.instructions.items()))
+    readers = [shard.reader for shard in run.shards if shard.reader is not None]
+    if readers:
+        out["real_cards"] = _real_cards_table(readers, run.scenario)
+    return out
+
+
+def _run_table(run: RunResult) -> Table:
+    s = run.scenario
+    return (
         ["key", "value"],
         [
             ("scenario", s.run.name),
@@ -46,11 +89,16 @@ def tables(run: RunResult) -> dict[str, tuple[list[str], list[Row]]]:
             ("shards", s.run.shards),
             ("cardholders", s.population.cardholders),
             ("simulated_citizens", run.citizens),
-            ("weight", round(w, 6)),
+            ("weight", round(run.weight, 6)),
             ("clearing_port", (run.night or run.shards[0].night).port),
         ],
     )
-    out["hourly"] = (
+
+
+def _hourly_table(run: RunResult) -> Table:
+    m = run.metrics
+    w = run.weight
+    return (
         ["sector", "hour", "taps", "amount_fen", "taps_scaled", "amount_fen_scaled"],
         [
             (
@@ -65,25 +113,38 @@ def tables(run: RunResult) -> dict[str, tuple[list[str], list[Row]]]:
             for h in range(HOURS)
         ],
     )
-    queues = []
+
+
+def _queues_table(run: RunResult) -> Table:
+    queues: list[Row] = []
     for kind in ("kiosk", "window"):
         n, mean, p95 = wait_summary(run.waits_s(kind))
         balked = sum(r.balked[kind] for r in run.shards)
         queues.append((kind, n, round(mean, 3), round(p95, 3), balked))
-    out["queues"] = (["point", "served", "wait_mean_s", "wait_p95_s", "balked"], queues)
+    return ["point", "served", "wait_mean_s", "wait_p95_s", "balked"], queues
+
+
+def _terminals_table(run: RunResult) -> Table:
     util = utilisation(run)
-    out["terminals"] = (
+    return (
         ["kind", "terminals", "utilisation"],
         [(k, sum(r.terminals[k] for r in run.shards), round(v, 6)) for k, v in util.items()],
     )
-    rejected = dict(m.rejected)
+
+
+def _rejected_table(run: RunResult) -> Table:
+    """Rejections in the day (at the terminal) and at night (by the clearing), by reason."""
+    rejected = dict(run.metrics.rejected)
     nights = [run.night] if run.night is not None else [r.night for r in run.shards]
     for night in nights:
         for reason, count in night.rejected_by_reason.items():
             rejected[f"clearing:{reason}"] = rejected.get(f"clearing:{reason}", 0) + count
-    out["rejected"] = (["reason", "count"], sorted(rejected.items()))
-    mean_delay = m.upload_delay_sum_s / m.uploaded_records if m.uploaded_records else 0.0
-    out["uploads"] = (
+    return ["reason", "count"], sorted(rejected.items())
+
+
+def _uploads_table(m: DayMetrics) -> Table:
+    delay_s_mean = m.upload_delay_sum_s / m.uploaded_records if m.uploaded_records else 0.0
+    return (
         ["key", "value"],
         [
             ("batches", m.batches),
@@ -91,33 +152,50 @@ def tables(run: RunResult) -> dict[str, tuple[list[str], list[Row]]]:
             ("duplicate_batches", m.duplicate_batches),
             ("late_batches", m.late_batches),
             ("late_records", m.late_records),
-            ("delay_mean_s", round(mean_delay, 3)),
+            ("delay_mean_s", round(delay_s_mean, 3)),
             ("delay_max_s", round(m.upload_delay_max_s, 3)),
         ],
     )
-    out["upload_delay_hist"] = (
+
+
+def _upload_delay_hist_table(m: DayMetrics) -> Table:
+    return (
         ["from_s", "records"],
         [(i * UPLOAD_DELAY_BIN_S, int(c)) for i, c in enumerate(m.upload_delay_hist) if c],
     )
+
+
+def _float_table(m: DayMetrics, opening_float_fen: int, weight: float) -> Table:
+    """Stored value on the cards at the end of each hour: loads add to it, purchases take away.
+
+    The last two sectors load cards (recharge points and windows), the first four spend from them.
+    """
     hourly_net = (m.tx_fen[4] + m.tx_fen[5] - m.tx_fen[:4].sum(axis=0)).cumsum()
-    out["float"] = (
+    return (
         ["hour_end", "float_fen", "float_fen_scaled"],
         [
             (
                 h + 1,
-                int(closing.opening_float_fen + hourly_net[h]),
-                round((closing.opening_float_fen + hourly_net[h]) * w),
+                int(opening_float_fen + hourly_net[h]),
+                round((opening_float_fen + hourly_net[h]) * weight),
             )
             for h in range(HOURS)
         ],
     )
+
+
+def _funding_table(run: RunResult) -> Table:
+    """Where the loaded money came from: each bank's card loads, and cash at the windows."""
     banks: dict[str, int] = {}
     for r in run.shards:
         for name, fen in r.banks.items():
             banks[name] = banks.get(name, 0) + fen
     banks["cash (windows)"] = sum(r.cash_fen for r in run.shards)
-    out["funding"] = (["source", "loads_fen"], sorted(banks.items()))
-    out["money"] = (
+    return ["source", "loads_fen"], sorted(banks.items())
+
+
+def _money_table(closing: Closing) -> Table:
+    return (
         ["key", "fen"],
         [
             ("opening_float", closing.opening_float_fen),
@@ -127,52 +205,48 @@ def tables(run: RunResult) -> dict[str, tuple[list[str], list[Row]]]:
             ("funded", closing.funded_fen),
         ],
     )
-    out["invariants"] = (
+
+
+def _invariants_table(run: RunResult) -> Table:
+    return (
         ["shard", "check", "ok", "detail"],
         [(r.shard, c.name, int(c.ok), c.detail) for r in run.shards for c in r.checks]
         + [("night", c.name, int(c.ok), c.detail) for c in run.night_checks],
     )
-    if run.settlement is not None:
-        out["settlement"] = (
-            [
-                "participant",
-                "bank",
-                "loads_fen",
-                "load_count",
-                "gross_fen",
-                "purchase_count",
-                "fee_fen",
-                "position_fen",
-            ],
-            [
-                (
-                    x.participant,
-                    x.bank,
-                    x.loads_fen,
-                    x.load_count,
-                    x.gross_fen,
-                    x.purchase_count,
-                    x.fee_fen,
-                    x.position_fen,
-                )
-                for x in run.settlement.lines
-            ]
-            + [("reserve", "", 0, 0, 0, 0, 0, run.settlement.reserve_position_fen)],
-        )
-        out["instructions"] = (["bank", "amount_fen"], sorted(run.settlement.instructions.items()))
-    readers = [shard.reader for shard in run.shards if shard.reader is not None]
-    if readers:
-        # Real cards in the loop: the measured PC/SC round trips beside the modelled tap times.
-        fields = [f.name for f in dataclasses.fields(readers[0])]
-        modelled = [
-            ("modelled_bus_tap_s", s.service.bus_tap_s),
-            ("modelled_gate_tap_s", s.service.gate_tap_s),
+
+
+def _settlement_table(settlement: SettlementReport) -> Table:
+    """One line per participant, then the reserve account's position so the column nets to zero."""
+    return (
+        SETTLEMENT_COLUMNS,
+        [
+            (
+                x.participant,
+                x.bank,
+                x.loads_fen,
+                x.load_count,
+                x.gross_fen,
+                x.purchase_count,
+                x.fee_fen,
+                x.position_fen,
+            )
+            for x in settlement.lines
         ]
-        out["real_cards"] = (
-            ["key", "value"],
-            [(name, getattr(r, name)) for r in readers for name in fields] + modelled,
-        )
-    return out
+        + [("reserve", "", 0, 0, 0, 0, 0, settlement.reserve_position_fen)],
+    )
+
+
+def _real_cards_table(readers: list[ReaderReport], scenario: Scenario) -> Table:
+    """Real cards in the loop: the measured PC/SC round trips beside the modelled tap times."""
+    fields = [f.name for f in dataclasses.fields(readers[0])]
+    modelled: list[Row] = [
+        ("modelled_bus_tap_s", scenario.service.bus_tap_s),
+        ("modelled_gate_tap_s", scenario.service.gate_tap_s),
+    ]
+    return (
+        ["key", "value"],
+        [(name, getattr(r, name)) for r in readers for name in fields] + modelled,
+    )
 
 
 def write_results(run: RunResult, folder: Path) -> Path:
@@ -231,7 +305,7 @@ def _figures(run: RunResult, folder: Path) -> list[str]:
     plt.close(fig)
     names.append("queue_waits.png")
 
-    float_rows = tables(run)["float"][1]
+    float_rows = _float_table(m, run.closing().opening_float_fen, w)[1]
     fig, ax = plt.subplots(figsize=(9, 3.5))
     ax.plot([r[0] for r in float_rows], [r[2] / 100 for r in float_rows], marker="o")
     ax.set_xlabel("hour")
@@ -253,7 +327,7 @@ def _table_html(columns: list[str], rows: list[Row], limit: int = 60) -> str:
     return f"<table><tr>{head}</tr>{body}</table>{more}"
 
 
-def _html(run: RunResult, data: dict[str, tuple[list[str], list[Row]]], figures: list[str]) -> str:
+def _html(run: RunResult, data: dict[str, Table], figures: list[str]) -> str:
     closing = run.closing()
     s = run.scenario
     ok = all(c.ok for r in run.shards for c in r.checks)

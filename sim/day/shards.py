@@ -27,6 +27,7 @@ from model.records import NO_PSAM
 from model.security import generate_issuer_keys
 from scenarios.schema import Scenario
 from sim.city import ISSUER_ID, Kind, World, build_registry, build_world, kind_of, registry_entries
+from sim.day import cluster
 from sim.day.invariants import Check, Closing, InvariantError, check_day, enforce
 from sim.day.metrics import DayMetrics
 from sim.day.night import (
@@ -257,31 +258,31 @@ DASK_CONNECT_TIMEOUT_S = 30
 
 def _on_dask(scenario: Scenario, address: str, progress: ProgressFn | None) -> list[ShardResult]:
     """The shards as Dask tasks; results come back in shard order whatever order they finish."""
-    from distributed import Client, LocalCluster, as_completed
-
     shards = scenario.run.shards
     try:
         if address == "local":
-            cluster = LocalCluster(n_workers=min(shards, multiprocessing.cpu_count()), threads_per_worker=1)
-            client = Client(cluster, timeout=DASK_CONNECT_TIMEOUT_S)
+            local = cluster.local_cluster(
+                n_workers=min(shards, multiprocessing.cpu_count()), threads_per_worker=1
+            )
+            client = cluster.client(local, DASK_CONNECT_TIMEOUT_S)
         else:
-            cluster = None
-            client = Client(address, timeout=DASK_CONNECT_TIMEOUT_S)
+            local = None
+            client = cluster.client(address, DASK_CONNECT_TIMEOUT_S)
     except OSError as exc:
         raise DaskError(f"dask scheduler {address}: cannot connect ({exc})") from None
     try:
         futures = [client.submit(run_shard, scenario, k, shards, pure=False) for k in range(shards)]
         by_shard: dict[int, ShardResult] = {}
-        for future in as_completed(futures):
+        for future in cluster.completed(futures):
             result = future.result()
             by_shard[result.shard] = result
             if progress is not None:
                 progress(result.taps_planned)
         return [by_shard[k] for k in range(shards)]
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        cluster.close(client)
+        if local is not None:
+            cluster.close(local)
 
 
 class DaskError(CardTwinError):

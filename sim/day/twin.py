@@ -157,12 +157,16 @@ class CityDay:
         through the real load protocol, and uploaded, so the clearing house knows each fen."""
         pop = self.w.population
         moment = self.w.day_start - timedelta(hours=4)
-        app = window.app
+        app = window.load_app
         for row in range(len(pop)):
             amount = int(pop.opening_balance_fen[row])
             if amount <= 0:
                 continue
-            record = self._tap(row, Tear.NONE, lambda ch, a=amount: app.load(ch, a, moment))  # type: ignore[union-attr,misc]
+
+            def load(card: CardChannel, amount_fen: int = amount) -> TransactionRecord:
+                return app.load(card, amount_fen, moment)
+
+            record = self._tap(row, Tear.NONE, load)
             assert record is not None, f"issuance load of citizen {int(pop.index[row])} failed"
             self.issued_fen += amount
             if len(app.journal) >= ISSUANCE_BATCH_RECORDS:
@@ -280,8 +284,8 @@ class CityDay:
             self._since_board(row),
         )
         moment = self._moment()
-        app = bus.app
-        record = self._tap(row, tear, lambda ch: app.purchase(ch, fare, moment))  # type: ignore[union-attr]
+        app = bus.purchase_app
+        record = self._tap(row, tear, lambda ch: app.purchase(ch, fare, moment))
         bus.busy_s += self.s.service.bus_tap_s
         if record is not None:
             pop.last_board_s[row] = self.env.now
@@ -311,8 +315,8 @@ class CityDay:
         station_id = int(self.w.city.station_ids[entry])
         since = self._since_board(row)
         moment = self._moment()
-        app = gate.app
-        record = self._tap(row, tear, lambda ch: app.composite_entry(ch, station_id, moment))  # type: ignore[union-attr]
+        app = gate.purchase_app
+        record = self._tap(row, tear, lambda ch: app.composite_entry(ch, station_id, moment))
         gate.busy_s += self.s.service.gate_tap_s
         if record is None:
             return
@@ -345,11 +349,11 @@ class CityDay:
         fare = metro_exit_fare(self.w.rules, card_type, self.w.city.stations_between, since)
         station_id = int(self.w.city.station_ids[exit_])
         moment = self._moment()
-        app = gate.app
+        app = gate.purchase_app
         record = self._tap(
             row,
             Tear.NONE,
-            lambda ch: app.composite_exit(ch, station_id, moment, fare),  # type: ignore[union-attr]
+            lambda ch: app.composite_exit(ch, station_id, moment, fare),
             topup_when_short=False,
         )
         gate.busy_s += self.s.service.gate_tap_s
@@ -370,8 +374,8 @@ class CityDay:
             return
         fare = taxi_fare_fen(self.w.rules, distance_m)
         moment = self._moment()
-        app = taxi.app
-        record = self._tap(row, tear, lambda ch: app.purchase(ch, fare, moment))  # type: ignore[union-attr]
+        app = taxi.purchase_app
+        record = self._tap(row, tear, lambda ch: app.purchase(ch, fare, moment))
         taxi.busy_s += self.s.service.taxi_tap_s
         self._charged(taxi, 2, row, record)
 
@@ -381,8 +385,8 @@ class CityDay:
             self.metrics.reject("terminal_down")
             return
         moment = self._moment()
-        app = pos.app
-        record = self._tap(row, tear, lambda ch: app.purchase(ch, amount_fen, moment))  # type: ignore[union-attr]
+        app = pos.purchase_app
+        record = self._tap(row, tear, lambda ch: app.purchase(ch, amount_fen, moment))
         pos.busy_s += self.s.service.pos_tap_s
         self._charged(pos, 3, row, record)
 
@@ -423,7 +427,10 @@ class CityDay:
                 ) -> None:
                     outcome.append(self._load(row, terminals[position], window, tear, service_s))
 
-                yield self.env.process(point.visit(lambda _p, d=service_s: d, serve))
+                def service_time_s(_position: int, service_s: float = service_s) -> float:
+                    return service_s
+
+                yield self.env.process(point.visit(service_time_s, serve))
                 if outcome and outcome[0]:
                     loaded = True
                     break
@@ -451,8 +458,8 @@ class CityDay:
         if amount <= 0:
             return True
         moment = self._moment()
-        app = terminal.app
-        record = self._tap(row, tear, lambda ch: app.load(ch, amount, moment))  # type: ignore[union-attr]
+        app = terminal.load_app
+        record = self._tap(row, tear, lambda ch: app.load(ch, amount, moment))
         terminal.busy_s += service_s
         if record is None:
             return False

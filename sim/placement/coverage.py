@@ -20,7 +20,7 @@ import heapq
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix  # type: ignore[import-untyped]  # no stubs installed here: the product is typed on the way out
 
 from sim.placement.geo import Geography, PlacementError, Plan, check_plan, nearest_sites
 
@@ -131,7 +131,9 @@ class Planner:
         reach = self.geo.reach_cell[lo:hi]
         metres = self.geo.reach_m[lo:hi]
         dist = self.dist_m[reach]
-        return (metres < dist) | ((metres == dist) & (cell < self.owner[reach]))
+        # numpy types comparisons of untyped-dtype arrays as Any: named as the bool array it is.
+        nearer: np.ndarray = (metres < dist) | ((metres == dist) & (cell < self.owner[reach]))
+        return nearer
 
     def _open(self, cell: int) -> None:
         if not 0 <= cell < self.geo.cells:

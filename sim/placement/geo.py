@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse import csr_matrix  # type: ignore[import-untyped]  # no stubs here: the matrix is Any
+from scipy.sparse.csgraph import dijkstra  # type: ignore[import-untyped]  # its results typed where read
 
 from model.errors import CardTwinError
 from scenarios.schema import Scenario
@@ -99,7 +99,7 @@ def _reach_sets(streets: csr_matrix, walk_m: float) -> tuple[np.ndarray, np.ndar
     rows, cols, dists = [], [], []
     for lo in range(0, n, REACH_CHUNK):
         idx = np.arange(lo, min(n, lo + REACH_CHUNK))
-        d = dijkstra(streets, directed=False, indices=idx, limit=walk_m * (1 + 1e-9))
+        d: np.ndarray = dijkstra(streets, directed=False, indices=idx, limit=walk_m * (1 + 1e-9))
         r, c = np.nonzero(np.isfinite(d))
         rows.append(r + lo)
         cols.append(c)
@@ -116,6 +116,8 @@ def nearest_sites(geo: Geography, plan: Mapping[int, int]) -> tuple[np.ndarray, 
     if not plan:
         return np.full(geo.cells, -1, np.int64), np.full(geo.cells, np.inf)
     sites = np.array(sorted(plan), dtype=np.int64)
+    dist: np.ndarray
+    source: np.ndarray
     dist, _, source = dijkstra(
         geo.streets, directed=False, indices=sites, min_only=True, return_predecessors=True
     )
@@ -128,7 +130,11 @@ def owners(geo: Geography, plan: Mapping[int, int]) -> tuple[np.ndarray, np.ndar
     source, dist = nearest_sites(geo, plan)
     sites = np.array(sorted(plan), dtype=np.int64)
     lo, hi = geo.reach_ptr[sites], geo.reach_ptr[sites + 1]
-    rows = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)]) if len(sites) else []
+    rows = (
+        np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
+        if len(sites)
+        else np.zeros(0, np.int64)
+    )
     site = np.repeat(sites, hi - lo)
     cell, metres = geo.reach_cell[rows], geo.reach_m[rows]
     order = np.lexsort((site, metres, cell))

@@ -91,86 +91,37 @@ def run_rollout(
     if not 0 < sample <= 1:
         raise ScenarioError(f"{s.source}: sample {sample!r}: out of range (allowed: 0 < sample <= 1)")
     plans = plan_months(s)
-    rep_of = representative_months(plans)
-    chosen = sorted(set(rep_of.values()))
-    by_month = {p.month: p for p in plans}
     layout = lay_out(s, plans)
-    days: dict[str, DayFigures] = {}
-    for i, month in enumerate(chosen):
-        days[month] = run_representative(s, by_month[month], sample, seed * 1000 + i)
-        if progress is not None:
-            progress(i + 1, len(chosen))
+    days = _representative_days(s, plans, sample, seed, progress)
     figures = month_figures(plans, days)
-    spends: dict[str, int] = {}
-    for sp in s.spend:
-        spends[sp.month] = spends.get(sp.month, 0) + sp.amount_fen
-
+    spends = _spends_by_month(s)
     rows: list[MonthRow] = []
-    cash = 0
-    float_before = 0
-    before: MonthPlan | None = None
     gross_fees_total = 0
-    positions_total: dict[str, int] = {}
     for index, plan in enumerate(plans):
-        day = figures[plan.month]
-        n, d = plan.cardholders, _days(plan.month)
-        gross_fees = round(day.fees_fen_per_holder * n * d)
-        float_fen = round(day.float_fen_per_holder * n)
-        spending = round(day.purchases_fen_per_holder * n * d)
-        # Over a month cardholders load what they spend plus what the float grows by (money is
-        # conserved); one day's top-ups depend on that day's starting balances, so are not used.
-        loads = max(0, spending + float_fen - float_before)
-        float_before = float_fen
-        money = month_money(s, index, plan, before, gross_fees, float_fen, spends.get(plan.month, 0))
-        cash += money.revenue_fen - money.investment_fen - money.opex_fen
-        positions = {k: round(v * n * d) for k, v in day.positions_fen_per_holder.items()}
-        for k, v in positions.items():
-            positions_total[k] = positions_total.get(k, 0) + v
-        gross_fees_total += gross_fees
-        rows.append(
-            MonthRow(
-                month=plan.month,
-                phase=plan.phase,
-                cardholders=n,
-                cards_issued_in_month=plan.issued,
-                issuance_limited_by=plan.limited_by,
-                service_windows=plan.service_windows,
-                recharge_points=plan.recharge_points,
-                terminals=plan.terminals,
-                terminals_by_kind=dict(plan.terminals_by_kind),
-                sectors=plan.sectors,
-                coverage_share=layout.coverage[plan.month],
-                tx_per_day_by_sector={k: round(v * n) for k, v in day.taps_per_holder.items()},
-                card_spending_fen=spending,
-                loads_fen=loads,
-                float_fen=float_fen,
-                fees_fen=money.fees_fen,
-                float_income_fen=money.float_income_fen,
-                revenue_fen=money.revenue_fen,
-                investment_fen=money.investment_fen,
-                opex_fen=money.opex_fen,
-                cash_cumulative_fen=cash,
-                recharge_wait_s_mean=day.recharge_wait_s_mean,
-                recharge_wait_s_p95=day.recharge_wait_s_p95,
-                window_wait_s_mean=day.window_wait_s_mean,
-                settlement_fen_by_participant=positions,
-                representative_day=plan.month in days,
-            )
+        row, gross_fees = _month_row(
+            s,
+            index,
+            plan,
+            plans[index - 1] if index else None,
+            rows[-1] if rows else None,
+            figures[plan.month],
+            spends.get(plan.month, 0),
+            layout.coverage[plan.month],
+            plan.month in days,
         )
-        before = plan
-    end = s.rollout.end_month
-    phases = tuple(
-        Phase(p.name, p.start_month, min(p.end_month, end), p.sectors, p.source)
-        for p in sorted(s.phase, key=lambda p: p.start_month)
-        if p.start_month <= end
-    )
+        rows.append(row)
+        gross_fees_total += gross_fees
+    positions_total: dict[str, int] = {}
+    for r in rows:
+        for k, v in r.settlement_fen_by_participant.items():
+            positions_total[k] = positions_total.get(k, 0) + v
     acquirer_cut = gross_fees_total - sum(r.fees_fen for r in rows)
     return RolloutResult(
         scenario=s.name,
         source=s.source,
         seed=seed,
         sample=sample,
-        phases=phases,
+        phases=_phases(s),
         months=tuple(rows),
         targets=tuple(check_targets(s, rows)),
         sites=layout.sites,
@@ -181,6 +132,93 @@ def run_rollout(
         notes=_notes(s, days, sample),
         budget_fen=s.finance.budget_fen,
         budget_month=s.finance.budget_month,
+    )
+
+
+def _representative_days(
+    s: RolloutScenario, plans: list[MonthPlan], sample: float, seed: int, progress: Progress | None
+) -> dict[str, DayFigures]:
+    """The twin's day of every representative month, the i-th (in month order) under seed
+    `seed * 1000 + i`."""
+    chosen = sorted(set(representative_months(plans).values()))
+    by_month = {p.month: p for p in plans}
+    days: dict[str, DayFigures] = {}
+    for i, month in enumerate(chosen):
+        days[month] = run_representative(s, by_month[month], sample, seed * 1000 + i)
+        if progress is not None:
+            progress(i + 1, len(chosen))
+    return days
+
+
+def _spends_by_month(s: RolloutScenario) -> dict[str, int]:
+    spends: dict[str, int] = {}
+    for sp in s.spend:
+        spends[sp.month] = spends.get(sp.month, 0) + sp.amount_fen
+    return spends
+
+
+def _month_row(
+    s: RolloutScenario,
+    index: int,
+    plan: MonthPlan,
+    before: MonthPlan | None,
+    previous: MonthRow | None,
+    day: DayFigures,
+    spend_fen: int,
+    coverage_share: float,
+    representative_day: bool,
+) -> tuple[MonthRow, int]:
+    """Month number `index`: its day figures scaled by its cardholders and days, and its money.
+    `before` and `previous` are the month before's plan and row (None for the first month).
+    Returns the row and the month's gross clearing fees (before the acquirers' share)."""
+    n, d = plan.cardholders, _days(plan.month)
+    gross_fees_fen = round(day.fees_fen_per_holder * n * d)
+    float_fen = round(day.float_fen_per_holder * n)
+    spending_fen = round(day.purchases_fen_per_holder * n * d)
+    # Over a month cardholders load what they spend plus what the float grows by (money is
+    # conserved); one day's top-ups depend on that day's starting balances, so are not used.
+    float_before_fen = previous.float_fen if previous is not None else 0
+    loads_fen = max(0, spending_fen + float_fen - float_before_fen)
+    money = month_money(s, index, plan, before, gross_fees_fen, float_fen, spend_fen)
+    cash_before_fen = previous.cash_cumulative_fen if previous is not None else 0
+    row = MonthRow(
+        month=plan.month,
+        phase=plan.phase,
+        cardholders=n,
+        cards_issued_in_month=plan.issued,
+        issuance_limited_by=plan.limited_by,
+        service_windows=plan.service_windows,
+        recharge_points=plan.recharge_points,
+        terminals=plan.terminals,
+        terminals_by_kind=dict(plan.terminals_by_kind),
+        sectors=plan.sectors,
+        coverage_share=coverage_share,
+        tx_per_day_by_sector={k: round(v * n) for k, v in day.taps_per_holder.items()},
+        card_spending_fen=spending_fen,
+        loads_fen=loads_fen,
+        float_fen=float_fen,
+        fees_fen=money.fees_fen,
+        float_income_fen=money.float_income_fen,
+        revenue_fen=money.revenue_fen,
+        investment_fen=money.investment_fen,
+        opex_fen=money.opex_fen,
+        cash_cumulative_fen=cash_before_fen + (money.revenue_fen - money.investment_fen - money.opex_fen),
+        recharge_wait_s_mean=day.recharge_wait_s_mean,
+        recharge_wait_s_p95=day.recharge_wait_s_p95,
+        window_wait_s_mean=day.window_wait_s_mean,
+        settlement_fen_by_participant={k: round(v * n * d) for k, v in day.positions_fen_per_holder.items()},
+        representative_day=representative_day,
+    )
+    return row, gross_fees_fen
+
+
+def _phases(s: RolloutScenario) -> tuple[Phase, ...]:
+    """The scenario's phases in time order, cut at the span's end (an override may shorten it)."""
+    end = s.rollout.end_month
+    return tuple(
+        Phase(p.name, p.start_month, min(p.end_month, end), p.sectors, p.source)
+        for p in sorted(s.phase, key=lambda p: p.start_month)
+        if p.start_month <= end
     )
 
 
@@ -222,7 +260,7 @@ def _notes(s: RolloutScenario, days: dict[str, DayFigures], sample: float) -> tu
         "revenue = clearing fees kept by the operator (the twin's T+1 settlement) + float interest + card "
         "sales + assumed value-added services; terminal and recharge-point counts follow the milestones",
         f"coverage_share: residents within {s.deployment.walk_m:g} m walk along the streets of a recharge "
-        f"point, points placed by sim.placement.deploy ({s.deployment.placement})",
+        f"point, points placed by sim.placement ({s.deployment.placement})",
     ]
     late = [t for t in s.target if t.due_month > s.rollout.end_month]
     if late:

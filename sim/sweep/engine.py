@@ -282,46 +282,48 @@ def run_sweep(
 ) -> SweepResult:
     """Run every (point, seed) of `spec` on a Dask cluster ("local": a LocalCluster of `workers`
     processes; otherwise a scheduler address such as tcp://host:8786)."""
-    from distributed import Client, LocalCluster, as_completed
+    from sim.day import cluster
 
     check_spec(spec)
     started = time.perf_counter()
     tasks = spec.tasks()
-    cluster = None
+    local = None
     try:
         if dask == "local":
             n = max(1, min(workers, multiprocessing.cpu_count(), len(tasks)))
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
-            client = Client(cluster, timeout=DASK_CONNECT_TIMEOUT_S)
+            local = cluster.local_cluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
+            )
+            client = cluster.client(local, DASK_CONNECT_TIMEOUT_S)
         else:
-            client = Client(dask, timeout=DASK_CONNECT_TIMEOUT_S)
+            client = cluster.client(dask, DASK_CONNECT_TIMEOUT_S)
     except OSError as exc:
-        if cluster is not None:
-            cluster.close()
+        if local is not None:
+            cluster.close(local)
         raise SweepError(f"dask scheduler {dask}: cannot connect ({exc})") from None
-    where = "LocalCluster" if cluster is not None else dask
+    where = "LocalCluster" if local is not None else dask
     try:
         futures = {client.submit(run_task, t, pure=False): t for t in tasks}
         rows: list[RunRow] = []
-        for future in as_completed(futures):
+        for future in cluster.completed(futures):
             t = futures[future]
             if future.status != "finished":
-                exc = future.exception()
+                error = cluster.exception(future)
                 for other in futures:
-                    other.cancel()
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                    cluster.cancel(other)
+                first = str(error).strip().splitlines()[0] if str(error).strip() else ""
                 raise SweepError(
                     f"sweep run failed at point {spec.param}={t.value!r}, seed {t.seed}: "
-                    f"{type(exc).__name__}: {first}"
+                    f"{type(error).__name__}: {first}"
                 )
             row = future.result()
             rows.append(row)
             if progress is not None:
                 progress(row)
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        cluster.close(client)
+        if local is not None:
+            cluster.close(local)
     rows.sort(key=lambda r: (r.point, r.seed))
     return SweepResult(spec, tuple(rows), time.perf_counter() - started, where)
 
