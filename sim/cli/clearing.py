@@ -37,6 +37,7 @@ from model.records import HEADER_SIZE, parse_header
 from model.security import load_issuer_keys
 from model.timefmt import decode_datetime
 from sim.day import BATCH_SUFFIX, BackOffice
+from sim.scripted import CityWeek
 
 
 def _default_day(folder: Path) -> date:
@@ -58,8 +59,6 @@ def _default_day(folder: Path) -> date:
 def _simulate_week(folder: Path, db_path: Path, seed: int) -> None:
     """Play the week against the database itself: its lifecycle events (replacement, refund)
     and its mornings of clearing and settlement are part of the books being reconciled."""
-    from sim.scripted import CityWeek
-
     if folder.exists() and any(folder.iterdir()):
         raise ClearingError(f"{folder}: --simulate-week needs an empty or new folder")
     if db_path.exists():

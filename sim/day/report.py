@@ -13,23 +13,16 @@ import dataclasses
 import html
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from typing import Any
 
 from model.backoffice import SettlementReport
 from model.money import format_fen
 from scenarios.schema import Scenario
+from sim.cards import ReaderReport
 from sim.city import SECTORS
 from sim.day.invariants import Closing
 from sim.day.metrics import HOURS, UPLOAD_DELAY_BIN_S, DayMetrics, wait_summary
 from sim.day.shards import RunResult, utilisation
-
-if TYPE_CHECKING:
-    from sim.cards import ReaderReport
 
 Row = tuple[Any, ...]
 Table = tuple[list[str], list[Row]]
@@ -273,6 +266,13 @@ def write_results(run: RunResult, folder: Path) -> Path:
 
 
 def _figures(run: RunResult, folder: Path) -> list[str]:
+    # pyplot costs about 0.5 s to import; loaded here, the processes that import the day but
+    # draw nothing (the clearing child of `verify`'s kill9 fault, Dask workers) do not pay it.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     m = run.metrics
     w = run.weight
     names = []

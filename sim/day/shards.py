@@ -17,7 +17,6 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +25,7 @@ from model.errors import CardTwinError
 from model.records import NO_PSAM
 from model.security import generate_issuer_keys
 from scenarios.schema import Scenario
+from sim.cards import CardReader, ReaderReport
 from sim.city import ISSUER_ID, Kind, World, build_registry, build_world, kind_of, registry_entries
 from sim.day import cluster
 from sim.day.invariants import Check, Closing, InvariantError, check_day, enforce
@@ -40,9 +40,6 @@ from sim.day.night import (
     clear_night,
 )
 from sim.day.twin import DAY_S, CityDay
-
-if TYPE_CHECKING:
-    from sim.cards import CardReader, ReaderReport
 
 ProgressFn = Callable[[int], None]
 
@@ -166,8 +163,6 @@ def _reader(scenario: Scenario, population: int) -> AbstractContextManager[CardR
     hardware bridge, pyscard and pcscd are not needed otherwise)."""
     if not scenario.run.real_card_reader:
         return nullcontext()
-    from sim.cards import CardReader
-
     return CardReader(scenario.run.real_card_reader, scenario.run.real_card_citizens, population)
 
 

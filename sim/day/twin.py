@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Callable, Generator
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import simpy
@@ -36,14 +36,12 @@ from model.card import CardChannel, CardType
 from model.errors import CardRemovedError, CardTwinError, InsufficientBalanceError, TransactionTornError
 from model.records import TransactionRecord
 from model.terminal import bus_fare_fen, metro_exit_fare, taxi_fare_fen
+from sim.cards import CardReader
 from sim.city import Kind, TapKind, Taps, Tear, Terminal, World
 from sim.day.metrics import DayMetrics
 from sim.day.night import Batch, CardTally, ClearingPort, NightReport
 from sim.day.recharge import ServicePoint
 from sim.rng import keyed, stream
-
-if TYPE_CHECKING:
-    from sim.cards import CardReader
 
 DAY_S = 24 * 3600
 ONLINE_SWEEP_S = 60.0

@@ -30,6 +30,8 @@ import numpy as np
 
 from model.errors import CardTwinError
 from scenarios.schema import Scenario, check, load
+from sim.day import cluster, run_day, wait_summary
+from sim.rollout import run_rollout
 
 KINDS = ("rollout", "day")
 VALUES_MAX = 1000  # points in one sweep
@@ -193,8 +195,6 @@ def run_task(t: Task) -> RunRow:
 
 
 def _day_kpis(t: Task) -> dict[str, float]:
-    from sim.day import run_day, wait_summary
-
     r = run_day(_day_scenario(t))
     closing, w = r.closing(), r.weight
     count, mean, p95 = wait_summary(r.waits_s("kiosk"))
@@ -212,8 +212,6 @@ def _day_kpis(t: Task) -> dict[str, float]:
 
 
 def _rollout_kpis(t: Task) -> dict[str, float]:
-    from sim.rollout import run_rollout
-
     scenario = _rollout_scenario(t)
     r = run_rollout(scenario, seed=t.seed, sample=t.sample)
     last = r.months[-1]
@@ -282,8 +280,6 @@ def run_sweep(
 ) -> SweepResult:
     """Run every (point, seed) of `spec` on a Dask cluster ("local": a LocalCluster of `workers`
     processes; otherwise a scheduler address such as tcp://host:8786)."""
-    from sim.day import cluster
-
     check_spec(spec)
     started = time.perf_counter()
     tasks = spec.tasks()
