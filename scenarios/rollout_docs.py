@@ -88,7 +88,7 @@ def render() -> str:
         "",
         "## Rollout scenarios (`scenarios/rollout/*.toml`)",
         "",
-        "Loaded by `scenarios.rollout_schema.load_rollout(path, overrides)`. A file may start with",
+        "Loaded by `scenarios.rollout_loader.load_rollout(path, overrides)`. A file may start with",
         '`extends = "base.toml"` (relative to it): tables are merged key by key over the base, arrays of',
         "tables (`[[phase]]`, `[[target]]`, ...) replace the base's whole. Overrides are dotted names",
         "(`adoption.imitation_q`, `phase.pilot.end_month`, `target.0.low`: an array item by index or",

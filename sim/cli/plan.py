@@ -55,7 +55,7 @@ class PlanInputs:
 def plan_inputs(path: Path | None) -> PlanInputs:
     """What the planner needs from a day or rollout scenario file."""
     if path is not None and _is_rollout(path):
-        from scenarios.rollout_schema import load_rollout
+        from scenarios.rollout_loader import load_rollout
 
         r = load_rollout(path)
         return PlanInputs(

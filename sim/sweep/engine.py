@@ -164,7 +164,7 @@ def _day_scenario(t: Task) -> Scenario:
 
 
 def _rollout_scenario(t: Task) -> Any:
-    from scenarios.rollout_schema import load_rollout
+    from scenarios.rollout_loader import load_rollout
 
     if t.scenario is None:
         raise SweepError("sweep --kind rollout: name a rollout scenario (scenarios/rollout/*.toml)")

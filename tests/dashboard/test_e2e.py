@@ -28,7 +28,7 @@ import pytest
 
 from dashboard.i18n import LABELS
 from dashboard.sidebar import DEFAULT_SCENARIO
-from scenarios.rollout_schema import load_rollout, shipped
+from scenarios.rollout_loader import load_rollout, shipped
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [

@@ -12,8 +12,10 @@ import zipfile
 import pytest
 from matplotlib.image import imread
 
-from dashboard import downloads, fig_city, fig_flows, fig_kpi, frames, i18n, playback
+from dashboard import downloads, fig_city, fig_flows, fig_kpi, frames, i18n, params, playback, runner
 from dashboard.fig_common import to_png
+from scenarios.rollout_loader import shipped
+from scenarios.schema import ScenarioError
 from sim.rollout.result import (
     KPI_COUNTS,
     CityMap,
@@ -249,9 +251,6 @@ def test_downloads_are_whole_files() -> None:
 
 
 def test_run_cache_keys_on_the_resolved_scenario() -> None:
-    from dashboard import runner
-    from scenarios.rollout_schema import shipped
-
     path = shipped()["hangzhou-2004-2009"]
     base = runner.load(path)
     same = runner.load(path, {})
@@ -270,9 +269,6 @@ def test_run_cache_keys_on_the_resolved_scenario() -> None:
 
 
 def test_params_resolve_and_overrides() -> None:
-    from dashboard import params, runner
-    from scenarios.rollout_schema import shipped
-
     s = runner.load(shipped()["hangzhou-2004-2009"])
     found = {p.dotted: value for p, value in params.available(s)}
     assert found.keys() == {p.dotted for p in params.PARAMS}
@@ -286,10 +282,6 @@ def test_params_resolve_and_overrides() -> None:
 
 
 def test_uploads_keep_sessions_apart_and_refuse_oversize() -> None:
-    from dashboard import runner
-    from scenarios.rollout_schema import shipped
-    from scenarios.schema import ScenarioError
-
     folder = runner.UploadFolder()
     try:
         text = shipped()["hangzhou-2004-2009"].read_bytes()
