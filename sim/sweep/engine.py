@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from model.errors import CardTwinError
-from scenarios.schema import Scenario, check, load
+from scenarios.schema import Scenario, load, table_keys, with_key
 
 KINDS = ("rollout", "day")
 VALUES_MAX = 1000  # points in one sweep
@@ -113,7 +113,7 @@ def day_override(s: Scenario, name: str, value: Value) -> Scenario:
     if section not in sections:
         raise SweepError(f"--param {name}: unknown section {section!r} (allowed: {', '.join(sections)})")
     table = getattr(s, section)
-    fields = {f.name for f in dataclasses.fields(table)}
+    fields = {f.name for f in table_keys(type(table))}
     if key not in fields:
         raise SweepError(f"--param {name}: unknown key {key!r} (allowed: {', '.join(sorted(fields))})")
     if name == "run.seed":
@@ -126,10 +126,7 @@ def day_override(s: Scenario, name: str, value: Value) -> Scenario:
     )
     if not ok:
         raise SweepError(f"--param {name}: {value!r} is not {getattr(kind, '__name__', kind)}")
-    changed = dataclasses.replace(table, **{key: float(value) if kind is float else value})
-    out = dataclasses.replace(s, **{section: changed})
-    check(out)
-    return out
+    return with_key(s, section, key, float(value) if kind is float else value)
 
 
 @dataclass(frozen=True, slots=True)
