@@ -4,7 +4,12 @@ A scenario says everything a city-day run needs: the city's size, its population
 habits, the fare rules, the service network, the faults. The loader refuses anything it does
 not know: an unknown section or key, a wrong type or a value out of range raises
 `ScenarioError` with one line naming the file, the field and what is allowed. Each section is
-a frozen dataclass, so the rest of the code reads typed fields, never raw dictionaries.
+a frozen dataclass, so the rest of the code reads typed fields, never raw dictionaries; the
+`[fares]` section is the fare model's own `FareRules`, which the terminals charge by.
+
+A table is typed first, then checked, and only then built into its section, because a section
+may refuse values itself (`FareRules` does): checking first keeps every refusal in the file's
+words, `file: section.key: value out of range (allowed: ...)`.
 """
 
 from __future__ import annotations
