@@ -97,8 +97,8 @@ class Population:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fares(FareRules):
     """The `[fares]` table: the city's fare rules, which the terminals charge by, and the length
-    of a mean taxi trip, which the day's taxi demand draws its distances from. The file keeps
-    the trip length beside the taxi tariff it is priced by; the fare functions never read it."""
+    of a mean taxi trip, which the day's taxi demand draws its distances from. The trip length is
+    no fare rule (the fare functions never read it); the file keeps it beside the taxi tariff."""
 
     taxi_trip_km_mean: float
 
