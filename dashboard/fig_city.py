@@ -16,8 +16,8 @@ from collections.abc import Iterable
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse import csr_matrix  # type: ignore[import-untyped]  # no types; scipy-stubs is not a dependency
+from scipy.sparse.csgraph import dijkstra  # type: ignore[import-untyped]  # as above
 
 from dashboard.fig_common import COLOURS, MET, PENDING, new_figure
 from dashboard.i18n import name, t
@@ -77,7 +77,7 @@ def city_figure(result: RolloutResult, index: int, lang: str, walk_km: float) ->
     for kind, style in _EDGE_STYLE.items():
         segments = [(pos[u], pos[v]) for u, v, k in city.edges if k == kind and u in pos and v in pos]
         if segments:
-            ax.add_collection(LineCollection(segments, zorder=1, **style))  # type: ignore[arg-type]
+            ax.add_collection(LineCollection(segments, zorder=1, **style))
     people = [n for n in pos if city.residents.get(n, 0) > 0]
     top = max((city.residents[n] for n in people), default=1)
     for colour, group, label in (
@@ -96,16 +96,16 @@ def city_figure(result: RolloutResult, index: int, lang: str, walk_km: float) ->
         )
     kinds = sorted({s.kind for s in sites}, key=lambda k: (k not in LOAD_KINDS, k))
     for n, kind in enumerate(kinds):
-        group = [s for s in sites if s.kind == kind and s.node in pos]
+        of_kind = [s for s in sites if s.kind == kind and s.node in pos]
         ax.scatter(
-            [pos[s.node][0] for s in group],
-            [pos[s.node][1] for s in group],
-            s=[14 + 6 * min(s.count, 10) for s in group],
+            [pos[s.node][0] for s in of_kind],
+            [pos[s.node][1] for s in of_kind],
+            s=[14 + 6 * min(s.count, 10) for s in of_kind],
             marker=_SITE_MARKER.get(kind, "o"),
             color=COLOURS[(n + 3) % len(COLOURS)],
             edgecolors="black",
             linewidths=0.4,
-            label=f"{name(kind, lang)} ({sum(s.count for s in group):,})",
+            label=f"{name(kind, lang)} ({sum(s.count for s in of_kind):,})",
             zorder=3,
         )
     ax.legend(loc="upper left", fontsize=7, framealpha=0.9, markerscale=1.5)

@@ -7,7 +7,7 @@ instructions summed). Opposite flows between the same pair curve apart so both s
 
 from __future__ import annotations
 
-import networkx as nx
+import networkx as nx  # type: ignore[import-untyped]  # no types; types-networkx is not a dependency
 from matplotlib.figure import Figure
 
 from dashboard.fig_common import COLOURS, new_figure
@@ -15,9 +15,9 @@ from dashboard.i18n import name, t
 from sim.rollout import Flow
 
 
-def flow_graph(flows: tuple[Flow, ...]) -> nx.DiGraph:
+def flow_graph(flows: tuple[Flow, ...]) -> nx.DiGraph[str]:
     """Participants and the money between them; flows of one pair and direction add up."""
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[str] = nx.DiGraph()
     for f in flows:
         assert f.amount_fen >= 0, f
         if graph.has_edge(f.payer, f.payee):

@@ -7,7 +7,7 @@ by sector, terminals by kind, settlement by participant) become one column each.
 
 from __future__ import annotations
 
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]  # pandas ships no types; pandas-stubs is not a dependency
 
 from dashboard.i18n import name, t
 from sim.rollout import KPI_COUNTS, MONTH_SCALARS, MonthRow, RolloutResult, TargetCheck

@@ -24,7 +24,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from scenarios.rollout_schema import ROLLOUT_DIR, RolloutScenario, load_rollout, shipped
+from scenarios.rollout_loader import ROLLOUT_DIR, load_rollout, shipped
+from scenarios.rollout_schema import RolloutScenario
 from scenarios.schema import ScenarioError
 from sim.rollout import RolloutResult, run_rollout
 

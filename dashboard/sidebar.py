@@ -131,7 +131,9 @@ def render() -> Request | None:
         translated_radio(t("view", lang), VIEWS, state.VIEW, lang)
         st.divider()
         path = scenario_choice(lang)
-        base = _load(path) if path is not None else None
+        if path is None:
+            return None
+        base = _load(path)
         if base is None:
             return None
         if base.rollout.title:

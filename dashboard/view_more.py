@@ -26,9 +26,11 @@ def compare_view(a: RolloutResult, lang: str, cache: runner.RunCache) -> None:
         try:
             scenario = runner.load(path)
             bar = st.progress(0.0, text=t("running", lang))
-            result, _ = runner.run(
-                cache, scenario, a.seed, a.sample, lambda done, total: bar.progress(done / total)
-            )
+
+            def progress(done: int, total: int) -> None:
+                bar.progress(done / total)
+
+            result, _ = runner.run(cache, scenario, a.seed, a.sample, progress)
             bar.empty()
             st.session_state[state.RESULT_B] = result
         except CardTwinError as exc:

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from scenarios.months import is_month, month_range, next_month
+from scenarios.rollout_schema import RolloutScenario
 from scenarios.schema import Scenario, ScenarioError, parse_doc
-from scenarios.strict_tables import is_month
 from scenarios.toml_source import KeyPath, Located, shown_path
 
-if TYPE_CHECKING:
-    from scenarios.rollout_schema import RolloutScenario
-
+MONTHS_MAX = 240  # twenty years: longer than any plan in the seeds
 SHARE_SUM_TOLERANCE = 1e-9
 
 
@@ -28,8 +27,6 @@ def _fail(located: Located, path: KeyPath, name: str, message: str) -> None:
 
 
 def check_rollout(s: RolloutScenario, located: Located) -> None:
-    from scenarios.rollout_schema import MONTHS_MAX, month_range
-
     r = s.rollout
     if r.end_month < r.start_month:
         _fail(
@@ -95,8 +92,6 @@ def check_rollout(s: RolloutScenario, located: Located) -> None:
 
 
 def _check_phases(s: RolloutScenario, located: Located) -> None:
-    from scenarios.rollout_schema import next_month
-
     if not s.phase:
         _fail(located, ("phase",), "phase", "no phase (allowed: at least one [[phase]])")
     names: set[str] = set()
@@ -175,7 +170,7 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_city_day(s: RolloutScenario, located: Located, path: Path) -> Scenario:
+def load_city_day(s: RolloutScenario, located: Located) -> Scenario:
     """The day scenario the rollout names, with its `[day]` tables applied, validated."""
     where = located.at(("rollout", "day_scenario"))
     written_in = Path(where.rsplit(":", 1)[0]) if not where.startswith("override") else Path.cwd() / "x"

@@ -88,7 +88,7 @@ def render() -> str:
         "",
         "## Rollout scenarios (`scenarios/rollout/*.toml`)",
         "",
-        "Loaded by `scenarios.rollout_schema.load_rollout(path, overrides)`. A file may start with",
+        "Loaded by `scenarios.rollout_loader.load_rollout(path, overrides)`. A file may start with",
         '`extends = "base.toml"` (relative to it): tables are merged key by key over the base, arrays of',
         "tables (`[[phase]]`, `[[target]]`, ...) replace the base's whole. Overrides are dotted names",
         "(`adoption.imitation_q`, `phase.pilot.end_month`, `target.0.low`: an array item by index or",
@@ -130,10 +130,10 @@ def render() -> str:
         "`_probability` keys 0..1, `_percent` keys 0..100. `scenarios/default.toml` documents each value.",
         "",
     ]
-    for name, cls in day_schema._SECTIONS.items():
+    for name, cls in day_schema.SECTIONS.items():
         day_hints = typing.get_type_hints(cls)
         out += [f"### [{name}]", "", "| key | type |", "|---|---|"]
-        out += [f"| `{f.name}` | {_type(day_hints[f.name])} |" for f in dataclasses.fields(cls)]
+        out += [f"| `{f.name}` | {_type(day_hints[f.name])} |" for f in day_schema.table_keys(cls)]
         out.append("")
     return "\n".join(out)
 

@@ -1,26 +1,26 @@
-"""The rollout scenario: a city's card plan over years, in TOML, and its strict loader.
+"""The rollout scenario: a city's card plan over years, as the tables of its TOML file.
 
 A rollout scenario names a day scenario (the city's habits and fares, `scenarios/*.toml`)
 and adds what changes month by month: phases that switch sectors on, an adoption curve and
 the service windows that issue cards, deployment milestones for recharge points and
 terminals, the money (investment, running costs, prices, float interest, a third-party
-acquirer's share) and the targets the plan promises. `load_rollout` reads a file (and the
-chain of files it `extends`), applies dotted overrides, and refuses anything unknown or out
-of range with one line naming file:line and field. Units are in the key names.
+acquirer's share) and the targets the plan promises. Each table is a frozen dataclass whose
+fields carry their unit, meaning and range (`param`), so the strict builder and the reference
+documentation read the same declaration; units are in the key names. The rules across fields
+are in `scenarios.rollout_checks`, and `scenarios.rollout_loader.load_rollout` reads a file
+through both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from scenarios.schema import Scenario, ScenarioError
-from scenarios.strict_tables import build, param
-from scenarios.toml_source import Located, apply_overrides, read_located, shown_path
+from scenarios.months import month_range
+from scenarios.schema import Scenario
+from scenarios.strict_tables import param
+from scenarios.toml_source import Located
 
-ROLLOUT_DIR = Path(__file__).resolve().parent / "rollout"
 KPIS = ("cardholders", "recharge_points", "terminals", "revenue_fen", "card_spending_fen")
 # Sectors a phase may switch on, and which of the twin's tap kinds carries each one's payments.
 # Sectors mapped to None are switched on in the plan (medical insurance, social security) but
@@ -48,12 +48,8 @@ SECTORS: dict[str, str | None] = {
     "housing_fund": None,
     "government": None,
 }
-MONTHS_MAX = 240
-PLACEMENTS = (
-    "greedy",
-    "uniform",
-    "random",
-)  # sim.placement.deploy's plan and its baselines  # twenty years: longer than any plan in the seeds
+# How recharge points may be sited: sim.placement.deploy's plan and its baselines.
+PLACEMENTS = ("greedy", "uniform", "random")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -229,51 +225,3 @@ class RolloutScenario:
     def day_scenario(self) -> Scenario:
         assert self.city_day is not None, "built by load_rollout"
         return self.city_day
-
-
-def next_month(month: str) -> str:
-    y, m = int(month[:4]), int(month[5:])
-    return f"{y + 1:04d}-01" if m == 12 else f"{y:04d}-{m + 1:02d}"
-
-
-def month_range(start: str, end: str) -> list[str]:
-    """Months from start to end inclusive (YYYY-MM strings)."""
-    out = []
-    month = start
-    while month <= end:
-        out.append(month)
-        month = next_month(month)
-    return out
-
-
-def shipped() -> dict[str, Path]:
-    """The rollout scenarios shipped with CardTwin, by name (file stem)."""
-    return {p.stem: p for p in sorted(ROLLOUT_DIR.glob("*.toml"))}
-
-
-def load_rollout(path: str | Path, overrides: Mapping[str, object] | None = None) -> RolloutScenario:
-    """Read, merge (`extends`), override and validate a rollout scenario. A shipped scenario may
-    be named by its stem (`hangzhou-2004-2009`)."""
-    from scenarios.rollout_checks import check_rollout, load_city_day
-
-    p = Path(path)
-    if not p.exists() and str(path) in shipped():
-        p = shipped()[str(path)]
-    if not p.is_file():
-        raise ScenarioError(f"{path}:1: no such rollout scenario (shipped: {', '.join(shipped())})")
-    located = read_located(p)
-    if overrides:
-        apply_overrides(located, overrides)
-    scenario: RolloutScenario = build(RolloutScenario, located)
-    source = shown_path(p)
-    check_rollout(scenario, located)
-    day = load_city_day(scenario, located, p)
-    return RolloutScenario(
-        **{f: getattr(scenario, f) for f in RolloutScenario.__dataclass_fields__ if f not in _OWN},
-        source=source,
-        located=located,
-        city_day=day,
-    )
-
-
-_OWN = ("source", "located", "city_day")

@@ -4,24 +4,30 @@ A scenario says everything a city-day run needs: the city's size, its population
 habits, the fare rules, the service network, the faults. The loader refuses anything it does
 not know: an unknown section or key, a wrong type or a value out of range raises
 `ScenarioError` with one line naming the file, the field and what is allowed. Each section is
-a frozen dataclass, so the rest of the code reads typed fields, never raw dictionaries.
+a frozen dataclass, so the rest of the code reads typed fields, never raw dictionaries; the
+`[fares]` section is the fare model's own `FareRules`, which the terminals charge by.
+
+A table is typed first, then checked, and only then built into its section, because a section
+may refuse values itself (`FareRules` does): checking first keeps every refusal in the file's
+words, `file: section.key: value out of range (allowed: ...)`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 import re
 import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
-from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from model.errors import CardTwinError
+from model.terminal.fares import FareError, FareRules
 
 DEFAULT_SCENARIO = "default.toml"
 # backoffice: the real clearing house, ledger and settlement; inbox: records tallied, not cleared
@@ -49,8 +55,8 @@ class Run:
     real_card_citizens: list[int] = field(default_factory=list)
 
     @property
-    def day(self) -> date:
-        return date.fromisoformat(self.date)
+    def day(self) -> datetime.date:
+        return datetime.date.fromisoformat(self.date)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,22 +94,12 @@ class Population:
     window_share: float
 
 
-@dataclass(frozen=True, slots=True)
-class Fares:
-    bus_fare_fen: int
-    epurse_percent: int
-    monthly_pass_percent: int
-    student_percent: int
-    elderly_percent: int
-    metro_base_fen: int
-    metro_base_stations: int
-    metro_step_fen: int
-    metro_step_stations: int
-    transfer_discount_fen: int
-    transfer_window_s: int
-    taxi_flag_fen: int
-    taxi_flag_km: int
-    taxi_per_km_fen: int
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fares(FareRules):
+    """The `[fares]` table: the city's fare rules, which the terminals charge by, and the length
+    of a mean taxi trip, which the day's taxi demand draws its distances from. The trip length is
+    no fare rule (the fare functions never read it); the file keeps it beside the taxi tariff."""
+
     taxi_trip_km_mean: float
 
 
@@ -167,7 +163,7 @@ class Scenario:
         return out
 
 
-_SECTIONS: dict[str, type[Any]] = {
+SECTIONS: dict[str, type[Any]] = {
     "run": Run,
     "city": City,
     "population": Population,
@@ -176,6 +172,19 @@ _SECTIONS: dict[str, type[Any]] = {
     "service": Service,
     "faults": Faults,
 }
+# Fields of a section that no table sets: the monthly pass's routes are Hangzhou's rule, kept
+# with the fare model, not a value a scenario varies.
+_NOT_KEYS: dict[type[Any], frozenset[str]] = {Fares: frozenset({"pass_route_max", "pass_routes_excluded"})}
+
+Table = dict[str, Any]
+"""One section as its file table says it: every key's value, typed, defaults filled in, not yet
+built into the section (whose class may refuse values, as `FareRules` does)."""
+
+
+def table_keys(cls: type[Any]) -> list[dataclasses.Field[Any]]:
+    """The fields of a section that are keys of its table, in the order the file lists them."""
+    hidden = _NOT_KEYS.get(cls, frozenset())
+    return [f for f in dataclasses.fields(cls) if f.name not in hidden]
 
 
 def _type_name(kind: Any) -> str:
@@ -202,26 +211,37 @@ def _convert(value: Any, kind: Any, where: str) -> Any:
     return float(value) if kind is float else value
 
 
-def _section(cls: type[Any], table: Any, where: str) -> Any:
+def _table(cls: type[Any], table: Any, where: str) -> Table:
     if not isinstance(table, dict):
         raise ScenarioError(f"{where}: expected a table [{where.rsplit(' ', 1)[-1]}]")
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in table_keys(cls)}
     allowed = ", ".join(fields)
     for key in table:
         if key not in fields:
             raise ScenarioError(f"{where}.{key}: unknown key (allowed: {allowed})")
-    values: dict[str, Any] = {}
+    values: Table = {}
     for name, f in fields.items():
-        if name not in table:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ScenarioError(f"{where}.{name}: missing (required: {allowed})")
-            continue
-        kind = hints[name]
-        if isinstance(kind, types.UnionType):  # pragma: no cover - no optional fields yet
-            raise ScenarioError(f"{where}.{name}: optional fields are not supported")
-        values[name] = _convert(table[name], kind, f"{where}.{name}")
-    return cls(**values)
+        if name in table:
+            kind = hints[name]
+            if isinstance(kind, types.UnionType):  # pragma: no cover - no optional fields yet
+                raise ScenarioError(f"{where}.{name}: optional fields are not supported")
+            values[name] = _convert(table[name], kind, f"{where}.{name}")
+        elif f.default is not dataclasses.MISSING:
+            values[name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            values[name] = f.default_factory()
+        else:
+            raise ScenarioError(f"{where}.{name}: missing (required: {allowed})")
+    return values
+
+
+def _tables_of(s: Scenario) -> dict[str, Table]:
+    """A built scenario's sections as tables again, so a changed copy is checked like a file."""
+    return {
+        name: {f.name: getattr(getattr(s, name), f.name) for f in table_keys(cls)}
+        for name, cls in SECTIONS.items()
+    }
 
 
 def _need(ok: bool, where: str, allowed: str, value: object) -> None:
@@ -229,18 +249,19 @@ def _need(ok: bool, where: str, allowed: str, value: object) -> None:
         raise ScenarioError(f"{where}: {value!r} out of range (allowed: {allowed})")
 
 
-def _check_real_cards(run: Run, f: str) -> None:
-    chosen = run.real_card_citizens
-    if not run.real_card_reader:
+def _check_real_cards(run: Table, f: str) -> None:
+    chosen = run["real_card_citizens"]
+    reader = run["real_card_reader"]
+    if not reader:
         _need(not chosen, f"{f}: run.real_card_citizens", "empty unless run.real_card_reader is set", chosen)
         return
     # Served cards only: a physical card's balance lives on the chip, outside the twin's
     # accounts, so the day's money invariants could not account for it.
     _need(
-        re.fullmatch(r"vpcd(:\d{1,2})?", run.real_card_reader) is not None,
+        re.fullmatch(r"vpcd(:\d{1,2})?", reader) is not None,
         f"{f}: run.real_card_reader",
         "vpcd or vpcd:N (a simulated card served through pcscd; physical cards cannot stand in for citizens)",
-        run.real_card_reader,
+        reader,
     )
     _need(bool(chosen), f"{f}: run.real_card_citizens", "at least one citizen for the reader", chosen)
     _need(
@@ -252,67 +273,99 @@ def _check_real_cards(run: Run, f: str) -> None:
     _need(len(set(chosen)) == len(chosen), f"{f}: run.real_card_citizens", "distinct citizens", chosen)
     _need(all(c >= 0 for c in chosen), f"{f}: run.real_card_citizens", "citizen numbers >= 0", chosen)
     # One reader serves the cards in turn; shards in other processes could not share it.
-    _need(run.shards == 1, f"{f}: run.shards", "1 when run.real_card_reader is set", run.shards)
+    _need(run["shards"] == 1, f"{f}: run.shards", "1 when run.real_card_reader is set", run["shards"])
+
+
+def _check_run(run: Table, f: str) -> None:
+    try:
+        datetime.date.fromisoformat(run["date"])
+    except ValueError:
+        raise ScenarioError(f"{f}: run.date: {run['date']!r} is not a date (allowed: YYYY-MM-DD)") from None
+    _need(0 < run["sample"] <= 1, f"{f}: run.sample", "0 < sample <= 1", run["sample"])
+    _need(1 <= run["shards"] <= 64, f"{f}: run.shards", "1..64", run["shards"])
+    _need(run["clearing"] in CLEARING_PORTS, f"{f}: run.clearing", ", ".join(CLEARING_PORTS), run["clearing"])
+    _check_real_cards(run, f)
+
+
+def _check_by_name(name: str, table: Table, f: str) -> None:
+    """The rules every figure of a section follows, by what its key says it is."""
+    for key, value in table.items():
+        where = f"{f}: {name}.{key}"
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # TOML has inf and nan; neither means anything in a scenario (found by fuzzing).
+            _need(math.isfinite(value), where, "a finite number", value)
+            _need(value >= 0, where, ">= 0", value)
+        if key.endswith(("_share", "_probability")):
+            _need(0 <= value <= 1, where, "0..1", value)
+        if key.endswith("_percent"):
+            _need(0 <= value <= 100, where, "0..100", value)
+
+
+def _check_city(c: Table, f: str) -> None:
+    for name in ("districts", "bus_lines", "buses", "merchants", "recharge_points", "service_windows"):
+        _need(c[name] >= 1, f"{f}: city.{name}", ">= 1", c[name])
+    _need(c["stops_per_bus_line"] >= 2, f"{f}: city.stops_per_bus_line", ">= 2", c["stops_per_bus_line"])
+    if c["metro_lines"]:
+        stations = c["stations_per_metro_line"]
+        _need(stations >= 2, f"{f}: city.stations_per_metro_line", ">= 2", stations)
+        _need(c["gates_per_station"] >= 1, f"{f}: city.gates_per_station", ">= 1", c["gates_per_station"])
+    kiosks = c["kiosks_per_recharge_point"]
+    _need(kiosks >= 1, f"{f}: city.kiosks_per_recharge_point", ">= 1", kiosks)
+    _need(len(c["banks"]) >= 1, f"{f}: city.banks", "at least one bank name", c["banks"])
+
+
+def _check_tables(t: dict[str, Table], f: str) -> None:
+    """Ranges and cross-field rules of a scenario's tables, `f` naming its file."""
+    _check_run(t["run"], f)
+    for name in ("city", "population", "fares", "demand", "service", "faults"):
+        _check_by_name(name, t[name], f)
+    _check_city(t["city"], f)
+    p = t["population"]
+    _need(p["cardholders"] >= 1, f"{f}: population.cardholders", ">= 1", p["cardholders"])
+    _need(
+        p["student_share"] + p["elderly_share"] <= 1,
+        f"{f}: population.student_share + elderly_share",
+        "<= 1",
+        p["student_share"] + p["elderly_share"],
+    )
+    _need(p["topup_amount_fen"] >= 1, f"{f}: population.topup_amount_fen", ">= 1", p["topup_amount_fen"])
+    d = t["demand"]
+    _need(
+        0 <= d["service_start_h"] < d["service_end_h"] <= 24,
+        f"{f}: demand.service_start_h/service_end_h",
+        "0 <= start < end <= 24",
+        (d["service_start_h"], d["service_end_h"]),
+    )
+    _need(d["peak_width_h"] > 0, f"{f}: demand.peak_width_h", "> 0", d["peak_width_h"])
+    fares = t["fares"]
+    for key in ("metro_base_stations", "metro_step_stations"):
+        _need(fares[key] >= 1, f"{f}: fares.{key}", ">= 1", fares[key])
+    queue_limit = t["service"]["queue_limit"]
+    _need(queue_limit >= 1, f"{f}: service.queue_limit", ">= 1", queue_limit)
 
 
 def check(s: Scenario) -> None:
     """Ranges and cross-field rules: what the types alone cannot say."""
-    f = s.source
+    _check_tables(_tables_of(s), s.source)
+
+
+def with_key(s: Scenario, section: str, key: str, value: Any) -> Scenario:
+    """A copy with one table key set (a sweep's point), checked before it is built, as a file
+    value is, so a bad value is refused in the same words."""
+    tables = _tables_of(s)
+    tables[section] = {**tables[section], key: value}
+    _check_tables(tables, s.source)
+    return _build(tables, s.source)
+
+
+def _build(tables: dict[str, Table], source: str) -> Scenario:
     try:
-        s.run.day  # noqa: B018 - parsing is the check
-    except ValueError:
-        raise ScenarioError(f"{f}: run.date: {s.run.date!r} is not a date (allowed: YYYY-MM-DD)") from None
-    _need(0 < s.run.sample <= 1, f"{f}: run.sample", "0 < sample <= 1", s.run.sample)
-    _need(1 <= s.run.shards <= 64, f"{f}: run.shards", "1..64", s.run.shards)
-    _need(s.run.clearing in CLEARING_PORTS, f"{f}: run.clearing", ", ".join(CLEARING_PORTS), s.run.clearing)
-    _check_real_cards(s.run, f)
-    for section in (s.city, s.population, s.fares, s.demand, s.service, s.faults):
-        name = next(k for k, v in _SECTIONS.items() if v is type(section))
-        for fld in dataclasses.fields(section):
-            value = getattr(section, fld.name)
-            where = f"{f}: {name}.{fld.name}"
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                # TOML has inf and nan; neither means anything in a scenario (found by fuzzing).
-                _need(math.isfinite(value), where, "a finite number", value)
-                _need(value >= 0, where, ">= 0", value)
-            if fld.name.endswith(("_share", "_probability")):
-                _need(0 <= value <= 1, where, "0..1", value)
-            if fld.name.endswith("_percent"):
-                _need(0 <= value <= 100, where, "0..100", value)
-    c = s.city
-    for name in ("districts", "bus_lines", "buses", "merchants", "recharge_points", "service_windows"):
-        _need(getattr(c, name) >= 1, f"{f}: city.{name}", ">= 1", getattr(c, name))
-    _need(c.stops_per_bus_line >= 2, f"{f}: city.stops_per_bus_line", ">= 2", c.stops_per_bus_line)
-    if c.metro_lines:
-        _need(
-            c.stations_per_metro_line >= 2,
-            f"{f}: city.stations_per_metro_line",
-            ">= 2",
-            c.stations_per_metro_line,
-        )
-        _need(c.gates_per_station >= 1, f"{f}: city.gates_per_station", ">= 1", c.gates_per_station)
-    _need(c.kiosks_per_recharge_point >= 1, f"{f}: city.kiosks_per_recharge_point", ">= 1", 0)
-    _need(len(c.banks) >= 1, f"{f}: city.banks", "at least one bank name", c.banks)
-    p = s.population
-    _need(p.cardholders >= 1, f"{f}: population.cardholders", ">= 1", p.cardholders)
-    _need(
-        p.student_share + p.elderly_share <= 1,
-        f"{f}: population.student_share + elderly_share",
-        "<= 1",
-        p.student_share + p.elderly_share,
-    )
-    _need(p.topup_amount_fen >= 1, f"{f}: population.topup_amount_fen", ">= 1", p.topup_amount_fen)
-    d = s.demand
-    _need(
-        0 <= d.service_start_h < d.service_end_h <= 24,
-        f"{f}: demand.service_start_h/service_end_h",
-        "0 <= start < end <= 24",
-        (d.service_start_h, d.service_end_h),
-    )
-    _need(d.peak_width_h > 0, f"{f}: demand.peak_width_h", "> 0", d.peak_width_h)
-    _need(s.fares.metro_base_stations >= 1, f"{f}: fares.metro_base_stations", ">= 1", 0)
-    _need(s.fares.metro_step_stations >= 1, f"{f}: fares.metro_step_stations", ">= 1", 0)
-    _need(s.service.queue_limit >= 1, f"{f}: service.queue_limit", ">= 1", s.service.queue_limit)
+        sections = {name: cls(**tables[name]) for name, cls in SECTIONS.items()}
+    except FareError as exc:
+        # The checks refuse whatever the fare rules refuse, in the file's words; a rule the fare
+        # model gains later still reaches the user as one line naming the file and the key.
+        raise ScenarioError(f"{source}: fares: {exc}") from None
+    return Scenario(**sections, source=source)
 
 
 def parse(text: str, source: str = "<memory>") -> Scenario:
@@ -326,17 +379,16 @@ def parse(text: str, source: str = "<memory>") -> Scenario:
 
 def parse_doc(doc: dict[str, Any], source: str = "<memory>") -> Scenario:
     """Validate an already parsed scenario document (a rollout month builds one in memory)."""
-    allowed = ", ".join(f"[{k}]" for k in _SECTIONS)
+    allowed = ", ".join(f"[{k}]" for k in SECTIONS)
     for key in doc:
-        if key not in _SECTIONS:
+        if key not in SECTIONS:
             raise ScenarioError(f"{source}: [{key}]: unknown section (allowed: {allowed})")
-    missing = [k for k in _SECTIONS if k not in doc]
+    missing = [k for k in SECTIONS if k not in doc]
     if missing:
         raise ScenarioError(f"{source}: [{missing[0]}]: missing section (required: {allowed})")
-    sections = {k: _section(cls, doc[k], f"{source}: {k}") for k, cls in _SECTIONS.items()}
-    scenario = Scenario(**sections, source=source)
-    check(scenario)
-    return scenario
+    tables = {k: _table(cls, doc[k], f"{source}: {k}") for k, cls in SECTIONS.items()}
+    _check_tables(tables, source)
+    return _build(tables, source)
 
 
 def load(path: str | Path | None = None) -> Scenario:

@@ -14,16 +14,15 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import re
 import types
 import typing
 from dataclasses import MISSING, field
 from typing import Any
 
+from scenarios.months import is_month
 from scenarios.schema import ScenarioError
 from scenarios.toml_source import KeyPath, Located
 
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 ARRAY_ITEMS_MAX = 1000  # no plan has a thousand phases or targets; more is a generated mistake
 
 
@@ -45,10 +44,6 @@ def param(
     if isinstance(default, dict):
         return field(default_factory=lambda: dict(default), metadata=meta)
     return field(default=default, metadata=meta)
-
-
-def is_month(text: str) -> bool:
-    return bool(MONTH.match(text))
 
 
 def _stem(key: str) -> str:

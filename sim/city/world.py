@@ -25,26 +25,6 @@ from sim.city.terminals import ISSUANCE_NUMBER, Fleet, Kind, Terminal, build_fle
 ISSUER_ID = bytes.fromhex("3301000000000001")  # Hangzhou (city code 3301), issuer 1
 
 
-def fare_rules(scenario: Scenario) -> FareRules:
-    f = scenario.fares
-    return FareRules(
-        bus_fare_fen=f.bus_fare_fen,
-        epurse_percent=f.epurse_percent,
-        monthly_pass_percent=f.monthly_pass_percent,
-        student_percent=f.student_percent,
-        elderly_percent=f.elderly_percent,
-        metro_base_fen=f.metro_base_fen,
-        metro_base_stations=f.metro_base_stations,
-        metro_step_fen=f.metro_step_fen,
-        metro_step_stations=f.metro_step_stations,
-        transfer_discount_fen=f.transfer_discount_fen,
-        transfer_window_s=f.transfer_window_s,
-        taxi_flag_fen=f.taxi_flag_fen,
-        taxi_flag_km=f.taxi_flag_km,
-        taxi_per_km_fen=f.taxi_per_km_fen,
-    )
-
-
 @dataclass(slots=True)
 class World:
     scenario: Scenario
@@ -161,7 +141,7 @@ def build_world(scenario: Scenario, shard: int = 0, shards: int = 1) -> World:
         funding=funding,
         host=host,
         fleet=fleet,
-        rules=fare_rules(scenario),
+        rules=scenario.fares,
         demand=demand,
         carried_fen=carried,
         issuance=issuance,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from scenarios.rollout_loader import load_rollout
 from scenarios.schema import Scenario, load
 from sim.city import URBAN_AREA_KM2, WALK_CELL_M
 from sim.placement import (
@@ -55,8 +56,6 @@ class PlanInputs:
 def plan_inputs(path: Path | None) -> PlanInputs:
     """What the planner needs from a day or rollout scenario file."""
     if path is not None and _is_rollout(path):
-        from scenarios.rollout_schema import load_rollout
-
         r = load_rollout(path)
         return PlanInputs(
             r.name,

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 import click
 
-from scenarios.rollout_schema import RolloutScenario, load_rollout, shipped
+from scenarios.rollout_loader import load_rollout, shipped
+from scenarios.rollout_schema import RolloutScenario
 from scenarios.schema import ScenarioError
 from sim.rollout import RolloutResult, run_rollout, summary_lines, write_compare, write_rollout
 

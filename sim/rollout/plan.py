@@ -15,7 +15,8 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from scenarios.rollout_schema import SECTORS, Milestone, RolloutScenario, month_range
+from scenarios.months import month_range
+from scenarios.rollout_schema import SECTORS, Milestone, RolloutScenario
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from model.errors import CardTwinError
-from scenarios.schema import Scenario, check, load
+from scenarios.rollout_loader import load_rollout
+from scenarios.schema import Scenario, load, table_keys, with_key
 from sim.day import cluster, run_day, wait_summary
 from sim.rollout import run_rollout
 
@@ -115,7 +116,7 @@ def day_override(s: Scenario, name: str, value: Value) -> Scenario:
     if section not in sections:
         raise SweepError(f"--param {name}: unknown section {section!r} (allowed: {', '.join(sections)})")
     table = getattr(s, section)
-    fields = {f.name for f in dataclasses.fields(table)}
+    fields = {f.name for f in table_keys(type(table))}
     if key not in fields:
         raise SweepError(f"--param {name}: unknown key {key!r} (allowed: {', '.join(sorted(fields))})")
     if name == "run.seed":
@@ -128,10 +129,7 @@ def day_override(s: Scenario, name: str, value: Value) -> Scenario:
     )
     if not ok:
         raise SweepError(f"--param {name}: {value!r} is not {getattr(kind, '__name__', kind)}")
-    changed = dataclasses.replace(table, **{key: float(value) if kind is float else value})
-    out = dataclasses.replace(s, **{section: changed})
-    check(out)
-    return out
+    return with_key(s, section, key, float(value) if kind is float else value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +164,6 @@ def _day_scenario(t: Task) -> Scenario:
 
 
 def _rollout_scenario(t: Task) -> Any:
-    from scenarios.rollout_schema import load_rollout
-
     if t.scenario is None:
         raise SweepError("sweep --kind rollout: name a rollout scenario (scenarios/rollout/*.toml)")
     overrides = {} if t.param is None else {t.param: t.value}

@@ -86,7 +86,7 @@ def day_scenario(base: Scenario, day_index: int) -> Scenario:
     """Day n of the period: the next date, its own demand streams (the issuer keys stay)."""
     run = dataclasses.replace(
         base.run,
-        date=(cast(date, base.run.day) + timedelta(days=day_index)).isoformat(),
+        date=(base.run.day + timedelta(days=day_index)).isoformat(),
         seed=base.run.seed * 1_000 + day_index if day_index else base.run.seed,
     )
     return dataclasses.replace(base, run=run)
@@ -168,7 +168,7 @@ class Period:
     def night(self, d: int, until_s: float, review: bool = False) -> None:
         """Ingest what has arrived by `until_s`, settle, check the books (the last night also
         releases what the review confirms, and settles one day further: the period's end)."""
-        business = cast(date, self.base.run.day) + timedelta(days=d)
+        business = self.base.run.day + timedelta(days=d)
         due = sorted((u for u in self.port.transit if u.at_s < until_s), key=lambda u: (u.at_s, u.order))
         self.port.transit = [u for u in self.port.transit if u.at_s >= until_s]
         office = self._ingest(d, due, business)

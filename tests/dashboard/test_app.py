@@ -16,7 +16,7 @@ from dashboard import playback
 from dashboard.i18n import LABELS, t
 from dashboard.params import PARAMS
 from dashboard.sidebar import DEFAULT_SCENARIO
-from scenarios.rollout_schema import shipped
+from scenarios.rollout_loader import shipped
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 TIMEOUT_S = 180

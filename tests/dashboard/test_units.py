@@ -12,8 +12,10 @@ import zipfile
 import pytest
 from matplotlib.image import imread
 
-from dashboard import downloads, fig_city, fig_flows, fig_kpi, frames, i18n, playback
+from dashboard import downloads, fig_city, fig_flows, fig_kpi, frames, i18n, params, playback, runner
 from dashboard.fig_common import to_png
+from scenarios.rollout_loader import shipped
+from scenarios.schema import ScenarioError
 from sim.rollout.result import (
     KPI_COUNTS,
     CityMap,
@@ -31,48 +33,49 @@ def _month(i: int) -> str:
     return f"{2009 + i // 12}-{i % 12 + 1:02d}"
 
 
+def _month_row(i: int, n: int) -> MonthRow:
+    """Month i of n: phase 2 (bus and retail) from the thirteenth month; figures grow linearly."""
+    sectors = ("bus",) if i < 12 else ("bus", "retail")
+    return MonthRow(
+        month=_month(i),
+        phase="phase 1" if i < 12 else "phase 2",
+        cardholders=10_000 * (i + 1),
+        cards_issued_in_month=10_000,
+        issuance_limited_by="windows",
+        service_windows=2 + i // 10,
+        recharge_points=5 + i,
+        terminals=100 + 20 * i,
+        terminals_by_kind={"bus": 100 + 10 * i} | ({"pos": 10 * i} if i >= 12 else {}),
+        sectors=sectors,
+        coverage_share=min(1.0, 0.1 + i / n),
+        tx_per_day_by_sector={s: 1000 * (i + 1) for s in sectors},
+        card_spending_fen=1_000_000 * (i + 1),
+        loads_fen=1_100_000 * (i + 1),
+        float_fen=5_000_000 * (i + 1),
+        fees_fen=20_000 * (i + 1),
+        float_income_fen=5_000 * (i + 1),
+        revenue_fen=25_000 * (i + 1),
+        investment_fen=500_000 if i < 6 else 0,
+        opex_fen=10_000,
+        cash_cumulative_fen=-3_000_000 + 150_000 * i,
+        recharge_wait_s_mean=60.0 - i,
+        recharge_wait_s_p95=240.0 - 3 * i,
+        window_wait_s_mean=300.0 - 5 * i,
+        settlement_fen_by_participant={
+            "operator": 1000,
+            "bus-co": 5000 * i,
+            "bank-a": -1000 - 5000 * i,
+        },
+        representative_day=i % 6 == 0,
+    )
+
+
 def small_result(n: int = 30) -> RolloutResult:
     phases = (
         Phase("phase 1", _month(0), _month(11), ("bus",)),
         Phase("phase 2", _month(12), _month(n - 1), ("bus", "retail")),
     )
-    months = []
-    for i in range(n):
-        sectors = ("bus",) if i < 12 else ("bus", "retail")
-        months.append(
-            MonthRow(
-                month=_month(i),
-                phase="phase 1" if i < 12 else "phase 2",
-                cardholders=10_000 * (i + 1),
-                cards_issued_in_month=10_000,
-                issuance_limited_by="windows",
-                service_windows=2 + i // 10,
-                recharge_points=5 + i,
-                terminals=100 + 20 * i,
-                terminals_by_kind={"bus": 100 + 10 * i} | ({"pos": 10 * i} if i >= 12 else {}),
-                sectors=sectors,
-                coverage_share=min(1.0, 0.1 + i / n),
-                tx_per_day_by_sector={s: 1000 * (i + 1) for s in sectors},
-                card_spending_fen=1_000_000 * (i + 1),
-                loads_fen=1_100_000 * (i + 1),
-                float_fen=5_000_000 * (i + 1),
-                fees_fen=20_000 * (i + 1),
-                float_income_fen=5_000 * (i + 1),
-                revenue_fen=25_000 * (i + 1),
-                investment_fen=500_000 if i < 6 else 0,
-                opex_fen=10_000,
-                cash_cumulative_fen=-3_000_000 + 150_000 * i,
-                recharge_wait_s_mean=60.0 - i,
-                recharge_wait_s_p95=240.0 - 3 * i,
-                window_wait_s_mean=300.0 - 5 * i,
-                settlement_fen_by_participant={
-                    "operator": 1000,
-                    "bus-co": 5000 * i,
-                    "bank-a": -1000 - 5000 * i,
-                },
-                representative_day=i % 6 == 0,
-            )
-        )
+    months = tuple(_month_row(i, n) for i in range(n))
     targets = (
         TargetCheck(Target("cardholders", _month(11), 100_000), 120_000, True, 20_000),
         TargetCheck(Target("terminals", _month(23), 700, 800), 560, False, -140),
@@ -101,7 +104,7 @@ def small_result(n: int = 30) -> RolloutResult:
         seed=1,
         sample=0.01,
         phases=phases,
-        months=tuple(months),
+        months=months,
         targets=targets,
         sites=sites,
         city=city,
@@ -249,9 +252,6 @@ def test_downloads_are_whole_files() -> None:
 
 
 def test_run_cache_keys_on_the_resolved_scenario() -> None:
-    from dashboard import runner
-    from scenarios.rollout_schema import shipped
-
     path = shipped()["hangzhou-2004-2009"]
     base = runner.load(path)
     same = runner.load(path, {})
@@ -270,9 +270,6 @@ def test_run_cache_keys_on_the_resolved_scenario() -> None:
 
 
 def test_params_resolve_and_overrides() -> None:
-    from dashboard import params, runner
-    from scenarios.rollout_schema import shipped
-
     s = runner.load(shipped()["hangzhou-2004-2009"])
     found = {p.dotted: value for p, value in params.available(s)}
     assert found.keys() == {p.dotted for p in params.PARAMS}
@@ -286,10 +283,6 @@ def test_params_resolve_and_overrides() -> None:
 
 
 def test_uploads_keep_sessions_apart_and_refuse_oversize() -> None:
-    from dashboard import runner
-    from scenarios.rollout_schema import shipped
-    from scenarios.schema import ScenarioError
-
     folder = runner.UploadFolder()
     try:
         text = shipped()["hangzhou-2004-2009"].read_bytes()

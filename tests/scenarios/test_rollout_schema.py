@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from scenarios.rollout_docs import DOC_PATH, render
-from scenarios.rollout_schema import load_rollout, shipped
+from scenarios.rollout_loader import load_rollout, shipped
 from scenarios.schema import ScenarioError
 from scenarios.toml_source import key_lines
+from sim.rollout.engine import run_rollout
+from sim.rollout.report import summary_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 HANGZHOU = ROOT / "scenarios" / "rollout" / "hangzhou-2004-2009.toml"
@@ -247,9 +249,6 @@ def test_the_framework_template_can_be_extended() -> None:
 
 
 def test_a_shorter_span_leaves_later_phases_and_targets_out() -> None:
-    from sim.rollout.engine import run_rollout
-    from sim.rollout.report import summary_lines
-
     s = load_rollout("one-card-plan-2005-2010", {"rollout.end_month": "2006-03"})
     r = run_rollout(s, sample=0.00002)
     assert [p.name for p in r.phases] == ["2005-first-sectors", "2006-more-sectors"]

@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from model.card import CardType
+from model.terminal.fares import FareRules, bus_fare_fen
+from scenarios import schema
 from scenarios.schema import ScenarioError, load, parse
 from sim.cli import main
 
@@ -51,6 +54,17 @@ def test_every_default_value_cites_a_source_or_states_an_assumption() -> None:
         (("buses = 5000", "buses = true"), "city.buses: True is not an integer"),
         (('banks = ["ICBC", "ABC", "BOC", "CCB"]', "banks = [3]"), "city.banks[0]: 3 is not a string"),
         (("queue_limit = 30", "queue_limit = 0"), "service.queue_limit: 0 out of range"),
+        (
+            ("epurse_percent = 91", "epurse_percent = -5"),
+            "fares.epurse_percent: -5 out of range (allowed: >= 0)",
+        ),
+        (("metro_step_stations = 4", "metro_step_stations = 0"), "fares.metro_step_stations: 0 out of range"),
+        (("bus_fare_fen = 200", "bus_fare_fen = 2.5"), "fares.bus_fare_fen: 2.5 is not an integer"),
+        (("taxi_trip_km_mean = 6.0", "taxi_trip_km_mean = nan"), "fares.taxi_trip_km_mean: nan out of range"),
+        (
+            ("taxi_per_km_fen = 200", "taxi_per_km_fen = 200\npass_route_max = 99"),
+            "fares.pass_route_max: unknown key (allowed: bus_fare_fen, epurse_percent",
+        ),
     ],
 )
 def test_bad_values_name_file_field_and_allowed(change: tuple[str, str], message: str) -> None:
@@ -62,6 +76,22 @@ def test_bad_values_name_file_field_and_allowed(change: tuple[str, str], message
     assert str(err.value).startswith("city.toml: ")
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_the_fares_table_is_the_fare_rules_the_terminals_charge_by() -> None:
+    fares = load().fares
+    assert isinstance(fares, FareRules)
+    assert bus_fare_fen(fares, CardType.ADULT, 155, False, None) == 182  # 91% of CNY 2
+    assert fares.taxi_trip_km_mean == 6.0
+
+
+def test_a_fare_rule_the_checks_miss_is_still_one_line_naming_file_and_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(schema, "_check_tables", lambda tables, source: None)
+    with pytest.raises(ScenarioError) as err:
+        parse(_text().replace("epurse_percent = 91", "epurse_percent = 191", 1), "city.toml")
+    assert str(err.value) == "city.toml: fares: fare rules: epurse_percent=191 outside 0..100"
 
 
 def test_missing_key_and_section() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from scenarios.rollout_schema import load_rollout
+from scenarios.rollout_loader import load_rollout
 from scenarios.schema import ScenarioError
 from sim.cli import main
 from sim.rollout import report as rollout_report
