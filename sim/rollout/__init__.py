@@ -6,11 +6,23 @@ float (`money`), the engine that ties them (`engine`: `run_rollout`), its result
 
 from sim.rollout.engine import run_rollout
 from sim.rollout.report import summary_lines, write_compare, write_rollout
-from sim.rollout.result import KPI_COUNTS, MONTH_SCALARS, Flow, MonthRow, Phase, RolloutResult, TargetCheck
+from sim.rollout.result import (
+    KPI_COUNTS,
+    MONTH_SCALARS,
+    SOURCE_PLAN_INPUT,
+    SOURCE_PREDICTION,
+    Flow,
+    MonthRow,
+    Phase,
+    RolloutResult,
+    TargetCheck,
+)
 
 __all__ = [
     "KPI_COUNTS",
     "MONTH_SCALARS",
+    "SOURCE_PLAN_INPUT",
+    "SOURCE_PREDICTION",
     "Flow",
     "MonthRow",
     "Phase",

@@ -46,12 +46,26 @@ class Target:
     source: str = ""
 
 
+# What a target's figure is: a plan input restated (a milestone or batch the scenario sets) is
+# never an achievement; only a figure the model computes can meet or miss its target.
+SOURCE_PLAN_INPUT = "plan input"
+SOURCE_PREDICTION = "prediction"
+
+
 @dataclass(frozen=True, slots=True)
 class TargetCheck:
+    """A target against the run. `p_met` and its 95% interval come from replications
+    (`cardtwin rollout --replications N`); one run leaves them None."""
+
     target: Target
     actual: int
     met: bool
     gap: int  # actual - low: negative means missed by that much
+    source: str = SOURCE_PREDICTION  # SOURCE_PLAN_INPUT or SOURCE_PREDICTION
+    verdict: str = ""  # "met", "missed", "above range", "plan input"; empty: derive from `met`
+    p_met: float | None = None
+    p_met_low: float | None = None
+    p_met_high: float | None = None
 
     @property
     def gap_share(self) -> float:
