@@ -16,6 +16,7 @@ this package.
 from model.bankcard.bcd import (
     AMOUNT_N12_FEN_MAX,
     BcdError,
+    check_pan,
     decode_amount_fen,
     decode_date,
     decode_n,
@@ -68,6 +69,7 @@ __all__ = [
     "arpc_method_1",
     "build_dol_data",
     "card_key",
+    "check_pan",
     "cryptogram_input",
     "cvr_of",
     "decode_amount_fen",
