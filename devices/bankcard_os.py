@@ -196,6 +196,8 @@ class BankCardOS:
                 tlv(t.TAG_PRIORITY, b"\x01"),
             )
             return template(t.TAG_RECORD_TEMPLATE, entry) + _OK
+        if selected == PSE_NAME:
+            raise _Refused(SW.RECORD_NOT_FOUND)  # the directory has one record
         if selected != self.state.aid:
             raise _Refused(SW.CONDITIONS_NOT_SATISFIED)
         record = self._record(sfi, p1)
@@ -251,11 +253,8 @@ class BankCardOS:
             raise _Refused(SW.CONDITIONS_NOT_SATISFIED)
         if len(data) < 2 or data[0] != t.TAG_COMMAND_TEMPLATE or data[1] != len(data) - 2:
             raise _Refused(SW.WRONG_DATA)
-        try:
-            values = split_dol_data(_PDOL, data[2:], "GPO")
-            amount_fen = decode_amount_fen(values[t.TAG_AMOUNT_AUTHORISED], "GPO 9F02")
-        except CardTwinError:
-            raise _Refused(SW.WRONG_LENGTH) from None
+        values = _split(_PDOL, data[2:], "GPO")
+        amount_fen = _amount(values[t.TAG_AMOUNT_AUTHORISED], "GPO 9F02")
         if state.atc >= ATC_LAST:
             raise _Refused(SW.CONDITIONS_NOT_SATISFIED)  # an exhausted counter: no transaction ever
         session.ec_eligible = (
@@ -300,11 +299,8 @@ class BankCardOS:
     def _first_ac(self, asked: int, data: bytes) -> bytes:
         session, state = self._session, self.state
         assert session.gpo is not None
-        try:
-            values = split_dol_data(_CDOL1, data, "GENERATE AC 1")
-            amount_fen = decode_amount_fen(values[t.TAG_AMOUNT_AUTHORISED], "CDOL1 9F02")
-        except CardTwinError:
-            raise _Refused(SW.WRONG_LENGTH) from None
+        values = _split(_CDOL1, data, "GENERATE AC 1")
+        amount_fen = _amount(values[t.TAG_AMOUNT_AUTHORISED], "CDOL1 9F02")
         decided = asked
         if asked == _AC_TC:
             same_amount = values[t.TAG_AMOUNT_AUTHORISED] == session.gpo[t.TAG_AMOUNT_AUTHORISED]
@@ -322,10 +318,7 @@ class BankCardOS:
 
     def _second_ac(self, asked: int, data: bytes) -> bytes:
         session = self._session
-        try:
-            values = split_dol_data(_CDOL2, data, "GENERATE AC 2")
-        except CardTwinError:
-            raise _Refused(SW.WRONG_LENGTH) from None
+        values = _split(_CDOL2, data, "GENERATE AC 2")
         issuer_data = values[t.TAG_ISSUER_AUTH_DATA]
         if not session.issuer_authenticated and not session.issuer_auth_failed:
             self._authenticate_issuer(issuer_data[:8], issuer_data[8:])
@@ -397,10 +390,7 @@ class BankCardOS:
         header = bytes((0x04, 0xDA, p1, p2, len(data)))
         if mac != script_mac(session_key(state.udk_smi, state.atc), header, state.atc, session.arqc, value):
             raise _Refused(SW_SM_INVALID)
-        try:
-            amount_fen = decode_amount_fen(value, f"PUT DATA {tag:X}")
-        except CardTwinError:
-            raise _Refused(SW.WRONG_DATA) from None
+        amount_fen = _amount(value, f"PUT DATA {tag:X}")
         limit_fen = state.ec_balance_limit_fen
         if tag == t.TAG_EC_BALANCE and amount_fen > limit_fen:
             raise _Refused(SW.NO_ROOM)
@@ -408,6 +398,22 @@ class BankCardOS:
             raise _Refused(SW.WRONG_DATA)
         setattr(state, _PUT_DATA_FIELDS[tag], amount_fen)  # the commit of one script command
         return _OK
+
+
+def _split(entries: tuple[tuple[int, int], ...], data: bytes, where: str) -> dict[int, bytes]:
+    """The DOL values of a command: a wrong length answers 6700."""
+    try:
+        return split_dol_data(entries, data, where)
+    except CardTwinError:
+        raise _Refused(SW.WRONG_LENGTH) from None
+
+
+def _amount(raw: bytes, where: str) -> int:
+    """An n12 amount of a command: bytes that are not BCD answer 6A80."""
+    try:
+        return decode_amount_fen(raw, where)
+    except CardTwinError:
+        raise _Refused(SW.WRONG_DATA) from None
 
 
 _PUT_DATA_FIELDS = {

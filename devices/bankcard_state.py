@@ -157,11 +157,14 @@ def personalise(
     pan_sequence: int = 0,
     pin: str = "123456",
     expiry: tuple[int, int, int] = (2030, 12, 31),
-    **ec_fen: int,
+    /,
+    *,
+    ec_balance_fen: int = 0,
+    ec_balance_limit_fen: int = EC_BALANCE_LIMIT_FEN_DEFAULT,
+    ec_single_limit_fen: int = 50_000,
+    ec_reset_threshold_fen: int = 10_000,
 ) -> BankCardState:
-    """A new card as the bureau writes it: its keys derived from the bank's master keys.
-
-    `ec_fen` sets the EC fields by name (`ec_balance_fen=...`, `ec_single_limit_fen=...`)."""
+    """A new card as the bureau writes it: its keys derived from the bank's master keys."""
     udk_ac, udk_smi = keys.card_keys(pan, pan_sequence)
     state = BankCardState(
         pan=pan,
@@ -171,15 +174,10 @@ def personalise(
         udk_smi=udk_smi,
         pin=pin_block(pin),
         key_index=keys.key_index,
+        ec_balance_fen=ec_balance_fen,
+        ec_balance_limit_fen=ec_balance_limit_fen,
+        ec_single_limit_fen=ec_single_limit_fen,
+        ec_reset_threshold_fen=ec_reset_threshold_fen,
     )
-    for name, value in ec_fen.items():
-        if name not in _EC_FIELDS:
-            raise BankCardImageError(
-                f"personalise {pan}: {name} is not an EC field ({', '.join(_EC_FIELDS)})"
-            )
-        setattr(state, name, value)
     state.check()
     return state
-
-
-_EC_FIELDS = ("ec_balance_fen", "ec_balance_limit_fen", "ec_single_limit_fen", "ec_reset_threshold_fen")
