@@ -9,8 +9,16 @@ issuer share.
   data object lists (`parse_dol`, `build_dol_data`, `split_dol_data`).
 - `bcd`: n12 amounts in fen, PANs and YYMMDD dates in packed BCD.
 
-The card itself lives in `devices.bankcard_os`; terminal kernels and the issuer host build on
-this package.
+- `kernel`: the commands of every bank terminal over the `CardChannel` (`open_card`: PSE or
+  candidate list, SELECT, GPO with the PDOL, READ RECORD by the AFL; `first_ac`, `second_ac`,
+  GET DATA, VERIFY).
+- `issuer`: the issuing bank's authorisation host (`IssuerHost`: ARQC verified, ARC + ARPC,
+  two-phase holds, the EC load script) behind the `Authoriser` interface.
+- `terminals`: the bank POS (`BankPos`: online purchase, EC offline purchase) and the EC load
+  terminal (`EcLoadTerminal`), each recovering its torn transactions from the card's EC balance
+  and ATC; finished transactions are `BankRecord`s.
+
+The card itself lives in `devices.bankcard_os`.
 """
 
 from model.bankcard.bcd import (
@@ -45,6 +53,16 @@ from model.bankcard.crypto import (
     script_mac,
     session_key,
 )
+from model.bankcard.issuer import (
+    ARC_APPROVED,
+    AuthorisationRequest,
+    AuthorisationResponse,
+    Authoriser,
+    IssuerError,
+    IssuerHost,
+    Kind,
+)
+from model.bankcard.kernel import AcAnswer, CardSession, KernelError, open_card
 from model.bankcard.objects import (
     build_dol_data,
     dol_length,
@@ -54,17 +72,32 @@ from model.bankcard.objects import (
     template,
     tlv,
 )
+from model.bankcard.terminals import BankPos, BankRecord, BankTerminalError, EcLoadTerminal
 
 __all__ = [
     "AMOUNT_N12_FEN_MAX",
+    "ARC_APPROVED",
     "ARC_SIZE",
     "ATC_MAX",
     "CRYPTOGRAM_SIZE",
     "CVR_SIZE",
     "SCRIPT_MAC_SIZE",
+    "AcAnswer",
+    "AuthorisationRequest",
+    "AuthorisationResponse",
+    "Authoriser",
     "BankCryptoError",
+    "BankPos",
+    "BankRecord",
+    "BankTerminalError",
     "BcdError",
+    "CardSession",
+    "EcLoadTerminal",
+    "IssuerError",
+    "IssuerHost",
     "IssuerMasterKeys",
+    "KernelError",
+    "Kind",
     "application_cryptogram",
     "arpc_method_1",
     "build_dol_data",
@@ -83,6 +116,7 @@ __all__ = [
     "encode_pan",
     "issuer_application_data",
     "odd_parity",
+    "open_card",
     "parse_dol",
     "retail_mac",
     "script_mac",
