@@ -90,7 +90,9 @@ def select_application(card: CardChannel) -> tuple[bytes, bytes]:
         answer = parse_response(card.transmit(encode_command(0x00, 0xA4, 0x04, 0x00, aid, 256)))
         if answer.ok:
             return aid, find(answer.data, t.TAG_PDOL) or b""
-        if answer.sw not in (0x6A82, 0x6283):
+        if answer.sw == 0x6283:
+            raise CardStatusError("SELECT AID", answer.sw, "the application is blocked")
+        if answer.sw != 0x6A82:
             raise CardStatusError("SELECT AID", answer.sw)
     raise CardStatusError("SELECT AID", 0x6A82, "no PBOC application on the card")
 
