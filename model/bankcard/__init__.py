@@ -17,6 +17,9 @@ issuer share.
 - `terminals`: the bank POS (`BankPos`: online purchase, EC offline purchase) and the EC load
   terminal (`EcLoadTerminal`), each recovering its torn transactions from the card's EC balance
   and ATC; finished transactions are `BankRecord`s.
+- `network`: the `Switch` routing by BIN to the issuers, the `Acquirer` and its clearing file,
+  `clear_day` posting each record's merchant discount split (7:2:1, rates by merchant class,
+  ASSUMPTION) on `model.backoffice.Ledger` with positions netting to zero.
 
 The card itself lives in `devices.bankcard_os`.
 """
@@ -63,6 +66,16 @@ from model.bankcard.issuer import (
     Kind,
 )
 from model.bankcard.kernel import AcAnswer, CardSession, KernelError, open_card
+from model.bankcard.network import (
+    DISCOUNT_BP,
+    Acquirer,
+    ClearingRecord,
+    DayClearing,
+    NetworkError,
+    Switch,
+    clear_day,
+    split_fee,
+)
 from model.bankcard.objects import (
     build_dol_data,
     dol_length,
@@ -81,8 +94,10 @@ __all__ = [
     "ATC_MAX",
     "CRYPTOGRAM_SIZE",
     "CVR_SIZE",
+    "DISCOUNT_BP",
     "SCRIPT_MAC_SIZE",
     "AcAnswer",
+    "Acquirer",
     "AuthorisationRequest",
     "AuthorisationResponse",
     "Authoriser",
@@ -92,17 +107,22 @@ __all__ = [
     "BankTerminalError",
     "BcdError",
     "CardSession",
+    "ClearingRecord",
+    "DayClearing",
     "EcLoadTerminal",
     "IssuerError",
     "IssuerHost",
     "IssuerMasterKeys",
     "KernelError",
     "Kind",
+    "NetworkError",
+    "Switch",
     "application_cryptogram",
     "arpc_method_1",
     "build_dol_data",
     "card_key",
     "check_pan",
+    "clear_day",
     "cryptogram_input",
     "cvr_of",
     "decode_amount_fen",
@@ -122,6 +142,7 @@ __all__ = [
     "script_mac",
     "session_key",
     "split_dol_data",
+    "split_fee",
     "tag_bytes",
     "template",
     "tlv",

@@ -99,6 +99,7 @@ class IssuerHost:
         self.holds: dict[tuple[str, int], _Hold] = {}
         self.ec_float_fen = 0  # EC money the bank moved onto its cards
         self.purchases_due_fen = 0  # confirmed purchases it owes the acquirers (cleared later)
+        self.cleared_fen = 0  # purchases cleared: paid into the network's settlement
 
     def open_account(self, pan: str, balance_fen: int) -> None:
         if pan in self.accounts_fen:
@@ -110,7 +111,29 @@ class IssuerHost:
     def total_fen(self) -> int:
         """Every fen the bank answers for: accounts + holds + EC float + purchases due."""
         held = sum(hold.amount_fen for hold in self.holds.values())
-        return sum(self.accounts_fen.values()) + held + self.ec_float_fen + self.purchases_due_fen
+        due = self.ec_float_fen + self.purchases_due_fen + self.cleared_fen
+        return sum(self.accounts_fen.values()) + held + due
+
+    def tc_verifies(self, pan: str, pan_sequence: int, atc: int, tc: bytes, data: bytes) -> bool:
+        """A clearing record's TC, recomputed over `data` (DOL data || AIP || ATC || CVR)."""
+        sk = session_key(card_key(self.keys.mk_ac, pan, pan_sequence), atc)
+        return application_cryptogram(sk, data) == tc
+
+    def clear(self, kind: str, amount_fen: int) -> None:
+        """A purchase cleared through the switch: paid from the EC float or the confirmed purchases."""
+        if kind == "ec-offline":
+            if amount_fen > self.ec_float_fen:
+                raise IssuerError(
+                    f"issuer: EC purchase of {amount_fen} fen exceeds the EC float {self.ec_float_fen}"
+                )
+            self.ec_float_fen -= amount_fen
+        else:
+            if amount_fen > self.purchases_due_fen:
+                raise IssuerError(
+                    f"issuer: purchase of {amount_fen} fen exceeds those due {self.purchases_due_fen}"
+                )
+            self.purchases_due_fen -= amount_fen
+        self.cleared_fen += amount_fen
 
     def arqc_verifies(self, request: AuthorisationRequest) -> bool:
         """Recompute the ARQC from the issuer's master key, the PAN and the counter."""

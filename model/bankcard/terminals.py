@@ -291,8 +291,8 @@ class EcLoadTerminal(_BankTerminal):
             del self.pending[session.pan]
             self.authoriser.reverse(session.pan, ac1.atc)
             raise
+        self.authoriser.confirm(session.pan, ac1.atc)  # (if the issuer is unreachable, still pending)
         del self.pending[session.pan]
-        self.authoriser.confirm(session.pan, ac1.atc)
         return self._record("ec-load", session, ac2, amount_fen, now)
 
     def recover(self, card: CardChannel) -> bool | None:
