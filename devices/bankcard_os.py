@@ -21,6 +21,9 @@ Card risk rules, DECIDE (JR/T 0025 leaves them to the issuer):
   with ARC "00" in this session and the script MAC (`model.bankcard.script_mac`) over the ATC
   and ARQC of this session; it writes the absolute value, so a replayed script cannot credit
   twice, and a new balance above `9F77` answers 6A84.
+- The last offline TC is kept with its debit (ATC | amount | TC | `9F10`, persistent) and
+  answered to GET DATA of the proprietary tag `DF4D`, as the e-purse's GET TRANSACTION PROOF:
+  a terminal whose TC answer was torn away rebuilds the record with the card's own TC.
 - The reset threshold `9F6D` is data the card keeps and reports: the terminal and issuer use it
   to offer a load; the card does not act on it.
 - CVR (in `9F10`): 03 | (2nd AC type << 6 | 1st AC type << 4) | flags | 00, types 00 AAC,
@@ -238,6 +241,8 @@ class BankCardOS:
             t.TAG_ATC: state.atc.to_bytes(2, "big"),
             t.TAG_PIN_TRY_COUNTER: bytes((state.pin_tries_left,)),
         }
+        if state.last_offline_proof:
+            values[t.TAG_OFFLINE_PROOF] = state.last_offline_proof
         value = values.get(tag)
         if value is None:
             raise _Refused(SW_DATA_NOT_FOUND)
@@ -307,14 +312,18 @@ class BankCardOS:
             no_other = values[t.TAG_AMOUNT_OTHER] == bytes(6)
             decided = _AC_TC if session.ec_eligible and same_amount and no_other else _AC_ARQC
         session.first_ac, session.cdol1_data = decided, data
-        answer = self._cryptogram_answer(data, decided)
+        answer, cryptogram, iad = self._cryptogram_answer(data, decided)
         if decided == _AC_ARQC:
-            session.arqc = answer[1]
+            session.arqc = cryptogram
         if decided == _AC_TC:
             assert amount_fen <= state.ec_balance_fen, "EC eligibility checked the balance at GPO"
-            state.ec_balance_fen -= amount_fen  # the commit of an EC offline purchase
+            # The commit of an EC offline purchase: the debit and its proof together.
+            state.ec_balance_fen -= amount_fen
+            state.last_offline_proof = (
+                state.atc.to_bytes(2, "big") + encode_amount_fen(amount_fen) + cryptogram + iad
+            )
             session.approved_on_ec = True
-        return answer[0]
+        return answer
 
     def _second_ac(self, asked: int, data: bytes) -> bytes:
         session = self._session
@@ -337,8 +346,8 @@ class BankCardOS:
 
     def _cryptogram_answer(
         self, dol_data: bytes, decided: int, second: int | None = None
-    ) -> tuple[bytes, bytes]:
-        """The format 2 answer of GENERATE AC and its cryptogram."""
+    ) -> tuple[bytes, bytes, bytes]:
+        """The format 2 answer of GENERATE AC, its cryptogram and its `9F10`."""
         session, state = self._session, self.state
         first = session.first_ac if session.first_ac is not None else decided
         types = (_CVR_CODE[second] if second is not None else 0b10) << 6 | _CVR_CODE[first] << 4
@@ -351,14 +360,15 @@ class BankCardOS:
         atc = state.atc.to_bytes(2, "big")
         sk = session_key(state.udk_ac, state.atc)
         cryptogram = application_cryptogram(sk, dol_data + AIP + atc + cvr)
+        iad = issuer_application_data(state.key_index, cvr)
         body = template(
             t.TAG_RESPONSE_FORMAT_2,
             tlv(t.TAG_CID, bytes((decided,))),
             tlv(t.TAG_ATC, atc),
             tlv(t.TAG_CRYPTOGRAM, cryptogram),
-            tlv(t.TAG_ISSUER_APP_DATA, issuer_application_data(state.key_index, cvr)),
+            tlv(t.TAG_ISSUER_APP_DATA, iad),
         )
-        return body + _OK, cryptogram
+        return body + _OK, cryptogram, iad
 
     def _external_authenticate(self, p1: int, p2: int, data: bytes) -> bytes:
         session = self._session

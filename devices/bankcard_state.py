@@ -1,7 +1,7 @@
 """The persistent state of one financial IC card (PBOC 2.0 debit with electronic cash), and its
 compact image at rest.
 
-Like the e-purse (`devices.card_state`), a city's bank cards rest as `bytes` images (95 bytes)
+Like the e-purse (`devices.card_state`), a city's bank cards rest as `bytes` images (118 bytes)
 and become a `BankCardState` only while a card is in a field. Only `devices.bankcard_os`
 mutates a state, and only in its commit steps (the ATC at GET PROCESSING OPTIONS, the PIN try
 counter at VERIFY, the EC balance at an offline TC or an issuer script).
@@ -30,8 +30,10 @@ EC_BALANCE_LIMIT_FEN_DEFAULT = 100_000  # CNY 1000, the PBOC ceiling for electro
 
 # version, flags, AID, PAN digits, PAN (cn, F-padded), PSN, expiry YYMMDD, key index, ATC, PIN tries,
 # PIN block (2 | N | digits | F..), currency, EC balance, limit, single limit, reset threshold.
-_IMAGE = struct.Struct(">BB8sB10sB3sBHB8sH6s6s6s6s32s")
-_BLOCKED = 0x01
+# ... keys, and the last offline TC's proof (zeros when none).
+_IMAGE = struct.Struct(">BB8sB10sB3sBHB8sH6s6s6s6s32s23s")
+_BLOCKED, _HAS_PROOF = 0x01, 0x02
+OFFLINE_PROOF_SIZE = 23  # ATC(2) | amount n12(6) | TC(8) | IAD(7)
 
 
 class BankCardImageError(CardTwinError):
@@ -67,6 +69,7 @@ class BankCardState:
     ec_single_limit_fen: int = 50_000
     ec_reset_threshold_fen: int = 10_000
     blocked: bool = False
+    last_offline_proof: bytes = b""  # the last EC offline TC (OFFLINE_PROOF_SIZE bytes), or none
 
     def check(self) -> None:
         """The invariants of a card: raise BankCardImageError naming the first broken one."""
@@ -80,6 +83,10 @@ class BankCardState:
         if not 0 <= self.pin_tries_left <= PIN_TRIES_MAX:
             raise BankCardImageError(
                 f"bank card {self.pan}: PIN tries {self.pin_tries_left} outside 0..{PIN_TRIES_MAX}"
+            )
+        if len(self.last_offline_proof) not in (0, OFFLINE_PROOF_SIZE):
+            raise BankCardImageError(
+                f"bank card {self.pan}: offline proof of {len(self.last_offline_proof)} bytes"
             )
         limits = (self.ec_balance_limit_fen, self.ec_single_limit_fen, self.ec_reset_threshold_fen)
         if not all(0 <= x <= AMOUNT_N12_FEN_MAX for x in limits):
@@ -101,7 +108,7 @@ class BankCardState:
         )
         return _IMAGE.pack(
             IMAGE_VERSION,
-            _BLOCKED if self.blocked else 0,
+            (_BLOCKED if self.blocked else 0) | (_HAS_PROOF if self.last_offline_proof else 0),
             self.aid,
             len(self.pan),
             encode_pan(self.pan),  # struct pads a shorter PAN with 00s to 10 bytes
@@ -114,6 +121,7 @@ class BankCardState:
             self.currency,
             *(x.to_bytes(6, "big") for x in n12),
             self.udk_ac + self.udk_smi,
+            self.last_offline_proof,  # struct writes zeros for none
         )
 
     @classmethod
@@ -146,6 +154,7 @@ class BankCardState:
             ec_single_limit_fen=single,
             ec_reset_threshold_fen=reset,
             blocked=bool(flags & _BLOCKED),
+            last_offline_proof=fields[17] if flags & _HAS_PROOF else b"",
         )
         state.check()
         return state

@@ -173,6 +173,20 @@ def second_ac(card: CardChannel, session: CardSession, asked: int, arpc: bytes, 
     return _ac(card, asked, build_dol_data(session.cdol2, values), "GENERATE AC 2", cdol1_data)
 
 
+def cdol1_data(session: CardSession) -> bytes:
+    """The CDOL1 data of the session's first GENERATE AC (what its cryptogram covers)."""
+    return build_dol_data(session.cdol1, session.terminal_data)
+
+
+def get_data(card: CardChannel, tag: int) -> bytes:
+    """The value of a data object the card answers to GET DATA."""
+    answer = send(card, encode_command(0x80, 0xCA, tag >> 8, tag & 0xFF, le=256), f"GET DATA {tag:X}")
+    value = find(answer, tag)
+    if value is None:
+        raise KernelError(f"GET DATA {tag:X}: the answer has no {tag:X}")
+    return value
+
+
 def get_amount(card: CardChannel, tag: int) -> int:
     """An n12 amount the card answers to GET DATA (`9F79`, `9F77`, `9F78`, `9F6D`)."""
     answer = send(card, encode_command(0x80, 0xCA, tag >> 8, tag & 0xFF, le=256), f"GET DATA {tag:X}")

@@ -7,9 +7,9 @@ and the end-of-day clearing with the merchant discount split, on the back office
 - `Acquirer` is the `Authoriser` its terminals see (it forwards to the switch) and collects the
   finished `BankRecord`s of its merchants into the day's clearing file, each (PAN, ATC) once.
 - `clear_day` takes the acquirers' files through the switch to the issuers: each issuer checks
-  the TC of each record (a record recovered from a card's EC balance carries none and is taken
-  as the card's own proof), and the ledger gets one posting per record between the issuer, the
-  switch, the acquirer and the merchant. Positions (`position:*` accounts, debit = owes) net to
+  the TC of each record (a torn EC purchase's too: the card's offline proof gave it back), and
+  the ledger gets one posting per record between the issuer, the switch, the acquirer and the
+  merchant. Positions (`position:*` accounts, debit = owes) net to
   zero by construction and `clear_day` asserts it.
 
 Merchant discount, ASSUMPTION (facts from outside the seeds, per the reference: China's bank
@@ -167,8 +167,6 @@ def clear_day(
 
 
 def _verifies(switch: Switch, record: BankRecord) -> bool:
-    if record.recovered:
-        return True  # no TC: the card's own EC balance and ATC proved it (terminals.recover)
     issuer = switch.issuers[switch.bank_of(record.pan)]
     data = record.dol_data + record.aip + record.atc.to_bytes(2, "big") + record.iad[3:7]
     return issuer.tc_verifies(record.pan, record.pan_sequence, record.atc, record.cryptogram, data)

@@ -66,6 +66,7 @@ TAG_EC_BALANCE_LIMIT = 0x9F77
 TAG_EC_SINGLE_LIMIT = 0x9F78
 TAG_EC_RESET_THRESHOLD = 0x9F6D
 TAG_EC_AUTH_CODE = 0x9F74
+TAG_OFFLINE_PROOF = 0xDF4D  # DECIDE, proprietary: the last EC offline TC (devices.bankcard_os)
 
 
 def tag_bytes(tag: int) -> bytes:

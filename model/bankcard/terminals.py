@@ -8,8 +8,9 @@ Torn transactions, DECIDE:
 - EC offline purchase: the card debits its EC balance when it answers TC to the first GENERATE
   AC. If that answer is lost, the terminal keeps the pending purchase and `recover` reads the
   card's EC balance and ATC when the card is presented again: the same ATC with the balance
-  lowered by the amount means the card committed; the purchase is then recorded without a
-  TC (`cryptogram` empty, `recovered` true) for the issuer to settle from its EC float.
+  lowered by the amount means the card committed, and the card's last offline proof (GET DATA
+  `DF4D`: ATC, amount, TC, `9F10`) gives back the TC, so the record (`recovered` true) clears
+  like any other, its TC checked by the issuer.
 - EC load: the issuer holds the account debit at authorisation. A torn second GENERATE AC or
   PUT DATA leaves a pending load; `recover` reads `9F79` and `9F36`: same ATC and the new
   balance -> confirm; same ATC and the old balance -> reverse (the card's session and its
@@ -24,7 +25,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import model.bankcard.kernel as k
-from model.bankcard.bcd import decode_pan
+import model.bankcard.objects as t
+from model.bankcard.bcd import decode_pan, encode_amount_fen
 from model.bankcard.issuer import AuthorisationRequest, Authoriser, Kind
 from model.card import CardChannel
 from model.card.tlv import find
@@ -65,6 +67,8 @@ class _Pending:
     balance_before_fen: int
     balance_after_fen: int
     when: datetime
+    dol_data: bytes = b""  # EC purchase: the CDOL1 data its TC covers
+    aip: bytes = b""
 
 
 class _BankTerminal:
@@ -192,6 +196,8 @@ class BankPos(_BankTerminal):
                 balance_before,
                 balance_before - amount_fen,
                 now,
+                k.cdol1_data(session),
+                session.aip,
             )
         )
         try:
@@ -217,27 +223,34 @@ class BankPos(_BankTerminal):
             raise BankTerminalError(
                 f"terminal {self.terminal_id}: card {pan} moved from ATC {pending.atc} to {atc}"
             )
-        del self.pending[pan]
-        if balance == pending.balance_after_fen:
-            return BankRecord(
-                "ec-offline",
-                self.terminal_id,
-                pan,
-                pending.pan_sequence,
-                atc,
-                pending.amount_fen,
-                b"",
-                b"",
-                b"",
-                b"",
-                pending.when,
-                recovered=True,
-            )
-        if balance != pending.balance_before_fen:
+        if balance not in (pending.balance_after_fen, pending.balance_before_fen):
             raise BankTerminalError(
                 f"terminal {self.terminal_id}: card {pan} EC balance {balance} fen is neither"
             )
-        return None
+        if balance == pending.balance_before_fen:
+            del self.pending[pan]
+            return None
+        proof = k.get_data(card, t.TAG_OFFLINE_PROOF)
+        if len(proof) != 23 or proof[:8] != atc.to_bytes(2, "big") + encode_amount_fen(pending.amount_fen):
+            raise BankTerminalError(
+                f"terminal {self.terminal_id}: card {pan} offline proof {proof.hex()} is not ours"
+            )
+        del self.pending[pan]
+        cryptogram, iad = proof[8:16], proof[16:]
+        return BankRecord(
+            "ec-offline",
+            self.terminal_id,
+            pan,
+            pending.pan_sequence,
+            atc,
+            pending.amount_fen,
+            cryptogram,
+            pending.dol_data,
+            pending.aip,
+            iad,
+            pending.when,
+            recovered=True,
+        )
 
 
 class EcLoadTerminal(_BankTerminal):

@@ -127,6 +127,7 @@ def test_get_data_of_each_tag() -> None:
         data, sw = send(card, 0x80, 0xCA, tag >> 8, tag & 0xFF)
         assert (sw, find(data, tag)) == (0x9000, value)
     assert send(card, 0x80, 0xCA, 0x9F, 0x13)[1] == SW_DATA_NOT_FOUND
+    assert send(card, 0x80, 0xCA, 0xDF, 0x4D)[1] == SW_DATA_NOT_FOUND  # no offline TC yet
 
 
 def test_verify_pin_try_counter_and_block() -> None:
@@ -155,6 +156,9 @@ def test_ec_offline_purchase_tc_debits_the_balance() -> None:
     cryptogram = find(answer, 0x9F26)
     assert cryptogram == oracle_ac(1, cdol1(1_250) + bytes.fromhex("7C00") + b"\x00\x01" + iad[3:])
     assert card.state.ec_balance_fen == 3_750 and card.state.atc == 1
+    proof, sw = send(card, 0x80, 0xCA, 0xDF, 0x4D)  # the last offline TC, kept with its debit
+    assert (sw, find(proof, 0xDF4D)) == (0x9000, b"\x00\x01" + encode_amount_fen(1_250) + cryptogram + iad)
+    assert BankCardState.from_image(image(card)).last_offline_proof == find(proof, 0xDF4D)
 
 
 def test_tc_above_the_single_limit_or_balance_goes_online() -> None:
@@ -323,8 +327,8 @@ def test_image_round_trip_and_bad_images() -> None:
     state = personalise(KEYS, "6222020000000000", 0, ec_balance_fen=99, ec_reset_threshold_fen=7)
     state.atc, state.pin_tries_left = 513, 2
     assert BankCardState.from_image(state.to_image()) == state
-    assert len(state.to_image()) == 95
-    with pytest.raises(BankCardImageError, match="94 bytes, expected 95"):
+    assert len(state.to_image()) == 118
+    with pytest.raises(BankCardImageError, match="117 bytes, expected 118"):
         BankCardState.from_image(state.to_image()[:-1])
     with pytest.raises(BankCardImageError, match="version 9"):
         BankCardState.from_image(b"\x09" + state.to_image()[1:])

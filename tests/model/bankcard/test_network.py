@@ -4,6 +4,7 @@ accounted for at the issuers."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -71,7 +72,7 @@ def test_a_forged_tc_is_held_and_a_record_submits_once() -> None:
     acquirer.submit(record, "m", "general")
     with pytest.raises(NetworkError, match="submitted twice"):
         acquirer.submit(record, "m", "general")
-    forged = type(record)(**{**{f: getattr(record, f) for f in record.__slots__}, "cryptogram": bytes(8)})
+    forged = replace(record, cryptogram=bytes(8))
     other = Acquirer("other", switch)
     other.submit(forged, "m", "general")
     ledger = Ledger(open_database(":memory:"))
