@@ -4,8 +4,10 @@ answers ARC + ARPC, and for an EC load (圈存) writes the PUT DATA script that 
 Money is two-phase, as the e-purse bank load (`model.backoffice.bank`): `authorise` moves the
 amount from the cardholder's account into a hold keyed by (PAN, ATC); `confirm` makes it final
 (a purchase owed to the acquirer, or EC money now on the card: the issuer's EC float); `reverse`
-puts it back. So a lost answer never loses the debit nor applies it twice: the terminal confirms
-or reverses once it knows what the card did. Every fen is in exactly one place, which `total_fen`
+puts it back. An EC unload (圈提) is the mirror: its hold takes nothing from the account, its
+script writes `9F79` := 0, and `confirm` moves the amount from the EC float to the account. So
+a lost answer never loses the debit nor applies it twice: the terminal confirms or reverses
+once it knows what the card did. Every fen is in exactly one place, which `total_fen`
 sums for the invariant.
 
 The terminal reaches the host through `Authoriser` (a small interface: the acquirer and switch
@@ -44,6 +46,7 @@ class IssuerError(CardTwinError):
 class Kind(Enum):
     PURCHASE = "purchase"
     EC_LOAD = "ec-load"
+    EC_UNLOAD = "ec-unload"  # 圈提: the whole EC balance back to the account
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,8 @@ class IssuerHost:
 
     def total_fen(self) -> int:
         """Every fen the bank answers for: accounts + holds + EC float + purchases due."""
-        held = sum(hold.amount_fen for hold in self.holds.values())
+        # An unload's hold is money still on the card (in the EC float): not counted twice.
+        held = sum(hold.amount_fen for hold in self.holds.values() if hold.kind is not Kind.EC_UNLOAD)
         due = self.ec_float_fen + self.purchases_due_fen + self.cleared_fen
         return sum(self.accounts_fen.values()) + held + due
 
@@ -153,9 +157,12 @@ class IssuerHost:
             return AuthorisationResponse(ARC_DECLINED, arpc_method_1(sk, request.arqc, ARC_DECLINED))
         if len(self.holds) >= HOLDS_MAX:
             raise IssuerError(f"issuer: {HOLDS_MAX} authorisations wait for their confirm or reverse")
-        self.accounts_fen[request.pan] -= request.amount_fen
         self.holds[key] = _Hold(request.kind, request.amount_fen)
         script = b""
+        if request.kind is Kind.EC_UNLOAD:  # nothing leaves the account: it is credited at confirm
+            script = self._ec_script(request, 0)
+        else:
+            self.accounts_fen[request.pan] -= request.amount_fen
         if request.kind is Kind.EC_LOAD:
             script = self._ec_script(request, request.ec_balance_fen + request.amount_fen)
         return AuthorisationResponse(arc, arpc, script)
@@ -166,6 +173,10 @@ class IssuerHost:
             return ARC_UNKNOWN_CARD
         if not self.arqc_verifies(request) or request.amount_fen <= 0:
             return ARC_DECLINED
+        if request.kind is Kind.EC_UNLOAD:
+            # The ARQC covers 9F02 = the balance the terminal read; the script writes zero.
+            fits = request.amount_fen == request.ec_balance_fen <= self.ec_float_fen
+            return ARC_APPROVED if fits else ARC_DECLINED
         if request.amount_fen > balance:
             return ARC_NO_FUNDS
         over = request.ec_balance_fen + request.amount_fen > request.ec_balance_limit_fen
@@ -188,6 +199,9 @@ class IssuerHost:
             raise IssuerError(f"issuer: confirm of {pan} ATC {atc}: no such hold")
         if hold.kind is Kind.EC_LOAD:
             self.ec_float_fen += hold.amount_fen
+        elif hold.kind is Kind.EC_UNLOAD:
+            self.ec_float_fen -= hold.amount_fen
+            self.accounts_fen[pan] += hold.amount_fen
         else:
             self.purchases_due_fen += hold.amount_fen
 
@@ -196,4 +210,5 @@ class IssuerHost:
         hold = self.holds.pop((pan, atc), None)
         if hold is None:
             raise IssuerError(f"issuer: reverse of {pan} ATC {atc}: no such hold")
-        self.accounts_fen[pan] += hold.amount_fen
+        if hold.kind is not Kind.EC_UNLOAD:  # an unload took nothing from the account
+            self.accounts_fen[pan] += hold.amount_fen

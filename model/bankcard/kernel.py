@@ -33,7 +33,8 @@ RECORDS_MAX = 16
 PSE_RECORDS_MAX = 8
 COUNTRY_CHINA = b"\x01\x56"
 CURRENCY_CNY = b"\x01\x56"
-TX_PURCHASE, TX_EC_LOAD = 0x00, 0x60  # 9C; DECIDE: 60 for the designated-account EC load
+TX_PURCHASE = 0x00  # 9C
+TX_EC_LOAD, TX_EC_UNLOAD = 0x60, 0x62  # DECIDE: 9C of the designated-account EC load and unload
 AC_AAC, AC_TC, AC_ARQC = 0x00, 0x40, 0x80
 
 

@@ -118,8 +118,8 @@ class Acquirer:
 
     def submit(self, record: BankRecord, merchant: str, merchant_class: str) -> None:
         """A merchant's finished purchase into today's file (an EC load is no merchant's sale)."""
-        if record.kind == "ec-load":
-            raise NetworkError(f"acquirer {self.name}: an EC load is not cleared as a purchase")
+        if record.kind in ("ec-load", "ec-unload"):
+            raise NetworkError(f"acquirer {self.name}: an {record.kind} is not cleared as a purchase")
         if merchant_class not in DISCOUNT_BP:
             raise NetworkError(f"acquirer {self.name}: merchant class {merchant_class!r} unknown")
         key = (record.pan, record.atc)

@@ -1,5 +1,5 @@
 """The bank card's terminals: the bank POS (online purchase, EC offline purchase) and the EC load
-terminal (圈存), each over the abstract `CardChannel` with an `Authoriser` behind it.
+terminal (圈存, and 圈提 the unload), each over the abstract `CardChannel` with an `Authoriser` behind it.
 
 Torn transactions, DECIDE:
 - Online purchase: once the issuer approved, a lost second GENERATE AC (no TC in hand) is a
@@ -11,7 +11,7 @@ Torn transactions, DECIDE:
   lowered by the amount means the card committed, and the card's last offline proof (GET DATA
   `DF4D`: ATC, amount, TC, `9F10`) gives back the TC, so the record (`recovered` true) clears
   like any other, its TC checked by the issuer.
-- EC load: the issuer holds the account debit at authorisation. A torn second GENERATE AC or
+- EC load and unload: the issuer holds the account debit at authorisation. A torn second GENERATE AC or
   PUT DATA leaves a pending load; `recover` reads `9F79` and `9F36`: same ATC and the new
   balance -> confirm; same ATC and the old balance -> reverse (the card's session and its
   script are gone, the cardholder loads again); another ATC -> the load stays pending for the
@@ -43,7 +43,7 @@ class BankTerminalError(CardTwinError):
 class BankRecord:
     """One finished bank card transaction, for the acquirer's clearing file."""
 
-    kind: str  # "online", "ec-offline", "ec-load"
+    kind: str  # "online", "ec-offline", "ec-load", "ec-unload"
     terminal_id: str
     pan: str
     pan_sequence: int
@@ -258,47 +258,62 @@ class EcLoadTerminal(_BankTerminal):
 
     def load(self, card: CardChannel, amount_fen: int, now: datetime, pin_block: bytes = b"") -> BankRecord:
         """Online ARQC, the issuer holds the debit and answers ARPC + script, second AC, PUT DATA."""
+        return self._scripted(card, Kind.EC_LOAD, amount_fen, now, pin_block)
+
+    def unload(self, card: CardChannel, now: datetime, pin_block: bytes = b"") -> BankRecord:
+        """圈提: the whole EC balance back to the account; the ARQC covers it (`9F02`), the script
+        writes `9F79` := 0, the issuer credits the account when the card applied it."""
         try:
-            session = self._open(card, amount_fen, now, k.TX_EC_LOAD, ec=False)
+            k.select_application(card)
+            balance_fen = k.get_amount(card, 0x9F79)
+        except CardRemovedError as lost:
+            raise TransactionTornError(f"EC unload at {self.terminal_id}: {lost}; start again") from lost
+        if balance_fen == 0:
+            raise BankTerminalError(
+                f"terminal {self.terminal_id}: the card's EC balance is zero, nothing to unload"
+            )
+        return self._scripted(card, Kind.EC_UNLOAD, balance_fen, now, pin_block)
+
+    def _scripted(
+        self, card: CardChannel, kind: Kind, amount_fen: int, now: datetime, pin_block: bytes
+    ) -> BankRecord:
+        """The online transaction whose issuer script moves the EC balance, two-phase."""
+        what, loading = kind.value, kind is Kind.EC_LOAD
+        try:
+            session = self._open(card, amount_fen, now, k.TX_EC_LOAD if loading else k.TX_EC_UNLOAD, ec=False)
             balance_before = k.get_amount(card, 0x9F79)
             limit = k.get_amount(card, 0x9F77)
             if pin_block:
                 k.verify_pin(card, pin_block)
             ac1 = k.first_ac(card, session, k.AC_ARQC)
         except CardRemovedError as lost:  # the issuer has not been asked: nothing to undo
-            raise TransactionTornError(f"EC load at {self.terminal_id}: {lost}; start again") from lost
+            raise TransactionTornError(f"{what} at {self.terminal_id}: {lost}; start again") from lost
         if ac1.cid != k.AC_ARQC:
             raise BankTerminalError(
                 f"terminal {self.terminal_id}: card answered {ac1.cid:02X} to an ARQC request"
             )
         request = replace(
-            self._request(Kind.EC_LOAD, session, ac1, amount_fen),
+            self._request(kind, session, ac1, amount_fen),
             ec_balance_fen=balance_before,
             ec_balance_limit_fen=limit,
         )
         response = self.authoriser.authorise(request)
         if not response.approved:
             k.second_ac(card, session, k.AC_AAC, response.arpc, response.arc)
-            raise LoadDeclinedError(f"EC load of {amount_fen} fen: issuer answered {response.arc.decode()}")
+            raise LoadDeclinedError(f"{what} of {amount_fen} fen: issuer answered {response.arc.decode()}")
+        balance_after = balance_before + amount_fen if loading else 0
         pending = _Pending(
-            "ec-load",
-            session.pan,
-            session.pan_sequence,
-            ac1.atc,
-            amount_fen,
-            balance_before,
-            balance_before + amount_fen,
-            now,
+            what, session.pan, session.pan_sequence, ac1.atc, amount_fen, balance_before, balance_after, now
         )
         self._remember(pending)
         try:
             ac2 = k.second_ac(card, session, k.AC_TC, response.arpc, response.arc)
             if ac2.cid != k.AC_TC:
-                raise BankTerminalError(f"terminal {self.terminal_id}: the card declined the load (AAC)")
+                raise BankTerminalError(f"terminal {self.terminal_id}: the card declined the {what} (AAC)")
             k.send(card, response.script, "PUT DATA 9F79")
         except CardRemovedError as lost:
             raise TransactionTornError(
-                f"EC load at {self.terminal_id}: {lost}; present the card again"
+                f"{what} at {self.terminal_id}: {lost}; present the card again"
             ) from lost
         except CardTwinError:
             del self.pending[session.pan]
@@ -306,7 +321,7 @@ class EcLoadTerminal(_BankTerminal):
             raise
         self.authoriser.confirm(session.pan, ac1.atc)  # (if the issuer is unreachable, still pending)
         del self.pending[session.pan]
-        return self._record("ec-load", session, ac2, amount_fen, now)
+        return self._record(what, session, ac2, amount_fen, now)
 
     def recover(self, card: CardChannel) -> bool | None:
         """A card presented again after a torn load: True confirmed, False reversed, None nothing due.

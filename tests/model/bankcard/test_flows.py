@@ -217,3 +217,49 @@ def test_recover_refuses_a_card_used_elsewhere_meanwhile() -> None:
     with pytest.raises(BankTerminalError, match="moved from ATC 1 to 2"):
         kiosk.recover(card)
     assert len(issuer.holds) == 1 and PAN in kiosk.pending  # held for the issuer's day-end
+
+
+def test_ec_unload_returns_the_whole_balance_to_the_account() -> None:
+    card, chip, issuer = world()
+    kiosk = EcLoadTerminal("EC-0001", issuer, seed=3)
+    kiosk.load(card, 5_000, NOW)  # through the issuer, so its EC float holds the card's 5000
+    issuer.ec_float_fen += EC_FEN  # the personalised 3000 was funded at issuance
+    total = issuer.total_fen() + chip.state.ec_balance_fen
+    record = kiosk.unload(card, NOW)
+    assert (record.kind, record.amount_fen) == ("ec-unload", EC_FEN + 5_000)
+    assert chip.state.ec_balance_fen == 0 and issuer.ec_float_fen == 0 and issuer.holds == {}
+    assert issuer.accounts_fen[PAN] == ACCOUNT_FEN - 5_000 + EC_FEN + 5_000
+    assert issuer.total_fen() + chip.state.ec_balance_fen == total - (EC_FEN + 5_000)  # off the float
+    with pytest.raises(BankTerminalError, match="nothing to unload"):
+        kiosk.unload(card, NOW)
+
+
+def unload_apdu_count() -> int:
+    cut = Cut()
+    card, _, issuer = world(cut)
+    issuer.ec_float_fen = EC_FEN
+    EcLoadTerminal("EC-0001", issuer, seed=3).unload(card, NOW)
+    return cut.seen
+
+
+UNLOAD_APDUS = unload_apdu_count()
+
+
+def test_the_unload_reads_the_balance_first() -> None:
+    assert UNLOAD_APDUS == 4 + 1 + LOAD_APDUS  # selection and GET DATA 9F79, then as a load
+
+
+@pytest.mark.parametrize("phase", list(TearPhase))
+@pytest.mark.parametrize("at", range(UNLOAD_APDUS))
+def test_a_torn_ec_unload_is_recovered_exactly(at: int, phase: TearPhase) -> None:
+    card, chip, issuer = world(Cut(at, phase))
+    issuer.ec_float_fen = EC_FEN
+    kiosk = EcLoadTerminal("EC-0001", issuer, seed=3)
+    with pytest.raises(TransactionTornError):
+        kiosk.unload(card, NOW)
+    card.insert()
+    kiosk.recover(card)
+    assert issuer.holds == {} and kiosk.pending == {}
+    unloaded = EC_FEN - chip.state.ec_balance_fen
+    assert unloaded == (EC_FEN if (at, phase) == (UNLOAD_APDUS - 1, TearPhase.AFTER_COMMIT) else 0)
+    assert issuer.accounts_fen[PAN] == ACCOUNT_FEN + unloaded and issuer.ec_float_fen == EC_FEN - unloaded
