@@ -110,7 +110,6 @@ class _Session:
     issuer_authenticated: bool = False  # the ARPC verified
     issuer_approved: bool = False  # ... and its ARC said 00
     issuer_auth_failed: bool = False
-    approved_on_ec: bool = False
 
 
 class BankCardOS:
@@ -163,16 +162,12 @@ class BankCardOS:
         self._session = _Session()  # any SELECT ends the transaction in progress
         state = self.state
         label = _LABELS[state.aid]
-        entry = template(
-            t.TAG_APPLICATION_TEMPLATE,
-            tlv(t.TAG_AID, state.aid),
-            tlv(t.TAG_APPLICATION_LABEL, label),
-            tlv(t.TAG_PRIORITY, b"\x01"),
-        )
         if data == PSE_NAME:
             proprietary = template(t.TAG_FCI_PROPRIETARY, tlv(t.TAG_SFI_OF_DIRECTORY, b"\x01"))
         elif data == PPSE_NAME:
-            proprietary = template(t.TAG_FCI_PROPRIETARY, template(t.TAG_FCI_ISSUER_DISCRETIONARY, entry))
+            proprietary = template(
+                t.TAG_FCI_PROPRIETARY, template(t.TAG_FCI_ISSUER_DISCRETIONARY, self._directory_entry())
+            )
         elif data == state.aid:
             proprietary = template(
                 t.TAG_FCI_PROPRIETARY,
@@ -187,18 +182,23 @@ class BankCardOS:
             return template(t.TAG_FCI, tlv(t.TAG_DF_NAME, data), proprietary) + status(SW_SELECTED_BLOCKED)
         return template(t.TAG_FCI, tlv(t.TAG_DF_NAME, data), proprietary) + _OK
 
+    def _directory_entry(self) -> bytes:
+        """The application's entry in the PSE directory and the PPSE FCI: AID, label, priority."""
+        return template(
+            t.TAG_APPLICATION_TEMPLATE,
+            tlv(t.TAG_AID, self.state.aid),
+            tlv(t.TAG_APPLICATION_LABEL, _LABELS[self.state.aid]),
+            tlv(t.TAG_PRIORITY, b"\x01"),
+        )
+
     def _read_record(self, p1: int, p2: int, data: bytes) -> bytes:
-        if p2 & 0x07 != 0x04 or data:
+        if p2 & 0x07 != 0x04:
             raise _Refused(SW.WRONG_P1P2)
+        if data:
+            raise _Refused(SW.WRONG_LENGTH)
         sfi, selected = p2 >> 3, self._session.selected
         if selected == PSE_NAME and (sfi, p1) == (1, 1):
-            entry = template(
-                t.TAG_APPLICATION_TEMPLATE,
-                tlv(t.TAG_AID, self.state.aid),
-                tlv(t.TAG_APPLICATION_LABEL, _LABELS[self.state.aid]),
-                tlv(t.TAG_PRIORITY, b"\x01"),
-            )
-            return template(t.TAG_RECORD_TEMPLATE, entry) + _OK
+            return template(t.TAG_RECORD_TEMPLATE, self._directory_entry()) + _OK
         if selected == PSE_NAME:
             raise _Refused(SW.RECORD_NOT_FOUND)  # the directory has one record
         if selected != self.state.aid:
@@ -322,7 +322,6 @@ class BankCardOS:
             state.last_offline_proof = (
                 state.atc.to_bytes(2, "big") + encode_amount_fen(amount_fen) + cryptogram + iad
             )
-            session.approved_on_ec = True
         return answer
 
     def _second_ac(self, asked: int, data: bytes) -> bytes:
