@@ -20,6 +20,8 @@ issuer share.
 - `network`: the `Switch` routing by BIN to the issuers, the `Acquirer` and its clearing file,
   `clear_day` posting each record's merchant discount split (7:2:1, rates by merchant class,
   ASSUMPTION) on `model.backoffice.Ledger` with positions netting to zero.
+- `bills`: utility bills at the convenience terminals (`Biller`, `ConvenienceTerminal`): lookup,
+  online payment through the acquirer, confirmation, clearing to the biller.
 
 The card itself lives in `devices.bankcard_os`.
 """
@@ -37,6 +39,7 @@ from model.bankcard.bcd import (
     encode_n,
     encode_pan,
 )
+from model.bankcard.bills import Bill, Biller, BillError, ConvenienceTerminal
 from model.bankcard.crypto import (
     ARC_SIZE,
     ATC_MAX,
@@ -106,8 +109,12 @@ __all__ = [
     "BankRecord",
     "BankTerminalError",
     "BcdError",
+    "Bill",
+    "BillError",
+    "Biller",
     "CardSession",
     "ClearingRecord",
+    "ConvenienceTerminal",
     "DayClearing",
     "EcLoadTerminal",
     "IssuerError",

@@ -4,7 +4,6 @@ the card processed it), recovered with no fen created, lost or doubled."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
@@ -25,30 +24,13 @@ from model.bankcard import (
     session_key,
 )
 from model.errors import CardStatusError, LoadDeclinedError, TransactionTornError
+from tests.model.bankcard.kit import Cut
 
 KEYS = IssuerMasterKeys.generate(11, "CCB")
 PAN = "6217001234567890"
 NOW = datetime(2013, 5, 9, 8, 30)
 ACCOUNT_FEN = 200_000
 EC_FEN = 3_000
-
-
-@dataclass
-class Cut:
-    """A tear hook that cuts the power at APDU number `at` (from 0), in `phase`; or counts."""
-
-    at: int = -1
-    phase: TearPhase = TearPhase.BEFORE_COMMIT
-    seen: int = 0
-    fired: bool = False
-
-    def __call__(self, raw: bytes, phase: TearPhase) -> bool:
-        if phase is TearPhase.BEFORE_COMMIT:
-            self.seen += 1
-        if not self.fired and self.seen - 1 == self.at and phase is self.phase:
-            self.fired = True
-            return True
-        return False
 
 
 def world(cut: Cut | None = None) -> tuple[SimChannel, BankCardOS, IssuerHost]:
