@@ -19,8 +19,10 @@ Card risk rules, DECIDE (JR/T 0025 leaves them to the issuer):
   "00" and a TC is asked, else AAC. EXTERNAL AUTHENTICATE may verify the ARPC before it.
 - PUT DATA (issuer script, `04 DA`) of `9F79`, `9F77`, `9F78` or `9F6D` needs a verified ARPC
   with ARC "00" in this session and the script MAC (`model.bankcard.script_mac`) over the ATC
-  and ARQC of this session; it writes the absolute value, so a replayed script cannot credit
-  twice, and a new balance above `9F77` answers 6A84.
+  and ARQC of this session; a new balance above `9F77` answers 6A84. A new `9F79` must be the
+  balance plus the amount the ARQC covered (`9F02` of CDOL1: a load) or zero when that amount
+  is the whole balance (an unload), else 6A80: the script can move exactly the authorised
+  amount, whatever balance a terminal told the issuer, and a replayed load script is refused.
 - The last offline TC is kept with its debit (ATC | amount | TC | `9F10`, persistent) and
   answered to GET DATA of the proprietary tag `DF4D`, as the e-purse's GET TRANSACTION PROOF:
   a terminal whose TC answer was torn away rebuilds the record with the card's own TC.
@@ -103,6 +105,7 @@ class _Session:
     gpo: dict[int, bytes] | None = None  # the PDOL values of the transaction
     ec_eligible: bool = False
     first_ac: int | None = None
+    amount_fen: int = 0  # 9F02 of the first GENERATE AC: what the cryptogram authorised
     cdol1_data: bytes = b""
     arqc: bytes = b""
     second_done: bool = False
@@ -311,7 +314,7 @@ class BankCardOS:
             same_amount = values[t.TAG_AMOUNT_AUTHORISED] == session.gpo[t.TAG_AMOUNT_AUTHORISED]
             no_other = values[t.TAG_AMOUNT_OTHER] == bytes(6)
             decided = _AC_TC if session.ec_eligible and same_amount and no_other else _AC_ARQC
-        session.first_ac, session.cdol1_data = decided, data
+        session.first_ac, session.cdol1_data, session.amount_fen = decided, data, amount_fen
         answer, cryptogram, iad = self._cryptogram_answer(data, decided)
         if decided == _AC_ARQC:
             session.arqc = cryptogram
@@ -403,6 +406,11 @@ class BankCardOS:
         limit_fen = state.ec_balance_limit_fen
         if tag == t.TAG_EC_BALANCE and amount_fen > limit_fen:
             raise _Refused(SW.NO_ROOM)
+        balance, authorised = state.ec_balance_fen, session.amount_fen
+        is_load = amount_fen == balance + authorised
+        is_unload = amount_fen == 0 and authorised == balance
+        if tag == t.TAG_EC_BALANCE and not (is_load or is_unload):
+            raise _Refused(SW.WRONG_DATA)  # not exactly the authorised load or unload
         if tag == t.TAG_EC_BALANCE_LIMIT and amount_fen < state.ec_balance_fen:
             raise _Refused(SW.WRONG_DATA)
         setattr(state, _PUT_DATA_FIELDS[tag], amount_fen)  # the commit of one script command

@@ -257,9 +257,11 @@ def test_put_data_script_loads_ec_and_refuses_bad_macs() -> None:
     assert parse_response(card.process(bad)).sw == SW_SM_INVALID and image(card) == before
     over = script(card, 0x9F79, 100_001, arqc)
     assert parse_response(card.process(over)).sw == 0x6A84 and image(card) == before
+    inflated = script(card, 0x9F79, 3_001, arqc)  # more than balance + the ARQC's 2000
+    assert parse_response(card.process(inflated)).sw == 0x6A80 and image(card) == before
     good = script(card, 0x9F79, 3_000, arqc)
     assert parse_response(card.process(good)).sw == 0x9000 and card.state.ec_balance_fen == 3_000
-    assert parse_response(card.process(good)).sw == 0x9000 and card.state.ec_balance_fen == 3_000  # absolute
+    assert parse_response(card.process(good)).sw == 0x6A80 and card.state.ec_balance_fen == 3_000  # replayed
     limit = script(card, 0x9F78, 2_500, arqc)
     assert parse_response(card.process(limit)).sw == 0x9000 and card.state.ec_single_limit_fen == 2_500
 
