@@ -1,5 +1,6 @@
 """The bank card's terminals: the bank POS (online purchase, EC offline purchase) and the EC load
-terminal (圈存, and 圈提 the unload), each over the abstract `CardChannel` with an `Authoriser` behind it.
+terminal (圈存, and the unload 圈提), each over the abstract `CardChannel` with an `Authoriser`
+behind it.
 
 Torn transactions, DECIDE:
 - Online purchase: once the issuer approved, a lost second GENERATE AC (no TC in hand) is a
@@ -11,11 +12,11 @@ Torn transactions, DECIDE:
   lowered by the amount means the card committed, and the card's last offline proof (GET DATA
   `DF4D`: ATC, amount, TC, `9F10`) gives back the TC, so the record (`recovered` true) clears
   like any other, its TC checked by the issuer.
-- EC load and unload: the issuer holds the account debit at authorisation. A torn second GENERATE AC or
-  PUT DATA leaves a pending load; `recover` reads `9F79` and `9F36`: same ATC and the new
-  balance -> confirm; same ATC and the old balance -> reverse (the card's session and its
-  script are gone, the cardholder loads again); another ATC -> the load stays pending for the
-  issuer's day-end (the card was used elsewhere in between).
+- EC load and unload: the issuer holds the money at authorisation (a load's account debit, an
+  unload's credit to come). A torn second GENERATE AC or PUT DATA leaves it pending; `recover`
+  reads `9F79` and `9F36`: same ATC and the new balance -> confirm; same ATC and the old
+  balance -> reverse (the card's session and its script are gone: the cardholder tries again);
+  another ATC -> it stays pending for the issuer's day-end (the card was used elsewhere).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class BankRecord:
     pan_sequence: int
     atc: int
     amount_fen: int
-    cryptogram: bytes  # the TC (empty when recovered from the card's balance)
+    cryptogram: bytes  # the TC (of a torn EC purchase: from the card's offline proof)
     dol_data: bytes
     aip: bytes
     iad: bytes
@@ -131,10 +132,10 @@ class _BankTerminal:
         """(PAN, ATC, EC balance) of a card presented again, without starting a transaction."""
         k.select_application(card)
         record = k.send(card, bytes.fromhex("00B2010C00"), "READ RECORD")
-        pan_raw = find(record, 0x5A)
+        pan_raw = find(record, t.TAG_PAN)
         if pan_raw is None:
             raise BankTerminalError(f"terminal {self.terminal_id}: record 1 has no PAN")
-        return decode_pan(pan_raw), k.get_atc(card), k.get_amount(card, 0x9F79)
+        return decode_pan(pan_raw), k.get_atc(card), k.get_amount(card, t.TAG_EC_BALANCE)
 
 
 class BankPos(_BankTerminal):
@@ -182,7 +183,7 @@ class BankPos(_BankTerminal):
         """EC offline purchase: TC asked; a card that answers ARQC is taken online."""
         try:
             session = self._open(card, amount_fen, now, k.TX_PURCHASE, ec=True)
-            balance_before = k.get_amount(card, 0x9F79)
+            balance_before = k.get_amount(card, t.TAG_EC_BALANCE)
             atc = k.get_atc(card)
         except CardRemovedError as lost:  # nothing of the EC balance moved yet
             raise TransactionTornError(f"EC purchase at {self.terminal_id}: {lost}; start again") from lost
@@ -265,7 +266,7 @@ class EcLoadTerminal(_BankTerminal):
         writes `9F79` := 0, the issuer credits the account when the card applied it."""
         try:
             k.select_application(card)
-            balance_fen = k.get_amount(card, 0x9F79)
+            balance_fen = k.get_amount(card, t.TAG_EC_BALANCE)
         except CardRemovedError as lost:
             raise TransactionTornError(f"EC unload at {self.terminal_id}: {lost}; start again") from lost
         if balance_fen == 0:
@@ -281,8 +282,8 @@ class EcLoadTerminal(_BankTerminal):
         what, loading = kind.value, kind is Kind.EC_LOAD
         try:
             session = self._open(card, amount_fen, now, k.TX_EC_LOAD if loading else k.TX_EC_UNLOAD, ec=False)
-            balance_before = k.get_amount(card, 0x9F79)
-            limit = k.get_amount(card, 0x9F77)
+            balance_before = k.get_amount(card, t.TAG_EC_BALANCE)
+            limit = k.get_amount(card, t.TAG_EC_BALANCE_LIMIT)
             if pin_block:
                 k.verify_pin(card, pin_block)
             ac1 = k.first_ac(card, session, k.AC_ARQC)
