@@ -15,7 +15,7 @@ def flows_view(result: RolloutResult, lang: str) -> None:
     st.image(
         to_png(fig_flows.flows_figure(result.flows, lang)), caption=t("fig_flows", lang), width="stretch"
     )
-    st.dataframe(frames.flows_frame(result), hide_index=True)
+    st.dataframe(frames.flows_table(result, lang), hide_index=True)
 
 
 def compare_view(a: RolloutResult, lang: str, cache: runner.RunCache) -> None:

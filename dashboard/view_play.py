@@ -13,7 +13,7 @@ from collections.abc import Callable
 import streamlit as st
 from matplotlib.figure import Figure
 
-from dashboard import fig_city, fig_kpi, frames, playback, state
+from dashboard import fig_city, fig_kpi, frames, playback, state, units, view_header
 from dashboard.i18n import name, t
 from dashboard.pngcache import PngCache
 from sim.rollout import KPI_COUNTS, RolloutResult
@@ -90,10 +90,12 @@ def _headline(result: RolloutResult, index: int, lang: str) -> None:
         value = getattr(row, kpi)
         delta = None
         if nxt is not None:
-            delta = t("next_target", lang, v=nxt.target.low, m=nxt.target.due_month)
-        col.metric(t(kpi, lang), f"{value:,}", delta=delta, delta_color="off", delta_arrow="off")
-    cols[-2].metric(t("coverage", lang), f"{row.coverage_share:.0%}")
-    cols[-1].metric(t("float_m", lang), f"{row.float_fen / 1e8:,.1f}")
+            low = units.kpi_value(kpi, nxt.target.low, lang)
+            delta = t("next_target", lang, v=low, m=nxt.target.due_month)
+        shown = units.count(value, lang, kpi)
+        col.metric(t(kpi, lang), shown, delta=delta, delta_color="off", delta_arrow="off")
+    cols[-2].metric(t("coverage", lang), units.share(row.coverage_share))
+    cols[-1].metric(t("float", lang), units.yuan(row.float_fen, lang))
 
 
 @st.cache_resource
@@ -111,6 +113,7 @@ def _image(draw: Draw, result: RolloutResult, index: int, lang: str, title: str)
 
 def rollout_body(result: RolloutResult, index: int, lang: str) -> None:
     _headline(result, index, lang)
+    view_header.target_cards(result, result.months[index].month, lang)
     _image(fig_kpi.kpi_figure, result, index, lang, "fig_kpis")
     left, right = st.columns(2)
     with left:
