@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
+import pandas as pd  # type: ignore[import-untyped]  # pandas ships no types; pandas-stubs is not a dependency
 import streamlit as st
 from matplotlib.figure import Figure
 
-from dashboard import fig_city, fig_kpi, frames, playback, state, units, view_header
+from dashboard import charts, fig_city, frames, playback, state, units, view_header
 from dashboard.i18n import name, t
 from dashboard.pngcache import PngCache
 from sim.rollout import KPI_COUNTS, RolloutResult
@@ -111,25 +113,40 @@ def _image(draw: Draw, result: RolloutResult, index: int, lang: str, title: str)
     st.image(png, caption=t(title, lang), width="stretch")
 
 
+def _chart(built: tuple[pd.DataFrame, dict[str, Any]], title: str, lang: str) -> None:
+    data, spec = built
+    st.markdown(f"**{t(title, lang)}**")
+    st.vega_lite_chart(data, spec, width="stretch")
+
+
 def rollout_body(result: RolloutResult, index: int, lang: str) -> None:
     _headline(result, index, lang)
-    view_header.target_cards(result, result.months[index].month, lang)
-    _image(fig_kpi.kpi_figure, result, index, lang, "fig_kpis")
+    month = result.months[index].month
+    view_header.target_cards(result, month, lang)
+    st.markdown(f"**{t('fig_kpis', lang)}**")
+    for col, kpi in zip(st.columns(len(KPI_COUNTS)), KPI_COUNTS, strict=True):
+        with col:
+            data, spec = charts.kpi_chart(result, index, lang, kpi)
+            st.vega_lite_chart(data, spec, width="stretch")
     left, right = st.columns(2)
     with left:
-        _image(fig_kpi.sectors_figure, result, index, lang, "fig_sectors")
-        _image(fig_kpi.float_figure, result, index, lang, "fig_float")
+        _chart(charts.sectors_chart(result, index, lang), "fig_sectors", lang)
+        _chart(charts.float_chart(result, index, lang), "fig_float", lang)
     with right:
-        _image(fig_kpi.waits_figure, result, index, lang, "fig_waits")
+        _chart(charts.waits_chart(result, index, lang), "fig_waits", lang)
+        _chart(charts.money_chart(result, index, lang), "fig_money", lang)
+    left, right = st.columns(2)
+    with left:
         st.markdown(f"**{t('targets', lang)}**")
         if result.targets:
-            targets = frames.targets_frame(result, result.months[index].month, lang)
-            st.table(targets, border="horizontal", hide_index=True)
+            st.table(frames.targets_frame(result, month, lang), border="horizontal", hide_index=True)
         else:
             st.caption(t("no_targets", lang))
         payback = result.payback_month or t("never", lang)
         st.markdown(f"**{t('payback', lang)}:** {payback}")
-    _image(fig_kpi.money_figure, result, index, lang, "fig_money")
+    with right:
+        st.markdown(f"**{t('fig_positions', lang)}**")
+        st.table(frames.positions_frame(result.months[index], lang), border="horizontal", hide_index=True)
 
 
 def city_body(result: RolloutResult, index: int, lang: str, walk_km: float) -> None:
