@@ -61,6 +61,8 @@ def controls(result: RolloutResult, lang: str) -> int:
     )
     # A new slider for each position the playback sets: a request still carrying the old
     # slider's value (the timer's, sent before this position arrived) then moves nothing.
+    # While playing the slider only shows the month (disabled): a stale value it sent back
+    # was what made playback jump back a month.
     key = f"{state.SLIDER}:{pb.index}"
     cols[4].select_slider(
         t("month", lang),
@@ -69,6 +71,7 @@ def controls(result: RolloutResult, lang: str) -> int:
         key=key,
         on_change=state.on_seek,
         args=(months, key),
+        disabled=pb.playing,
     )
     return pb.index
 

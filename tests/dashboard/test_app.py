@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import playback
+from dashboard import playback, units
 from dashboard.i18n import LABELS, t
 from dashboard.params import PARAMS
 from dashboard.sidebar import DEFAULT_SCENARIO
 from scenarios.rollout_loader import shipped
+from sim.rollout.result import KPI_MONEY_PER_YEAR
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 TIMEOUT_S = 180
@@ -70,7 +71,7 @@ def test_run_then_same_inputs_come_from_the_cache() -> None:
     assert set(metrics) >= {t(k, "en") for k in ("cardholders", "terminals", "recharge_points", "coverage")}
     assert int(metrics[t("cardholders", "en")].replace(",", "")) > 0
     assert at.table, "the targets table is missing"
-    assert len(at.get("image")) == 5  # KPIs, sectors, float, waits, money
+    assert len(at.get("vega_lite_chart")) == 7  # three KPIs, sectors, float, waits, money
     at = _run(at.button(key="run").click())
     assert at.success[0].value == t("run_cached", "en")
     # another seed is another run
@@ -78,6 +79,35 @@ def test_run_then_same_inputs_come_from_the_cache() -> None:
     seed.set_value(seed.value + 1)
     at = _run(at.button(key="run").click())
     assert at.success[0].value.startswith("Run finished in")
+
+
+def test_money_shown_is_the_runs_in_cny() -> None:
+    """Every money figure on the page, read back, is the run's fen / 100 (not 100x too large)."""
+    at = started()
+    months = at.select_slider[0].options
+    at = _run(at.select_slider[0].set_value(months[-1]))
+    result = at.session_state["result"]
+    last = result.months[-1]
+    shown_float = next(m.value for m in at.metric if m.label == t("float", "en"))
+    exact_float = last.float_fen / 100
+    assert abs(units.parse_yuan(shown_float) - exact_float) <= units.shown_precision(exact_float)
+    targets = at.table[0].value
+    for check, (_, row) in zip(result.targets, targets.iterrows(), strict=True):
+        assert row[t("kpi", "en")] == t(check.target.kpi, "en")
+        if check.target.kpi in KPI_MONEY_PER_YEAR:
+            low = units.parse_yuan(row[t("target", "en")].split(" – ")[0])
+            assert abs(low - check.target.low / 100) <= units.shown_precision(check.target.low / 100), row
+            if row[t("actual", "en")]:
+                actual = units.parse_yuan(row[t("actual", "en")])
+                assert abs(actual - check.actual / 100) <= units.shown_precision(check.actual / 100), row
+        else:
+            assert row[t("target", "en")].split(" – ")[0] == f"{check.target.low:,}"
+    positions = at.table[1].value
+    total = sum(units.parse_yuan(v) for v in positions[t("position", "en")])
+    fen = last.settlement_fen_by_participant.values()
+    assert abs(total - sum(fen) / 100) <= sum(units.shown_precision(v / 100) for v in fen)
+    header = "\n".join(c.value for c in at.caption)
+    assert f"{result.sample:.3%} of citizens" in header  # the sampling caveat
 
 
 def _terminals_at_end(at: AppTest) -> int:
