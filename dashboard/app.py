@@ -11,7 +11,7 @@ import time
 
 import streamlit as st
 
-from dashboard import runner, sidebar, state, view_header, view_more, view_play
+from dashboard import runner, sidebar, state
 from dashboard.i18n import t
 from model.errors import CardTwinError
 
@@ -67,6 +67,10 @@ def main() -> None:
     if result is None:
         st.info(t("no_run", lang))
         return
+    # The views (pandas, the figures, the rollout's types) load once there is a run to show:
+    # the first page, a sidebar and a prompt, stays light.
+    from dashboard import view_header, view_more, view_play
+
     view = st.session_state[state.VIEW]
     view_header.header(result, state.overrides(), lang)
     if view == "view_rollout":

@@ -8,12 +8,15 @@ they cause, so the page always renders the state the viewer asked for.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from dashboard import playback
 from dashboard.playback import Playback
-from sim.rollout import RolloutResult
+
+if TYPE_CHECKING:  # imported with the first run (dashboard/app.py), not by the first page
+    from sim.rollout import RolloutResult
 
 LANG = "lang_zh"  # the sidebar toggle: True shows Chinese
 RESULT = "result"  # the run being played (scenario A)
