@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from dashboard import verdicts
+from dashboard import settle, verdicts
 from dashboard.fig_common import COLOURS, MET, MISSED, PENDING, month_axis, new_figure, now_line, shade_phases
 from dashboard.frames import sectors
 from dashboard.i18n import name, t
@@ -139,7 +139,7 @@ def money_figure(result: RolloutResult, index: int, lang: str) -> Figure:
     ax.legend(loc="upper left", fontsize=7)
     ax.set_title(t("fig_money", lang), fontsize=10, pad=14)
     row = result.months[index]
-    items = sorted(row.settlement_fen_by_participant.items(), key=lambda kv: kv[1])
+    items = sorted(settle.month_positions(result, index).items(), key=lambda kv: kv[1])
     ys = range(len(items))
     pos.barh(ys, [v / 100 for _, v in items], color=[MET if v >= 0 else MISSED for _, v in items])
     pos.set_yticks(list(ys), [name(k, lang) for k, _ in items], fontsize=7)

@@ -13,7 +13,7 @@ import pandas as pd  # type: ignore[import-untyped]  # pandas ships no types; pa
 
 from dashboard import units, verdicts
 from dashboard.i18n import name, t
-from sim.rollout import KPI_COUNTS, MONTH_SCALARS, MonthRow, RolloutResult, TargetCheck
+from sim.rollout import KPI_COUNTS, MONTH_SCALARS, Flow, MonthRow, RolloutResult, TargetCheck
 
 
 def _month_record(row: MonthRow) -> dict[str, object]:
@@ -119,9 +119,9 @@ def sites_frame(result: RolloutResult) -> pd.DataFrame:
     )
 
 
-def positions_frame(row: MonthRow, lang: str) -> pd.DataFrame:
-    """A month's net T+1 positions, largest receiver first, in CNY."""
-    items = sorted(row.settlement_fen_by_participant.items(), key=lambda kv: -kv[1])
+def positions_frame(net_fen: dict[str, int], lang: str) -> pd.DataFrame:
+    """Net positions (the reserve's included), largest receiver first, in CNY."""
+    items = sorted(net_fen.items(), key=lambda kv: -kv[1])
     return pd.DataFrame(
         {
             t("participant", lang): [name(k, lang) for k, _ in items],
@@ -130,14 +130,14 @@ def positions_frame(row: MonthRow, lang: str) -> pd.DataFrame:
     )
 
 
-def flows_table(result: RolloutResult, lang: str) -> pd.DataFrame:
-    """The settlement flows as shown: names translated, amounts in CNY, largest first."""
-    flows = sorted(result.flows, key=lambda f: -f.amount_fen)
+def flows_table(flows: tuple[Flow, ...], lang: str) -> pd.DataFrame:
+    """Settlement flows as shown: names translated, amounts in CNY, largest first."""
+    ordered = sorted(flows, key=lambda f: -f.amount_fen)
     return pd.DataFrame(
         {
-            t("payer", lang): [name(f.payer, lang) for f in flows],
-            t("payee", lang): [name(f.payee, lang) for f in flows],
-            t("amount", lang): [units.yuan(f.amount_fen, lang) for f in flows],
+            t("payer", lang): [name(f.payer, lang) for f in ordered],
+            t("payee", lang): [name(f.payee, lang) for f in ordered],
+            t("amount", lang): [units.yuan(f.amount_fen, lang) for f in ordered],
         }
     )
 

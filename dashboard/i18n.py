@@ -124,6 +124,17 @@ LABELS: dict[str, dict[str, str]] = {
     "covered": {"en": "within walking distance of a recharge point", "zh": "步行可达充值网点"},
     "uncovered": {"en": "not covered", "zh": "未覆盖"},
     "residents": {"en": "residents", "zh": "居民"},
+    "period": {"en": "Period", "zh": "期间"},
+    "flows_check": {
+        "en": "Loads {loads} = paid into the reserve {into}; card spending {spending} = paid out of it "
+        "{out}, of which fees {fees}; the reserve keeps {kept} (the float's growth).",
+        "zh": "充值 {loads} = 流入备付金 {into}；刷卡消费 {spending} = 备付金付出 {out}，其中手续费 {fees}；"
+        "备付金留存 {kept}（沉淀资金增加额）。",
+    },
+    "reserve": {"en": "reserve", "zh": "备付金"},
+    "acquirer": {"en": "acquirer", "zh": "收单机构"},
+    "load channels": {"en": "load channels", "zh": "充值渠道"},
+    "accepting participants": {"en": "accepting participants", "zh": "受理方"},
     "no_flows": {"en": "No settlement flows in this run.", "zh": "本次运行没有清算资金流。"},
     "flows_total": {"en": "whole run", "zh": "全部模拟期"},
     # compare

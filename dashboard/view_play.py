@@ -15,7 +15,7 @@ import pandas as pd  # type: ignore[import-untyped]  # pandas ships no types; pa
 import streamlit as st
 from matplotlib.figure import Figure
 
-from dashboard import charts, fig_city, frames, playback, state, units, view_header
+from dashboard import charts, fig_city, frames, playback, settle, state, units, view_header
 from dashboard.i18n import name, t
 from dashboard.pngcache import PngCache
 from sim.rollout import KPI_COUNTS, RolloutResult
@@ -149,7 +149,8 @@ def rollout_body(result: RolloutResult, index: int, lang: str) -> None:
         st.markdown(f"**{t('payback', lang)}:** {payback}")
     with right:
         st.markdown(f"**{t('fig_positions', lang)}**")
-        st.table(frames.positions_frame(result.months[index], lang), border="horizontal", hide_index=True)
+        net = settle.month_positions(result, index)
+        st.table(frames.positions_frame(net, lang), border="horizontal", hide_index=True)
 
 
 def city_body(result: RolloutResult, index: int, lang: str, walk_km: float) -> None:

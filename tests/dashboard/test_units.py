@@ -12,7 +12,7 @@ import zipfile
 import pytest
 from matplotlib.image import imread
 
-from dashboard import downloads, fig_city, fig_flows, fig_kpi, frames, i18n, params, playback, runner
+from dashboard import downloads, fig_city, fig_flows, fig_kpi, frames, i18n, params, playback, runner, settle
 from dashboard.fig_common import to_png
 from scenarios.rollout_loader import shipped
 from scenarios.schema import ScenarioError
@@ -182,11 +182,13 @@ def test_frames() -> None:
     row = cmp[cmp["Figure"] == "Coverage"].iloc[0]
     assert (row["A"], row["B − A"]) == ("100.0%", "+0.0%")
     assert frames.flows_frame(r)["amount_fen"].sum() == 16_600_000
-    shown = frames.flows_table(r, "zh")
+    shown = frames.flows_table(r.flows, "zh")
     assert shown["金额"].tolist() == ["9.00 万元", "7.50 万元", "1,000 元"]
     assert shown["付款方"].tolist()[1] == "运营方"
-    positions = frames.positions_frame(r.months[2], "en")
-    assert positions["Net position"].tolist() == ["CNY 100", "CNY 10", "CNY -110"]
+    # month 3: bank-a loads 3.3M fen, bus-co accepts 3M less 60k of fees, the reserve keeps 300k
+    positions = frames.positions_frame(settle.month_positions(r, 2), "en")
+    assert positions["Participant"].tolist() == ["bus-co", "reserve", "operator", "bank-a"]
+    assert positions["Net position"].tolist() == ["CNY 29,400", "CNY 3,000", "CNY 600", "CNY -33,000"]
 
 
 def test_coverage_and_sites_follow_the_month() -> None:
