@@ -53,7 +53,7 @@ def status_text(check: TargetCheck, month: str, lang: str) -> str:
     """Light, status and, from replications, P(met) with its interval."""
     status = verdicts.status(check, month)
     text = f"{verdicts.LIGHTS[status]} {t(status, lang)}"
-    p_met = verdicts.p_met_text(check) if status != verdicts.PENDING else ""
+    p_met = verdicts.p_met_text(check, lang) if status != verdicts.PENDING else ""
     return f"{text} · {p_met}" if p_met else text
 
 

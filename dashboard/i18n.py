@@ -18,7 +18,7 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Watch the city card rollout unfold against its targets, and ask what if.",
         "zh": "按月观看城市一卡通推广进程与目标的对比，并进行假设分析。",
     },
-    "language": {"en": "中文 / Chinese", "zh": "中文 / Chinese"},
+    "language": {"en": "中文 / Chinese", "zh": "中文"},
     "scenario": {"en": "Scenario", "zh": "场景"},
     "scenario_source": {"en": "Scenario source", "zh": "场景来源"},
     "shipped": {"en": "Shipped", "zh": "内置"},
@@ -169,6 +169,7 @@ LABELS: dict[str, dict[str, str]] = {
     "recharge_point": {"en": "recharge point", "zh": "充值网点"},
     "service_window": {"en": "service window", "zh": "服务窗口"},
     "operator": {"en": "operator", "zh": "运营方"},
+    "not_simulated": {"en": "not simulated", "zh": "未模拟"},
 }
 
 
@@ -183,7 +184,83 @@ def t(key: str, lang: str, **fmt: object) -> str:
     return text.format(**fmt) if fmt else text
 
 
+# Sectors and phases of the shipped scenarios, in Chinese (English shows the scenario's own name).
+NAMES_ZH: dict[str, str] = {
+    "medical": "医疗",
+    "bike": "公共自行车",
+    "fuel": "加油",
+    "parking": "停车",
+    "malls": "商场",
+    "government": "政务服务",
+    "social_security": "社保",
+    "utilities": "公用事业缴费",
+    "light_rail": "轻轨",
+    "small_payments": "小额支付",
+    "expressway": "高速公路",
+    "leisure": "休闲娱乐",
+    "lottery": "彩票",
+    "bank_cards": "银行卡",
+    "schools": "学校",
+    "housing_fund": "住房公积金",
+    "pos": "POS 机",
+    "greedy": "最大覆盖（贪心）",
+    "uniform": "按区人口均匀",
+    "random": "随机",
+    "pilot": "试点",
+    "urban-area": "城区推广",
+    "non-local": "外来人员",
+    "medical-credential": "医保凭证",
+    "phase-1": "第一期",
+    "phase-2": "第二期",
+    "phase-3": "第三期",
+    "1-launch": "1 启动",
+    "2-value-added": "2 增值服务",
+    "3-efficient-operation": "3 高效运营",
+    "4-capital-operation": "4 资本运营",
+    "5-diversified": "5 多元化",
+    "2005-first-sectors": "2005 首批行业",
+    "2006-more-sectors": "2006 扩展行业",
+    "2007-main-urban": "2007 主城区",
+    "2008-2010-whole-city": "2008-2010 全市",
+}
+# Scenario titles in Chinese, by scenario name.
+TITLES_ZH: dict[str, str] = {
+    "hangzhou-2004-2009": "杭州市民卡 2004-2009：试点、城区推广、外来人员、医保凭证",
+    "huaibei-2011-2014": "淮北金融 IC 一卡通 2011-2014：三期建设、五家银行、收单机构出资布放终端",
+    "one-card-plan-2005-2010": "城市一卡通规划 2005-2010：年度目标与运营方 5 亿元投资",
+    "five-stage-framework": "五阶段运营框架（模板：数字为占位值）",
+}
+# A participant's id names its role and its owner ("bus-hz", "load-ICBC", "shop-0"): the role
+# is translated, the owner (a city or bank code) stays a code.
+_ROLES_ZH = {
+    "bus": "公交公司",
+    "taxi": "出租车公司",
+    "metro": "地铁公司",
+    "shop": "商户",
+    "window": "服务网点",
+    "load": "充值银行",
+    "bank": "银行",
+    "kiosk": "自助充值",
+}
+
+_OWNERS_ZH = {"hz": "杭州", "hb": "淮北"}
+
+
 def name(raw: str, lang: str) -> str:
-    """A name from a run (sector, kind, participant): translated if the table knows it."""
+    """A name from a run (sector, phase, kind, participant): translated where it is known."""
     entry = LABELS.get(raw)
-    return entry[check_lang(lang)] if entry else raw
+    if entry:
+        return entry[check_lang(lang)]
+    if check_lang(lang) == "en":
+        return raw
+    if raw in NAMES_ZH:
+        return NAMES_ZH[raw]
+    role, _, owner = raw.partition("-")
+    if role in _ROLES_ZH and owner:
+        return f"{_ROLES_ZH[role]} {_OWNERS_ZH.get(owner, owner)}"
+    return raw
+
+
+def title(scenario: str, english: str, lang: str) -> str:
+    """A scenario's title: its own (English) text, or the Chinese one where there is one."""
+    return TITLES_ZH.get(scenario, english) if lang == "zh" else english

@@ -61,11 +61,11 @@ def tally(result: RolloutResult, month: str) -> Tally:
     )
 
 
-def p_met_text(check: TargetCheck) -> str:
-    """'P(met) 0.82 [0.71, 0.90]' from replications; '' for a single run."""
+def p_met_text(check: TargetCheck, lang: str = "en") -> str:
+    """'P(met) 0.82 [0.71, 0.90]' (达成概率 in Chinese) from replications; '' for a single run."""
     if check.p_met is None:
         return ""
-    text = f"P(met) {check.p_met:.2f}"
+    text = f"{'达成概率' if lang == 'zh' else 'P(met)'} {check.p_met:.2f}"
     if check.p_met_low is not None and check.p_met_high is not None:
         text += f" [{check.p_met_low:.2f}, {check.p_met_high:.2f}]"
     return text

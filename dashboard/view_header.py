@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import units, verdicts
+from dashboard import params, units, verdicts
 from dashboard.frames import target_figure
-from dashboard.i18n import t
+from dashboard.i18n import t, title
 from sim.rollout import RolloutResult, TargetCheck
 
 CARDS_PER_ROW = 4
@@ -21,7 +21,9 @@ CARDS_PER_ROW = 4
 
 def header_lines(result: RolloutResult, overrides: dict[str, object], lang: str) -> tuple[str, str]:
     """(what was run, how far to trust it), as plain text for the page and its tests."""
-    changed = ", ".join(f"{k} = {v}" for k, v in sorted(overrides.items())) or t("no_overrides", lang)
+    labels = {p.dotted: p.label[lang] for p in params.PARAMS}
+    changed = ", ".join(f"{labels.get(k, k)} = {v}" for k, v in sorted(overrides.items()))
+    changed = changed or t("no_overrides", lang)
     first, last = result.months[0].month, result.months[-1].month
     run = t(
         "header_run",
@@ -40,7 +42,7 @@ def header_lines(result: RolloutResult, overrides: dict[str, object], lang: str)
 
 def header(result: RolloutResult, overrides: dict[str, object], lang: str) -> None:
     run, caveat = header_lines(result, overrides, lang)
-    st.markdown(f"**{result.scenario}** · {run}")
+    st.markdown(f"**{title(result.scenario, result.scenario, lang)}** · {run}")
     st.caption(caveat)
 
 
@@ -55,7 +57,7 @@ def card_lines(check: TargetCheck, month: str, lang: str) -> tuple[str, str, str
     actual = units.kpi_value(kpi, check.actual, lang)
     done = verdicts.completion(check)
     detail = f"{target} · {t('completion', lang)} {units.share(done)}" if done is not None else target
-    p_met = verdicts.p_met_text(check)
+    p_met = verdicts.p_met_text(check, lang)
     detail = f"{detail} · {p_met}" if p_met else detail
     return label, actual, f"{t(status, lang)} · {detail}"
 

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from dashboard import charts, fig_city, frames, playback, settle, state, units, view_header
 from dashboard.i18n import name, t
 from dashboard.pngcache import PngCache
-from sim.rollout import KPI_COUNTS, RolloutResult
+from sim.rollout import KPI_COUNTS, MonthRow, RolloutResult
 
 PLAY_INTERVAL_S = 1.0
 
@@ -83,12 +83,18 @@ def _advance(playing_when_drawn: bool) -> None:
         st.rerun()  # start or stop the fragment's timer
 
 
+def _sector(row: MonthRow, sector: str, lang: str) -> str:
+    """A sector of the phase; one the month's day saw no transaction in says so."""
+    shown = name(sector, lang)
+    return shown if row.tx_per_day_by_sector.get(sector, 0) > 0 else f"{shown} ({t('not_simulated', lang)})"
+
+
 def _headline(result: RolloutResult, index: int, lang: str) -> None:
     row = result.months[index]
     phase = result.phase_of(row.month)
     status = t("playing", lang) if state.pb().playing else t("paused", lang)
     st.subheader(f"{row.month} · {t('phase', lang)}: {name(phase.name, lang)}")
-    st.caption(f"{status} · {', '.join(name(s, lang) for s in row.sectors)}")
+    st.caption(f"{status} · {', '.join(_sector(row, s, lang) for s in row.sectors)}")
     cols = st.columns(len(KPI_COUNTS) + 2)
     for col, kpi in zip(cols, KPI_COUNTS, strict=False):
         nxt = frames.next_target(result, kpi, row.month)

@@ -173,12 +173,10 @@ def _no_exception(v: Visit) -> None:
 
 
 def _month_shown(page: Page) -> str | None:
-    """The month in the playback heading ("2007-03 · Phase: ..."), None between renders."""
-    heading = page.get_by_role("heading", name=re.compile(r"^\d{4}-\d{2} · "))
-    if heading.count() != 1:
-        return None
-    text = heading.inner_text(timeout=2000).strip()
-    return text[:7]
+    """The month in the playback heading ("2007-03 · Phase: ..."), None between renders (when
+    the heading of the render before lingers beside the new one)."""
+    texts = page.get_by_role("heading", name=re.compile(r"^\d{4}-\d{2} · ")).all_inner_texts()
+    return texts[0].strip()[:7] if len(texts) == 1 else None
 
 
 def _play_forward(v: Visit, last_month: str) -> list[str]:

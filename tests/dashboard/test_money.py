@@ -91,7 +91,7 @@ def test_cards_show_target_actual_completion_in_units() -> None:
 def test_header_names_the_run_and_its_caveat() -> None:
     r = small_result()
     run, caveat = view_header.header_lines(r, {"deployment.terminals_factor": 2.0}, "en")
-    assert run == "2009-01 – 2011-06 · changed: deployment.terminals_factor = 2.0 · seed 1 · sample 0.01"
+    assert run == "2009-01 – 2011-06 · changed: Terminals × plan = 2.0 · seed 1 · sample 0.01"
     assert "1.000% of citizens on 5 representative days" in caveat
     run, caveat = view_header.header_lines(r, {}, "zh")
     assert "无（场景原样）" in run and "5 个代表日" in caveat
