@@ -81,7 +81,7 @@ def test_cards_show_target_actual_completion_in_units() -> None:
     label, value, detail = view_header.card_lines(checks[3], _month(29), "zh")
     assert label == "🟠 年收入 · 2010-12"
     assert value == "1.50 亿元"  # 15e9 fen is CNY 150M
-    assert detail == "高于规划区间 · 目标 1.00 亿元 – 1.20 亿元 · 完成率 150% · P(met) 0.82 [0.71, 0.90]"
+    assert detail == "高于规划区间 · 目标 1.00 亿元 – 1.20 亿元 · 完成率 150% · 达成概率 0.82 [0.71, 0.90]"
     label, value, detail = view_header.card_lines(checks[1], _month(29), "en")
     assert (label, value) == ("🔴 Terminals · 2010-12", "560")
     assert detail == "missed · Target 700 – 800 · Completion 80%"

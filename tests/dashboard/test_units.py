@@ -119,7 +119,11 @@ def test_every_label_has_both_languages() -> None:
         assert all(entry[lang].strip() for lang in i18n.LANGS), key
     assert i18n.t("next_target", "zh", v="1,000", m="2010-01") == "目标 1,000（2010-01）"
     assert i18n.name("bus", "zh") == "公交"
-    assert i18n.name("bank-a", "zh") == "bank-a"
+    assert i18n.name("bank-a", "zh") == "银行 a"  # a role translated, its owner a code
+    assert i18n.name("load-ICBC", "zh") == "充值银行 ICBC"
+    assert i18n.name("bus-hz", "zh") == "公交公司 杭州"
+    assert i18n.name("pilot", "zh") == "试点" and i18n.name("pilot", "en") == "pilot"
+    assert i18n.name("no-such", "zh") == "no-such"
     with pytest.raises(KeyError):
         i18n.t("no-such-label", "en")
     with pytest.raises(AssertionError):
