@@ -141,6 +141,7 @@ def render() -> Request | None:
             return None
         base = _load(path)
         if base is None:
+            state.clear_results()  # a broken file: the run of another file is no longer asked for
             return None
         if base.rollout.title:
             st.caption(title(base.name, base.rollout.title, lang))

@@ -61,6 +61,11 @@ def set_result(run: RolloutResult, walk_km: float, overrides: dict[str, object])
     )
 
 
+def clear_results() -> None:
+    for key in (RESULT, RESULT_B, PLAYBACK, OVERRIDES):
+        st.session_state.pop(key, None)
+
+
 def overrides() -> dict[str, object]:
     shown: dict[str, object] = st.session_state.get(OVERRIDES, {})
     return shown

@@ -160,10 +160,14 @@ def test_uploaded_scenario_runs_and_a_broken_one_names_its_line() -> None:
     at = _run(at.file_uploader(key="scenario_upload").upload("mine.toml", text, "application/toml"))
     assert not at.error
     assert at.number_input, "the uploaded scenario's parameters are not shown"
+    next(n for n in at.number_input if n.label == t("sample", "en")).set_value(SAMPLE)
+    at = _run(at.button(key="run").click())
+    assert at.session_state["result"] is not None and not at.info
     broken = text.replace(b"[adoption]", b"[adoption]\nno_such_key = 1", 1)
     at = _run(at.file_uploader(key="scenario_upload").set_value(("broken.toml", broken, "application/toml")))
     message = at.error[0].value
     assert message.startswith("broken.toml:") and "no_such_key" in message, message
+    assert at.info[0].value == t("no_run", "en")  # no earlier run is left on screen
     assert "cardtwin-dashboard-" not in message  # the private folder is not shown
 
 
