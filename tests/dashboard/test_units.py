@@ -315,3 +315,19 @@ def test_uploads_keep_sessions_apart_and_refuse_oversize() -> None:
     finally:
         folder.close()
     assert not folder.root.exists()
+
+
+def test_the_map_draws_rail_only_where_the_scenario_has_it() -> None:
+    from dataclasses import replace
+
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import to_hex
+
+    def drawn(r: RolloutResult) -> set[str]:
+        (ax,) = fig_city.city_figure(r, 5, "en", 0.8).axes
+        return {to_hex(c.get_colors()[0]) for c in ax.collections if isinstance(c, LineCollection)}
+
+    r = small_result()  # bus and retail only, on a city graph with one metro edge
+    assert "#c0392b" not in drawn(r)
+    with_metro = replace(r, phases=(replace(r.phases[0], sectors=("bus", "metro")), r.phases[1]))
+    assert "#c0392b" in drawn(with_metro)
