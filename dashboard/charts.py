@@ -21,13 +21,7 @@ from sim.rollout import RolloutResult
 
 Spec = dict[str, Any]
 HEIGHT_PX = 220
-STATUS_COLOURS = {
-    verdicts.MET: "#2ca02c",
-    verdicts.MISSED: "#d62728",
-    verdicts.ABOVE: "#ff9f1c",
-    verdicts.PENDING: "#999999",
-    verdicts.PLAN_INPUT: "#1f6fb4",
-}
+STATUS_COLOURS = verdicts.HEX
 
 
 def money_label_expr(lang: str) -> str:
@@ -128,7 +122,7 @@ def kpi_chart(result: RolloutResult, index: int, lang: str, kpi: str) -> tuple[p
     marks: list[dict[str, object]] = []
     for c in checks:
         status = verdicts.status(c, month)
-        shown = f"{verdicts.LIGHTS[status]} {units.kpi_value(kpi, c.target.low, lang)} · {t(status, lang)}"
+        shown = f"{units.kpi_value(kpi, c.target.low, lang)} · {t(status, lang)}"
         marks.append(
             {
                 "month": c.target.due_month,
@@ -162,7 +156,12 @@ def kpi_chart(result: RolloutResult, index: int, lang: str, kpi: str) -> tuple[p
     }
     line_layer = {k: v for k, v in line.items() if k != "height"}
     line_layer["transform"] = [{"filter": "datum.status == ''"}]
-    spec: Spec = {"height": HEIGHT_PX, "title": t(kpi, lang), "layer": [line_layer, targets]}
+    spec: Spec = {
+        "height": HEIGHT_PX,
+        "title": t(kpi, lang),
+        "layer": [line_layer, targets],
+        "resolve": {"scale": {"color": "independent"}},  # the line's colour is not a status's
+    }
     return data, spec
 
 

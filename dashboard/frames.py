@@ -34,12 +34,19 @@ def months_frame(result: RolloutResult) -> pd.DataFrame:
 
 
 def sectors(result: RolloutResult) -> list[str]:
-    """Every sector with transactions in some month, in first-seen order."""
+    """Every sector with transactions in some month, in first-seen order (a sector the day
+    knows but no one used, such as a metro in a city without one, is not shown)."""
     seen: dict[str, None] = {}
     for row in result.months:
-        for sector in row.tx_per_day_by_sector:
-            seen.setdefault(sector, None)
+        for sector, count in row.tx_per_day_by_sector.items():
+            if count > 0:
+                seen.setdefault(sector, None)
     return list(seen)
+
+
+def status_colours(result: RolloutResult, month: str) -> list[str]:
+    """The CSS colour of each target's status cell, in `targets_frame`'s row order."""
+    return [f"color: {verdicts.HEX[verdicts.status(c, month)]}" for c in result.targets]
 
 
 def target_figure(check: TargetCheck, lang: str) -> str:
@@ -52,7 +59,7 @@ def target_figure(check: TargetCheck, lang: str) -> str:
 def status_text(check: TargetCheck, month: str, lang: str) -> str:
     """Light, status and, from replications, P(met) with its interval."""
     status = verdicts.status(check, month)
-    text = f"{verdicts.LIGHTS[status]} {t(status, lang)}"
+    text = f"{verdicts.DOT} {t(status, lang)}"
     p_met = verdicts.p_met_text(check, lang) if status != verdicts.PENDING else ""
     return f"{text} · {p_met}" if p_met else text
 

@@ -16,8 +16,16 @@ from sim.rollout.result import SOURCE_PLAN_INPUT
 
 PENDING, MET, MISSED, ABOVE, PLAN_INPUT = "pending", "met", "missed", "above range", "plan input"
 # The light of each status: green met, red missed, amber above the plan's range (the model and
-# the plan disagree), grey not due yet, blue an input (no judgement).
-LIGHTS = {MET: "🟢", MISSED: "🔴", ABOVE: "🟠", PENDING: "⚪", PLAN_INPUT: "🔵"}
+# the plan disagree), grey not due yet, blue an input (no judgement). A dot in the status's
+# colour, not an emoji: headless browsers and many phones have no colour-emoji font.
+COLOURS = {MET: "green", MISSED: "red", ABOVE: "orange", PENDING: "gray", PLAN_INPUT: "blue"}
+HEX = {MET: "#2ca02c", MISSED: "#d62728", ABOVE: "#e08a00", PENDING: "#8a8a8a", PLAN_INPUT: "#1f6fb4"}
+DOT = "●"
+
+
+def light(status: str) -> str:
+    """The light as Streamlit markdown (metric labels, captions): ':green[●]'."""
+    return f":{COLOURS[status]}[{DOT}]"
 
 
 def is_plan_input(check: TargetCheck) -> bool:

@@ -50,7 +50,7 @@ def card_lines(check: TargetCheck, month: str, lang: str) -> tuple[str, str, str
     """(label, value, detail) of one target's card at `month`."""
     status = verdicts.status(check, month)
     kpi = check.target.kpi
-    label = f"{verdicts.LIGHTS[status]} {t(kpi, lang)} · {check.target.due_month}"
+    label = f"{verdicts.light(status)} {t(kpi, lang)} · {check.target.due_month}"
     target = f"{t('target', lang)} {target_figure(check, lang)}"
     if status == verdicts.PENDING:
         return label, t("pending", lang), target
@@ -84,4 +84,4 @@ def target_cards(result: RolloutResult, month: str, lang: str) -> None:
         shown = "; ".join(
             f"{t(c.target.kpi, lang)} {target_figure(c, lang)} ({c.target.due_month})" for c in inputs
         )
-        st.caption(f"{verdicts.LIGHTS[verdicts.PLAN_INPUT]} {t('plan input', lang)}: {shown}")
+        st.caption(f"{verdicts.light(verdicts.PLAN_INPUT)} {t('plan input', lang)}: {shown}")

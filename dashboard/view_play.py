@@ -148,7 +148,10 @@ def rollout_body(result: RolloutResult, index: int, lang: str) -> None:
     with left:
         st.markdown(f"**{t('targets', lang)}**")
         if result.targets:
-            st.table(frames.targets_frame(result, month, lang), border="horizontal", hide_index=True)
+            table = frames.targets_frame(result, month, lang)
+            colours = frames.status_colours(result, month)
+            styled = table.style.apply(lambda _col: colours, subset=[t("status", lang)])
+            st.table(styled, border="horizontal", hide_index=True)
         else:
             st.caption(t("no_targets", lang))
         payback = result.payback_month or t("never", lang)

@@ -60,13 +60,14 @@ def visible_texts(at: AppTest) -> list[str]:
 
 
 FILE = re.compile(r"\S+\.(csv|png|html|zip)\b")  # a download's file name is a name, not a word
+COLOUR = re.compile(r":(green|red|orange|gray|blue)\[")  # markdown colour: shown as a coloured dot
 
 
 def english_words(texts: list[str]) -> list[tuple[str, str]]:
     names = {w for n in shipped() for w in WORD.findall(n)}  # scenario names are identifiers
     found = []
     for text in texts:
-        for word in WORD.findall(FILE.sub("", text)):
+        for word in WORD.findall(COLOUR.sub("[", FILE.sub("", text))):
             if word not in ALLOWED and word not in names and not CODE.match(word):
                 found.append((word, text[:80]))
     return found

@@ -79,11 +79,11 @@ def test_plan_inputs_are_not_judged_and_the_tally_counts_due_predictions() -> No
 def test_cards_show_target_actual_completion_in_units() -> None:
     checks = _checks()
     label, value, detail = view_header.card_lines(checks[3], _month(29), "zh")
-    assert label == "🟠 年收入 · 2010-12"
+    assert label == ":orange[●] 年收入 · 2010-12"
     assert value == "1.50 亿元"  # 15e9 fen is CNY 150M
     assert detail == "高于规划区间 · 目标 1.00 亿元 – 1.20 亿元 · 完成率 150% · 达成概率 0.82 [0.71, 0.90]"
     label, value, detail = view_header.card_lines(checks[1], _month(29), "en")
-    assert (label, value) == ("🔴 Terminals · 2010-12", "560")
+    assert (label, value) == (":red[●] Terminals · 2010-12", "560")
     assert detail == "missed · Target 700 – 800 · Completion 80%"
     assert view_header.card_lines(checks[1], _month(3), "en")[1] == "not due yet"
 

@@ -164,10 +164,10 @@ def test_frames() -> None:
     assert months["tx_per_day.retail"].tolist()[:12] == [0] * 12  # not yet switched on
     assert months.loc[29, "settlement_fen.bank-a"] == -1000 - 5000 * 29
     early = frames.targets_frame(r, _month(5), "en")
-    assert early["Status"].tolist() == ["⚪ not due yet"] * 3
+    assert early["Status"].tolist() == ["● not due yet"] * 3
     assert early["Actual"].tolist() == [""] * 3  # not known before the due month
     late = frames.targets_frame(r, _month(29), "zh")
-    assert late["状态"].tolist() == ["🟢 达成", "🔴 未达成", "🟢 达成"]
+    assert late["状态"].tolist() == ["● 达成", "● 未达成", "● 达成"]
     assert late["目标"].tolist() == ["10.0 万张", "700 台 – 800 台", "30 个"]
     assert late["实际"].tolist() == ["12.0 万张", "560 台", "34 个"]
     assert late["完成率"].tolist() == ["120%", "80%", "113%"]
