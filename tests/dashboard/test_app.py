@@ -254,3 +254,18 @@ def test_chinese_labels_after_switching() -> None:
     assert "阶段" in _texts(at)
     at = _run(at.toggle(key="lang_zh").set_value(False))
     assert at.title[0].value == LABELS["app_title"]["en"]
+
+
+def test_another_scenario_opens_at_its_first_month() -> None:
+    at = started()
+    at = _run(at.button(key="step").click())
+    at = _run(at.button(key="step").click())
+    assert _pb(at).index == 2
+    at = _run(at.button(key="run").click())  # the same scenario again keeps its month
+    assert _pb(at).index == 2
+    other = next(n for n in shipped() if n != DEFAULT_SCENARIO)
+    at = _run(at.selectbox(key="scenario_name").set_value(other))
+    next(n for n in at.number_input if n.label == t("sample", "en")).set_value(SAMPLE)
+    at = _run(at.button(key="run").click())
+    assert at.session_state["result"].scenario == other
+    assert _pb(at).index == 0 and at.select_slider[0].value == at.select_slider[0].options[0]
