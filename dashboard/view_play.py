@@ -15,7 +15,7 @@ import pandas as pd  # type: ignore[import-untyped]  # pandas ships no types; pa
 import streamlit as st
 from matplotlib.figure import Figure
 
-from dashboard import charts, fig_city, frames, playback, settle, state, units, view_header
+from dashboard import charts, charts_city, frames, playback, settle, state, units, view_header
 from dashboard.i18n import name, t
 from dashboard.pngcache import PngCache
 from sim.rollout import KPI_COUNTS, MonthRow, RolloutResult
@@ -164,10 +164,9 @@ def rollout_body(result: RolloutResult, index: int, lang: str) -> None:
 
 def city_body(result: RolloutResult, index: int, lang: str, walk_km: float) -> None:
     _headline(result, index, lang)
-    png = pngs().png(
-        result, ("city", index, lang, walk_km), lambda: fig_city.city_figure(result, index, lang, walk_km)
-    )
-    st.image(png, caption=t("fig_city", lang), width="stretch")
+    st.markdown(f"**{t('fig_city', lang)}**")
+    data, spec = charts_city.city_chart(result, index, lang, walk_km)
+    st.vega_lite_chart(data, spec, width="stretch")
 
 
 def played(body: Callable[[RolloutResult, int, str], None], result: RolloutResult) -> None:
