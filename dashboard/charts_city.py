@@ -61,13 +61,13 @@ def city_chart(result: RolloutResult, index: int, lang: str, walk_km: float) -> 
     xs = {
         "field": "x",
         "type": "quantitative",
-        "title": "km",
+        "title": t("km", lang),
         "scale": {"domain": _extent([p[0] for p in pos])},
     }
     ys = {
         "field": "y",
         "type": "quantitative",
-        "title": "km",
+        "title": t("km", lang),
         "scale": {"domain": _extent([p[1] for p in pos])},
     }
     tip = [{"field": "what", "title": t("figure", lang)}, {"field": "detail", "title": " "}]

@@ -107,6 +107,7 @@ LABELS: dict[str, dict[str, str]] = {
     "wait_p95": {"en": "95th percentile", "zh": "95 分位等待"},
     "window_wait": {"en": "service window, mean", "zh": "服务窗口平均等待"},
     "seconds": {"en": "seconds", "zh": "秒"},
+    "km": {"en": "km", "zh": "公里"},
     "yuan": {"en": "CNY", "zh": "元"},
     "million_yuan": {"en": "million CNY", "zh": "百万元"},
     "float": {"en": "Float", "zh": "沉淀资金"},

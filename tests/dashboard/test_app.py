@@ -208,7 +208,7 @@ def test_playback_controls() -> None:
 
 def test_city_flows_and_downloads_views() -> None:
     at = started("view_city")
-    assert len(at.get("image")) == 1 and at.select_slider[0]
+    assert len(at.get("vega_lite_chart")) == 1 and at.select_slider[0]
     at = _run(at.radio(key="view:en").set_value("view_flows"))
     assert len(at.get("image")) == 1 and at.dataframe
     at = _run(at.radio(key="view:en").set_value("view_downloads"))
