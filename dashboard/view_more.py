@@ -32,7 +32,8 @@ def flows_view(result: RolloutResult, lang: str) -> None:
             kept=units.yuan(check["reserve_kept_fen"], lang),
         )
     )
-    st.image(to_png(fig_flows.flows_figure(flows, lang)), caption=t("fig_flows", lang), width="stretch")
+    period = f"{first_month} – {last_month}"
+    st.image(to_png(fig_flows.flows_figure(flows, lang, period)), width="stretch")
     left, right = st.columns(2)
     with left:
         st.dataframe(frames.flows_table(flows, lang), hide_index=True)

@@ -255,7 +255,10 @@ def _city_and_flows(v: Visit, last_month: str) -> None:
     expect(v.page.get_by_role("heading", name=f"{last_month} · Phase")).to_be_visible()  # still there
     v.shot("city")
     v.view("view_flows")
-    expect(v.page.get_by_text(LABELS["fig_flows"]["en"], exact=True)).to_be_visible()
+    check = v.page.get_by_text(re.compile(r"^Loads CNY"))
+    expect(check).to_be_visible()
+    amounts = re.findall(r"CNY [-\d.,]+[MB]?", check.inner_text())
+    assert amounts[0] == amounts[1] and amounts[2] == amounts[3], amounts  # the flows add up
     v.shot("flows")
 
 
