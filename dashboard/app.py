@@ -11,7 +11,7 @@ import time
 
 import streamlit as st
 
-from dashboard import runner, sidebar, state, view_more, view_play
+from dashboard import runner, sidebar, state
 from dashboard.i18n import t
 from model.errors import CardTwinError
 
@@ -35,7 +35,7 @@ def run_request(request: sidebar.Request, lang: str) -> None:
     except CardTwinError as exc:
         st.session_state[state.MESSAGE] = ("error", sidebar.uploads().shown(str(exc)), {})
         return
-    state.set_result(result, walk_km=scenario.deployment.walk_m / 1000)
+    state.set_result(result, walk_km=scenario.deployment.walk_m / 1000, overrides=dict(request.overrides))
     if cached:
         st.session_state[state.MESSAGE] = ("success", "run_cached", {})
     else:
@@ -43,7 +43,8 @@ def run_request(request: sidebar.Request, lang: str) -> None:
 
 
 def show_message(lang: str) -> None:
-    message = st.session_state.get(state.MESSAGE)
+    # Shown once, on the rerun of the run it reports: an edit afterwards is not "the same inputs".
+    message = st.session_state.pop(state.MESSAGE, None)
     if message is None:
         return
     kind, text, fmt = message
@@ -66,7 +67,12 @@ def main() -> None:
     if result is None:
         st.info(t("no_run", lang))
         return
+    # The views (pandas, the figures, the rollout's types) load once there is a run to show:
+    # the first page, a sidebar and a prompt, stays light.
+    from dashboard import view_header, view_more, view_play
+
     view = st.session_state[state.VIEW]
+    view_header.header(result, state.overrides(), lang)
     if view == "view_rollout":
         view_play.played(view_play.rollout_body, result)
     elif view == "view_city":

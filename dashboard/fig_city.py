@@ -26,6 +26,7 @@ from sim.rollout import RolloutResult
 
 RECHARGE = "recharge_point"
 LOAD_KINDS = (RECHARGE, "service_window")
+_RAIL_SECTORS = {"metro", "light_rail"}
 _EDGE_STYLE = {
     "metro": {"color": "#c0392b", "linewidth": 2.0},
     "bus": {"color": "#7f8c8d", "linewidth": 0.6, "alpha": 0.5},
@@ -74,7 +75,10 @@ def city_figure(result: RolloutResult, index: int, lang: str, walk_km: float) ->
     covered = covered_nodes(city, sites, walk_km)
     pos = city.positions_km
     fig, (ax,) = new_figure(8, 7)
+    rail = {s for phase in result.phases for s in phase.sectors} & _RAIL_SECTORS
     for kind, style in _EDGE_STYLE.items():
+        if kind == "metro" and not rail:
+            continue  # the city graph has rail lines; a scenario with no rail sector shows none
         segments = [(pos[u], pos[v]) for u, v, k in city.edges if k == kind and u in pos and v in pos]
         if segments:
             ax.add_collection(LineCollection(segments, zorder=1, **style))

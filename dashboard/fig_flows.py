@@ -36,11 +36,12 @@ def yuan_short(amount_fen: int) -> str:
     return f"{yuan:.2f}"
 
 
-def flows_figure(flows: tuple[Flow, ...], lang: str) -> Figure:
+def flows_figure(flows: tuple[Flow, ...], lang: str, period: str = "") -> Figure:
     graph = flow_graph(flows)
     fig, (ax,) = new_figure(8, 6.5)
     ax.set_axis_off()
-    ax.set_title(f"{t('fig_flows', lang)} ({t('flows_total', lang)}, {t('yuan', lang)})", fontsize=10)
+    span = period or t("flows_total", lang)  # the period shown; the whole run by default
+    ax.set_title(f"{t('fig_flows', lang)} ({span}, {t('yuan', lang)})", fontsize=10)
     if graph.number_of_edges() == 0:
         ax.text(0.5, 0.5, t("no_flows", lang), ha="center", va="center", transform=ax.transAxes)
         return fig

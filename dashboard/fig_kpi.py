@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
+from dashboard import settle, verdicts
 from dashboard.fig_common import COLOURS, MET, MISSED, PENDING, month_axis, new_figure, now_line, shade_phases
-from dashboard.frames import sectors, target_status
+from dashboard.frames import sectors
 from dashboard.i18n import name, t
 from sim.rollout import KPI_COUNTS, RolloutResult
 
-_STATUS_COLOUR = {"met": MET, "missed": MISSED, "pending": PENDING}
+_STATUS_COLOUR = {
+    verdicts.MET: MET,
+    verdicts.MISSED: MISSED,
+    verdicts.PENDING: PENDING,
+    verdicts.ABOVE: "#ff9f1c",
+    verdicts.PLAN_INPUT: "#1f6fb4",
+}
 
 
 def _months(result: RolloutResult) -> list[str]:
@@ -34,7 +41,7 @@ def kpi_figure(result: RolloutResult, index: int, lang: str) -> Figure:
             if check.target.kpi != kpi or check.target.due_month not in months:
                 continue
             x = months.index(check.target.due_month)
-            colour = _STATUS_COLOUR[target_status(check, months[index])]
+            colour = _STATUS_COLOUR[verdicts.status(check, months[index])]
             ax.plot([x], [check.target.low], marker="D", color=colour, markersize=8, linestyle="none")
             if check.target.high is not None:
                 ax.vlines(x, check.target.low, check.target.high, color=colour, linewidth=2)
@@ -132,7 +139,7 @@ def money_figure(result: RolloutResult, index: int, lang: str) -> Figure:
     ax.legend(loc="upper left", fontsize=7)
     ax.set_title(t("fig_money", lang), fontsize=10, pad=14)
     row = result.months[index]
-    items = sorted(row.settlement_fen_by_participant.items(), key=lambda kv: kv[1])
+    items = sorted(settle.month_positions(result, index).items(), key=lambda kv: kv[1])
     ys = range(len(items))
     pos.barh(ys, [v / 100 for _, v in items], color=[MET if v >= 0 else MISSED for _, v in items])
     pos.set_yticks(list(ys), [name(k, lang) for k, _ in items], fontsize=7)

@@ -7,10 +7,13 @@ by sector, terminals by kind, settlement by participant) become one column each.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd  # type: ignore[import-untyped]  # pandas ships no types; pandas-stubs is not a dependency
 
+from dashboard import units, verdicts
 from dashboard.i18n import name, t
-from sim.rollout import KPI_COUNTS, MONTH_SCALARS, MonthRow, RolloutResult, TargetCheck
+from sim.rollout import KPI_COUNTS, MONTH_SCALARS, Flow, MonthRow, RolloutResult, TargetCheck
 
 
 def _month_record(row: MonthRow) -> dict[str, object]:
@@ -31,41 +34,58 @@ def months_frame(result: RolloutResult) -> pd.DataFrame:
 
 
 def sectors(result: RolloutResult) -> list[str]:
-    """Every sector with transactions in some month, in first-seen order."""
+    """Every sector with transactions in some month, in first-seen order (a sector the day
+    knows but no one used, such as a metro in a city without one, is not shown)."""
     seen: dict[str, None] = {}
     for row in result.months:
-        for sector in row.tx_per_day_by_sector:
-            seen.setdefault(sector, None)
+        for sector, count in row.tx_per_day_by_sector.items():
+            if count > 0:
+                seen.setdefault(sector, None)
     return list(seen)
 
 
-def target_status(check: TargetCheck, month: str) -> str:
-    """`pending` before the due month (the outcome is not known yet), then met or missed."""
-    if month < check.target.due_month:
-        return "pending"
-    return "met" if check.met else "missed"
+def status_colours(result: RolloutResult, month: str) -> list[str]:
+    """The CSS colour of each target's status cell, in `targets_frame`'s row order."""
+    return [f"color: {verdicts.HEX[verdicts.status(c, month)]}" for c in result.targets]
+
+
+def target_figure(check: TargetCheck, lang: str) -> str:
+    """The promised figure in its unit: '1,000,000' or a range 'CNY 1.00B – CNY 1.20B'."""
+    kpi, low, high = check.target.kpi, check.target.low, check.target.high
+    shown = units.kpi_value(kpi, low, lang)
+    return shown if high is None else f"{shown} – {units.kpi_value(kpi, high, lang)}"
+
+
+def status_text(check: TargetCheck, month: str, lang: str) -> str:
+    """Light, status and, from replications, P(met) with its interval."""
+    status = verdicts.status(check, month)
+    text = f"{verdicts.DOT} {t(status, lang)}"
+    p_met = verdicts.p_met_text(check, lang) if status != verdicts.PENDING else ""
+    return f"{text} · {p_met}" if p_met else text
 
 
 def targets_frame(result: RolloutResult, month: str, lang: str) -> pd.DataFrame:
-    """The targets as a viewer at `month` sees them: the due ones with their outcome."""
+    """The targets as a viewer at `month` sees them, every figure in its unit.
+
+    Actual and 完成率 appear from the due month on; a plan input shows its figure as what the
+    plan sets, with no completion (restating an input is no achievement).
+    """
     rows = []
     for check in result.targets:
-        status = target_status(check, month)
-        known = status != "pending"
+        status = verdicts.status(check, month)
+        known = status not in (verdicts.PENDING, verdicts.PLAN_INPUT)
+        done = verdicts.completion(check)
         rows.append(
             {
                 t("kpi", lang): t(check.target.kpi, lang),
                 t("due", lang): check.target.due_month,
-                t("target", lang): check.target.low,
-                t("actual", lang): check.actual if known else None,
-                t("gap", lang): check.gap if known else None,
-                t("status", lang): t(status, lang),
+                t("target", lang): target_figure(check, lang),
+                t("actual", lang): units.kpi_value(check.target.kpi, check.actual, lang) if known else "",
+                t("completion", lang): units.share(done) if known and done is not None else "",
+                t("status", lang): status_text(check, month, lang),
             }
         )
-    frame = pd.DataFrame(rows)
-    for column in (t("actual", lang), t("gap", lang)):
-        frame[column] = frame[column].astype("Int64")  # whole numbers, blank while not due
-    return frame
+    return pd.DataFrame(rows)
 
 
 def next_target(result: RolloutResult, kpi: str, month: str) -> TargetCheck | None:
@@ -106,45 +126,52 @@ def sites_frame(result: RolloutResult) -> pd.DataFrame:
     )
 
 
-def positions_frame(row: MonthRow, lang: str) -> pd.DataFrame:
-    """A month's net T+1 positions, largest receiver first."""
-    items = sorted(row.settlement_fen_by_participant.items(), key=lambda kv: -kv[1])
+def positions_frame(net_fen: dict[str, int], lang: str) -> pd.DataFrame:
+    """Net positions (the reserve's included), largest receiver first, in CNY."""
+    items = sorted(net_fen.items(), key=lambda kv: -kv[1])
     return pd.DataFrame(
         {
-            "participant": [name(k, lang) for k, _ in items],
-            "position_yuan": [v / 100 for _, v in items],
+            t("participant", lang): [name(k, lang) for k, _ in items],
+            t("position", lang): [units.yuan(v, lang) for _, v in items],
         }
     )
 
 
-def _count(v: float) -> str:
-    return f"{v:,.0f}"
+def flows_table(flows: tuple[Flow, ...], lang: str) -> pd.DataFrame:
+    """Settlement flows as shown: names translated, amounts in CNY, largest first."""
+    ordered = sorted(flows, key=lambda f: -f.amount_fen)
+    return pd.DataFrame(
+        {
+            t("payer", lang): [name(f.payer, lang) for f in ordered],
+            t("payee", lang): [name(f.payee, lang) for f in ordered],
+            t("amount", lang): [units.yuan(f.amount_fen, lang) for f in ordered],
+        }
+    )
 
 
-def _share(v: float) -> str:
+Fmt = Callable[[float, str], str]
+
+
+def _count(v: float, lang: str) -> str:
+    return units.count(v, lang)
+
+
+def _share(v: float, _lang: str) -> str:
     return f"{v:.1%}"
 
 
-def _fen(v: float) -> str:
-    return f"{v / 100:,.0f}"
-
-
-def _seconds(v: float) -> str:
-    return f"{v:,.1f}"
-
-
-# (label key, unit key or "", formatter) of each headline figure
-_FIGURES = {
-    "cardholders": ("cardholders", "", _count),
-    "recharge_points": ("recharge_points", "", _count),
-    "terminals": ("terminals", "", _count),
-    "coverage_share": ("coverage", "", _share),
-    "float_fen": ("float", "yuan", _fen),
-    "recharge_wait_s_mean": ("cmp_wait_mean", "seconds", _seconds),
-    "recharge_wait_s_p95": ("cmp_wait_p95", "seconds", _seconds),
-    "cash_cumulative_fen": ("cash_cumulative", "yuan", _fen),
-    "targets_met": ("cmp_targets_met", "", _count),
-    "targets_missed": ("cmp_targets_missed", "", _count),
+# (label key, formatter) of each headline figure; the formatter carries the unit
+_FIGURES: dict[str, tuple[str, Fmt]] = {
+    "cardholders": ("cardholders", lambda v, lang: units.count(v, lang, "cardholders")),
+    "recharge_points": ("recharge_points", lambda v, lang: units.count(v, lang, "recharge_points")),
+    "terminals": ("terminals", lambda v, lang: units.count(v, lang, "terminals")),
+    "coverage_share": ("coverage", _share),
+    "float_fen": ("float", units.yuan),
+    "recharge_wait_s_mean": ("cmp_wait_mean", units.seconds),
+    "recharge_wait_s_p95": ("cmp_wait_p95", units.seconds),
+    "cash_cumulative_fen": ("cash_cumulative", units.yuan),
+    "targets_met": ("cmp_targets_met", _count),
+    "targets_missed": ("cmp_targets_missed", _count),
 }
 
 
@@ -157,8 +184,9 @@ def last_month_figures(result: RolloutResult) -> dict[str, float]:
     out["recharge_wait_s_mean"] = last.recharge_wait_s_mean
     out["recharge_wait_s_p95"] = last.recharge_wait_s_p95
     out["cash_cumulative_fen"] = float(last.cash_cumulative_fen)
-    out["targets_met"] = float(sum(c.met for c in result.targets))
-    out["targets_missed"] = float(sum(not c.met for c in result.targets))
+    tally = verdicts.tally(result, last.month)
+    out["targets_met"] = float(tally.met)
+    out["targets_missed"] = float(tally.due - tally.met)
     assert out.keys() == _FIGURES.keys()
     return out
 
@@ -167,15 +195,13 @@ def compare_frame(a: RolloutResult, b: RolloutResult, lang: str) -> pd.DataFrame
     """Headline figures at each run's last month, formatted, with the difference B - A."""
     fa, fb = last_month_figures(a), last_month_figures(b)
     rows = []
-    for key, (label, unit, fmt) in _FIGURES.items():
-        shown = t(label, lang) + (f" ({t(unit, lang)})" if unit else "")
-        diff = fmt(fb[key] - fa[key])
+    for key, (label, fmt) in _FIGURES.items():
         rows.append(
             {
-                t("figure", lang): shown,
-                "A": fmt(fa[key]),
-                "B": fmt(fb[key]),
-                t("difference", lang): diff if diff.startswith("-") else "+" + diff,
+                t("figure", lang): t(label, lang),
+                "A": fmt(fa[key], lang),
+                "B": fmt(fb[key], lang),
+                t("difference", lang): units.signed(fmt(fb[key] - fa[key], lang)),
             }
         )
     return pd.DataFrame(rows)

@@ -18,7 +18,7 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Watch the city card rollout unfold against its targets, and ask what if.",
         "zh": "按月观看城市一卡通推广进程与目标的对比，并进行假设分析。",
     },
-    "language": {"en": "中文 / Chinese", "zh": "中文 / Chinese"},
+    "language": {"en": "中文 / Chinese", "zh": "中文"},
     "scenario": {"en": "Scenario", "zh": "场景"},
     "scenario_source": {"en": "Scenario source", "zh": "场景来源"},
     "shipped": {"en": "Shipped", "zh": "内置"},
@@ -35,6 +35,17 @@ LABELS: dict[str, dict[str, str]] = {
     "no_run": {
         "en": "Pick a scenario in the sidebar and press Run.",
         "zh": "请在侧边栏选择场景并点击“运行”。",
+    },
+    "header_run": {
+        "en": "{first} – {last} · changed: {overrides} · seed {seed} · sample {sample}",
+        "zh": "{first} – {last} · 修改的参数：{overrides} · 随机种子 {seed} · 抽样比例 {sample}",
+    },
+    "no_overrides": {"en": "none (the scenario as shipped)", "zh": "无（场景原样）"},
+    "caveat": {
+        "en": "Day figures (transactions, queues, money) are scaled up from {share} of citizens "
+        "on {days} representative days: read them to two or three figures, not to the unit.",
+        "zh": "日度数据（交易、排队、资金）由 {share} 的市民在 {days} 个代表日的模拟结果放大而来，"
+        "请按两三位有效数字理解，而非精确到个位。",
     },
     "no_shipped": {"en": "No shipped rollout scenarios were found.", "zh": "未找到内置推广场景。"},
     "view": {"en": "View", "zh": "视图"},
@@ -59,17 +70,22 @@ LABELS: dict[str, dict[str, str]] = {
     "terminals": {"en": "Terminals", "zh": "受理终端"},
     "recharge_points": {"en": "Recharge points", "zh": "充值网点"},
     "service_windows": {"en": "Service windows", "zh": "服务网点窗口"},
-    "revenue_fen": {"en": "Revenue per year (CNY)", "zh": "年收入（元）"},
-    "card_spending_fen": {"en": "Card spending per year (CNY)", "zh": "年刷卡消费（元）"},
+    "revenue_fen": {"en": "Revenue per year", "zh": "年收入"},
+    "card_spending_fen": {"en": "Card spending per year", "zh": "年刷卡消费"},
     "coverage": {"en": "Coverage", "zh": "覆盖率"},
     "target": {"en": "Target", "zh": "目标"},
     "targets": {"en": "Targets", "zh": "目标"},
     "no_targets": {"en": "This scenario promises no targets.", "zh": "该场景未设定目标。"},
-    "next_target": {"en": "target {v:,} by {m}", "zh": "目标 {v:,}（{m}）"},
-    "float_m": {"en": "Float (million CNY)", "zh": "沉淀资金（百万元）"},
+    "next_target": {"en": "target {v} by {m}", "zh": "目标 {v}（{m}）"},
     "met": {"en": "met", "zh": "达成"},
     "missed": {"en": "missed", "zh": "未达成"},
     "pending": {"en": "not due yet", "zh": "未到期"},
+    "above range": {"en": "above the plan's range", "zh": "高于规划区间"},
+    "plan input": {"en": "plan input (not judged)", "zh": "规划输入（不评判）"},
+    "completion": {"en": "Completion", "zh": "完成率"},
+    "tally": {"en": "{met} of {due} targets due so far met", "zh": "已到期目标 {due} 项，达成 {met} 项"},
+    "tally_all": {"en": "{judged} targets judged in all", "zh": "共评判 {judged} 项目标"},
+    "tally_inputs": {"en": "{n} plan inputs shown, not judged", "zh": "另有 {n} 项规划输入，不作评判"},
     "kpi": {"en": "KPI", "zh": "指标"},
     "due": {"en": "Due", "zh": "到期"},
     "actual": {"en": "Actual", "zh": "实际"},
@@ -91,6 +107,7 @@ LABELS: dict[str, dict[str, str]] = {
     "wait_p95": {"en": "95th percentile", "zh": "95 分位等待"},
     "window_wait": {"en": "service window, mean", "zh": "服务窗口平均等待"},
     "seconds": {"en": "seconds", "zh": "秒"},
+    "km": {"en": "km", "zh": "公里"},
     "yuan": {"en": "CNY", "zh": "元"},
     "million_yuan": {"en": "million CNY", "zh": "百万元"},
     "float": {"en": "Float", "zh": "沉淀资金"},
@@ -98,11 +115,27 @@ LABELS: dict[str, dict[str, str]] = {
     "float_income": {"en": "Float income", "zh": "沉淀资金收益"},
     "revenue": {"en": "Revenue", "zh": "收入"},
     "cash_cumulative": {"en": "Cumulative cash", "zh": "累计现金流"},
+    "participant": {"en": "Participant", "zh": "参与方"},
+    "position": {"en": "Net position", "zh": "净头寸"},
+    "payer": {"en": "Payer", "zh": "付款方"},
+    "payee": {"en": "Payee", "zh": "收款方"},
+    "amount": {"en": "Amount", "zh": "金额"},
     "receives": {"en": "receives", "zh": "收款"},
     "pays": {"en": "pays", "zh": "付款"},
     "covered": {"en": "within walking distance of a recharge point", "zh": "步行可达充值网点"},
     "uncovered": {"en": "not covered", "zh": "未覆盖"},
     "residents": {"en": "residents", "zh": "居民"},
+    "period": {"en": "Period", "zh": "期间"},
+    "flows_check": {
+        "en": "Loads {loads} = paid into the reserve {into}; card spending {spending} = paid out of it "
+        "{out}, of which fees {fees}; the reserve keeps {kept} (the float's growth).",
+        "zh": "充值 {loads} = 流入备付金 {into}；刷卡消费 {spending} = 备付金付出 {out}，其中手续费 {fees}；"
+        "备付金留存 {kept}（沉淀资金增加额）。",
+    },
+    "reserve": {"en": "reserve", "zh": "备付金"},
+    "acquirer": {"en": "acquirer", "zh": "收单机构"},
+    "load channels": {"en": "load channels", "zh": "充值渠道"},
+    "accepting participants": {"en": "accepting participants", "zh": "受理方"},
     "no_flows": {"en": "No settlement flows in this run.", "zh": "本次运行没有清算资金流。"},
     "flows_total": {"en": "whole run", "zh": "全部模拟期"},
     # compare
@@ -137,6 +170,7 @@ LABELS: dict[str, dict[str, str]] = {
     "recharge_point": {"en": "recharge point", "zh": "充值网点"},
     "service_window": {"en": "service window", "zh": "服务窗口"},
     "operator": {"en": "operator", "zh": "运营方"},
+    "not_simulated": {"en": "not simulated", "zh": "未模拟"},
 }
 
 
@@ -151,7 +185,83 @@ def t(key: str, lang: str, **fmt: object) -> str:
     return text.format(**fmt) if fmt else text
 
 
+# Sectors and phases of the shipped scenarios, in Chinese (English shows the scenario's own name).
+NAMES_ZH: dict[str, str] = {
+    "medical": "医疗",
+    "bike": "公共自行车",
+    "fuel": "加油",
+    "parking": "停车",
+    "malls": "商场",
+    "government": "政务服务",
+    "social_security": "社保",
+    "utilities": "公用事业缴费",
+    "light_rail": "轻轨",
+    "small_payments": "小额支付",
+    "expressway": "高速公路",
+    "leisure": "休闲娱乐",
+    "lottery": "彩票",
+    "bank_cards": "银行卡",
+    "schools": "学校",
+    "housing_fund": "住房公积金",
+    "pos": "POS 机",
+    "greedy": "最大覆盖（贪心）",
+    "uniform": "按区人口均匀",
+    "random": "随机",
+    "pilot": "试点",
+    "urban-area": "城区推广",
+    "non-local": "外来人员",
+    "medical-credential": "医保凭证",
+    "phase-1": "第一期",
+    "phase-2": "第二期",
+    "phase-3": "第三期",
+    "1-launch": "1 启动",
+    "2-value-added": "2 增值服务",
+    "3-efficient-operation": "3 高效运营",
+    "4-capital-operation": "4 资本运营",
+    "5-diversified": "5 多元化",
+    "2005-first-sectors": "2005 首批行业",
+    "2006-more-sectors": "2006 扩展行业",
+    "2007-main-urban": "2007 主城区",
+    "2008-2010-whole-city": "2008-2010 全市",
+}
+# Scenario titles in Chinese, by scenario name.
+TITLES_ZH: dict[str, str] = {
+    "hangzhou-2004-2009": "杭州市民卡 2004-2009：试点、城区推广、外来人员、医保凭证",
+    "huaibei-2011-2014": "淮北金融 IC 一卡通 2011-2014：三期建设、五家银行、收单机构出资布放终端",
+    "one-card-plan-2005-2010": "城市一卡通规划 2005-2010：年度目标与运营方 5 亿元投资",
+    "five-stage-framework": "五阶段运营框架（模板：数字为占位值）",
+}
+# A participant's id names its role and its owner ("bus-hz", "load-ICBC", "shop-0"): the role
+# is translated, the owner (a city or bank code) stays a code.
+_ROLES_ZH = {
+    "bus": "公交公司",
+    "taxi": "出租车公司",
+    "metro": "地铁公司",
+    "shop": "商户",
+    "window": "服务网点",
+    "load": "充值银行",
+    "bank": "银行",
+    "kiosk": "自助充值",
+}
+
+_OWNERS_ZH = {"hz": "杭州", "hb": "淮北"}
+
+
 def name(raw: str, lang: str) -> str:
-    """A name from a run (sector, kind, participant): translated if the table knows it."""
+    """A name from a run (sector, phase, kind, participant): translated where it is known."""
     entry = LABELS.get(raw)
-    return entry[check_lang(lang)] if entry else raw
+    if entry:
+        return entry[check_lang(lang)]
+    if check_lang(lang) == "en":
+        return raw
+    if raw in NAMES_ZH:
+        return NAMES_ZH[raw]
+    role, _, owner = raw.partition("-")
+    if role in _ROLES_ZH and owner:
+        return f"{_ROLES_ZH[role]} {_OWNERS_ZH.get(owner, owner)}"
+    return raw
+
+
+def title(scenario: str, english: str, lang: str) -> str:
+    """A scenario's title: its own (English) text, or the Chinese one where there is one."""
+    return TITLES_ZH.get(scenario, english) if lang == "zh" else english

@@ -58,7 +58,10 @@ def step(pb: Playback, months: int) -> Playback:
 
 
 def seek(pb: Playback, index: int, now_s: float) -> Playback:
-    """Jump to a month (the time slider); playing goes on from there."""
+    """Jump to a month (the time slider) while paused. While playing the month only moves
+    forward, one stride a tick: a seek then is a stale request and moves nothing."""
+    if pb.playing:
+        return pb
     return replace(pb, index=_clamp(index, pb.length), last_tick_s=now_s)
 
 

@@ -23,11 +23,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scenarios.rollout_loader import ROLLOUT_DIR, load_rollout, shipped
 from scenarios.rollout_schema import RolloutScenario
 from scenarios.schema import ScenarioError
-from sim.rollout import RolloutResult, run_rollout
+
+if TYPE_CHECKING:  # the engine (and matplotlib under it) loads with the first run, not the first page
+    from sim.rollout import RolloutResult
 
 CACHE_ENTRIES = 8
 UPLOAD_BYTES_MAX = 1 << 20  # a rollout scenario is a few kB of TOML
@@ -86,6 +89,8 @@ def run(
     cached = cache.get(key)
     if cached is not None:
         return cached, True
+    from sim.rollout import run_rollout
+
     result = run_rollout(scenario, seed=seed, sample=sample, progress=progress)
     cache.put(key, result)
     return result, False

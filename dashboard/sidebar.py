@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import params, runner, state
-from dashboard.i18n import t
+from dashboard.i18n import name, t, title
 from model.errors import CardTwinError
 from scenarios.rollout_schema import RolloutScenario
 
@@ -110,7 +110,13 @@ def _edit(base: RolloutScenario, lang: str) -> dict[str, Any]:
             label = p.label[lang]
             dotted = p.dotted
             if p.choices:
-                edited[dotted] = st.selectbox(label, p.choices, index=p.choices.index(value), key=key)
+                edited[dotted] = st.selectbox(
+                    label,
+                    p.choices,
+                    index=p.choices.index(value),
+                    key=key,
+                    format_func=lambda c: name(c, lang),
+                )
             elif p.kind is str:
                 edited[dotted] = st.text_input(label, value=str(value), key=key)
             elif p.kind is int:
@@ -135,9 +141,10 @@ def render() -> Request | None:
             return None
         base = _load(path)
         if base is None:
+            state.clear_results()  # a broken file: the run of another file is no longer asked for
             return None
         if base.rollout.title:
-            st.caption(base.rollout.title)
+            st.caption(title(base.name, base.rollout.title, lang))
         edited = _edit(base, lang)
         base_values = {p.dotted: value for p, value in params.available(base)}
         changes = params.overrides(base_values, edited)

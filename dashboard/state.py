@@ -8,12 +8,15 @@ they cause, so the page always renders the state the viewer asked for.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from dashboard import playback
 from dashboard.playback import Playback
-from sim.rollout import RolloutResult
+
+if TYPE_CHECKING:  # imported with the first run (dashboard/app.py), not by the first page
+    from sim.rollout import RolloutResult
 
 LANG = "lang_zh"  # the sidebar toggle: True shows Chinese
 RESULT = "result"  # the run being played (scenario A)
@@ -24,6 +27,7 @@ STRIDE = "stride"
 VIEW = "view"
 MESSAGE = "run_message"  # the last run's outcome, shown above the views
 WALK_KM = "walk_km"  # the run's walking distance, for the map's coverage shading
+OVERRIDES = "overrides"  # the parameters the viewer changed for the run shown, for its header
 
 
 def lang() -> str:
@@ -43,14 +47,28 @@ def result_b() -> RolloutResult | None:
     return st.session_state.get(RESULT_B)
 
 
-def set_result(run: RolloutResult, walk_km: float) -> None:
-    """A new run to play: keep the position when the run has as many months."""
+def set_result(run: RolloutResult, walk_km: float, overrides: dict[str, object]) -> None:
+    """A new run to play: the same scenario keeps its position (a what-if seen at the same
+    month); another scenario starts at its first month."""
+    previous = result()
     st.session_state[RESULT] = run
     st.session_state[WALK_KM] = walk_km
+    st.session_state[OVERRIDES] = dict(overrides)
     current = st.session_state.get(PLAYBACK)
+    same = previous is not None and previous.scenario == run.scenario
     st.session_state[PLAYBACK] = (
-        playback.resize(current, len(run.months)) if current else playback.start(len(run.months))
+        playback.resize(current, len(run.months)) if current and same else playback.start(len(run.months))
     )
+
+
+def clear_results() -> None:
+    for key in (RESULT, RESULT_B, PLAYBACK, OVERRIDES):
+        st.session_state.pop(key, None)
+
+
+def overrides() -> dict[str, object]:
+    shown: dict[str, object] = st.session_state.get(OVERRIDES, {})
+    return shown
 
 
 def pb() -> Playback:

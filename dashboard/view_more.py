@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import downloads, fig_flows, fig_kpi, frames, runner, sidebar, state
+from dashboard import downloads, fig_flows, fig_kpi, frames, runner, settle, sidebar, state, units
 from dashboard.fig_common import to_png
 from dashboard.i18n import t
 from model.errors import CardTwinError
@@ -12,10 +12,33 @@ from sim.rollout import RolloutResult
 
 
 def flows_view(result: RolloutResult, lang: str) -> None:
-    st.image(
-        to_png(fig_flows.flows_figure(result.flows, lang)), caption=t("fig_flows", lang), width="stretch"
+    """Who paid whom over a period the viewer picks, and the check that it adds up."""
+    months = [r.month for r in result.months]
+    first_month, last_month = st.select_slider(
+        t("period", lang), options=months, value=(months[0], months[-1]), key="flows_period"
     )
-    st.dataframe(frames.flows_frame(result), hide_index=True)
+    first, last = months.index(first_month), months.index(last_month)
+    flows = settle.period_flows(result, first, last)
+    check = settle.reconciliation(result, first, last)
+    st.caption(
+        t(
+            "flows_check",
+            lang,
+            loads=units.yuan(check["loads_fen"], lang),
+            into=units.yuan(check["into_reserve_fen"], lang),
+            spending=units.yuan(check["spending_fen"], lang),
+            out=units.yuan(check["out_of_reserve_fen"], lang),
+            fees=units.yuan(check["fees_fen"], lang),
+            kept=units.yuan(check["reserve_kept_fen"], lang),
+        )
+    )
+    period = f"{first_month} – {last_month}"
+    st.image(to_png(fig_flows.flows_figure(flows, lang, period)), width="stretch")
+    left, right = st.columns(2)
+    with left:
+        st.dataframe(frames.flows_table(flows, lang), hide_index=True)
+    with right:
+        st.dataframe(frames.positions_frame(settle.positions(flows), lang), hide_index=True)
 
 
 def compare_view(a: RolloutResult, lang: str, cache: runner.RunCache) -> None:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
+import pandas as pd  # type: ignore[import-untyped]  # pandas ships no types; pandas-stubs is not a dependency
 import streamlit as st
 from matplotlib.figure import Figure
 
-from dashboard import fig_city, fig_kpi, frames, playback, state
+from dashboard import charts, charts_city, frames, playback, settle, state, units, view_header
 from dashboard.i18n import name, t
 from dashboard.pngcache import PngCache
-from sim.rollout import KPI_COUNTS, RolloutResult
+from sim.rollout import KPI_COUNTS, MonthRow, RolloutResult
 
 PLAY_INTERVAL_S = 1.0
 
@@ -59,6 +61,8 @@ def controls(result: RolloutResult, lang: str) -> int:
     )
     # A new slider for each position the playback sets: a request still carrying the old
     # slider's value (the timer's, sent before this position arrived) then moves nothing.
+    # While playing the slider only shows the month (disabled): a stale value it sent back
+    # was what made playback jump back a month.
     key = f"{state.SLIDER}:{pb.index}"
     cols[4].select_slider(
         t("month", lang),
@@ -67,6 +71,7 @@ def controls(result: RolloutResult, lang: str) -> int:
         key=key,
         on_change=state.on_seek,
         args=(months, key),
+        disabled=pb.playing,
     )
     return pb.index
 
@@ -78,22 +83,30 @@ def _advance(playing_when_drawn: bool) -> None:
         st.rerun()  # start or stop the fragment's timer
 
 
+def _sector(row: MonthRow, sector: str, lang: str) -> str:
+    """A sector of the phase; one the month's day saw no transaction in says so."""
+    shown = name(sector, lang)
+    return shown if row.tx_per_day_by_sector.get(sector, 0) > 0 else f"{shown} ({t('not_simulated', lang)})"
+
+
 def _headline(result: RolloutResult, index: int, lang: str) -> None:
     row = result.months[index]
     phase = result.phase_of(row.month)
     status = t("playing", lang) if state.pb().playing else t("paused", lang)
     st.subheader(f"{row.month} · {t('phase', lang)}: {name(phase.name, lang)}")
-    st.caption(f"{status} · {', '.join(name(s, lang) for s in row.sectors)}")
+    st.caption(f"{status} · {', '.join(_sector(row, s, lang) for s in row.sectors)}")
     cols = st.columns(len(KPI_COUNTS) + 2)
     for col, kpi in zip(cols, KPI_COUNTS, strict=False):
         nxt = frames.next_target(result, kpi, row.month)
         value = getattr(row, kpi)
         delta = None
         if nxt is not None:
-            delta = t("next_target", lang, v=nxt.target.low, m=nxt.target.due_month)
-        col.metric(t(kpi, lang), f"{value:,}", delta=delta, delta_color="off", delta_arrow="off")
-    cols[-2].metric(t("coverage", lang), f"{row.coverage_share:.0%}")
-    cols[-1].metric(t("float_m", lang), f"{row.float_fen / 1e8:,.1f}")
+            low = units.kpi_value(kpi, nxt.target.low, lang)
+            delta = t("next_target", lang, v=low, m=nxt.target.due_month)
+        shown = units.count(value, lang, kpi)
+        col.metric(t(kpi, lang), shown, delta=delta, delta_color="off", delta_arrow="off")
+    cols[-2].metric(t("coverage", lang), units.share(row.coverage_share))
+    cols[-1].metric(t("float", lang), units.yuan(row.float_fen, lang))
 
 
 @st.cache_resource
@@ -109,32 +122,51 @@ def _image(draw: Draw, result: RolloutResult, index: int, lang: str, title: str)
     st.image(png, caption=t(title, lang), width="stretch")
 
 
+def _chart(built: tuple[pd.DataFrame, dict[str, Any]], title: str, lang: str) -> None:
+    data, spec = built
+    st.markdown(f"**{t(title, lang)}**")
+    st.vega_lite_chart(data, spec, width="stretch")
+
+
 def rollout_body(result: RolloutResult, index: int, lang: str) -> None:
     _headline(result, index, lang)
-    _image(fig_kpi.kpi_figure, result, index, lang, "fig_kpis")
+    month = result.months[index].month
+    view_header.target_cards(result, month, lang)
+    st.markdown(f"**{t('fig_kpis', lang)}**")
+    for col, kpi in zip(st.columns(len(KPI_COUNTS)), KPI_COUNTS, strict=True):
+        with col:
+            data, spec = charts.kpi_chart(result, index, lang, kpi)
+            st.vega_lite_chart(data, spec, width="stretch")
     left, right = st.columns(2)
     with left:
-        _image(fig_kpi.sectors_figure, result, index, lang, "fig_sectors")
-        _image(fig_kpi.float_figure, result, index, lang, "fig_float")
+        _chart(charts.sectors_chart(result, index, lang), "fig_sectors", lang)
+        _chart(charts.float_chart(result, index, lang), "fig_float", lang)
     with right:
-        _image(fig_kpi.waits_figure, result, index, lang, "fig_waits")
+        _chart(charts.waits_chart(result, index, lang), "fig_waits", lang)
+        _chart(charts.money_chart(result, index, lang), "fig_money", lang)
+    left, right = st.columns(2)
+    with left:
         st.markdown(f"**{t('targets', lang)}**")
         if result.targets:
-            targets = frames.targets_frame(result, result.months[index].month, lang)
-            st.table(targets, border="horizontal", hide_index=True)
+            table = frames.targets_frame(result, month, lang)
+            colours = frames.status_colours(result, month)
+            styled = table.style.apply(lambda _col: colours, subset=[t("status", lang)])
+            st.table(styled, border="horizontal", hide_index=True)
         else:
             st.caption(t("no_targets", lang))
         payback = result.payback_month or t("never", lang)
         st.markdown(f"**{t('payback', lang)}:** {payback}")
-    _image(fig_kpi.money_figure, result, index, lang, "fig_money")
+    with right:
+        st.markdown(f"**{t('fig_positions', lang)}**")
+        net = settle.month_positions(result, index)
+        st.table(frames.positions_frame(net, lang), border="horizontal", hide_index=True)
 
 
 def city_body(result: RolloutResult, index: int, lang: str, walk_km: float) -> None:
     _headline(result, index, lang)
-    png = pngs().png(
-        result, ("city", index, lang, walk_km), lambda: fig_city.city_figure(result, index, lang, walk_km)
-    )
-    st.image(png, caption=t("fig_city", lang), width="stretch")
+    st.markdown(f"**{t('fig_city', lang)}**")
+    data, spec = charts_city.city_chart(result, index, lang, walk_km)
+    st.vega_lite_chart(data, spec, width="stretch")
 
 
 def played(body: Callable[[RolloutResult, int, str], None], result: RolloutResult) -> None:

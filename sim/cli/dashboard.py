@@ -8,9 +8,11 @@ Streamlit runs the script in its own process, exactly as `streamlit run` would.
 from __future__ import annotations
 
 import importlib.util
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -54,8 +56,36 @@ def dashboard(port: int, headless: bool) -> None:
     """Start the rollout dashboard (Streamlit) at http://localhost:PORT; Ctrl-C stops it."""
     command = streamlit_command(port, headless)
     click.echo(f"cardtwin: dashboard at http://localhost:{port} (Ctrl-C stops it)", err=True)
+    sys.exit(run_until_stopped(command))
+
+
+STOP_S = 10  # how long streamlit may take to shut down before it is killed
+
+
+def run_until_stopped(command: list[str]) -> int:
+    """Run `command` as a child; SIGTERM or SIGINT to this process stops the child too.
+
+    A plain `subprocess.call` leaves streamlit running when a service manager sends SIGTERM
+    (Python's default SIGTERM action ends only this process), so both signals are caught and
+    passed on; the child gets STOP_S to exit, then is killed.
+    """
+    child = subprocess.Popen(command)
+    stopping: list[int] = []
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        stopping.append(signum)
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        code = subprocess.call(command)
-    except KeyboardInterrupt:
-        code = 0
-    sys.exit(code)
+        while True:
+            try:
+                code = child.wait(timeout=STOP_S if stopping else None)
+                break
+            except subprocess.TimeoutExpired:
+                child.kill()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if stopping else code

@@ -126,7 +126,7 @@ def run_rollout(
         targets=tuple(check_targets(s, rows)),
         sites=layout.sites,
         city=layout.city,
-        flows=flows_of(positions_total, gross_fees_total, acquirer_cut),
+        flows=flows_of(rows, gross_fees_total, acquirer_cut),
         payback_month=payback_month(rows),
         wall_s=time.perf_counter() - started,
         notes=_notes(s, days, sample),

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import playback
+from dashboard import playback, units
 from dashboard.i18n import LABELS, t
 from dashboard.params import PARAMS
 from dashboard.sidebar import DEFAULT_SCENARIO
 from scenarios.rollout_loader import shipped
+from sim.rollout.result import KPI_MONEY_PER_YEAR
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 TIMEOUT_S = 180
@@ -70,7 +71,7 @@ def test_run_then_same_inputs_come_from_the_cache() -> None:
     assert set(metrics) >= {t(k, "en") for k in ("cardholders", "terminals", "recharge_points", "coverage")}
     assert int(metrics[t("cardholders", "en")].replace(",", "")) > 0
     assert at.table, "the targets table is missing"
-    assert len(at.get("image")) == 5  # KPIs, sectors, float, waits, money
+    assert len(at.get("vega_lite_chart")) == 7  # three KPIs, sectors, float, waits, money
     at = _run(at.button(key="run").click())
     assert at.success[0].value == t("run_cached", "en")
     # another seed is another run
@@ -78,6 +79,36 @@ def test_run_then_same_inputs_come_from_the_cache() -> None:
     seed.set_value(seed.value + 1)
     at = _run(at.button(key="run").click())
     assert at.success[0].value.startswith("Run finished in")
+
+
+def test_money_shown_is_the_runs_in_cny() -> None:
+    """Every money figure on the page, read back, is the run's fen / 100 (not 100x too large)."""
+    at = started()
+    months = at.select_slider[0].options
+    at = _run(at.select_slider[0].set_value(months[-1]))
+    result = at.session_state["result"]
+    last = result.months[-1]
+    shown_float = next(m.value for m in at.metric if m.label == t("float", "en"))
+    exact_float = last.float_fen / 100
+    assert abs(units.parse_yuan(shown_float) - exact_float) <= units.shown_precision(exact_float)
+    targets = at.table[0].value
+    for check, (_, row) in zip(result.targets, targets.iterrows(), strict=True):
+        assert row[t("kpi", "en")] == t(check.target.kpi, "en")
+        if check.target.kpi in KPI_MONEY_PER_YEAR:
+            low = units.parse_yuan(row[t("target", "en")].split(" – ")[0])
+            assert abs(low - check.target.low / 100) <= units.shown_precision(check.target.low / 100), row
+            if row[t("actual", "en")]:
+                actual = units.parse_yuan(row[t("actual", "en")])
+                assert abs(actual - check.actual / 100) <= units.shown_precision(check.actual / 100), row
+        else:
+            assert row[t("target", "en")].split(" – ")[0] == f"{check.target.low:,}"
+    positions = at.table[1].value  # the month's positions: the reserve keeps loads - spending
+    shown = dict(zip(positions[t("participant", "en")], positions[t("position", "en")], strict=True))
+    reserve_yuan = (last.loads_fen - last.card_spending_fen) / 100
+    assert abs(units.parse_yuan(shown["reserve"]) - reserve_yuan) <= units.shown_precision(reserve_yuan)
+    assert len(shown) >= 3
+    header = "\n".join(c.value for c in at.caption)
+    assert f"{result.sample:.3%} of citizens" in header  # the sampling caveat
 
 
 def _terminals_at_end(at: AppTest) -> int:
@@ -129,10 +160,14 @@ def test_uploaded_scenario_runs_and_a_broken_one_names_its_line() -> None:
     at = _run(at.file_uploader(key="scenario_upload").upload("mine.toml", text, "application/toml"))
     assert not at.error
     assert at.number_input, "the uploaded scenario's parameters are not shown"
+    next(n for n in at.number_input if n.label == t("sample", "en")).set_value(SAMPLE)
+    at = _run(at.button(key="run").click())
+    assert at.session_state["result"] is not None and not at.info
     broken = text.replace(b"[adoption]", b"[adoption]\nno_such_key = 1", 1)
     at = _run(at.file_uploader(key="scenario_upload").set_value(("broken.toml", broken, "application/toml")))
     message = at.error[0].value
     assert message.startswith("broken.toml:") and "no_such_key" in message, message
+    assert at.info[0].value == t("no_run", "en")  # no earlier run is left on screen
     assert "cardtwin-dashboard-" not in message  # the private folder is not shown
 
 
@@ -173,7 +208,7 @@ def test_playback_controls() -> None:
 
 def test_city_flows_and_downloads_views() -> None:
     at = started("view_city")
-    assert len(at.get("image")) == 1 and at.select_slider[0]
+    assert len(at.get("vega_lite_chart")) == 1 and at.select_slider[0]
     at = _run(at.radio(key="view:en").set_value("view_flows"))
     assert len(at.get("image")) == 1 and at.dataframe
     at = _run(at.radio(key="view:en").set_value("view_downloads"))
@@ -219,3 +254,18 @@ def test_chinese_labels_after_switching() -> None:
     assert "阶段" in _texts(at)
     at = _run(at.toggle(key="lang_zh").set_value(False))
     assert at.title[0].value == LABELS["app_title"]["en"]
+
+
+def test_another_scenario_opens_at_its_first_month() -> None:
+    at = started()
+    at = _run(at.button(key="step").click())
+    at = _run(at.button(key="step").click())
+    assert _pb(at).index == 2
+    at = _run(at.button(key="run").click())  # the same scenario again keeps its month
+    assert _pb(at).index == 2
+    other = next(n for n in shipped() if n != DEFAULT_SCENARIO)
+    at = _run(at.selectbox(key="scenario_name").set_value(other))
+    next(n for n in at.number_input if n.label == t("sample", "en")).set_value(SAMPLE)
+    at = _run(at.button(key="run").click())
+    assert at.session_state["result"].scenario == other
+    assert _pb(at).index == 0 and at.select_slider[0].value == at.select_slider[0].options[0]

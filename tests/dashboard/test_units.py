@@ -12,7 +12,7 @@ import zipfile
 import pytest
 from matplotlib.image import imread
 
-from dashboard import downloads, fig_city, fig_flows, fig_kpi, frames, i18n, params, playback, runner
+from dashboard import downloads, fig_city, fig_flows, fig_kpi, frames, i18n, params, playback, runner, settle
 from dashboard.fig_common import to_png
 from scenarios.rollout_loader import shipped
 from scenarios.schema import ScenarioError
@@ -117,9 +117,13 @@ def test_every_label_has_both_languages() -> None:
     for key, entry in i18n.LABELS.items():
         assert set(entry) == set(i18n.LANGS), key
         assert all(entry[lang].strip() for lang in i18n.LANGS), key
-    assert i18n.t("next_target", "zh", v=1000, m="2010-01") == "目标 1,000（2010-01）"
+    assert i18n.t("next_target", "zh", v="1,000", m="2010-01") == "目标 1,000（2010-01）"
     assert i18n.name("bus", "zh") == "公交"
-    assert i18n.name("bank-a", "zh") == "bank-a"
+    assert i18n.name("bank-a", "zh") == "银行 a"  # a role translated, its owner a code
+    assert i18n.name("load-ICBC", "zh") == "充值银行 ICBC"
+    assert i18n.name("bus-hz", "zh") == "公交公司 杭州"
+    assert i18n.name("pilot", "zh") == "试点" and i18n.name("pilot", "en") == "pilot"
+    assert i18n.name("no-such", "zh") == "no-such"
     with pytest.raises(KeyError):
         i18n.t("no-such-label", "en")
     with pytest.raises(AssertionError):
@@ -160,9 +164,13 @@ def test_frames() -> None:
     assert months["tx_per_day.retail"].tolist()[:12] == [0] * 12  # not yet switched on
     assert months.loc[29, "settlement_fen.bank-a"] == -1000 - 5000 * 29
     early = frames.targets_frame(r, _month(5), "en")
-    assert early["Status"].tolist() == ["not due yet"] * 3
+    assert early["Status"].tolist() == ["● not due yet"] * 3
+    assert early["Actual"].tolist() == [""] * 3  # not known before the due month
     late = frames.targets_frame(r, _month(29), "zh")
-    assert late["状态"].tolist() == ["达成", "未达成", "达成"]
+    assert late["状态"].tolist() == ["● 达成", "● 未达成", "● 达成"]
+    assert late["目标"].tolist() == ["10.0 万张", "700 台 – 800 台", "30 个"]
+    assert late["实际"].tolist() == ["12.0 万张", "560 台", "34 个"]
+    assert late["完成率"].tolist() == ["120%", "80%", "113%"]
     nxt = frames.next_target(r, "terminals", _month(12))
     assert nxt is not None and nxt.target.due_month == _month(23)
     assert frames.next_target(r, "cardholders", _month(12)) is None
@@ -171,11 +179,20 @@ def test_frames() -> None:
     cmp = frames.compare_frame(r, small_result(24), "en")
     row = cmp[cmp["Figure"] == "Cardholders"].iloc[0]
     assert (row["A"], row["B"], row["B − A"]) == ("300,000", "240,000", "-60,000")
-    row = cmp[cmp["Figure"] == "Float (CNY)"].iloc[0]
-    assert (row["A"], row["B − A"]) == ("1,500,000", "-300,000")
+    row = cmp[cmp["Figure"] == "Float"].iloc[0]
+    # 150M fen is CNY 1.5M, never 150,000,000 under a CNY heading
+    assert (row["A"], row["B − A"]) == ("CNY 1.50M", "CNY -300,000")
+    assert frames.compare_frame(r, small_result(24), "zh").iloc[4]["A"] == "150 万元"
     row = cmp[cmp["Figure"] == "Coverage"].iloc[0]
     assert (row["A"], row["B − A"]) == ("100.0%", "+0.0%")
     assert frames.flows_frame(r)["amount_fen"].sum() == 16_600_000
+    shown = frames.flows_table(r.flows, "zh")
+    assert shown["金额"].tolist() == ["9.00 万元", "7.50 万元", "1,000 元"]
+    assert shown["付款方"].tolist()[1] == "运营方"
+    # month 3: bank-a loads 3.3M fen, bus-co accepts 3M less 60k of fees, the reserve keeps 300k
+    positions = frames.positions_frame(settle.month_positions(r, 2), "en")
+    assert positions["Participant"].tolist() == ["bus-co", "reserve", "operator", "bank-a"]
+    assert positions["Net position"].tolist() == ["CNY 29,400", "CNY 3,000", "CNY 600", "CNY -33,000"]
 
 
 def test_coverage_and_sites_follow_the_month() -> None:
@@ -298,3 +315,19 @@ def test_uploads_keep_sessions_apart_and_refuse_oversize() -> None:
     finally:
         folder.close()
     assert not folder.root.exists()
+
+
+def test_the_map_draws_rail_only_where_the_scenario_has_it() -> None:
+    from dataclasses import replace
+
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import to_hex
+
+    def drawn(r: RolloutResult) -> set[str]:
+        (ax,) = fig_city.city_figure(r, 5, "en", 0.8).axes
+        return {to_hex(c.get_colors()[0]) for c in ax.collections if isinstance(c, LineCollection)}
+
+    r = small_result()  # bus and retail only, on a city graph with one metro edge
+    assert "#c0392b" not in drawn(r)
+    with_metro = replace(r, phases=(replace(r.phases[0], sectors=("bus", "metro")), r.phases[1]))
+    assert "#c0392b" in drawn(with_metro)
