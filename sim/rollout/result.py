@@ -66,6 +66,7 @@ class TargetCheck:
     p_met: float | None = None
     p_met_low: float | None = None
     p_met_high: float | None = None
+    why: str = ""  # a plan input: why the scenario sets the figure; a miss: what held it back
 
     @property
     def gap_share(self) -> float:

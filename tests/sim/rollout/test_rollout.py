@@ -129,7 +129,7 @@ def test_targets_are_checked_against_the_months(huaibei_result: RolloutResult) -
     by = {c.target.kpi: c for c in r.targets}
     holders = by["cardholders"]
     assert holders.actual == r.month("2014-12").cardholders
-    assert holders.met == (holders.actual >= 300_000)
+    assert holders.met == (holders.actual >= 300_000) == (holders.verdict == "met")
     assert holders.gap == holders.actual - 300_000
     s = load_rollout(
         "huaibei-2011-2014",
@@ -153,8 +153,9 @@ def test_cli_rollout_writes_a_complete_folder(tmp_path: Path) -> None:
         main, ["rollout", "huaibei-2011-2014", "--sample", str(TINY), "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "targets met:" in result.output
-    assert "cardholders by 2014-12:" in result.output and "terminals by 2014-12:" in result.output
+    assert "targets: 1 predicted by the model" in result.output
+    assert "cardholders by 2014-12: prediction" in result.output
+    assert "terminals by 2014-12: plan input" in result.output
     assert {p.name for p in out.iterdir()} == FOLDER_FILES
     assert "MISSED" in (out / "report.html").read_text("utf-8") or "met" in (out / "report.html").read_text(
         "utf-8"
@@ -231,8 +232,8 @@ def test_every_shipped_scenario_runs_and_checks_each_target(name: str) -> None:
     assert {p.name for p in r.phases} == {p.name for p in s.phase}
     if name == "one-card-plan-2005-2010":  # [PLAN] 500M CNY invested to 2007, spent as budgeted
         assert (
-            "investment to 2007-12: CNY 500.0M vs budget CNY 500.0M: within budget by CNY 0.00"
-            in summary_lines(r)
+            "investment to 2007-12: CNY 500.0M vs budget CNY 500.0M: within budget by CNY 0.00 "
+            "(plan input: the milestones times the scenario's unit costs)" in summary_lines(r)
         )
 
 
