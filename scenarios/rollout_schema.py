@@ -199,6 +199,21 @@ class Spend:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AssumptionRange:
+    """An ASSUMPTION value's plausible range: `cardtwin rollout --replications N` draws it uniformly
+    in [low, high] for each replication (rounded when the value is a whole number)."""
+
+    key: str = param(
+        unit="dotted name",
+        doc="the value, named as `--set` names it (`adoption.imitation_q`, `phase.pilot.eligible_persons`)",
+        low=None,
+    )
+    low: float = param(unit="the value's unit", doc="lowest plausible value", low=None)
+    high: float = param(unit="the value's unit", doc="highest plausible value (> low)", low=None)
+    source: str = param("", unit="", doc="why this range (ASSUMPTION: reason, or a source)", low=None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RolloutScenario:
     rollout: RolloutRun = param(unit="", doc="[rollout]: name, span, day scenario, sample")  # noqa: RUF009
     adoption: Adoption = param(Adoption(), unit="", doc="[adoption]: the adoption curve and issuance")  # noqa: RUF009
@@ -209,6 +224,9 @@ class RolloutScenario:
     target: tuple[TargetPlan, ...] = param((), unit="", doc="[[target]]: promised figures")
     batch: tuple[Batch, ...] = param((), unit="", doc="[[batch]]: bulk issuance")
     spend: tuple[Spend, ...] = param((), unit="", doc="[[spend]]: one-off investments")
+    assumption: tuple[AssumptionRange, ...] = param(
+        (), unit="", doc="[[assumption]]: ranges of ASSUMPTION values drawn by replications"
+    )
     day: dict[str, Any] = param({}, unit="", doc="[day.<section>]: values replacing the day scenario's")  # noqa: RUF009
     source: str = "<memory>"
     located: Located | None = None

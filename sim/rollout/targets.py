@@ -33,11 +33,11 @@ KPI_MILESTONE = ("recharge_points", "terminals")
 def plan_input_reason(s: RolloutScenario, t: TargetPlan) -> str:
     """Why target `t`'s figure is a plan input, or "" when the model predicts it."""
     if t.kpi in KPI_MILESTONE:
-        return f"{t.kpi.replace('_', ' ')} follow the plan's milestones (no deployment process can miss them)"
+        return f"{t.kpi.replace('_', ' ')} follow the plan's milestones: no deployment process can miss them"
     if t.kpi == "cardholders":
         batches = sum(b.cards for b in s.batch if b.month <= t.due_month)
         if batches >= t.low:
-            return f"the plan's bulk batches issue {batches:,} cards by {t.due_month} (>= {t.low:,})"
+            return f"the plan's bulk batches alone issue {batches:,} cards by {t.due_month}"
     return ""
 
 
