@@ -64,6 +64,7 @@ def check_rollout(s: RolloutScenario, located: Located) -> None:
             _fail(located, ("target", i, "high"), f"target[{i}].high", f"{t.high} is below low ({t.low})")
     dated = [("batch", i, b.month) for i, b in enumerate(s.batch)]
     dated += [("spend", i, sp.month) for i, sp in enumerate(s.spend)]
+    dated += [("observation", i, o.month) for i, o in enumerate(s.observation)]
     for key, i, month in dated:
         if month < start:
             _fail(

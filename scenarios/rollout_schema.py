@@ -210,7 +210,26 @@ class AssumptionRange:
     )
     low: float = param(unit="the value's unit", doc="lowest plausible value", low=None)
     high: float = param(unit="the value's unit", doc="highest plausible value (> low)", low=None)
+    fit: bool = param(
+        False, unit="", doc="calibration fits this value to the [[observation]]s, inside the range"
+    )
     source: str = param("", unit="", doc="why this range (ASSUMPTION: reason, or a source)", low=None)
+
+
+OBSERVED = ("cardholders", "applied")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Observation:
+    """A dated figure the city reported: calibration fits the `fit` assumptions to these."""
+
+    month: str = param(unit="YYYY-MM", doc="month by whose end the figure was reported", kind="month")
+    kpi: str = param(unit="", doc="cards issued (cardholders) or cumulative applications", choices=OBSERVED)
+    value: int = param(unit="cards or applications", doc="the reported figure")
+    sigma: int = param(
+        unit="the kpi's unit", doc="its uncertainty (one standard deviation: rounding, a '+')", low=1
+    )
+    source: str = param("", unit="", doc="seed-facts section", low=None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,6 +245,9 @@ class RolloutScenario:
     spend: tuple[Spend, ...] = param((), unit="", doc="[[spend]]: one-off investments")
     assumption: tuple[AssumptionRange, ...] = param(
         (), unit="", doc="[[assumption]]: ranges of ASSUMPTION values drawn by replications"
+    )
+    observation: tuple[Observation, ...] = param(
+        (), unit="", doc="[[observation]]: dated figures calibration fits to"
     )
     day: dict[str, Any] = param({}, unit="", doc="[day.<section>]: values replacing the day scenario's")  # noqa: RUF009
     source: str = "<memory>"

@@ -139,7 +139,7 @@ def rollout(
     for line in summary_lines(result):
         click.echo(line)
     for line in result.notes:
-        if line.startswith(("replications:", "sensitivity", "  ")):
+        if line.startswith(("calibration", "replications:", "sensitivity", "  ")):
             click.echo(line)
     click.echo(f"wall {time.perf_counter() - started:.1f} s (rollout {result.wall_s:.1f} s); report {report}")
 

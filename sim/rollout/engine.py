@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from scenarios.rollout_schema import SECTORS, RolloutScenario
 from scenarios.schema import ScenarioError
+from sim.rollout.calibrate import calibrate, calibration_lines
 from sim.rollout.days import DayFigures, blend, run_representative
 from sim.rollout.money import month_money
 from sim.rollout.plan import MonthPlan, plan_months
@@ -202,6 +203,9 @@ def _month_row(
         window_wait_s_mean=day.window_wait_s_mean,
         settlement_fen_by_participant={k: round(v * n * d) for k, v in day.positions_fen_per_holder.items()},
         representative_day=representative_day,
+        applied=plan.applied,
+        backlog=plan.backlog,
+        backlog_wait_days=plan.backlog_wait_days,
     )
     return row, gross_fees_fen
 
@@ -249,4 +253,7 @@ def _notes(s: RolloutScenario, days: dict[str, DayFigures], sample: float) -> tu
         notes.append(
             f"sectors switched on but not simulated by the twin (no e-purse taps): {', '.join(silent)}"
         )
+    fit = calibrate(s)
+    if fit is not None:
+        notes += calibration_lines(fit)
     return tuple(notes)
