@@ -112,6 +112,15 @@ class Deployment:
     service_windows_factor: float = param(
         1.0, unit="x", doc="multiplies every milestone's service windows (at least one stays)", high=100
     )
+    install_recharge_points_per_month: int = param(
+        0, unit="points a month", doc="recharge points the installation crews can open a month (0: no limit)"
+    )
+    install_terminals_per_month: int = param(
+        0, unit="terminals a month", doc="terminals the installation crews can install a month (0: no limit)"
+    )
+    install_capacity_factor: float = param(
+        1.0, unit="x", doc="multiplies both installation capacities (a sweep knob)", high=100
+    )
     source: str = param("", unit="", doc="why these values", low=None)
 
 

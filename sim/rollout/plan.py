@@ -8,8 +8,12 @@ cards per window per day x working days cards a month, first come first served; 
 beyond that wait in the backlog A - N for the next month, and the backlog's wait is Little's
 law: backlog / the windows' daily output. So applied >= issued always, and a month is
 limited either by the windows (a backlog remains) or by demand. Bulk batches (a city's civil
-servants) apply and are issued at once, outside the window queue. Recharge points, terminals
-and windows grow linearly between the plan's milestones. All functions here are pure.
+servants) apply and are issued at once, outside the window queue.
+
+Recharge points, terminals and windows are planned linearly between the milestones; when the
+scenario gives installation capacities (crews per month), what is in place follows the plan
+only as fast as the crews install, so a milestone becomes a figure the plan can miss (capital
+per period is not a limit yet). All functions here are pure.
 """
 
 from __future__ import annotations
@@ -39,6 +43,16 @@ class MonthPlan:
     terminals: int
     terminals_by_kind: dict[str, int]
     sectors: tuple[str, ...]
+    recharge_points_planned: int = 0  # the milestones' count (what the crews are asked for)
+    terminals_planned: int = 0
+
+
+def installed(planned: int, before: int, per_month: int, factor: float) -> int:
+    """What the crews have in place at month end: the plan's count, at most `per_month` x
+    `factor` more than the month before (0 per month: no limit). Closing is not modelled."""
+    if per_month == 0:
+        return planned
+    return min(planned, before + math.floor(per_month * factor))
 
 
 def bass_demand(cardholders: int, eligible: int, p: float, q: float) -> int:
@@ -101,11 +115,16 @@ def plan_months(s: RolloutScenario) -> list[MonthPlan]:
     phases = sorted(s.phase, key=lambda p: p.start_month)
     out = []
     holders = applied = a.initial_cardholders
+    points = terminals = 0
+    d = s.deployment
     for month in month_range(s.rollout.start_month, s.rollout.end_month):
         phase = next(p for p in phases if p.start_month <= month <= p.end_month)
-        points, terminals, windows = deployed(s.milestone, s.rollout.start_month, month)
-        d = s.deployment
-        points, terminals = round(points * d.recharge_points_factor), round(terminals * d.terminals_factor)
+        points_plan, terminals_plan, windows = deployed(s.milestone, s.rollout.start_month, month)
+        points_plan = round(points_plan * d.recharge_points_factor)
+        terminals_plan = round(terminals_plan * d.terminals_factor)
+        f = d.install_capacity_factor
+        points = installed(points_plan, points, d.install_recharge_points_per_month, f)
+        terminals = installed(terminals_plan, terminals, d.install_terminals_per_month, f)
         windows = max(1, round(windows * d.service_windows_factor))
         per_day = math.floor(windows * a.cards_per_window_per_day)
         capacity = per_day * a.working_days_per_month
@@ -133,6 +152,8 @@ def plan_months(s: RolloutScenario) -> list[MonthPlan]:
                 terminals=terminals,
                 terminals_by_kind=terminal_kinds(s, terminals),
                 sectors=phase.sectors,
+                recharge_points_planned=points_plan,
+                terminals_planned=terminals_plan,
             )
         )
     return out

@@ -44,13 +44,13 @@ def test_draws_are_seeded_inside_their_ranges_and_rounded_for_counts() -> None:
 def test_bad_ranges_are_one_line_errors(tmp_path: Path) -> None:
     text = HANGZHOU.read_text("utf-8")
     bad = tmp_path / "plan.toml"
-    bad.write_text(text.replace("low = 150\nhigh = 250", "low = 250\nhigh = 150").replace(
+    bad.write_text(text.replace("low = 100\nhigh = 300", "low = 300\nhigh = 100").replace(
         "../default.toml", str(HANGZHOU.parent.parent / "default.toml")
     ), "utf-8")  # fmt: skip
-    with pytest.raises(ScenarioError, match=r"assumption\[0\]\.high: 150.0 is not above low \(250.0\)"):
+    with pytest.raises(ScenarioError, match=r"assumption\[0\]\.high: 100.0 is not above low \(300.0\)"):
         load_rollout(bad)
     unknown = tmp_path / "unknown.toml"
-    fixed = bad.read_text("utf-8").replace("low = 250\nhigh = 150", "low = 150\nhigh = 250")
+    fixed = bad.read_text("utf-8").replace("low = 300\nhigh = 100", "low = 100\nhigh = 300")
     unknown.write_text(fixed.replace('key = "adoption.innovation_p"', 'key = "adoption.innovation"'), "utf-8")
     with pytest.raises(ScenarioError, match=r"override adoption\.innovation"):
         run_replications(str(unknown), 3, first_seed=1, sample=TINY)
