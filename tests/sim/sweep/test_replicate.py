@@ -34,7 +34,7 @@ def test_draws_are_seeded_inside_their_ranges_and_rounded_for_counts() -> None:
     assert draws[0] == dict(draw(s.assumption, 1))  # same seed, same draw
     assert draws[0] != draws[1]
     for a in s.assumption:
-        values = [d[a.key] for d in draws]
+        values = [float(d[a.key]) for d in draws]
         assert all(a.low <= v <= a.high for v in values)
         assert max(values) - min(values) > 0.5 * (a.high - a.low)  # 40 draws spread over the range
     assert all(isinstance(d["adoption.cards_per_window_per_day"], int) for d in draws)
@@ -103,3 +103,25 @@ def test_replications_on_a_cluster_are_deterministic_and_move_the_prediction() -
         assert met == float(2_010_000 <= r.kpis["target.2.actual"] <= 2_050_000)
     assert {x.key for x in first.sensitivity if x.target == 2} == {a.key for a in first.ranges}
     assert all(math.isnan(x.rho) or -1 <= x.rho <= 1 for x in first.sensitivity)
+
+
+def test_cli_rollout_replications_print_p_met_tornado_and_calibration(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    out = tmp_path / "hz"
+    args = ["rollout", "hangzhou-2004-2009", "--replications", "2", "--sample", str(TINY), "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    holders = next(line for line in lines if line.startswith("  cardholders by 2009-02: prediction "))
+    assert "P(met) " in holders and "(95% CI " in holders
+    assert "  cardholders by 2004-12: plan input 3,080 vs >= 3,000 (" in lines[3]
+    assert any(line.startswith("replications: 2 (seeds 1..2)") for line in lines)
+    assert any(line.startswith("  adoption.cards_per_window_per_day: rank correlation ") for line in lines)
+    assert "calibration (weighted least squares on the plan, scipy.optimize.least_squares):" in lines
+    assert any(
+        line.startswith("  held out cardholders 2009-02 (reported 2,010,000): predicted ") for line in lines
+    )
+    assert "P(met)" in (out / "targets.csv").read_text("utf-8").splitlines()[0].replace("p_met", "P(met)")
