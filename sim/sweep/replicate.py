@@ -205,9 +205,12 @@ def tornado_lines(result: RolloutResult, reps: Replications) -> list[str]:
             continue
         lo, mid, hi = spread(reps, i)
         t = c.target
+        above = sum(r.kpis[f"target.{i}.above"] for r in reps.rows) / reps.n
+        met = sum(r.kpis[f"target.{i}.met"] for r in reps.rows) / reps.n
         out.append(
             f"sensitivity of {t.kpi} by {t.due_month}: median figure {mid:,.0f}, "
-            f"95% of replications in {lo:,.0f}..{hi:,.0f}"
+            f"95% of replications in {lo:,.0f}..{hi:,.0f}; missed {1 - met - above:.0%}, "
+            f"met {met:.0%}, above range {above:.0%}"
         )
         rows = sorted((x for x in reps.sensitivity if x.target == i), key=lambda x: (-x.swing, x.key))
         for x in rows:

@@ -76,6 +76,8 @@ def test_p_met_counts_replications_inside_the_range_and_leaves_plan_inputs() -> 
     assert [dataclasses.replace(c, p_met=None, p_met_low=None, p_met_high=None) for c in out.targets] == list(
         r.targets
     )
+    spread = "sensitivity of cardholders by 2009-02: median figure 2,000,006, 95% of replications in "
+    assert f"{spread}2,000,001..2,000,010; missed 70%, met 30%, above range 0%" in out.notes
     row = "  adoption.imitation_q: rank correlation +0.90; P(met) 0% in the lower half of its range, "
     assert row + "60% in the upper" in out.notes
 
