@@ -64,6 +64,7 @@ def check_rollout(s: RolloutScenario, located: Located) -> None:
             _fail(located, ("target", i, "high"), f"target[{i}].high", f"{t.high} is below low ({t.low})")
     dated = [("batch", i, b.month) for i, b in enumerate(s.batch)]
     dated += [("spend", i, sp.month) for i, sp in enumerate(s.spend)]
+    dated += [("observation", i, o.month) for i, o in enumerate(s.observation)]
     for key, i, month in dated:
         if month < start:
             _fail(
@@ -72,6 +73,7 @@ def check_rollout(s: RolloutScenario, located: Located) -> None:
                 f"{key}[{i}].month",
                 f"{month!r} is before the span (allowed: from {start})",
             )
+    _check_assumptions(s, located)
     f = s.finance
     if f.budget_fen and not (is_month(f.budget_month) and start <= f.budget_month):
         _fail(
@@ -89,6 +91,27 @@ def check_rollout(s: RolloutScenario, located: Located) -> None:
             "deployment.bus_share + taxi_share + gate_share + pos_share",
             f"{total:g} (allowed: they sum to 1)",
         )
+
+
+def _check_assumptions(s: RolloutScenario, located: Located) -> None:
+    """A range is low < high and names a value once; whether the name exists and both ends are
+    allowed is checked by loading the scenario at each end (`sim.sweep.replicate`)."""
+    seen: set[str] = set()
+    for i, a in enumerate(s.assumption):
+        if not a.high > a.low:
+            _fail(
+                located,
+                ("assumption", i, "high"),
+                f"assumption[{i}].high",
+                f"{a.high} is not above low ({a.low})",
+            )
+        if a.key in seen:
+            _fail(located, ("assumption", i, "key"), f"assumption[{i}].key", f"{a.key!r} has a range already")
+        if a.key.startswith("assumption.") or a.key.startswith("rollout.seed"):
+            _fail(
+                located, ("assumption", i, "key"), f"assumption[{i}].key", f"{a.key!r} cannot carry a range"
+            )
+        seen.add(a.key)
 
 
 def _check_phases(s: RolloutScenario, located: Located) -> None:

@@ -112,6 +112,15 @@ class Deployment:
     service_windows_factor: float = param(
         1.0, unit="x", doc="multiplies every milestone's service windows (at least one stays)", high=100
     )
+    install_recharge_points_per_month: int = param(
+        0, unit="points a month", doc="recharge points the installation crews can open a month (0: no limit)"
+    )
+    install_terminals_per_month: int = param(
+        0, unit="terminals a month", doc="terminals the installation crews can install a month (0: no limit)"
+    )
+    install_capacity_factor: float = param(
+        1.0, unit="x", doc="multiplies both installation capacities (a sweep knob)", high=100
+    )
     source: str = param("", unit="", doc="why these values", low=None)
 
 
@@ -199,6 +208,40 @@ class Spend:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AssumptionRange:
+    """An ASSUMPTION value's plausible range: `cardtwin rollout --replications N` draws it uniformly
+    in [low, high] for each replication (rounded when the value is a whole number)."""
+
+    key: str = param(
+        unit="dotted name",
+        doc="the value, named as `--set` names it (`adoption.imitation_q`, `phase.pilot.eligible_persons`)",
+        low=None,
+    )
+    low: float = param(unit="the value's unit", doc="lowest plausible value", low=None)
+    high: float = param(unit="the value's unit", doc="highest plausible value (> low)", low=None)
+    fit: bool = param(
+        False, unit="", doc="calibration fits this value to the [[observation]]s, inside the range"
+    )
+    source: str = param("", unit="", doc="why this range (ASSUMPTION: reason, or a source)", low=None)
+
+
+OBSERVED = ("cardholders", "applied")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Observation:
+    """A dated figure the city reported: calibration fits the `fit` assumptions to these."""
+
+    month: str = param(unit="YYYY-MM", doc="month by whose end the figure was reported", kind="month")
+    kpi: str = param(unit="", doc="cards issued (cardholders) or cumulative applications", choices=OBSERVED)
+    value: int = param(unit="cards or applications", doc="the reported figure")
+    sigma: int = param(
+        unit="the kpi's unit", doc="its uncertainty (one standard deviation: rounding, a '+')", low=1
+    )
+    source: str = param("", unit="", doc="seed-facts section", low=None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RolloutScenario:
     rollout: RolloutRun = param(unit="", doc="[rollout]: name, span, day scenario, sample")  # noqa: RUF009
     adoption: Adoption = param(Adoption(), unit="", doc="[adoption]: the adoption curve and issuance")  # noqa: RUF009
@@ -209,6 +252,12 @@ class RolloutScenario:
     target: tuple[TargetPlan, ...] = param((), unit="", doc="[[target]]: promised figures")
     batch: tuple[Batch, ...] = param((), unit="", doc="[[batch]]: bulk issuance")
     spend: tuple[Spend, ...] = param((), unit="", doc="[[spend]]: one-off investments")
+    assumption: tuple[AssumptionRange, ...] = param(
+        (), unit="", doc="[[assumption]]: ranges of ASSUMPTION values drawn by replications"
+    )
+    observation: tuple[Observation, ...] = param(
+        (), unit="", doc="[[observation]]: dated figures calibration fits to"
+    )
     day: dict[str, Any] = param({}, unit="", doc="[day.<section>]: values replacing the day scenario's")  # noqa: RUF009
     source: str = "<memory>"
     located: Located | None = None

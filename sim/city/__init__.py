@@ -1,5 +1,6 @@
 """The static world a day runs in, built from a scenario: the city graph (`graph`, networkx), the
-population as columns with compact card images (`population`), the terminal fleet
+population as columns with compact card images (`population`) opening in the steady state of
+their top-up habit (`balances`: a warm-up), the terminal fleet
 (`terminals`), the banks that fund loads (`banks`), the day's demand drawn in blocks
 (`demand`), and the `World` that holds them for one shard (`world`).
 """

@@ -18,6 +18,7 @@ from devices.factory import MAX_BALANCE_FEN_DEFAULT, CardFactory, CardProfile
 from model.card import CardType
 from model.security import IssuerKeys
 from scenarios.schema import Scenario
+from sim.city.balances import warm_balances
 from sim.rng import stream
 
 ASN_PREFIX = bytes.fromhex("33012009")  # city 3301 (Hangzhou), issue series 2009
@@ -103,8 +104,9 @@ def draw_columns(scenario: Scenario, district_share: np.ndarray) -> dict[str, np
     has_pass = (rng.random(n) < p.monthly_pass_share) & (kind == CardType.ADULT)
     bank = rng.integers(0, len(scenario.city.banks), n).astype(np.int8)
     prefers_window = rng.random(n) < p.window_share
-    # A gamma of shape 2 leaves few cards near zero, as people top up before they run dry.
-    opening = rng.gamma(2.0, p.initial_balance_fen_mean / 2.0, n)
+    columns = {"card_type": kind, "trip_rate": trip_rate, "taxi_rate": taxi_rate}
+    columns |= {"merchant_rate": merchant_rate, "has_pass": has_pass}
+    opening = warm_balances(scenario, stream(scenario.run.seed, "balances"), columns)
     opening = (opening // BALANCE_ROUNDING_FEN * BALANCE_ROUNDING_FEN).astype(np.int64)
     return {
         "card_type": kind,

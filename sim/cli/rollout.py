@@ -21,6 +21,7 @@ from scenarios.rollout_loader import load_rollout, shipped
 from scenarios.rollout_schema import RolloutScenario
 from scenarios.schema import ScenarioError
 from sim.rollout import RolloutResult, run_rollout, summary_lines, write_compare, write_rollout
+from sim.sweep import LOCAL_WORKERS_DEFAULT, RunRow, run_replications, with_p_met
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,13 +70,48 @@ def _with_options(f: F) -> F:
     return f
 
 
+def _replicate(
+    result: RolloutResult,
+    scenario: str,
+    sets: tuple[str, ...],
+    n: int,
+    sample: float | None,
+    dask: str,
+    workers: int,
+) -> RolloutResult:
+    """The result with P(met) per predicted target over `n` replications on Dask."""
+    with click.progressbar(length=n, label=f"{result.scenario}: replications", file=sys.stderr) as bar:
+
+        def progress(_: RunRow) -> None:
+            bar.update(1)
+
+        reps = run_replications(
+            scenario, n, overrides=parse_sets(sets), first_seed=result.seed, sample=sample,
+            dask=dask, workers=workers, progress=progress,
+        )  # fmt: skip
+    return with_p_met(result, reps)
+
+
 @click.command("rollout")
 @click.argument("scenario", required=False)
 @click.option("--list", "list_", is_flag=True, help="List the shipped rollout scenarios.")
+@click.option(
+    "--replications",
+    type=int,
+    default=0,
+    help="Also run N replications (seeds and [[assumption]] ranges drawn): each target as P(met).",
+)
+@click.option("--dask", default="local", show_default=True, help='"local" or a scheduler tcp://HOST:PORT.')
+@click.option(
+    "--workers", type=int, default=LOCAL_WORKERS_DEFAULT, show_default=True, help="LocalCluster size."
+)
 @_with_options
 def rollout(
     scenario: str | None,
     list_: bool,
+    replications: int,
+    dask: str,
+    workers: int,
     seed: int | None,
     sample: float | None,
     sets: tuple[str, ...],
@@ -96,10 +132,15 @@ def rollout(
     )
     started = time.perf_counter()
     result = _run(s, seed, sample, s.name)
+    if replications:
+        result = _replicate(result, scenario, sets, replications, sample, dask, workers)
     folder = out or Path("results") / f"rollout-{s.name}-seed{result.seed}"
     report = write_rollout(result, folder)
     for line in summary_lines(result):
         click.echo(line)
+    for line in result.notes:
+        if line.startswith(("calibration", "replications:", "sensitivity", "  ")):
+            click.echo(line)
     click.echo(f"wall {time.perf_counter() - started:.1f} s (rollout {result.wall_s:.1f} s); report {report}")
 
 

@@ -20,18 +20,13 @@ from collections.abc import Callable
 
 from scenarios.rollout_schema import SECTORS, RolloutScenario
 from scenarios.schema import ScenarioError
+from sim.rollout.calibrate import calibrate, calibration_lines
 from sim.rollout.days import DayFigures, blend, run_representative
 from sim.rollout.money import month_money
 from sim.rollout.plan import MonthPlan, plan_months
-from sim.rollout.result import (
-    KPI_MONEY_PER_YEAR,
-    MonthRow,
-    Phase,
-    RolloutResult,
-    Target,
-    TargetCheck,
-)
+from sim.rollout.result import MonthRow, Phase, RolloutResult
 from sim.rollout.sites import flows_of, lay_out
+from sim.rollout.targets import check_targets
 
 Progress = Callable[[int, int], None]
 
@@ -208,6 +203,9 @@ def _month_row(
         window_wait_s_mean=day.window_wait_s_mean,
         settlement_fen_by_participant={k: round(v * n * d) for k, v in day.positions_fen_per_holder.items()},
         representative_day=representative_day,
+        applied=plan.applied,
+        backlog=plan.backlog,
+        backlog_wait_days=plan.backlog_wait_days,
     )
     return row, gross_fees_fen
 
@@ -220,23 +218,6 @@ def _phases(s: RolloutScenario) -> tuple[Phase, ...]:
         for p in sorted(s.phase, key=lambda p: p.start_month)
         if p.start_month <= end
     )
-
-
-def check_targets(s: RolloutScenario, rows: list[MonthRow]) -> list[TargetCheck]:
-    by_month = {r.month: r for r in rows}
-    out = []
-    for t in s.target:
-        if t.due_month > rows[-1].month:
-            continue  # due after the span (shortened by an override): the notes say so
-        target = Target(t.kpi, t.due_month, t.low, t.high, t.source)
-        if t.kpi in KPI_MONEY_PER_YEAR:
-            field = t.kpi.removesuffix("_fen")
-            year = [r for r in rows if r.month[:4] == t.due_month[:4] and r.month <= t.due_month]
-            actual = sum(getattr(r, f"{field}_fen") for r in year)
-        else:
-            actual = getattr(by_month[t.due_month], t.kpi)
-        out.append(TargetCheck(target, actual, actual >= t.low, actual - t.low))
-    return out
 
 
 def payback_month(rows: list[MonthRow]) -> str | None:
@@ -272,4 +253,7 @@ def _notes(s: RolloutScenario, days: dict[str, DayFigures], sample: float) -> tu
         notes.append(
             f"sectors switched on but not simulated by the twin (no e-purse taps): {', '.join(silent)}"
         )
+    fit = calibrate(s)
+    if fit is not None:
+        notes += calibration_lines(fit)
     return tuple(notes)

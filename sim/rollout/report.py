@@ -24,7 +24,7 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from sim.rollout.result import RolloutResult
+from sim.rollout.result import SOURCE_PREDICTION, RolloutResult
 from sim.rollout.tables import (
     FEN_PER_MILLION_CNY,
     Row,
@@ -69,7 +69,8 @@ def _plot_adoption(ax: Axes, r: RolloutResult, label: str) -> None:
     for c in r.targets:
         if c.target.kpi == "cardholders":
             d = _x(c.target.due_month)
-            ax.plot([d], [c.target.low / 1e6], "^" if c.met else "v", color=line.get_color(), markersize=9)
+            marker = "s" if c.source != SOURCE_PREDICTION else "^" if c.met else "v"
+            ax.plot([d], [c.target.low / 1e6], marker, color=line.get_color(), markersize=9)
     ax.set_ylabel("cardholders (million)")
 
 
@@ -97,7 +98,10 @@ def _plot_volume(ax: Axes, r: RolloutResult, label: str) -> None:
 
 
 PANELS: dict[str, tuple[str, Callable[[Axes, RolloutResult, str], None]]] = {
-    "adoption.png": ("Cardholders (markers: targets, up = met, down = missed)", _plot_adoption),
+    "adoption.png": (
+        "Cardholders (targets: up = met, down = missed or above range, square = plan input)",
+        _plot_adoption,
+    ),
     "network.png": ("Terminals and recharge points", _plot_network),
     "volume.png": ("Card taps a day by sector (twin)", _plot_volume),
     "cash.png": ("Operator's cumulative cash", _plot_cash),
@@ -143,7 +147,13 @@ def _page(title: str, sections: list[tuple[str, str]], figures: list[str]) -> st
 
 def summary_lines(r: RolloutResult) -> list[str]:
     """The report's text: every target's verdict, payback, and the totals."""
-    out = [f"targets met: {sum(c.met for c in r.targets)} of {len(r.targets)}"]
+    predicted = [c for c in r.targets if c.source == SOURCE_PREDICTION]
+    counts = {v: sum(c.verdict == v for c in predicted) for v in ("met", "missed", "above range")}
+    out = [
+        f"targets: {len(predicted)} predicted by the model ({counts['met']} met, {counts['missed']} missed, "
+        f"{counts['above range']} above range), {len(r.targets) - len(predicted)} plan input(s) "
+        "(figures the scenario sets, not verdicts)"
+    ]
     if not r.targets:
         out = ["targets: none in this scenario (a template has no promised figures)"]
     out += [f"  {target_text(c)}  [{c.target.source}]" for c in r.targets]
@@ -161,7 +171,8 @@ def summary_lines(r: RolloutResult) -> list[str]:
         verdict = "within budget" if spent <= r.budget_fen else "OVER budget"
         out.append(
             f"investment to {r.budget_month}: {money_text(spent)} vs budget {money_text(r.budget_fen)}: "
-            f"{verdict} by {money_text(abs(r.budget_fen - spent))}"
+            f"{verdict} by {money_text(abs(r.budget_fen - spent))} (plan input: the milestones times "
+            "the scenario's unit costs)"
         )
     return out
 

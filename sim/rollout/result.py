@@ -66,6 +66,7 @@ class TargetCheck:
     p_met: float | None = None
     p_met_low: float | None = None
     p_met_high: float | None = None
+    why: str = ""  # a plan input: why the scenario sets the figure; a miss: what held it back
 
     @property
     def gap_share(self) -> float:
@@ -102,6 +103,9 @@ class MonthRow:
     window_wait_s_mean: float
     settlement_fen_by_participant: dict[str, int]  # net T+1 position, + receives, - pays
     representative_day: bool = False  # True when this month's day figures were simulated
+    applied: int = 0  # cumulative applications for a card (>= cardholders)
+    backlog: int = 0  # applications waiting at the service windows at month end
+    backlog_wait_days: float = 0.0  # working days a new application waits for its card
 
 
 # The month's single-valued figures, in field order: one table column each (the dictionaries

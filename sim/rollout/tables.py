@@ -11,7 +11,13 @@ import json
 from typing import Any
 
 from model.money import format_fen
-from sim.rollout.result import KPI_MONEY_PER_YEAR, MONTH_SCALARS, RolloutResult, TargetCheck
+from sim.rollout.result import (
+    KPI_MONEY_PER_YEAR,
+    MONTH_SCALARS,
+    SOURCE_PLAN_INPUT,
+    RolloutResult,
+    TargetCheck,
+)
 
 Row = tuple[Any, ...]
 FEN_PER_MILLION_CNY = 100 * 1_000_000
@@ -35,8 +41,21 @@ def money_text(fen: int) -> str:
     return f"CNY {format_fen(fen)}"
 
 
+def _verdict(check: TargetCheck) -> str:
+    """The verdict word; a check built without one (older results) derives it from `met`."""
+    return check.verdict or ("met" if check.met else "missed")
+
+
+def p_met_text(check: TargetCheck) -> str:
+    """`P(met) 23% (95% CI 10%..42%)`, or "" for a single run."""
+    if check.p_met is None:
+        return ""
+    return f"P(met) {check.p_met:.0%} (95% CI {check.p_met_low or 0:.0%}..{check.p_met_high or 0:.0%})"
+
+
 def target_text(check: TargetCheck) -> str:
-    """`cardholders by 2005-12: 369,606 vs >= 600,000: MISSED by 230,394 (-38.4%)`."""
+    """`cardholders by 2009-03: prediction 2,162,114 vs 2,010,000..2,050,000: above range by
+    112,114 (+5.5%)`; a plan input says so and why, and never "met"."""
     t = check.target
     money = t.kpi in KPI_MONEY_PER_YEAR
 
@@ -49,11 +68,19 @@ def target_text(check: TargetCheck) -> str:
         if money
         else f"{t.kpi} by {t.due_month}"
     )
-    verdict = "met" if check.met else "MISSED"
-    if check.met and t.high is not None and check.actual > t.high:
-        verdict = "met (above the range)"
-    by = f"by {show(abs(check.gap))} ({check.gap_share:+.1%})"
-    return f"{what}: {show(check.actual)} vs {span}: {verdict} {by}"
+    verdict = _verdict(check)
+    if check.source == SOURCE_PLAN_INPUT:
+        return f"{what}: plan input {show(check.actual)} vs {span} ({check.why})"
+    if verdict == "above range":
+        assert t.high is not None
+        over = check.actual - t.high
+        by = f"by {show(over)} over the top ({over / t.high:+.1%})" if t.high else ""
+    else:
+        by = f"by {show(abs(check.gap))} ({check.gap_share:+.1%})"
+    shown = verdict.upper() if verdict == "missed" else verdict
+    text = f"{what}: prediction {show(check.actual)} vs {span}: {shown} {by}"
+    extra = "; ".join(x for x in (p_met_text(check), check.why) if x)
+    return f"{text}; {extra}" if extra else text
 
 
 SPAN_COLUMNS = [
@@ -142,7 +169,24 @@ def tables(r: RolloutResult) -> dict[str, Table]:
         r, "year", [(y, max(first, f"{y}-01"), min(last, f"{y}-12"), "", "") for y in years]
     )
     out["targets"] = (
-        ["kpi", "due_month", "low", "high", "actual", "met", "gap", "gap_share", "verdict", "source"],
+        [
+            "kpi",
+            "due_month",
+            "low",
+            "high",
+            "actual",
+            "met",
+            "gap",
+            "gap_share",
+            "figure",
+            "verdict",
+            "p_met",
+            "p_met_low",
+            "p_met_high",
+            "why",
+            "text",
+            "source",
+        ],
         [
             (
                 c.target.kpi,
@@ -153,6 +197,12 @@ def tables(r: RolloutResult) -> dict[str, Table]:
                 c.met,
                 c.gap,
                 round(c.gap_share, 4),
+                c.source,
+                _verdict(c),
+                c.p_met,
+                c.p_met_low,
+                c.p_met_high,
+                c.why,
                 target_text(c),
                 c.target.source,
             )

@@ -141,6 +141,8 @@ class Task:
     seed: int
     sample: float | None
     point: int
+    overrides: tuple[tuple[str, Value], ...] = ()  # drawn values of a replication (rollout only)
+    targets: bool = False  # rollout only: add each target's figure and verdict to the KPIs
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +168,9 @@ def _day_scenario(t: Task) -> Scenario:
 def _rollout_scenario(t: Task) -> Any:
     if t.scenario is None:
         raise SweepError("sweep --kind rollout: name a rollout scenario (scenarios/rollout/*.toml)")
-    overrides = {} if t.param is None else {t.param: t.value}
+    overrides: dict[str, object] = dict(t.overrides)
+    if t.param is not None:
+        overrides[t.param] = t.value
     return load_rollout(t.scenario, overrides)
 
 
@@ -215,7 +219,7 @@ def _rollout_kpis(t: Task) -> dict[str, float]:
     payback = math.nan
     if r.payback_month is not None:
         payback = (int(r.payback_month[:4]) - int(first[:4])) * 12 + int(r.payback_month[5:]) - int(first[5:])
-    return {
+    kpis = {
         "coverage_share": last.coverage_share,
         "recharge_wait_s_mean": last.recharge_wait_s_mean,
         "recharge_wait_s_p95": last.recharge_wait_s_p95,
@@ -225,6 +229,12 @@ def _rollout_kpis(t: Task) -> dict[str, float]:
         "float_fen_end": float(last.float_fen),
         "cash_cumulative_fen_end": float(last.cash_cumulative_fen),
     }
+    if t.targets:
+        for i, c in enumerate(r.targets):
+            kpis[f"target.{i}.actual"] = float(c.actual)
+            kpis[f"target.{i}.met"] = float(c.verdict == "met")
+            kpis[f"target.{i}.above"] = float(c.verdict == "above range")
+    return kpis
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +288,20 @@ def run_sweep(
     processes; otherwise a scheduler address such as tcp://host:8786)."""
     check_spec(spec)
     started = time.perf_counter()
-    tasks = spec.tasks()
+    rows, where = run_tasks(spec.tasks(), dask=dask, workers=workers, progress=progress)
+    return SweepResult(spec, rows, time.perf_counter() - started, where)
+
+
+def run_tasks(
+    tasks: Sequence[Task],
+    *,
+    dask: str = "local",
+    workers: int = LOCAL_WORKERS_DEFAULT,
+    progress: Progress | None = None,
+) -> tuple[tuple[RunRow, ...], str]:
+    """Every task on a Dask cluster; the rows sorted by (point, seed) and where they ran. A failed
+    task cancels the others and fails with one line naming its point and seed."""
+    assert 0 < len(tasks) <= RUNS_MAX, len(tasks)
     local = None
     try:
         if dask == "local":
@@ -305,7 +328,7 @@ def run_sweep(
                     cluster.cancel(other)
                 first = str(error).strip().splitlines()[0] if str(error).strip() else ""
                 raise SweepError(
-                    f"sweep run failed at point {spec.param}={t.value!r}, seed {t.seed}: "
+                    f"sweep run failed at point {t.param}={t.value!r}, seed {t.seed}: "
                     f"{type(error).__name__}: {first}"
                 )
             row = future.result()
@@ -317,7 +340,7 @@ def run_sweep(
         if local is not None:
             cluster.close(local)
     rows.sort(key=lambda r: (r.point, r.seed))
-    return SweepResult(spec, tuple(rows), time.perf_counter() - started, where)
+    return tuple(rows), where
 
 
 def spec_from(
