@@ -106,10 +106,6 @@ def run_rollout(
         )
         rows.append(row)
         gross_fees_total += gross_fees
-    positions_total: dict[str, int] = {}
-    for r in rows:
-        for k, v in r.settlement_fen_by_participant.items():
-            positions_total[k] = positions_total.get(k, 0) + v
     acquirer_cut = gross_fees_total - sum(r.fees_fen for r in rows)
     return RolloutResult(
         scenario=s.name,
