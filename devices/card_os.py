@@ -12,7 +12,12 @@ counter, log, CAPP record and proof together. A failed command never reaches it.
 lets a test cut power just before or just after that commit; the terminal then sees no response.
 
 Command rules (JT/T 978 / JR/T 0025, with our DECIDE choices in `model.card.apdu.SW`):
+- The file tree (MF = PSE, its directory, the e-purse ADF) and the admin commands (CHANGE /
+  RELOAD PIN, WRITE KEY) are laid out in `devices.card_files`; a failed SELECT leaves the
+  current DF selected.
 - Anything before SELECT of the e-purse AID answers 6985; a blocked application answers 6A81.
+- A command that returns data sent without Le (how a T=0 reader forwards a case-4 command)
+  answers 61xx; GET RESPONSE (`00 C0 00 00 Le`) then returns the data (ISO 7816-4 5.3.4).
 - INITIALIZE prepares a transaction; any command other than its CREDIT/DEBIT (and, for CAPP,
   UPDATE CAPP DATA CACHE) cancels it, and CREDIT/DEBIT without it answers 6985.
 - The ED purse (P2 = 01) needs VERIFY PIN since the last SELECT; PIN_TRIES_MAX wrong PINs block it.
@@ -27,6 +32,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from devices import card_files as files
 from devices.card_state import PIN_TRIES_MAX, CardState
 from model.card import (
     CAPP_RECORD_SIZE,
@@ -124,7 +130,7 @@ class _Pending:
 class CardOS:
     """One card's chip: persistent state plus the volatile session of the current power-up."""
 
-    __slots__ = ("_challenge", "_pending", "_pin_ok", "_selected", "rng", "state", "tear_hook")
+    __slots__ = ("_challenge", "_held", "_pending", "_pin_ok", "_selected", "rng", "state", "tear_hook")
 
     def __init__(
         self, state: CardState, rng: RandomSource | None = None, tear_hook: TearHook | None = None
@@ -140,26 +146,32 @@ class CardOS:
             + state.ed_offline_counter.to_bytes(2, "big")
         )
         self.tear_hook = tear_hook
-        self._selected = False
+        self._selected = files.DF_NONE
         self._pin_ok = False
         self._pending: _Pending | None = None
         self._challenge = b""
+        self._held = b""  # response data waiting for GET RESPONSE
 
     def power_on(self) -> None:
         """A new power-up (or reset): all volatile state is gone."""
-        self._selected = False
+        self._selected = files.DF_NONE
         self._pin_ok = False
         self._pending = None
         self._challenge = b""
+        self._held = b""
 
     def process(self, raw: bytes) -> bytes:
         """Execute one command APDU and return the response APDU."""
         # Any command but CREDIT/DEBIT/UPDATE CAPP cancels a pending INITIALIZE.
         pending, self._pending = self._pending, None
+        held, self._held = self._held, b""
         try:
             cla, ins, p1, p2, data, le = command_fields(raw)
         except ApduFormatError:
             return status(SW.WRONG_LENGTH)
+        if (cla, ins) == (0x00, 0xC0):
+            self._pending = pending  # GET RESPONSE is transport: it cancels no INITIALIZE
+            return self._get_response(p1, p2, data, le, held)
         if self.tear_hook is not None and self.tear_hook(raw, TearPhase.BEFORE_COMMIT):
             self.power_on()
             raise PowerLost
@@ -167,7 +179,27 @@ class CardOS:
         if self.tear_hook is not None and self.tear_hook(raw, TearPhase.AFTER_COMMIT):
             self.power_on()
             raise PowerLost
+        if le is None and len(response) > 2 and response[-2:] == _OK:
+            # Case 4 sent as case 3 (a T=0 reader's way): the data waits for GET RESPONSE.
+            self._held = response[:-2]
+            return status(0x6100 | (len(self._held) & 0xFF))
         return response
+
+    def _get_response(self, p1: int, p2: int, data: bytes, le: int | None, held: bytes) -> bytes:
+        if not held:
+            return status(SW.CONDITIONS_NOT_SATISFIED)
+        self._held = held  # a GET RESPONSE that fails keeps the data for the next one
+        if (p1, p2) != (0, 0):
+            return status(SW.WRONG_P1P2)
+        if data or le is None:
+            return status(SW.WRONG_LENGTH)
+        if le == 256 or le == len(held):
+            self._held = b""
+            return held + _OK
+        if le > len(held):
+            return status(0x6C00 | len(held))
+        self._held = held[le:]
+        return held[:le] + status(0x6100 | (len(self._held) & 0xFF))
 
     # -- dispatch -------------------------------------------------------------------------
 
@@ -189,25 +221,39 @@ class CardOS:
             return status(SW.CLA_NOT_SUPPORTED)
         if ins == 0xA4:
             return self._select(p1, p2, data)
-        if not self._selected:
+        if ins == 0xB2 and self._selected == files.DF_MF:
+            return self._read_directory(p1, p2, data, le)
+        if self._selected != files.DF_EPURSE:
             return status(SW.CONDITIONS_NOT_SATISFIED)
         if self.state.blocked:
             return status(SW.APP_BLOCKED)
         return method(self, p1, p2, data, le, pending)
 
     def _select(self, p1: int, p2: int, data: bytes) -> bytes:
-        self._selected = False
-        self._pin_ok = False
-        if (p1, p2) != (0x04, 0x00):
+        # A failed SELECT changes nothing: the current DF and its verified PIN stay.
+        if p1 not in (0x00, 0x04) or p2 != 0x00:
             return status(SW.WRONG_P1P2)
-        if not data:
+        if (p1 == 0x04 and not 5 <= len(data) <= 16) or (p1 == 0x00 and len(data) not in (0, 2)):
             return status(SW.WRONG_LENGTH)
-        if data != EPURSE_AID:
+        target = files.select_target(p1, p2, data)
+        if target is None:
             return status(SW.FILE_NOT_FOUND)
-        if self.state.blocked:
+        if target == files.DF_EPURSE and self.state.blocked:
             return status(SW.APP_BLOCKED)
-        self._selected = True
-        return _fci(self.state.public)
+        self._selected = target
+        self._pin_ok = False
+        return _fci(self.state.public) if target == files.DF_EPURSE else files.MF_FCI + _OK
+
+    def _read_directory(self, p1: int, p2: int, data: bytes, le: int | None) -> bytes:
+        if p2 & 0x07 != 0x04:
+            return status(SW.WRONG_P1P2)
+        if data or le is None:
+            return status(SW.WRONG_LENGTH)
+        if p2 >> 3 != files.SFI_DIRECTORY:
+            return status(SW.FILE_NOT_FOUND)
+        if p1 != 1:
+            return status(SW.RECORD_NOT_FOUND)
+        return _with_le(files.DIRECTORY_RECORD, le)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -486,7 +532,54 @@ class CardOS:
         if data != maintenance_mac(state.algorithm, state.damk, challenge, _BLOCK_HEADER):
             return status(SW.MAC_INVALID)
         state.blocked = True
-        self._selected = False
+        self._selected = files.DF_NONE
+        return _OK
+
+    def _pin_admin(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
+        """CHANGE PIN (P1 01) and RELOAD PIN (P1 00): layouts in `devices.card_files`."""
+        challenge, self._challenge = self._challenge, b""
+        if p1 not in (0x00, 0x01) or p2 != 0:
+            return status(SW.WRONG_P1P2)
+        state = self.state
+        if p1 == 0x01:
+            pins = files.split_change_pin(data)
+            if pins is None:
+                return status(SW.WRONG_LENGTH)
+            old, new = pins
+            if state.pin_tries_left == 0:
+                return status(SW.PIN_BLOCKED)
+            if old != state.pin:
+                state.pin_tries_left -= 1
+                self._pin_ok = False
+                return status(0x63C0 | state.pin_tries_left)
+            state.pin, state.pin_tries_left = new, PIN_TRIES_MAX
+            return _OK
+        new, mac4 = data[: -files.MAC_LEN], data[-files.MAC_LEN :]
+        if not files.PIN_LEN_MIN <= len(new) <= files.PIN_LEN_MAX:
+            return status(SW.WRONG_LENGTH)
+        if not challenge:
+            return status(SW.CONDITIONS_NOT_SATISFIED)
+        header = bytes((0x80, 0x5E, p1, p2, len(data)))
+        if mac4 != maintenance_mac(state.algorithm, state.damk, challenge, header + new):
+            return status(SW.MAC_INVALID)
+        state.pin, state.pin_tries_left = new, PIN_TRIES_MAX
+        return _OK
+
+    def _write_key(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
+        challenge, self._challenge = self._challenge, b""
+        offset = files.KEY_SLOTS.get(p2)
+        if p1 != 0 or offset is None:
+            return status(SW.WRONG_P1P2)
+        if len(data) != files.KEY_LEN + files.MAC_LEN:
+            return status(SW.WRONG_LENGTH)
+        if not challenge:
+            return status(SW.CONDITIONS_NOT_SATISFIED)
+        state = self.state
+        key, mac4 = data[: files.KEY_LEN], data[files.KEY_LEN :]
+        header = bytes((0x84, 0xD4, p1, p2, len(data)))
+        if mac4 != maintenance_mac(state.algorithm, state.damk, challenge, header + key):
+            return status(SW.MAC_INVALID)
+        state.keys = state.keys[:offset] + key + state.keys[offset + files.KEY_LEN :]
         return _OK
 
     def _valid_on(self, date_time: bytes) -> bool:
@@ -533,4 +626,6 @@ _HANDLERS: dict[int, tuple[int, _Handler]] = {
     0xDC: (0x80, CardOS._update_capp),
     0x5A: (0x80, CardOS._get_proof),
     0x1E: (0x84, CardOS._application_block),
+    0x5E: (0x80, CardOS._pin_admin),
+    0xD4: (0x84, CardOS._write_key),
 }

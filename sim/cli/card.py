@@ -6,7 +6,7 @@ Sources are `sim`, `vpcd[:N]` or `pcsc:READER-NAME` (see `sim.cards.sources`).
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 import click
@@ -33,6 +33,7 @@ from sim.cards import (
 )
 
 SERVE_SECONDS_MAX = 7 * 24 * 3600
+REINSERTS_MAX = 100  # a reader that drops the card this often is broken, not unlucky
 TRACE_APDUS_MAX = 256
 
 _source_help = "sim | vpcd[:N] | pcsc:READER-NAME"
@@ -69,7 +70,7 @@ def card_info(card_source: str, key_file: Path | None) -> None:
     source = parse_source(card_source)
     keys = issuer_keys(key_file)
     with ExitStack() as stack:
-        opened = open_source(source, lambda: sim_card(keys), stack)
+        opened = open_source(source, lambda: sim_card(keys), stack, reuse_served=True)
         info = read_card(opened.channel)
     public = info.public
     click.echo(f"card {public.asn.hex().upper()} issuer {public.issuer_id.hex().upper()} ({source})")
@@ -88,34 +89,65 @@ def card_info(card_source: str, key_file: Path | None) -> None:
 )
 @click.option("--psam", "serve_psam", is_flag=True, help="Serve a simulated PSAM instead of a card.")
 @click.option(
-    "--balance", "balance_yuan", default="0.00", show_default=True, help="Card's starting EP balance."
+    "--balance",
+    "balance_yuan",
+    default="0.00",
+    show_default=True,
+    help="Card's starting EP balance in yuan, 0 up to the card's maximum balance.",
 )
-@click.option("--seconds", default=0.0, type=float, help="Stop after this long (default: until Ctrl-C).")
+@click.option(
+    "--seconds",
+    default=0.0,
+    type=click.FloatRange(0, SERVE_SECONDS_MAX),
+    help="Stop after this long (default 0: until Ctrl-C).",
+)
 @_keys_option
 def card_serve(slot: int, serve_psam: bool, balance_yuan: str, seconds: float, key_file: Path | None) -> None:
-    """Serve a simulated card (or PSAM) on vpcd so pcscd presents it in a reader."""
-    if not 0 <= seconds <= SERVE_SECONDS_MAX:
-        raise CardSourceError(f"--seconds {seconds}: outside 0..{SERVE_SECONDS_MAX}")
+    """Serve a simulated card (or PSAM) on vpcd so pcscd presents it in a reader.
+
+    The card answers every byte string with a status word and keeps serving: a chip failure
+    answers 6F00, and a connection vpcd drops is made again (at most REINSERTS_MAX times)."""
     keys = issuer_keys(key_file)
     chip: ServedChip
     if serve_psam:
         chip, what = sim_psam(keys), "PSAM"
     else:
         card_os = sim_card(keys)
-        card_os.state.ep_balance_fen = parse_yuan(balance_yuan, "--balance")
+        card_os.state.ep_balance_fen = _serve_balance(balance_yuan, card_os.state.max_balance_fen)
         chip, what = card_os, f"card {card_os.state.asn.hex().upper()}"
     with VpcdServer(chip, slot, power_lost=(PowerLost,)) as server:
         click.echo(f"serving {what} in reader {vpcd_reader(slot)!r} (vpcd port {server.port}); Ctrl-C stops")
-        deadline = time.monotonic() + seconds if seconds else None
-        try:
-            while deadline is None or time.monotonic() < deadline:
-                time.sleep(0.2)
-                if server.failure:
-                    click.echo(f"card dropped: {server.failure}", err=True)
-                    break
-        except KeyboardInterrupt:
-            pass
+        with suppress(KeyboardInterrupt):
+            _serve_until(server, seconds)
         click.echo(f"served {server.commands_served} commands")
+
+
+def _serve_balance(text: str, max_balance_fen: int) -> int:
+    balance_fen = parse_yuan(text, "--balance")
+    if not 0 <= balance_fen <= max_balance_fen:
+        raise CardSourceError(
+            f"--balance {text}: outside 0.00..{format_fen(max_balance_fen)} (the card's maximum balance)"
+        )
+    return balance_fen
+
+
+def _serve_until(server: VpcdServer, seconds: float) -> None:
+    """Keep the card in the reader until `seconds` pass (0: for ever); put it back if dropped."""
+    deadline = time.monotonic() + seconds if seconds else None
+    reinserts = 0
+    failures_seen = 0
+    while deadline is None or time.monotonic() < deadline:
+        time.sleep(0.2)
+        if server.chip_failures > failures_seen:
+            failures_seen = server.chip_failures
+            click.echo(f"answered 6F00: {server.chip_failure}", err=True)
+        if server.inserted:
+            continue
+        if reinserts >= REINSERTS_MAX:
+            raise CardSourceError(f"card dropped {reinserts} times, last: {server.failure}; giving up")
+        reinserts += 1
+        click.echo(f"card dropped ({server.failure or 'connection closed'}); inserting it again", err=True)
+        server.insert()
 
 
 @card.command("trace")
@@ -139,7 +171,9 @@ def card_trace(card_source: str, out: Path, key_file: Path | None, apdus: tuple[
         raw = [commands.select(), commands.get_balance()]
     keys = issuer_keys(key_file)
     with ApduTrace.open(out) as trace, ExitStack() as stack:
-        opened = open_source(parse_source(card_source), lambda: sim_card(keys), stack, trace)
+        opened = open_source(
+            parse_source(card_source), lambda: sim_card(keys), stack, trace, reuse_served=True
+        )
         channel: CardChannel = opened.channel
         for command in raw:
             data, sw = parse_response(channel.transmit(command))
