@@ -258,7 +258,7 @@ class CardOS:
     # -- reading --------------------------------------------------------------------------
 
     def _read_binary(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
-        if not p1 & 0x80:
+        if p1 & 0xE0 != 0x80:  # ISO 7816-4: P1 = 100 + SFI(5)
             return status(SW.WRONG_P1P2)
         files = {
             SFI_PUBLIC: self.state.public,
