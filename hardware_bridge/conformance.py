@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from hardware_bridge.hil import CaseResult, Outcome
 from model.card import CardChannel
 from model.errors import CardRemovedError, CardTwinError
 from model.security import KeyStore
@@ -73,17 +74,6 @@ class StepTrace:
     why: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class ConformanceResult:
-    name: str
-    clause: str
-    outcome: str  # passed | failed | error | skipped
-    seconds: float
-    message: str
-    trace: tuple[StepTrace, ...]
-    started: datetime
-
-
 _SW_PATTERN = re.compile(r"^[0-9A-Fa-fxX]{4}$")
 
 
@@ -127,29 +117,37 @@ def run_step(ctx: Context, step: Step) -> StepTrace:
     return StepTrace(command, response, True)
 
 
-def run_case(ctx: Context, case: Case) -> ConformanceResult:
+def _line(step: StepTrace) -> str:
+    verdict = "ok" if step.ok else f"MISMATCH: {step.why}"
+    return f">> {step.command.hex().upper()}  << {step.response.hex().upper() or '(nothing)'}  {verdict}"
+
+
+def run_case(ctx: Context, case: Case) -> CaseResult:
     started = datetime.now().astimezone()
     start = time.perf_counter()
     traces: list[StepTrace] = []
-    outcome, message = "passed", f"{len(case.steps)} APDUs as expected"
+    outcome, message, error_type = Outcome.PASSED, f"{len(case.steps)} APDUs as expected", ""
     try:
         for number, step in enumerate(case.steps, start=1):
             trace = run_step(ctx, step)
             traces.append(trace)
             if not trace.ok:
-                outcome = "failed"
+                outcome, error_type = Outcome.FAILED, "StatusWordMismatch"
                 message = f"step {number} {trace.command.hex().upper()}: {trace.why}"
                 break
-    except CardRemovedError as exc:
-        outcome, message = "error", f"card gone: {exc}"
     except ConformanceError:
         raise
+    except CardRemovedError as exc:
+        outcome, message, error_type = Outcome.ERROR, f"card gone: {exc}", type(exc).__name__
     except CardTwinError as exc:
-        outcome, message = "error", f"{type(exc).__name__}: {exc}"
+        outcome, message, error_type = Outcome.ERROR, f"{type(exc).__name__}: {exc}", type(exc).__name__
     except (KeyError, ValueError, IndexError) as exc:  # a builder found an earlier answer unusable
-        outcome, message = "error", f"cannot build the next command from the answers so far: {exc!r}"
-    return ConformanceResult(
-        case.name, case.clause, outcome, time.perf_counter() - start, message, tuple(traces), started
+        outcome, error_type = Outcome.ERROR, type(exc).__name__
+        message = f"cannot build the next command from the answers so far: {exc!r}"
+    seconds = time.perf_counter() - start
+    lines = tuple(_line(t) for t in traces)
+    return CaseResult(
+        case.name, outcome, seconds, message, case.clause, lines, started, error_type, "conformance"
     )
 
 
@@ -160,21 +158,17 @@ def run_cases(
     pin: bytes,
     allow_block: bool = False,
     moment: datetime | None = None,
-) -> list[ConformanceResult]:
+) -> list[CaseResult]:
     """Run `cases` in order against `card`; a card's misbehaviour is in the results, never raised."""
     ctx = Context(card, moment or datetime.now().replace(microsecond=0), keys, pin)
     results = []
     for case in cases:
         if case.blocks_card and not allow_block:
+            message = "blocks the card for good: pass --allow-block"
+            started = datetime.now().astimezone()
             results.append(
-                ConformanceResult(
-                    case.name,
-                    case.clause,
-                    "skipped",
-                    0.0,
-                    "blocks the card for good: pass --allow-block",
-                    (),
-                    datetime.now().astimezone(),
+                CaseResult(
+                    case.name, Outcome.SKIPPED, 0.0, message, case.clause, (), started, "", "conformance"
                 )
             )
             continue

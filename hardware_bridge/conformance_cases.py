@@ -1,7 +1,7 @@
 """The catalogue of conformance cases (`hardware_bridge.conformance`): positive flows with the
 spec's crypto, then a negative matrix per command (CLA / INS / P1 / P2 / Lc / Le).
 
-Clauses: "EP <section>" is `shared/reference/epurse-protocol.md` (the public write-up of
+Clauses: "epurse-protocol.md <section>" is `shared/reference/epurse-protocol.md` (the public write-up of
 JR/T 0025 part 2 and JT/T 978 the project follows), "ISO 7816-4 <clause>" the standard's
 interindustry rules, "project decision (README: Protocol decisions)" a DECIDE the project made.
 """
@@ -35,9 +35,10 @@ FARE_FEN = 150
 FCI_MASK = "6F..8408" + AID + "*"
 MF_MASK = "6F..840E" + b"1PAY.SYS.DDF01".hex() + "*"
 
-EP = "EP Card commands"
-EP_SW = "EP Card commands (status words)"
-EP_CRYPTO = "EP Crypto (MAC inputs)"
+SPEC = "epurse-protocol.md"
+EP = f"{SPEC} Card commands"
+EP_SW = f"{SPEC} Card commands (status words)"
+EP_CRYPTO = f"{SPEC} Crypto (MAC inputs)"
 ISO_CLA = "ISO 7816-4 5.4.1 (class byte)"
 ISO_INS = "ISO 7816-4 5.4.2 (instruction byte)"
 ISO_P = "ISO 7816-4 5.4.3 (parameter bytes)"

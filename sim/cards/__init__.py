@@ -1,7 +1,9 @@
 """Where a citizen's card comes from: in process, served on vpcd, or in a PC/SC reader (`sources`),
-and the real cards tapped through pcscd inside a simulated day (`reader_taps`).
+the real cards tapped through pcscd inside a simulated day (`reader_taps`), and one
+`cardtwin hil` run over any sources (`hil_run`: conformance + HIL suites, or a script).
 """
 
+from sim.cards.hil_run import HilPlan, run_hil
 from sim.cards.reader_taps import CardReader, ReaderReport
 from sim.cards.sources import (
     CardSourceError,
@@ -16,10 +18,12 @@ from sim.cards.sources import (
 __all__ = [
     "CardReader",
     "CardSourceError",
+    "HilPlan",
     "ReaderReport",
     "issuer_keys",
     "open_source",
     "parse_source",
+    "run_hil",
     "sim_card",
     "sim_psam",
     "vpcd_reader",
