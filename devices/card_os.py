@@ -16,8 +16,11 @@ Command rules (JT/T 978 / JR/T 0025, with our DECIDE choices in `model.card.apdu
   RELOAD PIN, WRITE KEY) are laid out in `devices.card_files`; a failed SELECT leaves the
   current DF selected.
 - Anything before SELECT of the e-purse AID answers 6985; a blocked application answers 6A81.
-- A command that returns data sent without Le (how a T=0 reader forwards a case-4 command)
-  answers 61xx; GET RESPONSE (`00 C0 00 00 Le`) then returns the data (ISO 7816-4 5.3.4).
+- A command whose answer is a fixed structure (SELECT's FCI, INITIALIZE, CREDIT, DEBIT, the
+  proof) sent with an Le shorter than it answers Le bytes and 61xx; GET RESPONSE
+  (`00 C0 00 00 Le`) then returns the rest (ISO 7816-4 5.3.4). Sent without Le (case 3, as
+  `opensc-tool -s` and Chinese terminals send SELECT), it answers its data and 9000, as most
+  T=1 cards do. READ BINARY / RECORD answer an Le longer than the file with 6Cxx.
 - INITIALIZE prepares a transaction; any command other than its CREDIT/DEBIT (and, for CAPP,
   UPDATE CAPP DATA CACHE) cancels it, and CREDIT/DEBIT without it answers 6985.
 - The ED purse (P2 = 01) needs VERIFY PIN since the last SELECT; PIN_TRIES_MAX wrong PINs block it.
@@ -179,10 +182,10 @@ class CardOS:
         if self.tear_hook is not None and self.tear_hook(raw, TearPhase.AFTER_COMMIT):
             self.power_on()
             raise PowerLost
-        if le is None and len(response) > 2 and response[-2:] == _OK:
-            # Case 4 sent as case 3 (a T=0 reader's way): the data waits for GET RESPONSE.
-            self._held = response[:-2]
-            return status(0x6100 | (len(self._held) & 0xFF))
+        if le is not None and le < len(response) - 2 and ins in _FIXED_ANSWERS and response[-2:] == _OK:
+            # An Le shorter than the answer: Le bytes now, the rest waits for GET RESPONSE.
+            self._held = response[le:-2]
+            return response[:le] + status(0x6100 | (len(self._held) & 0xFF))
         return response
 
     def _get_response(self, p1: int, p2: int, data: bytes, le: int | None, held: bytes) -> bytes:
@@ -601,6 +604,7 @@ def _fci(public: bytes) -> bytes:
 
 
 _FCI_HEADS: dict[int, bytes] = {}  # FCI bytes before file 15, by its length (one length in practice)
+_FIXED_ANSWERS = frozenset({0xA4, 0x50, 0x52, 0x54, 0x5A})  # INS whose answer GET RESPONSE can split
 
 
 def _with_le(content: bytes, le: int) -> bytes:

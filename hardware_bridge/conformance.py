@@ -55,7 +55,7 @@ class Step:
     command: bytes | Build
     sw: str  # 4 hex digits; 'x' any nibble
     data: str | None = ""  # mask; None: not checked
-    keep: str = ""  # store the response data under this name in the context
+    keep: str = ""  # store the response data under this name in the context ("+name": append)
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,9 @@ def run_step(ctx: Context, step: Step) -> StepTrace:
         return StepTrace(command, response, False, "no status word")
     data, sw = response[:-2], int.from_bytes(response[-2:], "big")
     ctx.last = data
-    if step.keep:
+    if step.keep.startswith("+"):  # the rest of an answer split by 61xx
+        ctx.values[step.keep[1:]] = ctx.values.get(step.keep[1:], b"") + data
+    elif step.keep:
         ctx.values[step.keep] = data
     if not sw_matches(step.sw, sw):
         return StepTrace(command, response, False, f"status {sw:04X}, expected {step.sw.upper()}")

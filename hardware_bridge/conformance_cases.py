@@ -132,18 +132,10 @@ def positive_cases() -> Iterator[Case]:
     )
     yield Case(
         "select_by_fid_1001_no_le",
-        f"{DECIDE}; {ISO_SELECT}; {ISO_TRANSPORT}",
-        (
-            _s("00A40000021001", "612F"),
-            _s("00C000002F", "9000", FCI_MASK),
-            _s("805C000204", "9000", "........"),
-        ),
+        f"{DECIDE}; {ISO_SELECT} (as Chinese terminals send it)",
+        (_s("00A40000021001", "9000", FCI_MASK), _s("805C000204", "9000", "........")),
     )
-    yield Case(
-        "select_mf_3f00_no_le",
-        f"{DECIDE}; {ISO_TRANSPORT}",
-        (_s("00A40000023F00", "6117"), _s("00C0000017", "9000", MF_MASK)),
-    )
+    yield Case("select_mf_3f00_no_le", f"{DECIDE}; {ISO_SELECT}", (_s("00A40000023F00", "9000", MF_MASK),))
     yield Case("select_mf_3f00", f"{DECIDE}; {ISO_SELECT}", (_s("00A40000023F0000", "9000", MF_MASK),))
     yield Case("select_mf_empty", ISO_SELECT, (_s("00A4000000", "9000", MF_MASK),))
     yield Case("select_pse_by_name", f"{DECIDE}; {ISO_SELECT}", (Step(SEL_PSE, "9000", MF_MASK),))
@@ -211,32 +203,56 @@ def positive_cases() -> Iterator[Case]:
         (*_SELECT, _s("00B0950020", "6C1E"), _s("00B095001E", "9000", ".." * 30)),
     )
     yield Case(
-        "select_without_le_61xx",
+        "select_le_short_61xx",
         ISO_TRANSPORT,
-        (_s("00A4040008" + AID, "61xx"), _s("00C0000000", "9000", FCI_MASK)),
+        (_s("00A4040008" + AID + "04", "612B", "6F2D8408"), _s("00C0000000", "9000", AID + "*")),
+    )
+    yield Case(
+        "select_without_le_answers_fci",
+        f"{ISO_SELECT}; {DECIDE}",
+        (_s("00A4040008" + AID, "9000", FCI_MASK),),
     )
     yield Case(
         "get_response_partial",
         ISO_TRANSPORT,
         (
-            _s("00A4040008" + AID, "61xx"),
-            _s("00C0000004", "61xx", "6F..8408"),
-            _s("00C0000000", "9000", AID + "*"),
+            _s("00A4040008" + AID + "04", "612B", "6F2D8408"),
+            _s("00C0000008", "6123", AID),
+            _s("00C0000000", "9000", "A5*"),
         ),
     )
     yield Case(
         "get_response_le_too_long_6c",
         ISO_TRANSPORT,
-        (_s("00A4040008" + AID, "61xx"), _s("00C00000FF", "6Cxx"), _s("00C0000000", "9000", FCI_MASK)),
+        (
+            _s("00A4040008" + AID + "04", "612B", "6F2D8408"),
+            _s("00C00000FF", "6C2B"),
+            _s("00C000002B", "9000", AID + "*"),
+        ),
     )
     yield Case("get_response_nothing_held", ISO_TRANSPORT, (*_SELECT, _s("00C0000000", "6985")))
     yield Case(
-        "get_response_wrong_p1p2", ISO_TRANSPORT, (_s("00A4040008" + AID, "61xx"), _s("00C0010000", "6A86"))
+        "get_response_wrong_p1p2",
+        ISO_TRANSPORT,
+        (_s("00A4040008" + AID + "04", "61xx", None), _s("00C0010000", "6A86")),
     )
     yield Case(
         "get_response_consumed",
         ISO_TRANSPORT,
-        (_s("00A4040008" + AID, "61xx"), _s("00C0000000", "9000", None), _s("00C0000000", "6985")),
+        (
+            _s("00A4040008" + AID + "04", "61xx", None),
+            _s("00C0000000", "9000", None),
+            _s("00C0000000", "6985"),
+        ),
+    )
+    yield Case(
+        "get_response_dropped_by_next_command",
+        ISO_TRANSPORT,
+        (
+            _s("00A4040008" + AID + "04", "61xx", None),
+            _s("805C000204", "9000", None),
+            _s("00C0000000", "6985"),
+        ),
     )
     yield Case("balance_ep", f"{EP} GET BALANCE", (*_SELECT, _s("805C000204", "9000", "........")))
     yield Case("balance_ed_needs_pin", f"{EP} GET BALANCE (P2 01 = ED)", (*_SELECT, _s("805C000104", "6982")))
@@ -359,10 +375,10 @@ def positive_cases() -> Iterator[Case]:
         ISO_TRANSPORT,
         (
             *_OPEN,
-            Step(_init(0x01, 0x02, FARE_FEN)[:-1], "610F"),
-            Step(_h("00C000000F"), "9000", ".." * 15, keep="init"),
-            Step(lambda c: _debit(c, FARE_FEN, 0x06, 4)[:-1], "6108"),
-            _s("00C0000008", "9000", ".." * 8),
+            Step(_init(0x01, 0x02, FARE_FEN)[:-1] + b"\x04", "610B", "........", keep="init"),
+            Step(_h("00C000000B"), "9000", ".." * 11, keep="+init"),
+            Step(lambda c: _debit(c, FARE_FEN, 0x06, 4)[:-1] + b"\x04", "6104", "........"),
+            _s("00C0000004", "9000", "........"),
         ),
     )
     yield Case(

@@ -43,7 +43,7 @@ def _run_sim(card: CardOS, allow_block: bool = True) -> dict[str, Outcome]:
 
 def test_every_case_passes_in_process_and_names_its_clause() -> None:
     cases = all_cases()
-    assert len(cases) == 196 and len({c.name for c in cases}) == len(cases)
+    assert len(cases) == 198 and len({c.name for c in cases}) == len(cases)
     assert all(c.clause.strip() for c in cases)
     assert all(
         "epurse-protocol.md" in c.clause or "ISO 7816-4" in c.clause or "project decision" in c.clause
@@ -164,8 +164,10 @@ def test_conformance_through_pcscd_and_vpcd_sees_the_transport(serve: Callable[.
             channel, all_cases(), IssuerKeyStore(issuer_keys(None)), card.state.pin, True, MOMENT
         )
     assert [r.name for r in results if r.outcome is not Outcome.PASSED] == []
-    transport = next(r for r in results if r.name == "select_by_fid_1001_no_le")
-    assert transport.trace[0].startswith(">> 00A40000021001  << 612F  ok")
+    fid = next(r for r in results if r.name == "select_by_fid_1001_no_le")
+    assert fid.trace[0].startswith(">> 00A40000021001  << 6F2D8408A000000632010105")
+    split = next(r for r in results if r.name == "select_le_short_61xx")
+    assert split.trace[0] == ">> 00A4040008A00000063201010504  << 6F2D8408612B  ok"
 
 
 def _schema_shape(root: ET.Element) -> None:
@@ -194,7 +196,7 @@ def test_cli_hil_report_has_the_schema_shape_and_traces(tmp_path: Path) -> None:
         env=ENV,
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.splitlines()[-2] == "hil: 205 cases: 205 passed, 0 failed, 0 skipped"
+    assert run.stdout.splitlines()[-2] == "hil: 207 cases: 207 passed, 0 failed, 0 skipped"
     root = ET.parse(report).getroot()
     _schema_shape(root)
     assert {s.get("hostname") for s in root.iter("testsuite")} == {socket.gethostname()}

@@ -64,9 +64,12 @@ def test_hil_suite_green_through_pcscd_and_vpcd(
     assert [r.outcome for r in results] == [Outcome.PASSED] * len(CASE_NAMES), results
     write_junit(report, results, "cardtwin-hil", {"card": "vpcd:0", "sam": "vpcd:1"})
     root = ET.parse(report).getroot()
-    assert root.tag == "testsuite" and root.get("tests") == str(len(CASE_NAMES))
+    assert root.tag == "testsuites" and root.get("tests") == str(len(CASE_NAMES))
     assert root.get("failures") == "0" and root.get("errors") == "0" and root.get("skipped") == "0"
     assert {c.get("name") for c in root.iter("testcase")} == set(CASE_NAMES)
+    # Each case's own APDUs in its system-out: the load's CREDIT in the load case, not elsewhere.
+    outs = {c.get("name"): c.findtext("system-out") or "" for c in root.iter("testcase")}
+    assert "CREDIT FOR LOAD" in outs["load"] and "CREDIT FOR LOAD" not in outs["purchase"]
     text = trace_path.read_text()
     # The lost answers were lost for real: pcscd delivered nothing and the channel said so.
     assert text.count("DEBIT FOR PURCHASE: no answer (empty response)") == 1
@@ -154,13 +157,13 @@ def test_cli_hil_through_pcscd_and_vpcd(pcscd: object, tmp_path: Path) -> None:
         env=ENV,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "hil: 205 cases: 205 passed, 0 failed, 0 skipped" in run.stdout
+    assert "hil: 207 cases: 207 passed, 0 failed, 0 skipped" in run.stdout
     root = ET.parse(report).getroot()
     props = {p.get("name"): p.get("value") for p in root.iter("property")}
     assert props["card"] == "vpcd" and props["sam"] == "vpcd"
     suites = {s.get("name"): s for s in root.iter("testsuite")}
     assert {n: s.get("tests") for n, s in suites.items()} == {
-        "cardtwin-hil.conformance": "195",
+        "cardtwin-hil.conformance": "197",
         "cardtwin-hil.hil": "10",
     }
     for case in root.iter("testcase"):
@@ -238,7 +241,7 @@ def test_cli_hil_with_a_key_file(serve: Serve, tmp_path: Path) -> None:
         env=ENV,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "hil: 205 cases: 204 passed, 0 failed, 1 skipped" in run.stdout  # blocked_card
+    assert "hil: 207 cases: 206 passed, 0 failed, 1 skipped" in run.stdout  # blocked_card
     key_file.write_text('issuer_id = "12"\n')
     bad = subprocess.run(
         [*CLI, *args, "--keys", str(key_file)], capture_output=True, text=True, check=False, env=ENV

@@ -98,7 +98,7 @@ def test_readers_and_a_served_card_are_listed(pcscd: object, serve: Serve, make_
     with PcscContext() as context:  # pcscd registers a new card at its next presence poll
         assert context.card_state(READER_0, timeout_s=3.0)[0]
     readers = {r.name: r for r in list_readers()}
-    assert readers[READER_0].card_present and readers[READER_0].atr[:4] == bytes.fromhex("3B8A8001")
+    assert readers[READER_0].card_present and readers[READER_0].atr[:4] == bytes.fromhex("3B8C8001")
     assert not readers[READER_1].card_present
 
 

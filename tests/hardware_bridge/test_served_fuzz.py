@@ -38,7 +38,7 @@ def _served(serve: Callable[..., VpcdServer]) -> tuple[CardOS, VpcdServer, PcscC
 
 
 def test_every_short_string_answered_with_a_status_word(serve: Callable[..., VpcdServer]) -> None:
-    card, server, channel = _served(serve)
+    _card, server, channel = _served(serve)
     try:
         served_before = server.commands_served
         answers: dict[bytes, int] = {}
@@ -67,7 +67,7 @@ def test_every_short_string_answered_with_a_status_word(serve: Callable[..., Vpc
 
 
 def test_random_apdus_answered_and_still_serving(serve: Callable[..., VpcdServer]) -> None:
-    card, server, channel = _served(serve)
+    _card, server, channel = _served(serve)
     rng = random.Random(1000)
     seen: set[int] = set()
     try:
