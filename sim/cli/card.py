@@ -5,6 +5,7 @@ Sources are `sim`, `vpcd[:N]` or `pcsc:READER-NAME` (see `sim.cards.sources`).
 
 from __future__ import annotations
 
+import math
 import time
 from contextlib import ExitStack, suppress
 from pathlib import Path
@@ -100,6 +101,7 @@ def card_info(card_source: str, key_file: Path | None) -> None:
     "--seconds",
     default=0.0,
     type=click.FloatRange(0, SERVE_SECONDS_MAX),
+    callback=lambda _ctx, _param, value: _finite(value, "--seconds"),
     help="Stop after this long (default 0: until Ctrl-C).",
 )
 @_keys_option
@@ -121,6 +123,12 @@ def card_serve(slot: int, serve_psam: bool, balance_yuan: str, seconds: float, k
         with suppress(KeyboardInterrupt):
             _serve_until(server, seconds)
         click.echo(f"served {server.commands_served} commands")
+
+
+def _finite(value: float, flag: str) -> float:
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds", param_hint=f"'{flag}'")
+    return value
 
 
 def _serve_balance(text: str, max_balance_fen: int) -> int:
