@@ -11,7 +11,7 @@ MF 3F00  "1PAY.SYS.DDF01"  (the PSE DDF; FCI names directory file SFI 01)
   ADF 1001  A000000632010105  (the e-purse / ED application, files 15 16 17 18 1A)
 ```
 
-Project decisions (README "Protocol decisions"):
+Project decisions (README "Cards in readers"):
 - the MF is the PSE DDF (one DF answers both the FID 3F00 and the name 1PAY.SYS.DDF01), as on
   PBOC 2.0 e-purse cards;
 - a SELECT that fails leaves the current DF (and a verified PIN) as they were (ISO 7816-4
@@ -27,7 +27,9 @@ Project decisions (README "Protocol decisions"):
 
 from __future__ import annotations
 
-from model.card import EPURSE_AID
+from devices.card_state import PIN_TRIES_MAX, CardState
+from model.card import EPURSE_AID, SW
+from model.security import maintenance_mac
 
 PSE_NAME = b"1PAY.SYS.DDF01"
 FID_MF = bytes.fromhex("3F00")
@@ -83,3 +85,48 @@ def split_change_pin(data: bytes) -> tuple[bytes, bytes] | None:
     if not (PIN_LEN_MIN <= len(old) <= PIN_LEN_MAX and PIN_LEN_MIN <= len(new) <= PIN_LEN_MAX):
         return None
     return old, new
+
+
+def pin_admin(state: CardState, p1: int, p2: int, data: bytes, challenge: bytes) -> int:
+    """CHANGE PIN (P1 01) or RELOAD PIN (P1 00) on `state`; the status word."""
+    if p1 not in (0x00, 0x01) or p2 != 0:
+        return SW.WRONG_P1P2
+    if p1 == 0x01:
+        pins = split_change_pin(data)
+        if pins is None:
+            return SW.WRONG_LENGTH
+        old, new = pins
+        if state.pin_tries_left == 0:
+            return SW.PIN_BLOCKED
+        if old != state.pin:
+            state.pin_tries_left -= 1  # persistent: a power cut cannot reset it
+            return 0x63C0 | state.pin_tries_left
+        state.pin, state.pin_tries_left = new, PIN_TRIES_MAX
+        return SW.OK
+    new, mac4 = data[:-MAC_LEN], data[-MAC_LEN:]
+    if not PIN_LEN_MIN <= len(new) <= PIN_LEN_MAX:
+        return SW.WRONG_LENGTH
+    if not challenge:
+        return SW.CONDITIONS_NOT_SATISFIED
+    header = bytes((0x80, 0x5E, p1, p2, len(data)))
+    if mac4 != maintenance_mac(state.algorithm, state.damk, challenge, header + new):
+        return SW.MAC_INVALID
+    state.pin, state.pin_tries_left = new, PIN_TRIES_MAX
+    return SW.OK
+
+
+def write_key(state: CardState, p1: int, p2: int, data: bytes, challenge: bytes) -> int:
+    """WRITE KEY on `state`: the key slot P2 gets the new key if the MAC holds; the status word."""
+    offset = KEY_SLOTS.get(p2)
+    if p1 != 0 or offset is None:
+        return SW.WRONG_P1P2
+    if len(data) != KEY_LEN + MAC_LEN:
+        return SW.WRONG_LENGTH
+    if not challenge:
+        return SW.CONDITIONS_NOT_SATISFIED
+    key, mac4 = data[:KEY_LEN], data[KEY_LEN:]
+    header = bytes((0x84, 0xD4, p1, p2, len(data)))
+    if mac4 != maintenance_mac(state.algorithm, state.damk, challenge, header + key):
+        return SW.MAC_INVALID
+    state.keys = state.keys[:offset] + key + state.keys[offset + KEY_LEN :]
+    return SW.OK

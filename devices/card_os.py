@@ -541,49 +541,14 @@ class CardOS:
     def _pin_admin(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
         """CHANGE PIN (P1 01) and RELOAD PIN (P1 00): layouts in `devices.card_files`."""
         challenge, self._challenge = self._challenge, b""
-        if p1 not in (0x00, 0x01) or p2 != 0:
-            return status(SW.WRONG_P1P2)
-        state = self.state
-        if p1 == 0x01:
-            pins = files.split_change_pin(data)
-            if pins is None:
-                return status(SW.WRONG_LENGTH)
-            old, new = pins
-            if state.pin_tries_left == 0:
-                return status(SW.PIN_BLOCKED)
-            if old != state.pin:
-                state.pin_tries_left -= 1
-                self._pin_ok = False
-                return status(0x63C0 | state.pin_tries_left)
-            state.pin, state.pin_tries_left = new, PIN_TRIES_MAX
-            return _OK
-        new, mac4 = data[: -files.MAC_LEN], data[-files.MAC_LEN :]
-        if not files.PIN_LEN_MIN <= len(new) <= files.PIN_LEN_MAX:
-            return status(SW.WRONG_LENGTH)
-        if not challenge:
-            return status(SW.CONDITIONS_NOT_SATISFIED)
-        header = bytes((0x80, 0x5E, p1, p2, len(data)))
-        if mac4 != maintenance_mac(state.algorithm, state.damk, challenge, header + new):
-            return status(SW.MAC_INVALID)
-        state.pin, state.pin_tries_left = new, PIN_TRIES_MAX
-        return _OK
+        sw = files.pin_admin(self.state, p1, p2, data, challenge)
+        if sw & 0xFFF0 == 0x63C0:
+            self._pin_ok = False  # a wrong old PIN withdraws the verification, as VERIFY does
+        return status(sw)
 
     def _write_key(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
         challenge, self._challenge = self._challenge, b""
-        offset = files.KEY_SLOTS.get(p2)
-        if p1 != 0 or offset is None:
-            return status(SW.WRONG_P1P2)
-        if len(data) != files.KEY_LEN + files.MAC_LEN:
-            return status(SW.WRONG_LENGTH)
-        if not challenge:
-            return status(SW.CONDITIONS_NOT_SATISFIED)
-        state = self.state
-        key, mac4 = data[: files.KEY_LEN], data[files.KEY_LEN :]
-        header = bytes((0x84, 0xD4, p1, p2, len(data)))
-        if mac4 != maintenance_mac(state.algorithm, state.damk, challenge, header + key):
-            return status(SW.MAC_INVALID)
-        state.keys = state.keys[:offset] + key + state.keys[offset + files.KEY_LEN :]
-        return _OK
+        return status(files.write_key(self.state, p1, p2, data, challenge))
 
     def _valid_on(self, date_time: bytes) -> bool:
         # BCD YYYYMMDD compares as bytes in date order.

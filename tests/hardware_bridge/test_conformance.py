@@ -202,7 +202,7 @@ def test_cli_hil_report_has_the_schema_shape_and_traces(tmp_path: Path) -> None:
     assert {s.get("hostname") for s in root.iter("testsuite")} == {socket.gethostname()}
     fid = next(c for c in root.iter("testcase") if c.get("name") == "select_by_fid_1001")
     out = (fid.findtext("system-out") or "").splitlines()
-    assert out[0] == "clause: project decision (README: Protocol decisions); ISO 7816-4 7.1.1 (SELECT)"
+    assert out[0] == "clause: project decision (README: Cards in readers); ISO 7816-4 7.1.1 (SELECT)"
     assert out[3].startswith(">> 00A4000002100100  << 6F2D8408A000000632010105")
 
 
