@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from devices.card_os import PowerLost
+from devices.card_os import CardOS, PowerLost
 from hardware_bridge.hil import CASE_NAMES, Outcome
 from hardware_bridge.junit import write_error_report, write_junit
 from hardware_bridge.pcsc_channel import list_readers
@@ -22,16 +22,20 @@ from hardware_bridge.vpcd import VPCD_SLOTS, ServedChip, VpcdServer
 from model.card import CardChannel, commands, describe_sw, parse_response, read_card
 from model.errors import ApduFormatError, CardTwinError
 from model.money import format_fen, parse_yuan
+from model.security import IssuerKeys
 from sim.cards import (
     CardSourceError,
     HilPlan,
+    describe_image,
     issuer_keys,
     open_source,
     parse_source,
+    read_image,
     run_hil,
     sim_card,
     sim_psam,
     vpcd_reader,
+    write_image,
 )
 
 SERVE_SECONDS_MAX = 7 * 24 * 3600
@@ -93,9 +97,8 @@ def card_info(card_source: str, key_file: Path | None) -> None:
 @click.option(
     "--balance",
     "balance_yuan",
-    default="0.00",
-    show_default=True,
-    help="Card's starting EP balance in yuan, 0 up to the card's maximum balance.",
+    default=None,
+    help="Card's starting EP balance in yuan, 0 up to the card's maximum balance (default 0.00).",
 )
 @click.option(
     "--seconds",
@@ -104,25 +107,88 @@ def card_info(card_source: str, key_file: Path | None) -> None:
     callback=lambda _ctx, _param, value: _finite(value, "--seconds"),
     help="Stop after this long (default 0: until Ctrl-C).",
 )
+@click.option(
+    "--image",
+    "image_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Card image: serve the card it holds (if the file exists) and write the card back to it at the end.",
+)
 @_keys_option
-def card_serve(slot: int, serve_psam: bool, balance_yuan: str, seconds: float, key_file: Path | None) -> None:
+def card_serve(
+    slot: int,
+    serve_psam: bool,
+    balance_yuan: str | None,
+    seconds: float,
+    image_path: Path | None,
+    key_file: Path | None,
+) -> None:
     """Serve a simulated card (or PSAM) on vpcd so pcscd presents it in a reader.
 
     The card answers every byte string with a status word and keeps serving: a chip failure
     answers 6F00, and a connection vpcd drops is made again (at most REINSERTS_MAX times)."""
     keys = issuer_keys(key_file)
     chip: ServedChip
+    card_os: CardOS | None = None
     if serve_psam:
+        if image_path is not None or balance_yuan is not None:
+            raise CardSourceError("--psam: a PSAM takes neither --image nor --balance")
         chip, what = sim_psam(keys), "PSAM"
     else:
-        card_os = sim_card(keys)
-        card_os.state.ep_balance_fen = _serve_balance(balance_yuan, card_os.state.max_balance_fen)
+        card_os = _served_card(keys, image_path, balance_yuan)
         chip, what = card_os, f"card {card_os.state.asn.hex().upper()}"
     with VpcdServer(chip, slot, power_lost=(PowerLost,)) as server:
         click.echo(f"serving {what} in reader {vpcd_reader(slot)!r} (vpcd port {server.port}); Ctrl-C stops")
         with suppress(KeyboardInterrupt):
             _serve_until(server, seconds)
         click.echo(f"served {server.commands_served} commands")
+    if card_os is not None and image_path is not None:
+        write_image(image_path, card_os.state)
+        click.echo(f"card image written to {image_path}")
+
+
+def _served_card(keys: IssuerKeys, image_path: Path | None, balance_yuan: str | None) -> CardOS:
+    if image_path is not None and image_path.exists():
+        if balance_yuan is not None:
+            raise CardSourceError(f"--balance with --image {image_path}: the image holds the balance")
+        return CardOS(read_image(image_path))
+    card_os = sim_card(keys)
+    card_os.state.ep_balance_fen = _serve_balance(balance_yuan or "0.00", card_os.state.max_balance_fen)
+    return card_os
+
+
+@card.command("dump")
+@click.argument("image_path", metavar="IMAGE", type=click.Path(dir_okay=False, path_type=Path))
+def card_dump(image_path: Path) -> None:
+    """Print a card image (from `card serve --image`) in words: identity, purses, counters, log."""
+    for line in describe_image(read_image(image_path)):
+        click.echo(line)
+
+
+@card.command("restore")
+@click.argument("image_path", metavar="IMAGE", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--slot", default=0, show_default=True, type=click.IntRange(0, VPCD_SLOTS - 1), help="vpcd slot."
+)
+@click.option(
+    "--seconds",
+    default=0.0,
+    type=click.FloatRange(0, SERVE_SECONDS_MAX),
+    callback=lambda _ctx, _param, value: _finite(value, "--seconds"),
+    help="Stop after this long (default 0: until Ctrl-C).",
+)
+@click.pass_context
+def card_restore(ctx: click.Context, image_path: Path, slot: int, seconds: float) -> None:
+    """Serve the card of IMAGE again (as `card serve --image IMAGE`), to reproduce a failure."""
+    ctx.invoke(
+        card_serve,
+        slot=slot,
+        serve_psam=False,
+        balance_yuan=None,
+        seconds=seconds,
+        image_path=image_path,
+        key_file=None,
+    )
 
 
 def _finite(value: float, flag: str) -> float:

@@ -99,3 +99,65 @@ def test_serve_then_trace_as_the_readme_says(pcscd: object, tmp_path: Path) -> N
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_serve_image_round_trip_keeps_the_card(pcscd: object, tmp_path: Path) -> None:
+    """A card served from an image, changed through PC/SC, is written back: a failure can be
+    reproduced with the card exactly as it was (`card restore`)."""
+    image = tmp_path / "card.img"
+    first = subprocess.Popen(
+        [*CLI, "card", "serve", "--balance", "12.34", "--seconds", "6", "--image", str(image)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    assert first.stdout is not None and first.stdout.readline().startswith("serving card")
+    wrong_pin = subprocess.run(
+        [
+            *CLI,
+            "card",
+            "trace",
+            "--card",
+            "vpcd",
+            "--out",
+            str(tmp_path / "t.txt"),
+            "00A4040008A000000632010105",
+            "0020000003999999",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=ENV,
+    )
+    assert "0020000003999999 ->  63C2 (wrong PIN, 2 tries left)" in wrong_pin.stdout, (
+        wrong_pin.stdout + wrong_pin.stderr
+    )
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0 and out.strip().endswith(f"card image written to {image}"), err
+    dump = subprocess.run(
+        [*CLI, "card", "dump", str(image)], capture_output=True, text=True, timeout=60, check=False, env=ENV
+    )
+    assert dump.returncode == 0
+    assert "EP balance 12.34 CNY, online counter 0, offline counter 0" in dump.stdout
+    assert "PIN tries left 2" in dump.stdout  # the wrong PIN persisted, as on a chip
+    again = subprocess.Popen(
+        [*CLI, "card", "restore", str(image), "--seconds", "6"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    assert again.stdout is not None and again.stdout.readline().startswith("serving card 3301202600000042")
+    balance = subprocess.run(
+        [*CLI, "card", "trace", "--card", "vpcd", "--out", str(tmp_path / "t.txt")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=ENV,
+    )
+    assert "805C000204 -> 000004D2 9000 (ok)" in balance.stdout  # 12.34 from the image
+    again.communicate(timeout=60)
+    assert again.returncode == 0

@@ -97,3 +97,41 @@ def test_run_summary_is_words_not_a_python_repr(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     refused = next(line for line in run.stdout.splitlines() if line.startswith("taps refused: "))
     assert "{" not in refused and "'" not in refused
+
+
+def test_keys_new_writes_a_0600_key_file_the_suite_reads(tmp_path: Path) -> None:
+    key_file = tmp_path / "issuer-keys.toml"
+    made = _cli("keys", "new", "--out", str(key_file), "--issuer", "4401000000000007", "--seed", "9")
+    assert made.returncode == 0, made.stderr
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert key_file.read_text().startswith('issuer_id = "4401000000000007"')
+    again = _cli("keys", "new", "--out", str(key_file))
+    assert (
+        again.returncode == 1
+        and again.stderr.strip() == f"cardtwin: error: --out {key_file}: exists; pass --force to overwrite it"
+    )
+    bad = _cli("keys", "new", "--out", str(tmp_path / "x.toml"), "--issuer", "33")
+    assert bad.returncode == 1 and "--issuer '33': 1 bytes, an issuer ID has 8" in bad.stderr
+    suite = _cli(
+        "hil",
+        "--suite",
+        "conformance",
+        "--keys",
+        str(key_file),
+        "--junit",
+        str(tmp_path / "r.xml"),
+        "--trace",
+        str(tmp_path / "t.txt"),
+    )
+    assert suite.returncode == 0, suite.stdout[-2000:]
+    assert "hil: 198 cases: 197 passed, 0 failed, 1 skipped" in suite.stdout  # the blocking case
+
+
+def test_card_dump_refuses_what_is_no_image(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"not a card")
+    run = _cli("card", "dump", str(junk))
+    assert (
+        run.returncode == 1
+        and run.stderr.strip() == f"cardtwin: error: {junk}: card image: version 110, expected 1"
+    )
