@@ -137,9 +137,12 @@ class Opened:
     server: VpcdServer | None = None
 
 
+SERVED_CARD_WAIT_S = 1.0  # > pcscd's 0.4 s poll: a card served a moment ago may not show yet
+
+
 def _reader_holds_card(reader: str) -> bool:
     with PcscContext() as context:
-        return reader in context.readers() and context.card_state(reader)[0]
+        return reader in context.readers() and context.card_state(reader, SERVED_CARD_WAIT_S)[0]
 
 
 def vpcd_reader(slot: int) -> str:

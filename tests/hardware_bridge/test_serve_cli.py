@@ -4,6 +4,7 @@ the README's next command (`card trace --card vpcd`) reaching the served card.""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -106,7 +107,7 @@ def test_serve_image_round_trip_keeps_the_card(pcscd: object, tmp_path: Path) ->
     reproduced with the card exactly as it was (`card restore`)."""
     image = tmp_path / "card.img"
     first = subprocess.Popen(
-        [*CLI, "card", "serve", "--balance", "12.34", "--seconds", "6", "--image", str(image)],
+        [*CLI, "card", "serve", "--balance", "12.34", "--seconds", "120", "--image", str(image)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -134,6 +135,7 @@ def test_serve_image_round_trip_keeps_the_card(pcscd: object, tmp_path: Path) ->
     assert "0020000003999999 ->  63C2 (wrong PIN, 2 tries left)" in wrong_pin.stdout, (
         wrong_pin.stdout + wrong_pin.stderr
     )
+    first.send_signal(signal.SIGINT)  # Ctrl-C: the card is written back
     out, err = first.communicate(timeout=60)
     assert first.returncode == 0 and out.strip().endswith(f"card image written to {image}"), err
     dump = subprocess.run(
@@ -143,7 +145,7 @@ def test_serve_image_round_trip_keeps_the_card(pcscd: object, tmp_path: Path) ->
     assert "EP balance 12.34 CNY, online counter 0, offline counter 0" in dump.stdout
     assert "PIN tries left 2" in dump.stdout  # the wrong PIN persisted, as on a chip
     again = subprocess.Popen(
-        [*CLI, "card", "restore", str(image), "--seconds", "6"],
+        [*CLI, "card", "restore", str(image), "--seconds", "120"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -159,5 +161,6 @@ def test_serve_image_round_trip_keeps_the_card(pcscd: object, tmp_path: Path) ->
         env=ENV,
     )
     assert "805C000204 -> 000004D2 9000 (ok)" in balance.stdout  # 12.34 from the image
+    again.send_signal(signal.SIGINT)
     again.communicate(timeout=60)
     assert again.returncode == 0
