@@ -12,7 +12,15 @@ counter, log, CAPP record and proof together. A failed command never reaches it.
 lets a test cut power just before or just after that commit; the terminal then sees no response.
 
 Command rules (JT/T 978 / JR/T 0025, with our DECIDE choices in `model.card.apdu.SW`):
+- The file tree (MF = PSE, its directory, the e-purse ADF) and the admin commands (CHANGE /
+  RELOAD PIN, WRITE KEY) are laid out in `devices.card_files`; a failed SELECT leaves the
+  current DF selected.
 - Anything before SELECT of the e-purse AID answers 6985; a blocked application answers 6A81.
+- A command whose answer is a fixed structure (SELECT's FCI, INITIALIZE, CREDIT, DEBIT, the
+  proof) sent with an Le shorter than it answers Le bytes and 61xx; GET RESPONSE
+  (`00 C0 00 00 Le`) then returns the rest (ISO 7816-4 5.3.4). Sent without Le (case 3, as
+  `opensc-tool -s` and Chinese terminals send SELECT), it answers its data and 9000, as most
+  T=1 cards do. READ BINARY / RECORD answer an Le longer than the file with 6Cxx.
 - INITIALIZE prepares a transaction; any command other than its CREDIT/DEBIT (and, for CAPP,
   UPDATE CAPP DATA CACHE) cancels it, and CREDIT/DEBIT without it answers 6985.
 - The ED purse (P2 = 01) needs VERIFY PIN since the last SELECT; PIN_TRIES_MAX wrong PINs block it.
@@ -27,6 +35,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from devices import card_files as files
 from devices.card_state import PIN_TRIES_MAX, CardState
 from model.card import (
     CAPP_RECORD_SIZE,
@@ -124,7 +133,7 @@ class _Pending:
 class CardOS:
     """One card's chip: persistent state plus the volatile session of the current power-up."""
 
-    __slots__ = ("_challenge", "_pending", "_pin_ok", "_selected", "rng", "state", "tear_hook")
+    __slots__ = ("_challenge", "_held", "_pending", "_pin_ok", "_selected", "rng", "state", "tear_hook")
 
     def __init__(
         self, state: CardState, rng: RandomSource | None = None, tear_hook: TearHook | None = None
@@ -140,26 +149,32 @@ class CardOS:
             + state.ed_offline_counter.to_bytes(2, "big")
         )
         self.tear_hook = tear_hook
-        self._selected = False
+        self._selected = files.DF_NONE
         self._pin_ok = False
         self._pending: _Pending | None = None
         self._challenge = b""
+        self._held = b""  # response data waiting for GET RESPONSE
 
     def power_on(self) -> None:
         """A new power-up (or reset): all volatile state is gone."""
-        self._selected = False
+        self._selected = files.DF_NONE
         self._pin_ok = False
         self._pending = None
         self._challenge = b""
+        self._held = b""
 
     def process(self, raw: bytes) -> bytes:
         """Execute one command APDU and return the response APDU."""
         # Any command but CREDIT/DEBIT/UPDATE CAPP cancels a pending INITIALIZE.
         pending, self._pending = self._pending, None
+        held, self._held = self._held, b""
         try:
             cla, ins, p1, p2, data, le = command_fields(raw)
         except ApduFormatError:
             return status(SW.WRONG_LENGTH)
+        if (cla, ins) == (0x00, 0xC0):
+            self._pending = pending  # GET RESPONSE is transport: it cancels no INITIALIZE
+            return self._get_response(p1, p2, data, le, held)
         if self.tear_hook is not None and self.tear_hook(raw, TearPhase.BEFORE_COMMIT):
             self.power_on()
             raise PowerLost
@@ -167,7 +182,27 @@ class CardOS:
         if self.tear_hook is not None and self.tear_hook(raw, TearPhase.AFTER_COMMIT):
             self.power_on()
             raise PowerLost
+        if le is not None and le < len(response) - 2 and ins in _FIXED_ANSWERS and response[-2:] == _OK:
+            # An Le shorter than the answer: Le bytes now, the rest waits for GET RESPONSE.
+            self._held = response[le:-2]
+            return response[:le] + status(0x6100 | (len(self._held) & 0xFF))
         return response
+
+    def _get_response(self, p1: int, p2: int, data: bytes, le: int | None, held: bytes) -> bytes:
+        if not held:
+            return status(SW.CONDITIONS_NOT_SATISFIED)
+        self._held = held  # a GET RESPONSE that fails keeps the data for the next one
+        if (p1, p2) != (0, 0):
+            return status(SW.WRONG_P1P2)
+        if data or le is None:
+            return status(SW.WRONG_LENGTH)
+        if le == 256 or le == len(held):
+            self._held = b""
+            return held + _OK
+        if le > len(held):
+            return status(0x6C00 | len(held))
+        self._held = held[le:]
+        return held[:le] + status(0x6100 | (len(self._held) & 0xFF))
 
     # -- dispatch -------------------------------------------------------------------------
 
@@ -189,30 +224,44 @@ class CardOS:
             return status(SW.CLA_NOT_SUPPORTED)
         if ins == 0xA4:
             return self._select(p1, p2, data)
-        if not self._selected:
+        if ins == 0xB2 and self._selected == files.DF_MF:
+            return self._read_directory(p1, p2, data, le)
+        if self._selected != files.DF_EPURSE:
             return status(SW.CONDITIONS_NOT_SATISFIED)
         if self.state.blocked:
             return status(SW.APP_BLOCKED)
         return method(self, p1, p2, data, le, pending)
 
     def _select(self, p1: int, p2: int, data: bytes) -> bytes:
-        self._selected = False
-        self._pin_ok = False
-        if (p1, p2) != (0x04, 0x00):
+        # A failed SELECT changes nothing: the current DF and its verified PIN stay.
+        if p1 not in (0x00, 0x04) or p2 != 0x00:
             return status(SW.WRONG_P1P2)
-        if not data:
+        if (p1 == 0x04 and not 5 <= len(data) <= 16) or (p1 == 0x00 and len(data) not in (0, 2)):
             return status(SW.WRONG_LENGTH)
-        if data != EPURSE_AID:
+        target = files.select_target(p1, p2, data)
+        if target is None:
             return status(SW.FILE_NOT_FOUND)
-        if self.state.blocked:
+        if target == files.DF_EPURSE and self.state.blocked:
             return status(SW.APP_BLOCKED)
-        self._selected = True
-        return _fci(self.state.public)
+        self._selected = target
+        self._pin_ok = False
+        return _fci(self.state.public) if target == files.DF_EPURSE else files.MF_FCI + _OK
+
+    def _read_directory(self, p1: int, p2: int, data: bytes, le: int | None) -> bytes:
+        if p2 & 0x07 != 0x04:
+            return status(SW.WRONG_P1P2)
+        if data or le is None:
+            return status(SW.WRONG_LENGTH)
+        if p2 >> 3 != files.SFI_DIRECTORY:
+            return status(SW.FILE_NOT_FOUND)
+        if p1 != 1:
+            return status(SW.RECORD_NOT_FOUND)
+        return _with_le(files.DIRECTORY_RECORD, le)
 
     # -- reading --------------------------------------------------------------------------
 
     def _read_binary(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
-        if not p1 & 0x80:
+        if p1 & 0xE0 != 0x80:  # ISO 7816-4: P1 = 100 + SFI(5)
             return status(SW.WRONG_P1P2)
         files = {
             SFI_PUBLIC: self.state.public,
@@ -486,8 +535,20 @@ class CardOS:
         if data != maintenance_mac(state.algorithm, state.damk, challenge, _BLOCK_HEADER):
             return status(SW.MAC_INVALID)
         state.blocked = True
-        self._selected = False
+        self._selected = files.DF_NONE
         return _OK
+
+    def _pin_admin(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
+        """CHANGE PIN (P1 01) and RELOAD PIN (P1 00): layouts in `devices.card_files`."""
+        challenge, self._challenge = self._challenge, b""
+        sw = files.pin_admin(self.state, p1, p2, data, challenge)
+        if sw & 0xFFF0 == 0x63C0:
+            self._pin_ok = False  # a wrong old PIN withdraws the verification, as VERIFY does
+        return status(sw)
+
+    def _write_key(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
+        challenge, self._challenge = self._challenge, b""
+        return status(files.write_key(self.state, p1, p2, data, challenge))
 
     def _valid_on(self, date_time: bytes) -> bool:
         # BCD YYYYMMDD compares as bytes in date order.
@@ -508,6 +569,7 @@ def _fci(public: bytes) -> bytes:
 
 
 _FCI_HEADS: dict[int, bytes] = {}  # FCI bytes before file 15, by its length (one length in practice)
+_FIXED_ANSWERS = frozenset({0xA4, 0x50, 0x52, 0x54, 0x5A})  # INS whose answer GET RESPONSE can split
 
 
 def _with_le(content: bytes, le: int) -> bytes:
@@ -533,4 +595,6 @@ _HANDLERS: dict[int, tuple[int, _Handler]] = {
     0xDC: (0x80, CardOS._update_capp),
     0x5A: (0x80, CardOS._get_proof),
     0x1E: (0x84, CardOS._application_block),
+    0x5E: (0x80, CardOS._pin_admin),
+    0xD4: (0x84, CardOS._write_key),
 }

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Protocol
@@ -139,6 +139,11 @@ class CaseResult:
     outcome: Outcome
     seconds: float
     message: str = ""
+    clause: str = ""  # what the case checks: a spec clause, or "project decision"
+    trace: tuple[str, ...] = ()  # the case's APDUs, for the report's system-out
+    started: datetime | None = None  # when the case began (local time, with its zone)
+    error_type: str = ""  # the exception class behind a failure or an error
+    suite: str = "hil"  # hil (terminal code against the card) or conformance (raw APDUs)
 
 
 class _Run:
@@ -382,6 +387,20 @@ CASES: tuple[tuple[str, Case], ...] = (
     ("blocked_card", case_blocked_card),  # last: it ends the card's life
 )
 CASE_NAMES = tuple(name for name, _ in CASES)
+_EP = "shared/reference/epurse-protocol.md"
+CLAUSES = {
+    "select": f"{_EP} Card commands: SELECT, READ BINARY (file 0x15)",
+    "balance": f"{_EP} Card commands: GET BALANCE",
+    "load": f"{_EP} Card commands: INITIALIZE / CREDIT FOR LOAD; Crypto: load MAC1, MAC2, TAC",
+    "purchase": f"{_EP} Card commands: INITIALIZE / DEBIT FOR PURCHASE; PSAM; purchase TAC",
+    "composite_entry_exit": f"{_EP} Card commands: INITIALIZE FOR CAPP PURCHASE, UPDATE CAPP DATA CACHE",
+    "purchase_proof_after_lost_response": f"{_EP} Recovering a torn transaction",
+    "load_proof_after_lost_response": f"{_EP} Recovering a torn transaction",
+    "wrong_mac": f"{_EP} Card commands: status words (9302 MAC invalid)",
+    "insufficient_balance": f"{_EP} Card commands: status words (9401 insufficient balance)",
+    "blocked_card": f"{_EP} Card commands: APPLICATION BLOCK; a blocked application answers SELECT 6A81",
+}
+assert set(CLAUSES) == set(CASE_NAMES), "every HIL case names its clause"
 
 
 def run_suite(
@@ -399,25 +418,35 @@ def run_suite(
             continue
         if trace is not None:
             trace.event("hil", f"case {name}")
-        start = time.perf_counter()
-        try:
-            detail = case(run)
-        except HilCheckError as exc:
-            result = CaseResult(name, Outcome.FAILED, time.perf_counter() - start, str(exc))
-        except CardRemovedError as exc:
-            result = CaseResult(name, Outcome.ERROR, time.perf_counter() - start, f"card gone: {exc}")
-        except CardTwinError as exc:
-            result = CaseResult(
-                name, Outcome.FAILED, time.perf_counter() - start, f"{type(exc).__name__}: {exc}"
-            )
-        else:
-            if detail is None:
-                result = CaseResult(
-                    name, Outcome.SKIPPED, 0.0, "blocking a card is permanent: pass --allow-block"
-                )
-            else:
-                result = CaseResult(name, Outcome.PASSED, time.perf_counter() - start, detail)
+            trace.capture()
+        result = _run_case(run, name, case)
         if trace is not None:
             trace.event("hil", f"case {name}: {result.outcome.value} {result.message}")
+            result = replace(result, trace=trace.captured())
         results.append(result)
     return results
+
+
+def _run_case(run: _Run, name: str, case: Case) -> CaseResult:
+    started = datetime.now().astimezone()
+    start = time.perf_counter()
+    clause = CLAUSES.get(name, "")
+    try:
+        detail = case(run)
+    except HilCheckError as exc:
+        return CaseResult(
+            name, Outcome.FAILED, time.perf_counter() - start, str(exc), clause, (), started, "HilCheckError"
+        )
+    except CardRemovedError as exc:
+        seconds = time.perf_counter() - start
+        return CaseResult(
+            name, Outcome.ERROR, seconds, f"card gone: {exc}", clause, (), started, type(exc).__name__
+        )
+    except CardTwinError as exc:
+        seconds = time.perf_counter() - start
+        message = f"{type(exc).__name__}: {exc}"
+        return CaseResult(name, Outcome.FAILED, seconds, message, clause, (), started, type(exc).__name__)
+    if detail is None:
+        message = "blocking a card is permanent: pass --allow-block"
+        return CaseResult(name, Outcome.SKIPPED, 0.0, message, clause, (), started)
+    return CaseResult(name, Outcome.PASSED, time.perf_counter() - start, detail, clause, (), started)

@@ -62,6 +62,9 @@ def command_name(command: bytes) -> str:
     return _NAMES.get((cla, ins), f"CLA {cla:02X} INS {ins:02X}")
 
 
+CAPTURE_LINES_MAX = 2_000  # one case's trace in a JUnit report; the file keeps everything
+
+
 class ApduTrace:
     """A bounded, thread-safe APDU trace written to a text file (or any text stream)."""
 
@@ -72,6 +75,7 @@ class ApduTrace:
         self.records = 0
         self.truncated = False
         self._lock = threading.Lock()
+        self._captured: list[str] | None = None  # one case's lines, for its JUnit system-out
 
     @classmethod
     def open(cls, path: Path, limit: int = TRACE_RECORDS_MAX) -> ApduTrace:
@@ -90,8 +94,21 @@ class ApduTrace:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def capture(self) -> None:
+        """Keep the lines from now on (at most CAPTURE_LINES_MAX) until `captured()`."""
+        with self._lock:
+            self._captured = []
+
+    def captured(self) -> tuple[str, ...]:
+        """The lines since `capture()`, and stop keeping them."""
+        with self._lock:
+            lines, self._captured = self._captured or [], None
+        return tuple(lines)
+
     def _line(self, text: str) -> None:
         with self._lock:
+            if self._captured is not None and len(self._captured) < CAPTURE_LINES_MAX:
+                self._captured.append(text)
             if self.records >= self.limit:
                 if not self.truncated:
                     self.truncated = True

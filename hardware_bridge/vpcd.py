@@ -7,6 +7,21 @@ off, 01 power on, 02 reset, 04 get ATR (the only one answered; vpcd polls presen
 A longer payload is a command APDU, answered with the response APDU. Connecting is inserting
 the card, closing the socket is removing it.
 
+A reader can send a 1-byte command APDU, and vpcd forwards it as a 1-byte payload: the same
+bytes as a control message. The served card never dies on one (a card that answers every byte
+string with a status word is what a QA engineer expects of a chip):
+- a byte that is no control code is a 1-byte command: the chip answers it (6700);
+- `01`/`02` (power on, reset) are always followed at once by get-ATR from the driver, and `00`
+  (power off) by pcscd's presence poll (get-ATR every 0.4 s). When instead nothing follows for
+  `CONTROL_SILENCE_S`, the driver is blocked waiting for an answer (it holds its I/O lock, so
+  even the poll waits): the byte was a command, and the chip answers it. The power-up itself is
+  only applied once the get-ATR confirms it, so such a command does not reset the session;
+- `04` (get ATR) is answered with the ATR, and the ATR is built to end in `67 00` (its last
+  historical byte 67, its check byte 00), so a reader that sent the 1-byte command `04` still
+  gets a status word: wrong length.
+A chip that raises while processing a command answers 6F00 (no precise diagnosis) and keeps
+serving; the failure is counted in `chip_failures` and kept in `failure`.
+
 `VpcdServer` runs that client in a thread. It serves any `ServedChip` (the card OS, the PSAM,
 or a test chip) and can lose a response for real: `tear_next` drops the connection just
 before or just after the chip processes a chosen command, exactly what a card pulled from the
@@ -33,8 +48,10 @@ CONNECT_TIMEOUT_S = 5.0
 POLL_S = 0.05  # how often the serving thread looks at its stop flag
 MESSAGE_MAX = 2 + 65538  # an extended APDU plus SW is the most vpcd ever sends or takes
 STOP_TIMEOUT_S = 5.0
+CONTROL_SILENCE_S = 1.5  # > 3 presence polls of pcscd (0.4 s): a control byte nobody followed up
 SWAP_OUT_S = 0.6  # > pcscd's 0.4 s presence poll of the vpcd reader
 
+CHIP_FAILURE_SW = bytes.fromhex("6F00")  # ISO 7816-4: no precise diagnosis
 CTRL_POWER_OFF = 0x00
 CTRL_POWER_ON = 0x01
 CTRL_RESET = 0x02
@@ -49,18 +66,32 @@ class ServedChip(Protocol):
     def power_on(self) -> None: ...
 
 
+ATR_TAIL_SW1 = 0x67  # the ATR ends in 67 00: see the module docstring on the 1-byte command 04
+HISTORICAL_MAX = 13  # 15 historical bytes fit an ATR; the last two are the filler and 67
+
+
+def _xor(data: bytes) -> int:
+    out = 0
+    for byte in data:
+        out ^= byte
+    return out
+
+
 def build_atr(historical: bytes = b"CardTwinEP") -> bytes:
     """An ISO 7816-3 ATR offering T=1 (what the vpcd reader reports), with its check byte.
 
     TS=3B (direct convention), T0=8K (TD1 follows, K historical bytes), TD1=80 (TD2 follows,
     T=0 indicated), TD2=01 (T=1). TCK is required once any protocol other than T=0 is offered.
+    The historical bytes are `historical`, a filler byte and 67, the filler chosen so that TCK
+    is 00: the ATR's last two bytes read as status word 6700.
     """
-    if not 0 <= len(historical) <= 15:
-        raise VpcdError(f"ATR: {len(historical)} historical bytes, at most 15 fit")
-    body = bytes((0x80 | len(historical), 0x80, 0x01)) + historical
-    tck = 0
-    for byte in body:
-        tck ^= byte
+    if not 0 <= len(historical) <= HISTORICAL_MAX:
+        raise VpcdError(f"ATR: {len(historical)} historical bytes, at most {HISTORICAL_MAX} fit")
+    head = bytes((0x80 | (len(historical) + 2), 0x80, 0x01)) + historical
+    filler = _xor(head) ^ ATR_TAIL_SW1
+    body = head + bytes((filler, ATR_TAIL_SW1))
+    tck = _xor(body)
+    assert tck == 0x00, "the filler makes the check byte 00"
     return b"\x3b" + body + bytes((tck,))
 
 
@@ -106,6 +137,9 @@ class VpcdServer:
         self.name = name or f"vpcd {host}:{self.port}"
         self.commands_served = 0
         self.tears_done = 0
+        self.chip_failures = 0  # commands the chip raised on, answered 6F00
+        self.chip_failure = ""  # the last of them
+        self._control: tuple[int, float] | None = None  # a 00/01/02 not yet followed up, and when
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
         self._buffer = b""
@@ -179,6 +213,7 @@ class VpcdServer:
             self._sock = sock
             self._buffer = b""
             self._failure = ""
+            self._control = None
             self.chip.power_on()
         # vpcd accepts a new card only when pcscd next polls the reader (about every 0.4 s);
         # until then an application would still talk to the reader's idea of the old card.
@@ -233,6 +268,9 @@ class VpcdServer:
             except (OSError, ValueError):  # closed by remove() in between
                 continue
             if not ready:
+                with self._lock:
+                    if self._sock is sock:
+                        self._answer_silent_control(sock)
                 continue
             with self._lock:
                 if self._sock is not sock:
@@ -266,20 +304,40 @@ class VpcdServer:
             if not self._handle(sock, message):
                 return
 
+    def _answer_silent_control(self, sock: socket.socket) -> None:
+        """A 00/01/02 nobody followed up for CONTROL_SILENCE_S was a 1-byte command: answer it."""
+        control = self._control
+        if control is None or time.monotonic() - control[1] < CONTROL_SILENCE_S:
+            return
+        self._control = None
+        try:
+            self._command(sock, bytes((control[0],)))
+        except OSError as exc:
+            self._failure = f"{self.name}: {exc}"
+            self._close()
+
     def _handle(self, sock: socket.socket, message: bytes) -> bool:
         """Answer one message; False once the connection was dropped."""
         self._greeted.set()
         if len(message) == 1:
-            control = message[0]
-            if control == CTRL_GET_ATR:
-                self._send(sock, self.atr)
-            elif control in (CTRL_POWER_ON, CTRL_RESET):
-                self.chip.power_on()  # a new power-up: the chip's volatile state is gone
-            elif control == CTRL_POWER_OFF:
-                pass  # volatile state dies at the next power-on; nothing to answer
-            else:
-                raise VpcdError(f"unknown control byte {control:02X}")
+            return self._handle_control(sock, message[0])
+        self._control = None  # a command follows: the control byte before it was one
+        return self._command(sock, message)
+
+    def _handle_control(self, sock: socket.socket, control: int) -> bool:
+        pending, self._control = self._control, None
+        if control == CTRL_GET_ATR:
+            if pending is not None and pending[0] in (CTRL_POWER_ON, CTRL_RESET):
+                self.chip.power_on()  # the power-up is confirmed: the chip's volatile state is gone
+            self._send(sock, self.atr)
             return True
+        if control in (CTRL_POWER_ON, CTRL_RESET, CTRL_POWER_OFF):
+            # A control message, or a 1-byte command: the silence after it tells (docstring).
+            self._control = (control, time.monotonic())
+            return True
+        return self._command(sock, bytes((control,)))  # no control code: a 1-byte command
+
+    def _command(self, sock: socket.socket, message: bytes) -> bool:
         tear = self._tear
         if tear is not None and not tear.matches(message):
             tear = None
@@ -291,6 +349,10 @@ class VpcdServer:
             response = self.chip.process(message)
         except self.power_lost:
             return self._drop()
+        except Exception as exc:  # the chip's own bug: a card answers 6F00 and lives on
+            self.chip_failures += 1
+            self.chip_failure = f"{self.name}: the chip failed on {message[:8].hex().upper()}: {exc!r}"
+            response = CHIP_FAILURE_SW
         self.commands_served += 1
         if tear is not None:
             return self._drop()

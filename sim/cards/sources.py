@@ -27,7 +27,7 @@ from devices.factory import CardFactory, CardProfile
 from devices.psam import Psam
 from devices.sim_channel import SimChannel
 from hardware_bridge.hil import Matcher, ResponseLoss
-from hardware_bridge.pcsc_channel import PcscChannel
+from hardware_bridge.pcsc_channel import PcscChannel, PcscContext
 from hardware_bridge.trace import ApduTrace, TracedChannel
 from hardware_bridge.vpcd import VPCD_SLOTS, ServedChip, VpcdServer, build_atr
 from hardware_bridge.vpcd import TearPhase as VpcdTearPhase
@@ -137,6 +137,14 @@ class Opened:
     server: VpcdServer | None = None
 
 
+SERVED_CARD_WAIT_S = 1.0  # > pcscd's 0.4 s poll: a card served a moment ago may not show yet
+
+
+def _reader_holds_card(reader: str) -> bool:
+    with PcscContext() as context:
+        return reader in context.readers() and context.card_state(reader, SERVED_CARD_WAIT_S)[0]
+
+
 def vpcd_reader(slot: int) -> str:
     return f"{VPCD_READER_PREFIX} {slot:02d}"
 
@@ -148,14 +156,23 @@ def open_source(
     trace: ApduTrace | None = None,
     label: str = "card",
     card_wait_s: float = 3.0,
+    reuse_served: bool = False,
 ) -> Opened:
-    """Open `source`; everything opened is closed by `stack`."""
+    """Open `source`; everything opened is closed by `stack`.
+
+    With `reuse_served`, a `vpcd:N` reader that already holds a card (one `cardtwin card serve`
+    put there) is used as it is, through pcscd, instead of serving a second chip on the slot:
+    vpcd takes one card per reader, and a second one would wait unseen behind the first."""
     if source.kind == "sim":
         chip = make_chip()
         sim = SimChannel(chip)
         channel: CardChannel = TracedChannel(sim, trace, label) if trace is not None else sim
         loss = _CardOsLoss(chip, sim) if isinstance(chip, CardOS) else None
         return Opened(channel, loss, chip)
+    if source.kind == "vpcd" and reuse_served and _reader_holds_card(vpcd_reader(source.slot)):
+        pcsc = PcscChannel(vpcd_reader(source.slot), card_wait_s=card_wait_s, trace=trace, label=label)
+        stack.callback(pcsc.close)
+        return Opened(pcsc, None, None)
     if source.kind == "vpcd":
         chip = make_chip()
         atr = build_atr(b"CardTwinSAM" if isinstance(chip, Psam) else b"CardTwinEP")

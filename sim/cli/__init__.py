@@ -11,13 +11,28 @@ from sim.cli.clearing import clearing
 from sim.cli.dashboard import dashboard
 from sim.cli.demo import demo
 from sim.cli.group import main
+from sim.cli.keys import keys
 from sim.cli.plan import plan
 from sim.cli.rollout import compare, rollout
 from sim.cli.run import run
 from sim.cli.sweep import sweep
 from sim.cli.verify import verify
 
-for _command in (demo, bench, clearing, card, hil, run, verify, rollout, compare, dashboard, plan, sweep):
+for _command in (
+    demo,
+    bench,
+    clearing,
+    card,
+    hil,
+    keys,
+    run,
+    verify,
+    rollout,
+    compare,
+    dashboard,
+    plan,
+    sweep,
+):
     main.add_command(_command)
 
 __all__ = ["main"]

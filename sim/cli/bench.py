@@ -27,12 +27,25 @@ def bench() -> None:
 
 
 @bench.command()
-@click.option("--count", default=20_000, show_default=True, help="Purchases to run (and crypto rounds).")
-@click.option("--algorithm", type=click.Choice(["3des", "sm4"]), default="3des", show_default=True)
+@click.option(
+    "--count",
+    default=20_000,
+    show_default=True,
+    type=click.IntRange(1, 10_000_000),
+    help="Purchases to run (and crypto rounds).",
+)
+@click.option(
+    "--algorithm",
+    type=click.Choice(["3des", "sm4"]),
+    default="3des",
+    show_default=True,
+    help="Card algorithm.",
+)
 @click.option(
     "--rounds",
     default=5,
     show_default=True,
+    type=click.IntRange(1, 100),
     help="Alternating rounds of full path and crypto floor; the best round of each counts.",
 )
 def purchase(count: int, algorithm: str, rounds: int) -> None:
@@ -41,14 +54,27 @@ def purchase(count: int, algorithm: str, rounds: int) -> None:
 
 
 @bench.command()
-@click.option("--count", default=100_000, show_default=True, help="Records to clear.")
+@click.option(
+    "--count",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(1, 100_000_000),
+    help="Records to clear.",
+)
 @click.option(
     "--cards",
     default=25_000,
     show_default=True,
+    type=click.IntRange(1, 100_000_000),
     help="Cards the records come from (default: 4 records a card, a commuter's day).",
 )
-@click.option("--repeat", default=3, show_default=True, help="Runs; the best wall time is reported.")
+@click.option(
+    "--repeat",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="Runs; the best wall time is reported.",
+)
 def clearing(count: int, cards: int, repeat: int) -> None:
     """Clearing house ingest on one core: prints records_per_s and bytes_per_record."""
     _echo(bench_clearing(count, cards, repeat))
@@ -71,10 +97,28 @@ def apdu(count: int, slot: int, purchases: int) -> None:
 
 
 @bench.command()
-@click.option("--cardholders", default=2_010_000, show_default=True, help="Cardholders in the city.")
-@click.option("--sample", default=0.01, show_default=True, help="Share of cardholders simulated.")
-@click.option("--shards", default=1, show_default=True, help="Population shards (processes).")
-@click.option("--seed", default=1, show_default=True)
+@click.option(
+    "--cardholders",
+    default=2_010_000,
+    show_default=True,
+    type=click.IntRange(1, 100_000_000),
+    help="Cardholders in the city.",
+)
+@click.option(
+    "--sample",
+    default=0.01,
+    show_default=True,
+    type=click.FloatRange(1e-6, 1.0),
+    help="Share of cardholders simulated.",
+)
+@click.option(
+    "--shards",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Population shards (processes).",
+)
+@click.option("--seed", default=1, show_default=True, type=click.IntRange(0, 2**32 - 1), help="Random seed.")
 @click.option(
     "--clearing",
     type=click.Choice(["inbox", "backoffice"]),

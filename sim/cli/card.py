@@ -5,34 +5,41 @@ Sources are `sim`, `vpcd[:N]` or `pcsc:READER-NAME` (see `sim.cards.sources`).
 
 from __future__ import annotations
 
+import math
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 import click
 
-from devices.card_os import PowerLost
-from hardware_bridge.hil import CASE_NAMES, HilTarget, Outcome, run_suite
-from hardware_bridge.junit import write_junit
+from devices.card_os import CardOS, PowerLost
+from hardware_bridge.hil import CASE_NAMES, Outcome
+from hardware_bridge.junit import write_error_report, write_junit
 from hardware_bridge.pcsc_channel import list_readers
+from hardware_bridge.script import load_script
 from hardware_bridge.trace import ApduTrace
 from hardware_bridge.vpcd import VPCD_SLOTS, ServedChip, VpcdServer
-from model.backoffice import LoadHost
 from model.card import CardChannel, commands, describe_sw, parse_response, read_card
-from model.errors import ApduFormatError
+from model.errors import ApduFormatError, CardTwinError
 from model.money import format_fen, parse_yuan
-from model.security import IssuerKeyStore
+from model.security import IssuerKeys
 from sim.cards import (
     CardSourceError,
+    HilPlan,
+    describe_image,
     issuer_keys,
     open_source,
     parse_source,
+    read_image,
+    run_hil,
     sim_card,
     sim_psam,
     vpcd_reader,
+    write_image,
 )
 
 SERVE_SECONDS_MAX = 7 * 24 * 3600
+REINSERTS_MAX = 100  # a reader that drops the card this often is broken, not unlucky
 TRACE_APDUS_MAX = 256
 
 _source_help = "sim | vpcd[:N] | pcsc:READER-NAME"
@@ -69,7 +76,7 @@ def card_info(card_source: str, key_file: Path | None) -> None:
     source = parse_source(card_source)
     keys = issuer_keys(key_file)
     with ExitStack() as stack:
-        opened = open_source(source, lambda: sim_card(keys), stack)
+        opened = open_source(source, lambda: sim_card(keys), stack, reuse_served=True)
         info = read_card(opened.channel)
     public = info.public
     click.echo(f"card {public.asn.hex().upper()} issuer {public.issuer_id.hex().upper()} ({source})")
@@ -88,34 +95,134 @@ def card_info(card_source: str, key_file: Path | None) -> None:
 )
 @click.option("--psam", "serve_psam", is_flag=True, help="Serve a simulated PSAM instead of a card.")
 @click.option(
-    "--balance", "balance_yuan", default="0.00", show_default=True, help="Card's starting EP balance."
+    "--balance",
+    "balance_yuan",
+    default=None,
+    help="Card's starting EP balance in yuan, 0 up to the card's maximum balance (default 0.00).",
 )
-@click.option("--seconds", default=0.0, type=float, help="Stop after this long (default: until Ctrl-C).")
+@click.option(
+    "--seconds",
+    default=0.0,
+    type=click.FloatRange(0, SERVE_SECONDS_MAX),
+    callback=lambda _ctx, _param, value: _finite(value, "--seconds"),
+    help="Stop after this long (default 0: until Ctrl-C).",
+)
+@click.option(
+    "--image",
+    "image_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Card image: serve the card it holds (if the file exists) and write the card back to it at the end.",
+)
 @_keys_option
-def card_serve(slot: int, serve_psam: bool, balance_yuan: str, seconds: float, key_file: Path | None) -> None:
-    """Serve a simulated card (or PSAM) on vpcd so pcscd presents it in a reader."""
-    if not 0 <= seconds <= SERVE_SECONDS_MAX:
-        raise CardSourceError(f"--seconds {seconds}: outside 0..{SERVE_SECONDS_MAX}")
+def card_serve(
+    slot: int,
+    serve_psam: bool,
+    balance_yuan: str | None,
+    seconds: float,
+    image_path: Path | None,
+    key_file: Path | None,
+) -> None:
+    """Serve a simulated card (or PSAM) on vpcd so pcscd presents it in a reader.
+
+    The card answers every byte string with a status word and keeps serving: a chip failure
+    answers 6F00, and a connection vpcd drops is made again (at most REINSERTS_MAX times)."""
     keys = issuer_keys(key_file)
     chip: ServedChip
+    card_os: CardOS | None = None
     if serve_psam:
+        if image_path is not None or balance_yuan is not None:
+            raise CardSourceError("--psam: a PSAM takes neither --image nor --balance")
         chip, what = sim_psam(keys), "PSAM"
     else:
-        card_os = sim_card(keys)
-        card_os.state.ep_balance_fen = parse_yuan(balance_yuan, "--balance")
+        card_os = _served_card(keys, image_path, balance_yuan)
         chip, what = card_os, f"card {card_os.state.asn.hex().upper()}"
     with VpcdServer(chip, slot, power_lost=(PowerLost,)) as server:
         click.echo(f"serving {what} in reader {vpcd_reader(slot)!r} (vpcd port {server.port}); Ctrl-C stops")
-        deadline = time.monotonic() + seconds if seconds else None
-        try:
-            while deadline is None or time.monotonic() < deadline:
-                time.sleep(0.2)
-                if server.failure:
-                    click.echo(f"card dropped: {server.failure}", err=True)
-                    break
-        except KeyboardInterrupt:
-            pass
+        with suppress(KeyboardInterrupt):
+            _serve_until(server, seconds)
         click.echo(f"served {server.commands_served} commands")
+    if card_os is not None and image_path is not None:
+        write_image(image_path, card_os.state)
+        click.echo(f"card image written to {image_path}")
+
+
+def _served_card(keys: IssuerKeys, image_path: Path | None, balance_yuan: str | None) -> CardOS:
+    if image_path is not None and image_path.exists():
+        if balance_yuan is not None:
+            raise CardSourceError(f"--balance with --image {image_path}: the image holds the balance")
+        return CardOS(read_image(image_path))
+    card_os = sim_card(keys)
+    card_os.state.ep_balance_fen = _serve_balance(balance_yuan or "0.00", card_os.state.max_balance_fen)
+    return card_os
+
+
+@card.command("dump")
+@click.argument("image_path", metavar="IMAGE", type=click.Path(dir_okay=False, path_type=Path))
+def card_dump(image_path: Path) -> None:
+    """Print a card image (from `card serve --image`) in words: identity, purses, counters, log."""
+    for line in describe_image(read_image(image_path)):
+        click.echo(line)
+
+
+@card.command("restore")
+@click.argument("image_path", metavar="IMAGE", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--slot", default=0, show_default=True, type=click.IntRange(0, VPCD_SLOTS - 1), help="vpcd slot."
+)
+@click.option(
+    "--seconds",
+    default=0.0,
+    type=click.FloatRange(0, SERVE_SECONDS_MAX),
+    callback=lambda _ctx, _param, value: _finite(value, "--seconds"),
+    help="Stop after this long (default 0: until Ctrl-C).",
+)
+@click.pass_context
+def card_restore(ctx: click.Context, image_path: Path, slot: int, seconds: float) -> None:
+    """Serve the card of IMAGE again (as `card serve --image IMAGE`), to reproduce a failure."""
+    ctx.invoke(
+        card_serve,
+        slot=slot,
+        serve_psam=False,
+        balance_yuan=None,
+        seconds=seconds,
+        image_path=image_path,
+        key_file=None,
+    )
+
+
+def _finite(value: float, flag: str) -> float:
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds", param_hint=f"'{flag}'")
+    return value
+
+
+def _serve_balance(text: str, max_balance_fen: int) -> int:
+    balance_fen = parse_yuan(text, "--balance")
+    if not 0 <= balance_fen <= max_balance_fen:
+        raise CardSourceError(
+            f"--balance {text}: outside 0.00..{format_fen(max_balance_fen)} (the card's maximum balance)"
+        )
+    return balance_fen
+
+
+def _serve_until(server: VpcdServer, seconds: float) -> None:
+    """Keep the card in the reader until `seconds` pass (0: for ever); put it back if dropped."""
+    deadline = time.monotonic() + seconds if seconds else None
+    reinserts = 0
+    failures_seen = 0
+    while deadline is None or time.monotonic() < deadline:
+        time.sleep(0.2)
+        if server.chip_failures > failures_seen:
+            failures_seen = server.chip_failures
+            click.echo(f"answered 6F00: {server.chip_failure}", err=True)
+        if server.inserted:
+            continue
+        if reinserts >= REINSERTS_MAX:
+            raise CardSourceError(f"card dropped {reinserts} times, last: {server.failure}; giving up")
+        reinserts += 1
+        click.echo(f"card dropped ({server.failure or 'connection closed'}); inserting it again", err=True)
+        server.insert()
 
 
 @card.command("trace")
@@ -139,7 +246,9 @@ def card_trace(card_source: str, out: Path, key_file: Path | None, apdus: tuple[
         raw = [commands.select(), commands.get_balance()]
     keys = issuer_keys(key_file)
     with ApduTrace.open(out) as trace, ExitStack() as stack:
-        opened = open_source(parse_source(card_source), lambda: sim_card(keys), stack, trace)
+        opened = open_source(
+            parse_source(card_source), lambda: sim_card(keys), stack, trace, reuse_served=True
+        )
         channel: CardChannel = opened.channel
         for command in raw:
             data, sw = parse_response(channel.transmit(command))
@@ -157,12 +266,35 @@ def card_trace(card_source: str, out: Path, key_file: Path | None, apdus: tuple[
     type=click.Path(path_type=Path),
     default=Path("hil-report.xml"),
     show_default=True,
+    help="JUnit XML report, written even when the run cannot start.",
 )
 @click.option(
-    "--trace", "trace_path", type=click.Path(path_type=Path), default=Path("hil-trace.txt"), show_default=True
+    "--trace",
+    "trace_path",
+    type=click.Path(path_type=Path),
+    default=Path("hil-trace.txt"),
+    show_default=True,
+    help="APDU trace of the whole run.",
 )
-@click.option("--allow-block", is_flag=True, help="Run the blocked-card case: it blocks the card for good.")
-@click.option("--case", "cases", multiple=True, type=click.Choice(CASE_NAMES), help="Run only these cases.")
+@click.option("--allow-block", is_flag=True, help="Run the blocking cases: they block the card for good.")
+@click.option(
+    "--suite",
+    type=click.Choice(["all", "conformance", "hil"]),
+    default="all",
+    show_default=True,
+    help="conformance: raw APDUs against the spec; hil: the terminal code against the card.",
+)
+@click.option(
+    "--case", "cases", multiple=True, type=click.Choice(CASE_NAMES), help="Run only these HIL cases."
+)
+@click.option(
+    "--script",
+    "script_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Run this hand-written APDU script instead of the suites (format: hardware_bridge/script.py).",
+)
+@click.option("--pin", "pin_hex", default="123456", show_default=True, help="The card's ED PIN, in hex.")
 @click.option("--load", "load_yuan", default="10.00", show_default=True, help="Amount of each load, in yuan.")
 @click.option(
     "--fare", "fare_yuan", default="1.50", show_default=True, help="Fare of each purchase, in yuan."
@@ -174,37 +306,52 @@ def hil(
     junit_path: Path,
     trace_path: Path,
     allow_block: bool,
+    suite: str,
     cases: tuple[str, ...],
+    script_path: Path | None,
+    pin_hex: str,
     load_yuan: str,
     fare_yuan: str,
 ) -> None:
-    """Run the conformance / HIL suite against a card and a PSAM; write JUnit XML and a trace."""
-    card_src = parse_source(card_source, "card", default_slot=0)
-    sam_src = parse_source(sam_source, "PSAM", default_slot=1)
-    if card_src.kind == sam_src.kind == "vpcd" and card_src.slot == sam_src.slot:
-        raise CardSourceError(f"card and PSAM both on vpcd slot {card_src.slot}: give the PSAM another")
-    keys = issuer_keys(key_file)
-    with ApduTrace.open(trace_path) as trace, ExitStack() as stack:
-        card_io = open_source(card_src, lambda: sim_card(keys), stack, trace, "card")
-        psam_io = open_source(sam_src, lambda: sim_psam(keys), stack, trace, "psam")
-        target = HilTarget(
-            card=card_io.channel,
-            psam=psam_io.channel,
-            host=LoadHost(IssuerKeyStore(keys)),
-            keys=IssuerKeyStore(keys),
-            loss=card_io.loss,
-            allow_block=allow_block,
+    """Run the conformance and HIL suites against a card and a PSAM; write JUnit XML and a trace.
+
+    Exit status: 0 all passed, 1 a case failed or errored, or the run could not start (the
+    JUnit report then holds one error case saying why)."""
+    properties = {"card": card_source, "sam": sam_source, "keys": str(key_file or "TEST keys")}
+    try:
+        plan = HilPlan(
+            card=parse_source(card_source, "--card", default_slot=0),
+            sam=parse_source(sam_source, "--sam", default_slot=1),
+            keys=issuer_keys(key_file),
+            pin=_pin(pin_hex),
             load_fen=parse_yuan(load_yuan, "--load"),
             fare_fen=parse_yuan(fare_yuan, "--fare"),
+            suite=suite,
+            cases=cases,
+            script=load_script(script_path) if script_path is not None else None,
+            allow_block=allow_block,
         )
-        results = run_suite(target, trace, cases)
-    properties = {"card": str(card_src), "sam": str(sam_src), "keys": str(key_file or "TEST keys")}
+        results = run_hil(plan, trace_path)
+    except CardTwinError as exc:
+        write_error_report(junit_path, "cardtwin-hil", properties, exc)
+        raise
     write_junit(junit_path, results, "cardtwin-hil", properties)
     for result in results:
-        click.echo(f"{result.outcome.value.upper():<8} {result.name:<36} {result.message}")
+        click.echo(f"{result.outcome.value.upper():<8} {result.name:<44} {result.message}")
     bad = [r for r in results if r.outcome in (Outcome.FAILED, Outcome.ERROR)]
     passed = sum(r.outcome is Outcome.PASSED for r in results)
-    click.echo(f"hil: {passed} passed, {len(bad)} failed, {len(results) - passed - len(bad)} skipped")
+    skipped = len(results) - passed - len(bad)
+    click.echo(f"hil: {len(results)} cases: {passed} passed, {len(bad)} failed, {skipped} skipped")
     click.echo(f"report: {junit_path}  trace: {trace_path}")
     if bad:
         raise SystemExit(1)
+
+
+def _pin(text: str) -> bytes:
+    try:
+        pin = bytes.fromhex(text)
+    except ValueError:
+        raise CardSourceError(f"--pin {text!r}: not hex (e.g. 123456)") from None
+    if not 2 <= len(pin) <= 6:
+        raise CardSourceError(f"--pin {text!r}: {len(pin)} bytes, a PIN has 2..6")
+    return pin

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import click
 
-from model.money import parse_yuan
+from model.money import MoneyError, parse_yuan
 from model.security import Algorithm
 from sim.scripted import run_morning
 
 
 @click.command()
-@click.option("--seed", default=1, show_default=True, help="Seed of the card's random source.")
+@click.option(
+    "--seed",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0, 2**32 - 1),
+    help="Seed of the card's random source.",
+)
 @click.option(
     "--algorithm",
     type=click.Choice(["3des", "sm4"]),
@@ -22,5 +28,8 @@ from sim.scripted import run_morning
 def demo(seed: int, algorithm: str, load_yuan: str) -> None:
     """Personalise a card, load it, ride a bus and the metro, print its balance and log."""
     algo = Algorithm.SM4 if algorithm == "sm4" else Algorithm.DES3
-    for line in run_morning(seed, algo, parse_yuan(load_yuan, "--load")):
+    load_fen = parse_yuan(load_yuan, "--load")
+    if load_fen <= 0:
+        raise MoneyError(f"--load {load_yuan}: a load is more than 0.00")
+    for line in run_morning(seed, algo, load_fen):
         click.echo(line)

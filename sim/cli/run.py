@@ -1,26 +1,60 @@
 """`cardtwin run [SCENARIO]`: run a city day and write its results folder.
 
-Without a scenario file it runs the default scenario shipped in `scenarios/default.toml`
-(Hangzhou, a weekday of March 2009). Same scenario and seed, same numbers to the last fen.
+SCENARIO is a day scenario file or the name of a shipped one (`cardtwin run --list`); without
+one it runs `scenarios/default.toml` (Hangzhou, a weekday of March 2009). Same scenario and
+seed, same numbers to the last fen. Options are checked before anything runs, and an error
+names the flag it comes from.
+
+Exit status (every `cardtwin` command): 0 done, 1 an error the input caused (one line on
+stderr: what and where), 2 a usage error (an unknown or malformed option, from click).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 from pathlib import Path
 
 import click
 
+from model.errors import CardTwinError
 from model.money import format_fen
-from scenarios.schema import load
+from scenarios.schema import Scenario, load
 from sim.city import planned_taps
-from sim.day import run_day, wait_summary, write_results
+from sim.day import RunResult, run_day, wait_summary, write_results
+
+SEED_MAX = 2**32 - 1  # numpy's seed sequence takes any non-negative int; keep names printable
+SAMPLE_MIN = 1e-6  # below this a city of millions has no simulated citizen left
+
+
+class RunOptionError(CardTwinError):
+    """A `cardtwin run` option out of range, or a scenario name that is not shipped."""
+
+
+def _shipped() -> dict[str, Scenario]:
+    default = load(None)
+    return {default.run.name: default}
 
 
 @click.command("run")
-@click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
-@click.option("--sample", type=float, default=None, help="Override the share of cardholders simulated.")
-@click.option("--shards", type=int, default=None, help="Split the population over this many processes.")
+@click.argument("scenario", required=False)
+@click.option("--list", "list_", is_flag=True, help="List the shipped day scenarios and exit.")
+@click.option(
+    "--seed", type=click.IntRange(0, SEED_MAX), default=None, help="Override the scenario's seed (0 or more)."
+)
+@click.option(
+    "--sample",
+    type=click.FloatRange(SAMPLE_MIN, 1.0),
+    default=None,
+    help=f"Override the share of cardholders simulated ({SAMPLE_MIN:g}..1).",
+)
+@click.option(
+    "--shards",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Split the population over this many processes (1..64).",
+)
 @click.option(
     "--dask",
     default=None,
@@ -45,8 +79,10 @@ from sim.day import run_day, wait_summary, write_results
     default=None,
     help="Results folder (default: results/<scenario name>-seed<seed>).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object instead of text.")
 def run(
-    scenario: Path | None,
+    scenario: str | None,
+    list_: bool,
     seed: int | None,
     sample: float | None,
     shards: int | None,
@@ -54,9 +90,14 @@ def run(
     real_cards: str | None,
     real_citizens: str | None,
     out: Path | None,
+    as_json: bool,
 ) -> None:
-    """Run one city day of SCENARIO (default: the Hangzhou 2009 scenario) and report it."""
-    s = load(scenario)
+    """Run one city day of SCENARIO (a file or a shipped name; default: Hangzhou 2009) and report it."""
+    if list_:
+        for name, shipped in _shipped().items():
+            click.echo(f"{name}\t{shipped.source}")
+        return
+    s = _scenario(scenario)
     changes: dict[str, object] = {
         k: v for k, v in (("seed", seed), ("sample", sample), ("shards", shards)) if v is not None
     }
@@ -66,16 +107,109 @@ def run(
         changes["real_card_citizens"] = _citizens(real_citizens)
     if changes:
         s = s.replace(**changes)
-    folder = out or Path("results") / f"{s.run.name}-seed{s.run.seed}"
+    folder = _writable(
+        out or Path("results") / f"{s.run.name}-seed{s.run.seed}", "--out" if out else "results folder"
+    )
     # The progress bar counts planned taps; drawing them is cheap next to running them.
     planned = planned_taps(s)
-    click.echo(
+    say = click.echo if not as_json else (lambda *_a, **_k: None)
+    say(
         f"scenario {s.run.name} ({s.source}), seed {s.run.seed}, sample {s.run.sample}, shards {s.run.shards}"
     )
-    with click.progressbar(length=planned, label="city day", show_pos=True) as bar:
-        folder.mkdir(parents=True, exist_ok=True)
-        result = run_day(s, bar.update, folder / "clearing.sqlite", dask)
+    with _progress(planned) as advance:
+        result = run_day(s, advance, folder / "clearing.sqlite", dask)
     report = write_results(result, folder)
+    if as_json:
+        click.echo(json.dumps(_summary(s, result, report), sort_keys=True))
+        return
+    _print_summary(result, report)
+
+
+def _scenario(text: str | None) -> Scenario:
+    """A path if one exists there, else a shipped scenario's name."""
+    if text is None:
+        return load(None)
+    if Path(text).exists():
+        return load(Path(text))
+    shipped = _shipped()
+    if text in shipped:
+        return shipped[text]
+    names = ", ".join(sorted(shipped))
+    raise RunOptionError(
+        f"scenario {text!r}: no such file, and no shipped day scenario of that name ({names})"
+    )
+
+
+def _writable(folder: Path, what: str) -> Path:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunOptionError(f"{what} {folder}: cannot create it ({exc.strerror or exc})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RunOptionError(f"{what} {folder}: not writable")
+    return folder
+
+
+class _progress:
+    """A progress bar on a terminal; log lines (every 10%) on stderr when stdout is not one."""
+
+    def __init__(self, total: int) -> None:
+        self.total = max(1, total)
+        self.done = 0
+        self.logged_tenths = 0
+        self.bar = (
+            click.progressbar(length=total, label="city day", show_pos=True) if sys.stdout.isatty() else None
+        )
+
+    def __enter__(self) -> _progress:
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+    def __call__(self, count: int) -> None:
+        self.done += count
+        if self.bar is not None:
+            self.bar.update(count)
+            return
+        tenths = min(10, self.done * 10 // self.total)
+        if tenths > self.logged_tenths:
+            self.logged_tenths = tenths
+            click.echo(f"city day: {self.done} of {self.total} planned taps ({tenths * 10}%)", err=True)
+
+
+def _summary(s: Scenario, r: RunResult, report: Path) -> dict[str, object]:
+    closing = r.closing()
+    kiosk = wait_summary(r.waits_s("kiosk"))
+    m = r.metrics
+    settlement = r.settlement
+    return {
+        "scenario": s.run.name,
+        "source": s.source,
+        "seed": s.run.seed,
+        "sample": s.run.sample,
+        "shards": s.run.shards,
+        "citizens": r.citizens,
+        "transactions": r.taps(),
+        "loads_fen": closing.loads_fen,
+        "purchases_fen": closing.purchases_fen,
+        "opening_float_fen": closing.opening_float_fen,
+        "closing_float_fen": closing.closing_float_fen,
+        "kiosk_topups": kiosk[0],
+        "kiosk_wait_s_mean": round(kiosk[1], 3),
+        "kiosk_wait_s_p95": round(kiosk[2], 3),
+        "rejected": dict(sorted(m.rejected.items())),
+        "torn_recovered": m.torn,
+        "settled_records": settlement.items if settlement is not None else 0,
+        "fees_fen": settlement.fees_fen if settlement is not None else 0,
+        "report": str(report),
+    }
+
+
+def _print_summary(result: RunResult, report: Path) -> None:
     closing = result.closing()
     m = result.metrics
     kiosk = wait_summary(result.waits_s("kiosk"))
@@ -86,7 +220,8 @@ def run(
         f"{format_fen(closing.closing_float_fen)} (sampled)"
     )
     click.echo(f"recharge point waits: mean {kiosk[1]:.0f} s, p95 {kiosk[2]:.0f} s over {kiosk[0]} top-ups")
-    click.echo(f"rejected: {dict(sorted(m.rejected.items()))}; torn taps recovered: {m.torn}")
+    rejected = ", ".join(f"{count} {why}" for why, count in sorted(m.rejected.items())) or "none"
+    click.echo(f"taps refused: {rejected}; torn taps recovered: {m.torn}")
     if result.settlement is not None:
         fees = result.settlement.fees_fen
         click.echo(

@@ -10,7 +10,7 @@ from sim.day.invariants import check_day
 from sim.day.metrics import wait_summary
 from sim.day.night import Batch, BatchCollector
 from sim.day.report import write_results
-from sim.day.shards import default_port, run_day
+from sim.day.shards import RunResult, default_port, run_day
 from sim.day.twin import DAY_S, CityDay
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "Batch",
     "BatchCollector",
     "CityDay",
+    "RunResult",
     "check_day",
     "default_port",
     "run_day",

@@ -318,10 +318,44 @@ def _figures(run: RunResult, folder: Path) -> list[str]:
     return names
 
 
+def _cny(fen: int) -> str:
+    """1234567 fen -> 'CNY 12,345.67' (thousands separators, exact: no float)."""
+    whole, frac = divmod(abs(fen), 100)
+    return f"{'-' if fen < 0 else ''}CNY {whole:,}.{frac:02d}"
+
+
+def _cell(column: str, value: object) -> str:
+    """A planner's reading of one value; the CSV keeps the raw one (fen, fractions, 0/1)."""
+    if (column == "fen" or column.endswith("_fen")) and isinstance(value, int):
+        return _cny(value)
+    if column in ("utilisation", "share") and isinstance(value, float):
+        return f"{value * 100:.1f} %"
+    if column == "ok" and isinstance(value, int):
+        return "holds" if value else "VIOLATED"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, int) and not isinstance(value, bool) and column not in ("hour", "shard", "from_s"):
+        return f"{value:,}"
+    return str(value)
+
+
+def _heading(column: str) -> str:
+    if column == "fen":
+        return "CNY"
+    if column.endswith("_fen"):
+        return column[: -len("_fen")].replace("_", " ") + " (CNY)"
+    if column == "ok":
+        return "holds?"
+    return column.replace("_", " ")
+
+
 def _table_html(columns: list[str], rows: list[Row], limit: int = 60) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    head = "".join(f"<th>{html.escape(_heading(c))}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in rows[:limit]
+        "<tr>"
+        + "".join(f"<td>{html.escape(_cell(c, v))}</td>" for c, v in zip(columns, row, strict=True))
+        + "</tr>"
+        for row in rows[:limit]
     )
     more = f"<p>({len(rows) - limit} more rows in the CSV)</p>" if len(rows) > limit else ""
     return f"<table><tr>{head}</tr>{body}</table>{more}"

@@ -3,6 +3,7 @@ when the card is not what the back office expects."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -25,7 +26,10 @@ from model.errors import CardTwinError
 from model.security.keys import IssuerKeys, IssuerKeyStore, generate_issuer_keys
 from sim.cards.sources import CardSource, open_source, sim_card, sim_psam
 
-CLI = str(Path(sys.executable).parent / "cardtwin")
+REPO = Path(__file__).resolve().parents[2]
+# This worktree's code, as CI's clone runs its own: `python -m sim` with the repository first.
+CLI = [sys.executable, "-m", "sim"]
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 MOMENT = datetime(2026, 11, 23, 9, 0, 0)
 Serve = Callable[..., VpcdServer]
 
@@ -60,9 +64,12 @@ def test_hil_suite_green_through_pcscd_and_vpcd(
     assert [r.outcome for r in results] == [Outcome.PASSED] * len(CASE_NAMES), results
     write_junit(report, results, "cardtwin-hil", {"card": "vpcd:0", "sam": "vpcd:1"})
     root = ET.parse(report).getroot()
-    assert root.tag == "testsuite" and root.get("tests") == str(len(CASE_NAMES))
+    assert root.tag == "testsuites" and root.get("tests") == str(len(CASE_NAMES))
     assert root.get("failures") == "0" and root.get("errors") == "0" and root.get("skipped") == "0"
     assert {c.get("name") for c in root.iter("testcase")} == set(CASE_NAMES)
+    # Each case's own APDUs in its system-out: the load's CREDIT in the load case, not elsewhere.
+    outs = {c.get("name"): c.findtext("system-out") or "" for c in root.iter("testcase")}
+    assert "CREDIT FOR LOAD" in outs["load"] and "CREDIT FOR LOAD" not in outs["purchase"]
     text = trace_path.read_text()
     # The lost answers were lost for real: pcscd delivered nothing and the channel said so.
     assert text.count("DEBIT FOR PURCHASE: no answer (empty response)") == 1
@@ -131,7 +138,7 @@ def test_cli_hil_through_pcscd_and_vpcd(pcscd: object, tmp_path: Path) -> None:
     report, trace = tmp_path / "hil.xml", tmp_path / "hil-trace.txt"
     run = subprocess.run(
         [
-            CLI,
+            *CLI,
             "hil",
             "--card",
             "vpcd",
@@ -145,15 +152,26 @@ def test_cli_hil_through_pcscd_and_vpcd(pcscd: object, tmp_path: Path) -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
+        env=ENV,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "hil: 10 passed, 0 failed, 0 skipped" in run.stdout
+    assert "hil: 207 cases: 207 passed, 0 failed, 0 skipped" in run.stdout
     root = ET.parse(report).getroot()
     props = {p.get("name"): p.get("value") for p in root.iter("property")}
-    assert props["card"] == "vpcd:0" and props["sam"] == "vpcd:1"
-    assert "\tcard\t>>\tDEBIT FOR PURCHASE" in trace.read_text()
+    assert props["card"] == "vpcd" and props["sam"] == "vpcd"
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert {n: s.get("tests") for n, s in suites.items()} == {
+        "cardtwin-hil.conformance": "197",
+        "cardtwin-hil.hil": "10",
+    }
+    for case in root.iter("testcase"):
+        out = case.findtext("system-out") or ""
+        assert out.startswith("clause: ") and "(none given)" not in out.splitlines()[0], case.get("name")
+        assert ">>" in out, f"{case.get('name')}: no APDU in its trace"
+    text = trace.read_text()
+    assert "\tcard\t>>\tDEBIT FOR PURCHASE" in text and "00A40000021001" in text
 
 
 def test_cli_hil_reports_failures_with_exit_1(serve: Serve, tmp_path: Path) -> None:
@@ -162,7 +180,7 @@ def test_cli_hil_reports_failures_with_exit_1(serve: Serve, tmp_path: Path) -> N
     report = tmp_path / "hil.xml"
     run = subprocess.run(
         [
-            CLI,
+            *CLI,
             "hil",
             "--card",
             "pcsc:Virtual PCD 00 00",
@@ -175,13 +193,18 @@ def test_cli_hil_reports_failures_with_exit_1(serve: Serve, tmp_path: Path) -> N
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
+        env=ENV,
     )
     assert run.returncode == 1
     assert "FAILED   load" in run.stdout and ET.parse(report).getroot().get("failures") != "0"
     bad = subprocess.run(
-        [CLI, "hil", "--card", "vpcd:0", "--sam", "vpcd:0"], capture_output=True, text=True, check=False
+        [*CLI, "hil", "--card", "vpcd:0", "--sam", "vpcd:0", "--junit", str(tmp_path / "bad.xml")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=ENV,
     )
     assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
         "cardtwin: error: card and PSAM both on vpcd slot 0: give the PSAM another"
@@ -210,16 +233,19 @@ def test_cli_hil_with_a_key_file(serve: Serve, tmp_path: Path) -> None:
     key_file = _key_file(keys, tmp_path / "issuer-keys.toml")
     args = ["hil", "--card", "pcsc:PCD 00 00", "--sam", "sim", "--junit", str(tmp_path / "r.xml")]
     run = subprocess.run(
-        [CLI, *args, "--trace", str(tmp_path / "t.txt"), "--keys", str(key_file)],
+        [*CLI, *args, "--trace", str(tmp_path / "t.txt"), "--keys", str(key_file)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
+        env=ENV,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "hil: 9 passed, 0 failed, 1 skipped" in run.stdout
+    assert "hil: 207 cases: 206 passed, 0 failed, 1 skipped" in run.stdout  # blocked_card
     key_file.write_text('issuer_id = "12"\n')
-    bad = subprocess.run([CLI, *args, "--keys", str(key_file)], capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [*CLI, *args, "--keys", str(key_file)], capture_output=True, text=True, check=False, env=ENV
+    )
     assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
         f"cardtwin: error: {key_file}: 'issuer_id' has 1 bytes, expected 8"
     ]

@@ -72,9 +72,12 @@ def test_trace_to_an_unwritable_place_is_a_one_line_error(tmp_path: Path) -> Non
 
 def test_atr_offers_t1_and_checks_out() -> None:
     atr = build_atr(b"CardTwinEP")
-    assert atr[0] == 0x3B and atr[1] == 0x8A and atr[2:4] == b"\x80\x01"
+    assert atr[0] == 0x3B and atr[1] == 0x8C and atr[2:4] == b"\x80\x01"
     check = 0
     for byte in atr[1:]:
         check ^= byte
     assert check == 0  # TCK makes T0..TCK XOR to zero (ISO 7816-3)
-    assert atr[4:-1] == b"CardTwinEP"
+    assert atr[4:-3] == b"CardTwinEP"
+    # The last historical byte 67 and TCK 00: a reader's 1-byte command 04 (vpcd's get-ATR)
+    # is answered with the ATR, which then ends in status word 6700.
+    assert atr[-2:] == b"\x67\x00"
