@@ -38,6 +38,16 @@ from model.security import KeyUsage, maintenance_mac
 
 
 def positive_cases() -> Iterator[Case]:
+    """Every case of the suite that is not the negative matrix, by area."""
+    yield from _selection_cases()
+    yield from _file_cases()
+    yield from _purse_pin_cases()
+    yield from _transaction_cases()
+    yield from _maintenance_cases()
+
+
+def _selection_cases() -> Iterator[Case]:
+    """Selection: by name and file ID, the MF and the PSE directory, and what a failed SELECT keeps."""
     yield Case(
         "select_by_name", f"{EP} SELECT; {ISO_SELECT}", (s("00A4040008" + AID + "00", "9000", FCI_MASK),)
     )
@@ -105,6 +115,10 @@ def positive_cases() -> Iterator[Case]:
         f"{EP} (ED needs VERIFY since SELECT)",
         (*SELECT_STEPS, *PIN_STEPS, *SELECT_STEPS, s("805C000104", "6982")),
     )
+
+
+def _file_cases() -> Iterator[Case]:
+    """Reading the files, and the ISO 7816-4 transport cases (61xx, 6Cxx, GET RESPONSE)."""
     yield Case(
         "read_public_15",
         f"{EP} READ BINARY; file 0x15 30 B",
@@ -179,6 +193,10 @@ def positive_cases() -> Iterator[Case]:
             s("00C0000000", "6985"),
         ),
     )
+
+
+def _purse_pin_cases() -> Iterator[Case]:
+    """Balances and the holder's PIN: verify, change, block and reload."""
     yield Case("balance_ep", f"{EP} GET BALANCE", (*SELECT_STEPS, s("805C000204", "9000", "........")))
     yield Case(
         "balance_ed_needs_pin", f"{EP} GET BALANCE (P2 01 = ED)", (*SELECT_STEPS, s("805C000104", "6982"))
@@ -238,6 +256,17 @@ def positive_cases() -> Iterator[Case]:
         DECIDE,
         (*OPEN, Step(lambda c: h("805E000007") + c.pin + b"\0\0\0\0", "6985")),
     )
+
+
+def _transaction_cases() -> Iterator[Case]:
+    """Loads, purchases, composite and ED transactions with their proofs, and the out-of-order commands."""
+    yield from _ep_load_cases()
+    yield from _ep_purchase_cases()
+    yield from _other_transaction_cases()
+
+
+def _ep_load_cases() -> Iterator[Case]:
+    """EP loads with their proofs and a forged MAC2."""
     yield Case(
         "ep_load",
         f"{EP} INITIALIZE FOR LOAD / CREDIT FOR LOAD; {EP_CRYPTO}",
@@ -268,6 +297,10 @@ def positive_cases() -> Iterator[Case]:
             Step(lambda c: credit(c, LOAD_FEN, 0x02, forge=True), "9302"),
         ),
     )
+
+
+def _ep_purchase_cases() -> Iterator[Case]:
+    """EP purchases with their proofs, a forged MAC1, too little money, and GET RESPONSE."""
     yield Case(
         "ep_purchase",
         f"{EP} INITIALIZE FOR PURCHASE / DEBIT FOR PURCHASE; {EP_CRYPTO}",
@@ -310,6 +343,10 @@ def positive_cases() -> Iterator[Case]:
             s("00C0000004", "9000", "........"),
         ),
     )
+
+
+def _other_transaction_cases() -> Iterator[Case]:
+    """Composite and ED transactions, and commands out of order."""
     yield Case(
         "capp_entry",
         f"{EP} INITIALIZE FOR CAPP PURCHASE / UPDATE CAPP DATA CACHE",
@@ -363,6 +400,10 @@ def positive_cases() -> Iterator[Case]:
         ),
     )
     yield Case("proof_unavailable", f"{EP_SW} (9406)", (*SELECT_STEPS, s("805A000602FFFF08", "9406")))
+
+
+def _maintenance_cases() -> Iterator[Case]:
+    """Key update and the application block."""
     yield Case(
         "write_key_same_dlk",
         f"{DECIDE} (WRITE KEY)",

@@ -158,6 +158,14 @@ _UNSUPPORTED_INS = (
 
 
 def instruction_cases() -> Iterator[Case]:
+    """The negative matrix: per command, a wrong CLA, INS, P1, P2, Lc or Le."""
+    yield from _class_and_instruction_cases()
+    yield from _select_and_read_cases()
+    yield from _command_parameter_cases()
+
+
+def _class_and_instruction_cases() -> Iterator[Case]:
+    """Instruction bytes the card does not know, classes it does not take, and APDUs too short to parse."""
     for ins in _UNSUPPORTED_INS:
         yield Case(
             f"ins_{ins:02X}_unsupported",
@@ -176,6 +184,10 @@ def instruction_cases() -> Iterator[Case]:
             f"{ISO_LEN}; {EP_SW} (6700)",
             (*SELECT_STEPS, Step(bytes.fromhex("805C0002")[:length], "6700")),
         )
+
+
+def _select_and_read_cases() -> Iterator[Case]:
+    """Wrong parameters, lengths and classes for SELECT, READ BINARY and the first half of the command set."""
     yield Case(
         "select_wrong_p1",
         f"{ISO_SELECT}; {ISO_P}",
@@ -227,6 +239,10 @@ def instruction_cases() -> Iterator[Case]:
         f"{EP_SW} (9403)",
         (*SELECT_STEPS, s("805001020B09000000000000000000AA10", "9403")),
     )
+
+
+def _command_parameter_cases() -> Iterator[Case]:
+    """Wrong parameters and lengths for the rest of the command set."""
     yield Case(
         "init_load_zero_amount",
         f"{EP} INITIALIZE FOR LOAD; {EP_SW} (6A80)",
