@@ -122,7 +122,8 @@ def test_a_cloned_card_is_detected_and_hotlisted_within_one_clearing_cycle(
     bo.clearing.ingest_file(batch([load]), "load.ctb", CLEARING_DAY)
     bo.clearing.ingest_file(batch(ours), "ours.ctb", CLEARING_DAY)
     report = bo.clearing.ingest_file(batch(theirs, seq=2), "theirs.ctb", CLEARING_DAY)
-    assert [r for r, _ in report.quarantined] == [Reason.DUPLICATE]  # the TAC verifies: same keys
+    # The TAC verifies (same keys) at a fresh PSAM serial: the counter was spent by another card.
+    assert [r for r, _ in report.quarantined] == [Reason.COUNTER_CONFLICT]
     suspects = hotlist_clones(bo.ledger.db, bo.hotlist, MOMENT + timedelta(hours=3))
     assert [(s.asn, s.counter) for s in suspects] == [(genuine.state.asn, 0)]
     assert "cloned card" in suspects[0].line()

@@ -9,7 +9,7 @@ and the card lifecycle (`lifecycle`).
 
 from model.backoffice.accounts import CitizenAccounts
 from model.backoffice.bank import Bank, BankFunding
-from model.backoffice.clearing import CUTOFF_DAYS_DEFAULT, ClearingError, ClearingHouse
+from model.backoffice.clearing import CUTOFF_DAYS_DEFAULT, ClearingHouse
 from model.backoffice.clone_watch import find_clones
 from model.backoffice.fees import FeeSchedule, load_fee_schedule
 from model.backoffice.ledger import Ledger, open_database
@@ -19,7 +19,8 @@ from model.backoffice.reconciliation import reconcile
 from model.backoffice.registry import Participant, Registry, Sector, TerminalEntry, load_registry
 from model.backoffice.settlement import Settlement, SettlementError, SettlementReport
 from model.backoffice.tac_verifier import TacVerifier
-from model.backoffice.terms import RELEASABLE, IngestReport, Reason, record_key
+from model.backoffice.terms import RELEASABLE, ClearingError, IngestReport, Reason, record_key
+from model.backoffice.writer_lock import WriterLock
 
 __all__ = [
     "CUTOFF_DAYS_DEFAULT",
@@ -46,6 +47,7 @@ __all__ = [
     "SettlementReport",
     "TacVerifier",
     "TerminalEntry",
+    "WriterLock",
     "find_clones",
     "load_fee_schedule",
     "load_hotlist_file",

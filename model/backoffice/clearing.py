@@ -16,7 +16,15 @@ with that reason code (the batch's other records go on):
     corrupt-record     its own CRC fails or a field is out of range (see model.records.batch)
     no-proof           committed without proof (empty TAC): real money, needs a person
     forged-tac         the TAC does not verify with the issuer's keys
-    duplicate          the card's (ASN, purse, counter family, counter) was seen already
+    duplicate          the same transaction again: its PSAM serial (purchases) or card counter
+                       (loads) cleared or held with the same card fields; or a no-proof record
+                       whose serial or counter a TAC-proven record holds
+    serial-reused      the PSAM serial cleared already with other card fields (an ALERT): the
+                       purchase TAC does not cover the card counter, so a dishonest terminal can
+                       re-encode it; whichever copy arrives second is held, the serial pays once
+    counter-conflict   a valid TAC at a fresh PSAM serial, on a card counter another transaction
+                       spent (an ALERT: a re-encoded counter or a cloned card); releasable, never
+                       condemned, since its TAC proves the card paid
     hotlisted          the card was hotlisted and the record is at or after the effect time
     older-than-cutoff  the record's day is more than `cutoff_days` before the clearing day
     counter-gap        the card's previous counter of this family has not been seen
@@ -30,10 +38,16 @@ and each batch through these, which quarantine the whole file (bytes kept, nothi
 or flag it while its readable records are still processed: bad-checksum, truncated,
 totals-mismatch.
 
+A no-proof record takes nothing: its counter and serial close gaps (the card did count it) but
+a TAC-proven record with the same counter or serial still clears, and the no-proof one's
+release is then refused with the reason. A forged no-proof record cannot strand a genuine one.
+
 Gaps are not errors by themselves: uploads arrive out of order, and a PSAM spends a serial when
 a card fails after MAC1. A record held for a gap is released by itself when the missing number
 arrives; one that stays held needs a person (`release`). Records held as no-proof, hotlisted or
-older-than-cutoff are released only by review; duplicates, forged TACs and corrupt bytes never.
+older-than-cutoff or counter-conflict are released only by review; forged TACs only once their TAC
+verifies with the keys loaded (a key file put right); duplicates, reused serials and corrupt bytes
+never. Any held record can be rejected with a note; a rejected one gives back what it held.
 
 Postings: loads `Dr receivable:<recharge point> / Cr float` (`Dr transfer` for a replaced card's
 balance reloaded by the operator's transfer window); purchases `Dr float /
@@ -46,11 +60,12 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Protocol
 
+from model.backoffice.clearing_schema import ensure_schema
 from model.backoffice.ledger import Ledger
 from model.backoffice.registry import Participant, Registry, Sector
 from model.backoffice.tac_verifier import TacVerifier
@@ -58,15 +73,17 @@ from model.backoffice.terms import (
     FAMILY_BYTE,
     LOAD_TYPES,
     RELEASABLE,
+    REVERIFIABLE,
+    ClearingError,
     HotlistLookup,
     IngestReport,
     NoHotlist,
     Reason,
     day_int,
     family,
+    hold_detail,
     record_key,
 )
-from model.errors import CardTwinError
 from model.records import BatchHeader, WireRecord, decode_record, parse_batch
 
 CUTOFF_DAYS_DEFAULT = 7
@@ -74,59 +91,14 @@ QUARANTINE_MAX = 1_000_000
 BATCH_BYTES_MAX = 64 * 1024 * 1024
 
 
-class ClearingError(CardTwinError):
-    """An ingest or review request the clearing house refuses."""
-
-
-# Held records whose card really did the transaction: their counter and serial are spent.
-_SPENT = frozenset(r.value for r in RELEASABLE)
+# Held records with a valid TAC: their counter and serial are spent (a counter-conflict's
+# counter belongs to another record: it spends its serial only).
+_SPENT = frozenset(
+    r.value for r in (Reason.HOTLISTED, Reason.OLDER_THAN_CUTOFF, Reason.COUNTER_GAP, Reason.SERIAL_GAP)
+)
+_ALERTING = frozenset({Reason.SERIAL_REUSED, Reason.COUNTER_CONFLICT})
+_DECIDED = "SELECT quarantine_id FROM releases UNION SELECT quarantine_id FROM rejections"
 _GAPS = frozenset({Reason.COUNTER_GAP.value, Reason.SERIAL_GAP.value})
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS batches (
-    id INTEGER PRIMARY KEY,
-    digest BLOB NOT NULL UNIQUE,
-    name TEXT NOT NULL,
-    terminal_id BLOB,
-    batch_seq INTEGER,
-    clearing_day INTEGER NOT NULL,
-    declared_load_fen INTEGER NOT NULL,
-    declared_purchase_fen INTEGER NOT NULL,
-    raw BLOB                       -- the file's bytes, kept when any part of it is quarantined
-);
-CREATE INDEX IF NOT EXISTS batches_terminal ON batches(terminal_id, batch_seq);
-CREATE TABLE IF NOT EXISTS records (
-    -- Appended in ingest order, with no index on `key`: an index in card order would rewrite
-    -- pages all over the file at every commit. Uniqueness of `key` is enforced by the clearing
-    -- house's memory of every key (rebuilt from this table at start) and checked by the
-    -- reconciliation.
-    id INTEGER PRIMARY KEY,
-    key BLOB NOT NULL,             -- ASN(8) | family(1) | counter(2); 12 bytes for account payments
-    batch_id INTEGER NOT NULL,
-    participant TEXT NOT NULL,
-    tx_type INTEGER NOT NULL,
-    amount_fen INTEGER NOT NULL,
-    day INTEGER NOT NULL,          -- the transaction's day, YYYYMMDD
-    terminal_id BLOB NOT NULL,
-    serial INTEGER NOT NULL,
-    posting_id INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS quarantine (
-    id INTEGER PRIMARY KEY,
-    batch_id INTEGER NOT NULL,
-    idx INTEGER NOT NULL,          -- record index in the batch; -1 for the whole batch or its tail
-    reason TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    raw BLOB,                      -- the record's bytes (the batch's are in batches.raw)
-    key BLOB
-);
-CREATE TABLE IF NOT EXISTS releases (
-    quarantine_id INTEGER PRIMARY KEY REFERENCES quarantine(id),
-    posting_id INTEGER,
-    note TEXT NOT NULL
-);
-"""
 
 
 @dataclass(slots=True)
@@ -158,16 +130,20 @@ class ClearingHouse:
         self.verifier = verifier
         self.hotlist: HotlistLookup = hotlist if hotlist is not None else NoHotlist()
         self.cutoff_days = cutoff_days
-        self.db.executescript(_SCHEMA)
+        ensure_schema(self.db, "clearing database")
         self._load_state()
 
     # -- state rebuilt from the database ------------------------------------------------
 
     def _load_state(self) -> None:
         """The sequences seen and the held gaps, from committed rows only: after a crash or a
-        rolled-back batch, memory is whatever the database says."""
+        rolled-back batch, memory is whatever the database says. O(records + quarantine)."""
         self._counters: dict[bytes, set[int]] = defaultdict(set)
-        self._serials: dict[bytes, set[int]] = defaultdict(set)
+        # terminal -> serial -> the card key of the TAC-proven record that spent it
+        self._serials: dict[bytes, dict[int, bytes]] = defaultdict(dict)
+        # What no-proof records claim: gaps only, never duplicates (they take nothing).
+        self._pending_counters: dict[bytes, set[int]] = defaultdict(set)
+        self._pending_serials: dict[bytes, set[int]] = defaultdict(set)
         self._held_gaps: dict[int, tuple[str, WireRecord, str]] = {}
         self._shadow: dict[bytes, int] = defaultdict(int)
         for key, tx_type, terminal_id, serial, amount in self.db.execute(
@@ -176,44 +152,66 @@ class ClearingHouse:
             self._counters[key[:9]].add(int.from_bytes(key[9:], "big"))
             self._shadow[key[:8]] += amount if tx_type in LOAD_TYPES else -amount
             if tx_type not in LOAD_TYPES:
-                self._serials[terminal_id].add(serial)
-        released = {row[0] for row in self.db.execute("SELECT quarantine_id FROM releases")}
-        rows = self.db.execute(
-            "SELECT q.id, q.reason, q.raw, b.terminal_id FROM quarantine q "
-            "JOIN batches b ON b.id = q.batch_id WHERE q.key IS NOT NULL"
-        )
-        for qid, reason, raw, _terminal in rows:
-            if reason not in _SPENT:
-                continue
-            record = decode_record(raw, f"quarantine {qid}", check_crc=False)
-            self._see(record)
-            if reason in _GAPS and qid not in released:
-                owner = self.registry.owner(record.terminal_id)
-                participant = owner.participant_id if owner is not None else ""
-                self._held_gaps[qid] = (reason, record, participant)
+                self._serials[terminal_id][serial] = key
+        decided = {row[0] for row in self.db.execute(_DECIDED)}
+        rejected = {row[0] for row in self.db.execute("SELECT quarantine_id FROM rejections")}
+        rows = self.db.execute("SELECT id, reason, raw FROM quarantine WHERE key IS NOT NULL")
+        for qid, reason, raw in rows:
+            if qid in rejected:
+                continue  # a person judged it false: it gives back its counter and serial
+            if reason in _SPENT:
+                record = decode_record(raw, f"quarantine {qid}", check_crc=False)
+                self._see(record)
+                if reason in _GAPS and qid not in decided:
+                    owner = self.registry.owner(record.terminal_id)
+                    participant = owner.participant_id if owner is not None else ""
+                    self._held_gaps[qid] = (reason, record, participant)
+            elif reason == Reason.COUNTER_CONFLICT.value:
+                record = decode_record(raw, f"quarantine {qid}", check_crc=False)
+                self._see(record, counter=False)
+            elif reason == Reason.NO_PROOF.value and qid not in decided:
+                self._claim(decode_record(raw, f"quarantine {qid}", check_crc=False))
         self._quarantine_rows = int(self.db.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0])
 
-    def _see(self, record: WireRecord) -> None:
-        self._counters[record.asn + bytes((family(record.tx_type),))].add(record.counter)
+    def _see(self, record: WireRecord, counter: bool = True) -> None:
+        key = record_key(record.asn, record.tx_type, record.counter)
+        if counter:
+            self._counters[key[:9]].add(record.counter)
         if record.tx_type not in LOAD_TYPES:
-            self._serials[record.terminal_id].add(record.terminal_serial)
+            self._serials[record.terminal_id][record.terminal_serial] = key
+
+    def _claim(self, record: WireRecord) -> None:
+        self._pending_counters[record.asn + bytes((family(record.tx_type),))].add(record.counter)
+        if record.tx_type not in LOAD_TYPES:
+            self._pending_serials[record.terminal_id].add(record.terminal_serial)
 
     # -- ingest -------------------------------------------------------------------------
 
     def ingest_file(self, raw: bytes, name: str, clearing_day: date) -> IngestReport:
-        """Ingest one batch file's bytes. Idempotent by content."""
+        """Ingest one batch file's bytes. Idempotent by content.
+
+        A record already on the books under another writer (the unique identity indexes refuse
+        it) rolls the batch back; memory is rebuilt from the database and the batch runs again
+        once, so what the other writer posted is held here as duplicates."""
         if len(raw) > BATCH_BYTES_MAX:
             raise ClearingError(f"{name}: {len(raw)} bytes, a batch file has at most {BATCH_BYTES_MAX}")
         digest = hashlib.sha256(raw).digest()
-        if self.db.execute("SELECT 1 FROM batches WHERE digest = ?", (digest,)).fetchone():
-            return IngestReport(name, already_ingested=True)
-        try:
-            with self.ledger.transaction(durable=False):
-                report = self._ingest(raw, digest, name, clearing_day)
-        except BaseException:
-            self._load_state()  # the batch rolled back; so does memory
-            raise
-        return report
+        for attempt in (1, 2):
+            if self.db.execute("SELECT 1 FROM batches WHERE digest = ?", (digest,)).fetchone():
+                return IngestReport(name, already_ingested=True)
+            try:
+                with self.ledger.transaction(durable=False):
+                    return self._ingest(raw, digest, name, clearing_day)
+            except sqlite3.IntegrityError as exc:
+                self._load_state()
+                if attempt == 2:
+                    raise ClearingError(
+                        f"{name}: refused by the database's identity rule after a reload ({exc})"
+                    ) from None
+            except BaseException:
+                self._load_state()  # the batch rolled back; so does memory
+                raise
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _ingest(self, raw: bytes, digest: bytes, name: str, clearing_day: date) -> IngestReport:
         report = IngestReport(name)
@@ -270,6 +268,7 @@ class ClearingHouse:
             )
             self._post(batch_id, name, clearing_day, posting, report)
         self._add_quarantine(held)
+        self._add_alerts(batch_id, report)
         if held:
             # Clean files stay in the terminal archive; a file with anything held is kept here whole.
             self.db.execute("UPDATE batches SET raw = ? WHERE id = ?", (raw, batch_id))
@@ -331,14 +330,18 @@ class ClearingHouse:
         hold: _Hold,
         posting: _Posting,
     ) -> None:
+        """Each record's checks, in the module docstring's order. O(records): every check is a
+        set or dict lookup by the record's own counter or serial."""
         # The hot loop of the night: locals for everything it touches, messages only on faults.
         cutoff = day_int(clearing_day - timedelta(days=self.cutoff_days))
         verify = self.verifier.verify
         effective = self.hotlist.effective
         counters = self._counters
+        pending = self._pending_counters
         shadow = self._shadow
         # The parser checked that every record carries the header's terminal ID.
         terminal_serials = self._serials[terminal_id]
+        pending_serials = self._pending_serials.get(terminal_id, ())
         rows = posting.rows
         append = rows.append
         posting_id = posting.posting_id
@@ -348,37 +351,40 @@ class ClearingHouse:
             tx_type, counter, asn = r.tx_type, r.counter, r.asn
             fam_key = asn + FAMILY_BYTE[tx_type]
             is_load = tx_type in LOAD_TYPES
-            reason: Reason | None = None
-            if r.flags:  # the only flag: committed without proof
-                reason = Reason.NO_PROOF
-            elif not verify(r, chunk):
-                hold(index, Reason.FORGED_TAC, _detail(Reason.FORGED_TAC, name, index, r), chunk, None)
-                continue
+            serial = r.terminal_serial
             seen = counters[fam_key]
-            if counter in seen:
-                hold(index, Reason.DUPLICATE, _detail(Reason.DUPLICATE, name, index, r), chunk, None)
+            key = fam_key + counter.to_bytes(2, "big")
+            reason = self._identity_fault(r, key, seen, terminal_serials, is_load, chunk, verify)
+            if reason is not None:
+                hold(index, reason, hold_detail(reason, name, index, r), chunk, _held_key(reason, key))
+                if reason is Reason.NO_PROOF:
+                    self._claim(r)
+                elif reason is Reason.COUNTER_CONFLICT:
+                    terminal_serials[serial] = key
                 continue
             date_time = r.date_time
             day = days.get(date_time[:4])
             if day is None:
                 day = days[date_time[:4]] = int(date_time[:4].hex())
-            serial = r.terminal_serial
-            if reason is None:
-                listed = effective(asn)
-                if listed is not None and date_time >= listed:
-                    reason = Reason.HOTLISTED
-                elif day < cutoff:
-                    reason = Reason.OLDER_THAN_CUTOFF
-                elif counter > 0 and (counter - 1) not in seen:
-                    reason = Reason.COUNTER_GAP
-                elif not is_load and serial > 0 and (serial - 1) not in terminal_serials:
-                    reason = Reason.SERIAL_GAP
+            listed = effective(asn)
+            if listed is not None and date_time >= listed:
+                reason = Reason.HOTLISTED
+            elif day < cutoff:
+                reason = Reason.OLDER_THAN_CUTOFF
+            elif counter > 0 and (counter - 1) not in seen and (counter - 1) not in pending.get(fam_key, ()):
+                reason = Reason.COUNTER_GAP
+            elif (
+                not is_load
+                and serial > 0
+                and (serial - 1) not in terminal_serials
+                and (serial - 1) not in pending_serials
+            ):
+                reason = Reason.SERIAL_GAP
             seen.add(counter)
-            key = fam_key + counter.to_bytes(2, "big")
             if not is_load:
-                terminal_serials.add(serial)
+                terminal_serials[serial] = key
             if reason is not None:
-                detail = _detail(reason, name, index, r, effective(asn), cutoff)
+                detail = hold_detail(reason, name, index, r, effective(asn), cutoff)
                 hold(index, reason, detail, chunk, key)
                 continue
             amount = r.amount_fen
@@ -391,6 +397,30 @@ class ClearingHouse:
                 shadow[asn] -= amount
         posting.load_fen += load_total
         posting.purchase_fen += purchase_total
+
+    @staticmethod
+    def _identity_fault(
+        r: WireRecord,
+        key: bytes,
+        seen: set[int],
+        terminal_serials: dict[int, bytes],
+        is_load: bool,
+        chunk: bytes,
+        verify: Callable[[WireRecord, bytes], bool],
+    ) -> Reason | None:
+        """No proof, a forged TAC, or an identity already spent; O(1). A purchase is known by
+        its PSAM serial (its TAC covers it), a load by its card counter (its TAC covers that)."""
+        if r.flags:  # the only flag: committed without proof
+            taken = r.counter in seen if is_load else r.terminal_serial in terminal_serials
+            return Reason.DUPLICATE if taken else Reason.NO_PROOF
+        if not verify(r, chunk):
+            return Reason.FORGED_TAC
+        if is_load:
+            return Reason.DUPLICATE if r.counter in seen else None
+        holder = terminal_serials.get(r.terminal_serial)
+        if holder is not None:
+            return Reason.DUPLICATE if holder == key else Reason.SERIAL_REUSED
+        return Reason.COUNTER_CONFLICT if r.counter in seen else None
 
     def _post(
         self, batch_id: int, name: str, clearing_day: date, posting: _Posting, report: IngestReport
@@ -443,15 +473,34 @@ class ClearingHouse:
                 assert owner is not None
                 self._held_gaps[first + n] = (reason, record, owner.participant_id)
 
+    def _add_alerts(self, batch_id: int, report: IngestReport) -> None:
+        """A reused serial or a spent counter under a valid TAC is someone's dishonesty or a
+        clone: an alert for a person, kept in the database beside the hold."""
+        for reason, detail in report.quarantined:
+            if reason in _ALERTING:
+                report.alerts.append(f"{reason.value}: {detail}")
+                self.db.execute(
+                    "INSERT INTO alerts(batch_id, kind, detail) VALUES (?, ?, ?)",
+                    (batch_id, reason.value, detail),
+                )
+
     # -- review and gaps ----------------------------------------------------------------
 
     def _gap_open(self, record: WireRecord) -> bool:
         fam_key = record.asn + bytes((family(record.tx_type),))
-        if record.counter > 0 and record.counter - 1 not in self._counters[fam_key]:
+        previous = record.counter - 1
+        if (
+            record.counter > 0
+            and previous not in self._counters[fam_key]
+            and previous not in self._pending_counters.get(fam_key, ())
+        ):
             return True
         if record.tx_type in LOAD_TYPES or record.terminal_serial == 0:
             return False
-        return record.terminal_serial - 1 not in self._serials[record.terminal_id]
+        previous = record.terminal_serial - 1
+        if previous in self._serials[record.terminal_id]:
+            return False
+        return previous not in self._pending_serials.get(record.terminal_id, ())
 
     def _release_closed_gaps(self, clearing_day: date) -> int:
         released = 0
@@ -492,25 +541,56 @@ class ClearingHouse:
             "INSERT INTO releases(quarantine_id, posting_id, note) VALUES (?, ?, ?)", (qid, posting_id, note)
         )
         self._shadow[record.asn] += record.amount_fen if record.is_load else -record.amount_fen
+        self._see(record)
         self._held_gaps.pop(qid, None)
 
-    def release(self, quarantine_id: int, note: str, clearing_day: date) -> None:
-        """A person reviewed the held record and accepts it: post it now."""
+    def _undecided(self, verb: str, quarantine_id: int, note: str) -> tuple[Reason, bytes | None]:
         row = self.db.execute(
-            "SELECT q.reason, q.raw, b.terminal_id FROM quarantine q JOIN batches b ON b.id = q.batch_id "
-            "WHERE q.id = ?",
-            (quarantine_id,),
+            "SELECT reason, raw FROM quarantine WHERE id = ?", (quarantine_id,)
         ).fetchone()
         if row is None:
-            raise ClearingError(f"release: no quarantine entry {quarantine_id}")
-        reason = Reason(row[0])
-        if reason not in RELEASABLE or row[1] is None:
-            raise ClearingError(f"release: quarantine {quarantine_id} ({reason.value}) can never be posted")
+            raise ClearingError(f"{verb}: no quarantine entry {quarantine_id}")
         if self.db.execute("SELECT 1 FROM releases WHERE quarantine_id = ?", (quarantine_id,)).fetchone():
-            raise ClearingError(f"release: quarantine {quarantine_id} is already released")
+            raise ClearingError(f"{verb}: quarantine {quarantine_id} is already released")
+        if self.db.execute("SELECT 1 FROM rejections WHERE quarantine_id = ?", (quarantine_id,)).fetchone():
+            raise ClearingError(f"{verb}: quarantine {quarantine_id} is already rejected")
         if not note.strip():
-            raise ClearingError(f"release: quarantine {quarantine_id}: a review note is required")
-        record = decode_record(row[1], f"quarantine {quarantine_id}", check_crc=False)
+            raise ClearingError(f"{verb}: quarantine {quarantine_id}: a review note is required")
+        return Reason(row[0]), None if row[1] is None else bytes(row[1])
+
+    def refusal(self, reason: Reason, record: WireRecord) -> str:
+        """Why a held record cannot be posted now, or '' when it can (re-verified against the
+        keys and the books as they are now)."""
+        if reason not in RELEASABLE and reason not in REVERIFIABLE:
+            return f"a {reason.value} record can never be posted: its transaction is paid or unproven"
+        if reason in REVERIFIABLE and not self.verifier.verify(record):
+            return "its TAC still does not verify with the issuer keys loaded (correct the key file first)"
+        key = record_key(record.asn, record.tx_type, record.counter)
+        holder = None if record.is_load else self._serials[record.terminal_id].get(record.terminal_serial)
+        if reason is Reason.COUNTER_CONFLICT:
+            return ""  # its serial is its own; the counter is another record's, by review
+        if reason in (Reason.NO_PROOF, Reason.FORGED_TAC):
+            if holder is not None:
+                return (
+                    f"PSAM serial {record.terminal_serial} of {record.terminal_id.hex()} cleared with a "
+                    "valid TAC: that record is this transaction"
+                )
+            if record.counter in self._counters[key[:9]]:
+                return f"card {record.asn.hex()} counter {record.counter} cleared with a valid TAC"
+        return ""
+
+    def release(self, quarantine_id: int, note: str, clearing_day: date) -> None:
+        """A person reviewed the held record and accepts it: post it now, or say why not."""
+        reason, raw = self._undecided("release", quarantine_id, note)
+        if raw is None:
+            raise ClearingError(
+                f"release: quarantine {quarantine_id} ({reason.value}) is a whole file or unreadable "
+                "bytes: it can never be posted"
+            )
+        record = decode_record(raw, f"quarantine {quarantine_id}", check_crc=False)
+        why = self.refusal(reason, record)
+        if why:
+            raise ClearingError(f"release: quarantine {quarantine_id} ({reason.value}): {why}")
         owner = self.registry.owner(record.terminal_id)
         if owner is None:
             raise ClearingError(
@@ -523,6 +603,32 @@ class ClearingHouse:
         except BaseException:
             self._load_state()  # rolled back: memory follows the database
             raise
+
+    def reject(self, quarantine_id: int, note: str) -> None:
+        """A person reviewed the held record and refuses it for good: it is never paid, and
+        what it held (a counter, a serial) is given back."""
+        self._undecided("reject", quarantine_id, note)
+        with self.ledger.transaction():
+            self.db.execute(
+                "INSERT INTO rejections(quarantine_id, note) VALUES (?, ?)", (quarantine_id, note)
+            )
+        self._load_state()
+
+    def release_reverified(self, clearing_day: date) -> list[int]:
+        """Every forged-tac hold whose TAC verifies with the keys loaded now, released: the
+        night a key file was wrong is put right by rerunning with the corrected one."""
+        released: list[int] = []
+        for quarantine_id, reason, _ in self.held():
+            if reason != Reason.FORGED_TAC.value:
+                continue
+            raw = self.db.execute("SELECT raw FROM quarantine WHERE id = ?", (quarantine_id,)).fetchone()[0]
+            if raw is None:
+                continue
+            if self.refusal(Reason.FORGED_TAC, decode_record(bytes(raw), "held", check_crc=False)):
+                continue
+            self.release(quarantine_id, "re-verified with corrected issuer keys", clearing_day)
+            released.append(quarantine_id)
+        return released
 
     def reingest(self, batch_name: str, clearing_day: date) -> IngestReport:
         """A batch quarantined whole (unknown terminal) is ingested again once the registry
@@ -556,12 +662,11 @@ class ClearingHouse:
     # -- queries ------------------------------------------------------------------------
 
     def held(self) -> list[tuple[int, str, str]]:
-        """Quarantine entries not released: (id, reason, detail)."""
+        """Quarantine entries neither released nor rejected: (id, reason, detail)."""
         return [
             (int(q), str(r), str(d))
             for q, r, d in self.db.execute(
-                "SELECT id, reason, detail FROM quarantine "
-                "WHERE id NOT IN (SELECT quarantine_id FROM releases) ORDER BY id"
+                f"SELECT id, reason, detail FROM quarantine WHERE id NOT IN ({_DECIDED}) ORDER BY id"
             )
         ]
 
@@ -570,24 +675,9 @@ class ClearingHouse:
         return self._shadow.get(asn, 0)
 
 
-def _detail(
-    reason: Reason, name: str, index: int, r: WireRecord, listed: bytes | None = None, cutoff: int = 0
-) -> str:
-    """The one-line reason of a held record; built only for the few records that are held."""
-    where = f"{name} record {index} (card {r.asn.hex()} counter {r.counter})"
-    if reason is Reason.NO_PROOF:
-        return f"{where}: committed without proof (no TAC), needs review"
-    if reason is Reason.FORGED_TAC:
-        return f"{where}: TAC does not verify with the issuer keys"
-    if reason is Reason.DUPLICATE:
-        return f"{where}: already cleared or held"
-    if reason is Reason.HOTLISTED:
-        return f"{where}: at {r.date_time.hex()}, hotlisted from {listed.hex() if listed else '?'}"
-    if reason is Reason.OLDER_THAN_CUTOFF:
-        return f"{where}: day {r.day} is before the cut-off {cutoff}"
-    if reason is Reason.COUNTER_GAP:
-        return f"{where}: the card's counter {r.counter - 1} was not seen (held until it is)"
-    return f"{where}: PSAM serial {r.terminal_serial - 1} of {r.terminal_id.hex()} was not seen"
+def _held_key(reason: Reason, key: bytes) -> bytes | None:
+    """The card key a held record keeps: those that may still be posted (or close a gap)."""
+    return key if reason in (Reason.NO_PROOF, Reason.COUNTER_CONFLICT) else None
 
 
 class _Hold(Protocol):
