@@ -545,9 +545,7 @@ class ClearingHouse:
         self._held_gaps.pop(qid, None)
 
     def _undecided(self, verb: str, quarantine_id: int, note: str) -> tuple[Reason, bytes | None]:
-        row = self.db.execute(
-            "SELECT reason, raw FROM quarantine WHERE id = ?", (quarantine_id,)
-        ).fetchone()
+        row = self.db.execute("SELECT reason, raw FROM quarantine WHERE id = ?", (quarantine_id,)).fetchone()
         if row is None:
             raise ClearingError(f"{verb}: no quarantine entry {quarantine_id}")
         if self.db.execute("SELECT 1 FROM releases WHERE quarantine_id = ?", (quarantine_id,)).fetchone():

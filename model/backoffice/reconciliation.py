@@ -171,8 +171,13 @@ def _ledger_checks(ledger: Ledger, registry: Registry) -> list[Check]:
 
 
 def _cleared_twice_check(db: sqlite3.Connection) -> Check:
-    # Exactly once: no key cleared twice (the clearing house's memory guards it; this proves it).
-    twice = db.execute("SELECT COUNT(*) FROM (SELECT key FROM records GROUP BY key HAVING COUNT(*) > 1)")
+    # Exactly once, by identity: a purchase's PSAM serial, any other record's key (the unique
+    # indexes guard it; this proves it). A released counter-conflict shares a card key, not a serial.
+    twice = db.execute(
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM records WHERE tx_type IN (5, 6, 9) "
+        "GROUP BY terminal_id, serial HAVING COUNT(*) > 1)) + (SELECT COUNT(*) FROM (SELECT 1 FROM "
+        "records WHERE tx_type NOT IN (5, 6, 9) GROUP BY key HAVING COUNT(*) > 1))"
+    )
     return Check("records cleared twice (count)", int(twice.fetchone()[0]), 0)
 
 

@@ -129,7 +129,9 @@ def hold_detail(
     """The one-line reason of a held record; built only for the few records that are held."""
     where = f"{name} record {index} (card {r.asn.hex()} counter {r.counter})"
     if reason is Reason.NO_PROOF:
-        return f"{where}: committed without proof (no TAC), needs review; takes no counter or serial meanwhile"
+        return (
+            f"{where}: committed without proof (no TAC), needs review; takes no counter or serial meanwhile"
+        )
     if reason is Reason.FORGED_TAC:
         return f"{where}: TAC does not verify with the issuer keys"
     if reason is Reason.DUPLICATE:

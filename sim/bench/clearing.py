@@ -42,7 +42,7 @@ def bench_clearing(count: int, cards: int, repeat: int) -> list[str]:
                 int(v) for v in office.ledger.balances("payable:").values()
             ), "every purchase moved from the float to a payable"
             office.ledger.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            office.ledger.db.close()
+            office.close()
             runs.append((elapsed, cpu, db_path.stat().st_size))
     elapsed, cpu, db_bytes = min(runs)
     lines: list[str] = []

@@ -72,7 +72,7 @@ def _simulate_week(folder: Path, db_path: Path, seed: int) -> None:
         week.office.ledger, week.registry, week.live_card_balances_fen(), {"icbc-load": week.icbc}
     ).text():
         click.echo(f"  {line}")
-    week.office.ledger.db.close()
+    week.office.close()
     held = sum(len(r.quarantined) for r in week.reports)
     for line in week.settlements[-1].text():
         click.echo(line)
@@ -164,6 +164,6 @@ def clearing(
     result = reconcile(office.ledger, registry)
     for line in result.text():
         click.echo(line)
-    office.ledger.db.close()
+    office.close()
     if not result.ok:
         raise ClearingError("reconciliation failed: see the MISMATCH lines above")

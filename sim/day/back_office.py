@@ -23,6 +23,7 @@ from model.backoffice import (
     Registry,
     Settlement,
     TacVerifier,
+    WriterLock,
     open_database,
 )
 from model.security import CachedIssuerKeyStore, IssuerKeys, KeyUsage
@@ -39,6 +40,7 @@ class BackOffice:
     lifecycle: CardLifecycle
     accounts: CitizenAccounts
     settlement: Settlement
+    writer_lock: WriterLock | None = None
 
     @staticmethod
     def open(
@@ -48,6 +50,24 @@ class BackOffice:
         fees: FeeSchedule | None = None,
         cutoff_days: int = CUTOFF_DAYS_DEFAULT,
     ) -> BackOffice:
+        # One writer per database: a second process is refused here, in one line.
+        writer_lock = WriterLock.acquire(db_path)
+        try:
+            return BackOffice._build(db_path, registry, issuer_keys, fees, cutoff_days, writer_lock)
+        except BaseException:
+            if writer_lock is not None:
+                writer_lock.release()
+            raise
+
+    @staticmethod
+    def _build(
+        db_path: Path | str,
+        registry: Registry,
+        issuer_keys: IssuerKeys,
+        fees: FeeSchedule | None,
+        cutoff_days: int,
+        writer_lock: WriterLock | None,
+    ) -> BackOffice:
         ledger = Ledger(open_database(db_path))
         hotlist = Hotlist(ledger.db)
         # The clearing house may derive TAC keys only: it never needs to make a MAC.
@@ -56,7 +76,13 @@ class BackOffice:
         lifecycle = CardLifecycle(ledger, hotlist, issuer_keys.issuer_id[:4], clearing.shadow_balance_fen)
         accounts = CitizenAccounts(ledger, registry)
         settlement = Settlement(ledger, registry, fees or FeeSchedule())
-        return BackOffice(ledger, clearing, hotlist, lifecycle, accounts, settlement)
+        return BackOffice(ledger, clearing, hotlist, lifecycle, accounts, settlement, writer_lock)
+
+    def close(self) -> None:
+        """Close the database, then give up the writer lock (in that order: no write after)."""
+        self.ledger.db.close()
+        if self.writer_lock is not None:
+            self.writer_lock.release()
 
     def ingest_dir(self, folder: Path, clearing_day: date) -> list[IngestReport]:
         """Every `*.ctb` file in name order (the upload order), each its own transaction."""

@@ -210,7 +210,7 @@ def clear_night(
         settled_records=settlement.items,
         positions_fen=books.positions_fen,
     )
-    office.ledger.db.close()
+    office.close()
     return report, checks, settlement, reconciliation.text()
 
 

@@ -183,7 +183,7 @@ class Period:
         positions_fen = [line.position_fen for line in report.lines] + [report.reserve_position_fen]
         self._fail(d, [settlement_nets(positions_fen)])
         self._check_books(d, office, settle_until, final=review)
-        office.ledger.db.close()
+        office.close()
 
     def _open(self) -> BackOffice:
         office = BackOffice.open(self.db_path, self.registry, self.world.issuer_keys)
@@ -202,7 +202,7 @@ class Period:
         if "clearing-kill9" in faults and d == 0 and due:
             # Once a seed (a process start costs a second): the night's ingest runs in a child
             # process that is SIGKILLed mid-way; then this process restarts the ingest.
-            office.ledger.db.close()
+            office.close()
             self._kill9(due, business, int(rng.integers(len(due))))
             office = self._open()
             integrity = office.ledger.db.execute("PRAGMA integrity_check").fetchone()[0]
@@ -222,7 +222,7 @@ class Period:
                 # Killed mid-ingest: the process is gone; a new one opens the database and
                 # ingests the inbox again from this file (earlier ones are no-ops by digest).
                 self.truth.injected["clearing-crash"] += 1
-                office.ledger.db.close()
+                office.close()
                 office = self._open()
                 continue
             office.ledger.db.set_progress_handler(None, 0)

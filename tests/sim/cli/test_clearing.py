@@ -89,6 +89,57 @@ def test_review_through_the_cli(tmp_path: Path) -> None:
         main, ["clearing", str(week), "--db", str(db), "--release", forged_id, "--note", "trust me"]
     )
     assert refused.exit_code == 1
-    assert f"quarantine {forged_id} (forged-tac) can never be posted" in refused.output
+    assert f"quarantine {forged_id} (forged-tac): its TAC still does not verify" in refused.output
     no_note = CliRunner().invoke(main, ["clearing", str(week), "--db", str(db), "--release", "999999"])
     assert no_note.exit_code == 1 and "no quarantine entry 999999" in no_note.output
+
+
+_HOLD_THE_DATABASE = """
+import sys
+from model.backoffice import Registry
+from model.security import load_issuer_keys
+from sim.day import BackOffice
+office = BackOffice.open(sys.argv[1], Registry([], []), load_issuer_keys(__import__('pathlib').Path(sys.argv[2])))
+print("holding", flush=True)
+sys.stdin.readline()
+office.close()
+"""
+
+
+def test_a_second_clearing_process_on_one_database_is_refused_in_one_line(tmp_path: Path) -> None:
+    """Two real processes: the first holds the database, the real `cardtwin clearing` is refused."""
+    import os
+    import subprocess
+    import sys
+
+    from model.security import generate_issuer_keys, issuer_keys_toml
+
+    folder, db = tmp_path / "in", tmp_path / "c.db"
+    folder.mkdir()
+    (folder / "registry.toml").write_text("", encoding="utf-8")
+    (folder / "issuer-keys.toml").write_text(
+        issuer_keys_toml(generate_issuer_keys(3, bytes.fromhex("3301000000000001"))), encoding="utf-8"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    command = [sys.executable, "-m", "sim", "clearing", str(folder), "--db", str(db), "--day", "2026-11-24"]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_THE_DATABASE, str(db), str(folder / "issuer-keys.toml")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        refused = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        lines = (refused.stdout + refused.stderr).strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in lines[0]
+        assert f"another clearing run holds this database (pid {holder.pid} since" in lines[0]
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    alone = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert alone.returncode == 0, alone.stdout + alone.stderr
