@@ -96,10 +96,11 @@ def test_review_through_the_cli(tmp_path: Path) -> None:
 
 _HOLD_THE_DATABASE = """
 import sys
+from pathlib import Path
 from model.backoffice import Registry
 from model.security import load_issuer_keys
 from sim.day import BackOffice
-office = BackOffice.open(sys.argv[1], Registry([], []), load_issuer_keys(__import__('pathlib').Path(sys.argv[2])))
+office = BackOffice.open(sys.argv[1], Registry([], []), load_issuer_keys(Path(sys.argv[2])))
 print("holding", flush=True)
 sys.stdin.readline()
 office.close()
