@@ -59,13 +59,13 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Protocol
 
 from model.backoffice.clearing_schema import ensure_schema
+from model.backoffice.identity import DECIDED_SQL, Spent
 from model.backoffice.ledger import Ledger
 from model.backoffice.registry import Participant, Registry, Sector
 from model.backoffice.tac_verifier import TacVerifier
@@ -80,7 +80,6 @@ from model.backoffice.terms import (
     NoHotlist,
     Reason,
     day_int,
-    family,
     hold_detail,
     record_key,
 )
@@ -91,13 +90,7 @@ QUARANTINE_MAX = 1_000_000
 BATCH_BYTES_MAX = 64 * 1024 * 1024
 
 
-# Held records with a valid TAC: their counter and serial are spent (a counter-conflict's
-# counter belongs to another record: it spends its serial only).
-_SPENT = frozenset(
-    r.value for r in (Reason.HOTLISTED, Reason.OLDER_THAN_CUTOFF, Reason.COUNTER_GAP, Reason.SERIAL_GAP)
-)
 _ALERTING = frozenset({Reason.SERIAL_REUSED, Reason.COUNTER_CONFLICT})
-_DECIDED = "SELECT quarantine_id FROM releases UNION SELECT quarantine_id FROM rejections"
 _GAPS = frozenset({Reason.COUNTER_GAP.value, Reason.SERIAL_GAP.value})
 
 
@@ -136,54 +129,9 @@ class ClearingHouse:
     # -- state rebuilt from the database ------------------------------------------------
 
     def _load_state(self) -> None:
-        """The sequences seen and the held gaps, from committed rows only: after a crash or a
-        rolled-back batch, memory is whatever the database says. O(records + quarantine)."""
-        self._counters: dict[bytes, set[int]] = defaultdict(set)
-        # terminal -> serial -> the card key of the TAC-proven record that spent it
-        self._serials: dict[bytes, dict[int, bytes]] = defaultdict(dict)
-        # What no-proof records claim: gaps only, never duplicates (they take nothing).
-        self._pending_counters: dict[bytes, set[int]] = defaultdict(set)
-        self._pending_serials: dict[bytes, set[int]] = defaultdict(set)
-        self._held_gaps: dict[int, tuple[str, WireRecord, str]] = {}
-        self._shadow: dict[bytes, int] = defaultdict(int)
-        for key, tx_type, terminal_id, serial, amount in self.db.execute(
-            "SELECT key, tx_type, terminal_id, serial, amount_fen FROM records WHERE length(key) = 11"
-        ):
-            self._counters[key[:9]].add(int.from_bytes(key[9:], "big"))
-            self._shadow[key[:8]] += amount if tx_type in LOAD_TYPES else -amount
-            if tx_type not in LOAD_TYPES:
-                self._serials[terminal_id][serial] = key
-        decided = {row[0] for row in self.db.execute(_DECIDED)}
-        rejected = {row[0] for row in self.db.execute("SELECT quarantine_id FROM rejections")}
-        rows = self.db.execute("SELECT id, reason, raw FROM quarantine WHERE key IS NOT NULL")
-        for qid, reason, raw in rows:
-            if qid in rejected:
-                continue  # a person judged it false: it gives back its counter and serial
-            if reason in _SPENT:
-                record = decode_record(raw, f"quarantine {qid}", check_crc=False)
-                self._see(record)
-                if reason in _GAPS and qid not in decided:
-                    owner = self.registry.owner(record.terminal_id)
-                    participant = owner.participant_id if owner is not None else ""
-                    self._held_gaps[qid] = (reason, record, participant)
-            elif reason == Reason.COUNTER_CONFLICT.value:
-                record = decode_record(raw, f"quarantine {qid}", check_crc=False)
-                self._see(record, counter=False)
-            elif reason == Reason.NO_PROOF.value and qid not in decided:
-                self._claim(decode_record(raw, f"quarantine {qid}", check_crc=False))
+        """Memory is whatever the committed rows say: after a crash or a rolled-back batch too."""
+        self._spent = Spent.load(self.db, self.registry)
         self._quarantine_rows = int(self.db.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0])
-
-    def _see(self, record: WireRecord, counter: bool = True) -> None:
-        key = record_key(record.asn, record.tx_type, record.counter)
-        if counter:
-            self._counters[key[:9]].add(record.counter)
-        if record.tx_type not in LOAD_TYPES:
-            self._serials[record.terminal_id][record.terminal_serial] = key
-
-    def _claim(self, record: WireRecord) -> None:
-        self._pending_counters[record.asn + bytes((family(record.tx_type),))].add(record.counter)
-        if record.tx_type not in LOAD_TYPES:
-            self._pending_serials[record.terminal_id].add(record.terminal_serial)
 
     # -- ingest -------------------------------------------------------------------------
 
@@ -336,12 +284,13 @@ class ClearingHouse:
         cutoff = day_int(clearing_day - timedelta(days=self.cutoff_days))
         verify = self.verifier.verify
         effective = self.hotlist.effective
-        counters = self._counters
-        pending = self._pending_counters
-        shadow = self._shadow
+        spent = self._spent
+        counters = spent.counters
+        pending = spent.pending_counters
+        shadow = spent.shadow
         # The parser checked that every record carries the header's terminal ID.
-        terminal_serials = self._serials[terminal_id]
-        pending_serials = self._pending_serials.get(terminal_id, ())
+        terminal_serials = spent.serials[terminal_id]
+        pending_serials = spent.pending_serials.get(terminal_id, ())
         rows = posting.rows
         append = rows.append
         posting_id = posting.posting_id
@@ -358,7 +307,7 @@ class ClearingHouse:
             if reason is not None:
                 hold(index, reason, hold_detail(reason, name, index, r), chunk, _held_key(reason, key))
                 if reason is Reason.NO_PROOF:
-                    self._claim(r)
+                    spent.claim(r)
                 elif reason is Reason.COUNTER_CONFLICT:
                     terminal_serials[serial] = key
                 continue
@@ -471,7 +420,7 @@ class ClearingHouse:
                 record = decode_record(chunk, "held record", check_crc=False)
                 owner = self.registry.owner(record.terminal_id)
                 assert owner is not None
-                self._held_gaps[first + n] = (reason, record, owner.participant_id)
+                self._spent.held_gaps[first + n] = (reason, record, owner.participant_id)
 
     def _add_alerts(self, batch_id: int, report: IngestReport) -> None:
         """A reused serial or a spent counter under a valid TAC is someone's dishonesty or a
@@ -486,26 +435,10 @@ class ClearingHouse:
 
     # -- review and gaps ----------------------------------------------------------------
 
-    def _gap_open(self, record: WireRecord) -> bool:
-        fam_key = record.asn + bytes((family(record.tx_type),))
-        previous = record.counter - 1
-        if (
-            record.counter > 0
-            and previous not in self._counters[fam_key]
-            and previous not in self._pending_counters.get(fam_key, ())
-        ):
-            return True
-        if record.tx_type in LOAD_TYPES or record.terminal_serial == 0:
-            return False
-        previous = record.terminal_serial - 1
-        if previous in self._serials[record.terminal_id]:
-            return False
-        return previous not in self._pending_serials.get(record.terminal_id, ())
-
     def _release_closed_gaps(self, clearing_day: date) -> int:
         released = 0
-        for qid, (_reason, record, participant) in list(self._held_gaps.items()):
-            if not self._gap_open(record):
+        for qid, (_reason, record, participant) in list(self._spent.held_gaps.items()):
+            if not self._spent.gap_open(record):
                 self._post_released(qid, record, participant, clearing_day, "gap closed by a later upload")
                 released += 1
         return released
@@ -540,9 +473,9 @@ class ClearingHouse:
         self.db.execute(
             "INSERT INTO releases(quarantine_id, posting_id, note) VALUES (?, ?, ?)", (qid, posting_id, note)
         )
-        self._shadow[record.asn] += record.amount_fen if record.is_load else -record.amount_fen
-        self._see(record)
-        self._held_gaps.pop(qid, None)
+        self._spent.shadow[record.asn] += record.amount_fen if record.is_load else -record.amount_fen
+        self._spent.see(record)
+        self._spent.held_gaps.pop(qid, None)
 
     def _undecided(self, verb: str, quarantine_id: int, note: str) -> tuple[Reason, bytes | None]:
         row = self.db.execute("SELECT reason, raw FROM quarantine WHERE id = ?", (quarantine_id,)).fetchone()
@@ -563,18 +496,8 @@ class ClearingHouse:
             return f"a {reason.value} record can never be posted: its transaction is paid or unproven"
         if reason in REVERIFIABLE and not self.verifier.verify(record):
             return "its TAC still does not verify with the issuer keys loaded (correct the key file first)"
-        key = record_key(record.asn, record.tx_type, record.counter)
-        holder = None if record.is_load else self._serials[record.terminal_id].get(record.terminal_serial)
-        if reason is Reason.COUNTER_CONFLICT:
-            return ""  # its serial is its own; the counter is another record's, by review
         if reason in (Reason.NO_PROOF, Reason.FORGED_TAC):
-            if holder is not None:
-                return (
-                    f"PSAM serial {record.terminal_serial} of {record.terminal_id.hex()} cleared with a "
-                    "valid TAC: that record is this transaction"
-                )
-            if record.counter in self._counters[key[:9]]:
-                return f"card {record.asn.hex()} counter {record.counter} cleared with a valid TAC"
+            return self._spent.taken_by(record)  # the counter or serial a proven record holds
         return ""
 
     def release(self, quarantine_id: int, note: str, clearing_day: date) -> None:
@@ -664,13 +587,13 @@ class ClearingHouse:
         return [
             (int(q), str(r), str(d))
             for q, r, d in self.db.execute(
-                f"SELECT id, reason, detail FROM quarantine WHERE id NOT IN ({_DECIDED}) ORDER BY id"
+                f"SELECT id, reason, detail FROM quarantine WHERE id NOT IN ({DECIDED_SQL}) ORDER BY id"
             )
         ]
 
     def shadow_balance_fen(self, asn: bytes) -> int:
         """The card's balance as the back office knows it: every posted record's effect, both purses."""
-        return self._shadow.get(asn, 0)
+        return self._spent.shadow.get(asn, 0)
 
 
 def _held_key(reason: Reason, key: bytes) -> bytes | None:
