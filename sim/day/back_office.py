@@ -6,12 +6,16 @@ connects the model's pieces (ledger, clearing house, hotlist, lifecycle, account
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from model.backoffice import (
+    BATCH_BYTES_MAX,
     CUTOFF_DAYS_DEFAULT,
+    SAMPLE_HEAD_BYTES,
     CardLifecycle,
     CitizenAccounts,
     ClearingError,
@@ -20,10 +24,12 @@ from model.backoffice import (
     Hotlist,
     IngestReport,
     Ledger,
+    Reason,
     Registry,
     Settlement,
     TacVerifier,
     WriterLock,
+    check_night_keys,
     open_database,
 )
 from model.security import CachedIssuerKeyStore, IssuerKeys, KeyUsage
@@ -84,9 +90,48 @@ class BackOffice:
         if self.writer_lock is not None:
             self.writer_lock.release()
 
-    def ingest_dir(self, folder: Path, clearing_day: date) -> list[IngestReport]:
-        """Every `*.ctb` file in name order (the upload order), each its own transaction."""
+    def ingest_dir(
+        self, folder: Path, clearing_day: date, key_file: str = "issuer keys"
+    ) -> list[IngestReport]:
+        """Every `*.ctb` file in name order (the upload order), each its own transaction.
+
+        First the keys are tried on a sample of every file's records (model.backoffice.key_check):
+        a key file that verifies none of an issuer's records stops the night before it posts.
+        A file is sized before it is read; one that is too big or cannot be read is reported and
+        left in the folder, and the others go on. A database that refuses a write (disk full,
+        I/O error) stops the night in one line: the batch in flight rolled back whole."""
         files = sorted(folder.glob(f"*{BATCH_SUFFIX}"))
         if len(files) > BATCH_FILES_MAX:
             raise ClearingError(f"{folder}: {len(files)} batch files, at most {BATCH_FILES_MAX} per run")
-        return [self.clearing.ingest_file(path.read_bytes(), path.name, clearing_day) for path in files]
+        check_night_keys(self.clearing.verifier, _heads(files), key_file)
+        return [self._ingest_path(path, clearing_day) for path in files]
+
+    def _ingest_path(self, path: Path, clearing_day: date) -> IngestReport:
+        try:
+            size = path.stat().st_size
+            if size > BATCH_BYTES_MAX:
+                return _unread(path, f"{size} bytes, a batch file has at most {BATCH_BYTES_MAX}: not read")
+            raw = path.read_bytes()
+        except OSError as exc:
+            return _unread(path, f"cannot read: {exc.strerror}")
+        try:
+            return self.clearing.ingest_file(raw, path.name, clearing_day)
+        except sqlite3.OperationalError as exc:
+            raise ClearingError(
+                f"{path.name}: the clearing database refused the write ({exc}); the batch rolled back "
+                "whole, rerun once it is fixed"
+            ) from None
+
+
+def _heads(files: list[Path]) -> Iterator[tuple[str, bytes]]:
+    for path in files:
+        try:
+            with path.open("rb") as handle:
+                yield path.name, handle.read(SAMPLE_HEAD_BYTES)
+        except OSError:
+            continue  # the ingest reports it
+
+
+def _unread(path: Path, detail: str) -> IngestReport:
+    """A file the clearing house did not read: reported, left in the folder for the next run."""
+    return IngestReport(path.name, quarantined=[(Reason.CORRUPT_BATCH, f"{path.name}: {detail}")])

@@ -44,7 +44,7 @@ from model.backoffice import (
 )
 from model.errors import CardStatusError, TransactionTornError
 from model.records import NO_PSAM, RECORD_SIZE, TransactionRecord, write_batch
-from model.security import IssuerKeys, IssuerKeyStore, KeyUsage, generate_issuer_keys, issuer_keys_toml
+from model.security import IssuerKeys, IssuerKeyStore, KeyUsage, generate_issuer_keys, write_issuer_keys
 from model.terminal import LoadTerminal, PurchaseTerminal
 from sim.day import BackOffice
 from sim.scripted.fares import BUS_FARE_FEN, metro_fare
@@ -461,7 +461,7 @@ class CityWeek:
         for name, raw in self.uploaded:
             (folder / name).write_bytes(raw)
         (folder / "registry.toml").write_text(self.registry.to_toml(), encoding="utf-8")
-        (folder / "issuer-keys.toml").write_text(issuer_keys_toml(self.keys), encoding="utf-8")
+        write_issuer_keys(folder / "issuer-keys.toml", self.keys)
         lines: list[str] = []
         for asn in sorted(self.office.hotlist.at(datetime(9999, 12, 31)), key=bytes.hex):
             effective = self.office.hotlist.effective(asn)

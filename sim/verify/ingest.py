@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 
 from model.backoffice import Registry, load_registry
-from model.security import IssuerKeys, issuer_keys_toml, load_issuer_keys
+from model.security import IssuerKeys, load_issuer_keys, write_issuer_keys
 from sim.day import BATCH_SUFFIX, BackOffice
 
 CHILD_WAIT_S = 120.0  # a clearing child that takes longer has hung
@@ -74,7 +74,7 @@ def ingest_killed_at(
         for i, raw in enumerate(uploads):
             (folder / _inbox_name(i)).write_bytes(raw)
         (folder / "registry.toml").write_text(registry.to_toml(), encoding="utf-8")
-        (folder / "issuer-keys.toml").write_text(issuer_keys_toml(issuer_keys), encoding="utf-8")
+        write_issuer_keys(folder / "issuer-keys.toml", issuer_keys)
         command = [sys.executable, "-m", "sim.verify.ingest", str(db), tmp, business.isoformat()]
         child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         return _kill_at(child, _progress(_inbox_name(target)))
