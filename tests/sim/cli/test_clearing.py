@@ -6,6 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from model.security import generate_issuer_keys, write_issuer_keys
 from sim.cli import main
 
 
@@ -45,6 +46,8 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
     (folder / "issuer-keys.toml").write_text('issuer_id = "zz"\n', encoding="utf-8")
     _one_line_error(["clearing", str(folder), "--db", db], "'issuer_id' is not hex")
     (folder / "issuer-keys.toml").write_text('issuer_id = "3301000000000001"\n', encoding="utf-8")
+    _one_line_error(["clearing", str(folder), "--db", db], "no master key DTK/3des/index 1")
+    write_issuer_keys(folder / "issuer-keys.toml", generate_issuer_keys(3, bytes.fromhex("3301000000000001")))
     _one_line_error(["clearing", str(folder), "--db", db], "no readable batch file")
     _one_line_error(["clearing", str(folder), "--db", db, "--day", "yesterday"], "is not a date YYYY-MM-DD")
     (folder / "x.ctb").write_bytes(b"junk")
@@ -113,14 +116,10 @@ def test_a_second_clearing_process_on_one_database_is_refused_in_one_line(tmp_pa
     import subprocess
     import sys
 
-    from model.security import generate_issuer_keys, issuer_keys_toml
-
     folder, db = tmp_path / "in", tmp_path / "c.db"
     folder.mkdir()
     (folder / "registry.toml").write_text("", encoding="utf-8")
-    (folder / "issuer-keys.toml").write_text(
-        issuer_keys_toml(generate_issuer_keys(3, bytes.fromhex("3301000000000001"))), encoding="utf-8"
-    )
+    write_issuer_keys(folder / "issuer-keys.toml", generate_issuer_keys(3, bytes.fromhex("3301000000000001")))
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
     command = [sys.executable, "-m", "sim", "clearing", str(folder), "--db", str(db), "--day", "2026-11-24"]
     holder = subprocess.Popen(
