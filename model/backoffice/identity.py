@@ -7,7 +7,8 @@ covers; model.backoffice.clearing_schema). The memory holds, from committed rows
     serials           terminal -> PSAM serial -> the card key of the TAC-proven record that spent it
     pending_*         what held no-proof records claim: enough to close a gap, never to make a
                       TAC-proven record a duplicate (a no-proof record takes nothing)
-    held_gaps         records held for a gap, released by themselves when it closes
+    held_gaps         records held for a gap, released by themselves when it closes, each found
+                      through `waiting` by the number it waits for
     shadow            each card's balance as the posted records say
 
 Loading is O(records + quarantine), one pass over each table; every question asked of it
@@ -41,6 +42,8 @@ class Spent:
     pending_serials: defaultdict[bytes, set[int]] = field(default_factory=lambda: defaultdict(set))
     held_gaps: dict[int, tuple[str, WireRecord, str]] = field(default_factory=dict)
     shadow: defaultdict[bytes, int] = field(default_factory=lambda: defaultdict(int))
+    # (family key, counter) or (terminal, serial) -> the held gaps waiting for that number
+    waiting: dict[tuple[bytes, int], set[int]] = field(default_factory=dict)
 
     @staticmethod
     def load(db: sqlite3.Connection, registry: Registry) -> Spent:
@@ -63,12 +66,38 @@ class Spent:
                 if reason in _GAPS and qid not in decided:
                     owner = registry.owner(record.terminal_id)
                     participant = owner.participant_id if owner is not None else ""
-                    spent.held_gaps[qid] = (reason, record, participant)
+                    spent.hold_gap(qid, reason, record, participant)
             elif reason == Reason.COUNTER_CONFLICT.value:
                 spent.see(decode_record(raw, f"quarantine {qid}", check_crc=False), counter=False)
             elif reason == Reason.NO_PROOF.value and qid not in decided:
                 spent.claim(decode_record(raw, f"quarantine {qid}", check_crc=False))
         return spent
+
+    def hold_gap(self, qid: int, reason: str, record: WireRecord, participant: str) -> None:
+        self.held_gaps[qid] = (reason, record, participant)
+        for number in _awaited(record):
+            self.waiting.setdefault(number, set()).add(qid)
+
+    def drop_gap(self, qid: int) -> None:
+        entry = self.held_gaps.pop(qid, None)
+        if entry is None:
+            return
+        for number in _awaited(entry[1]):
+            waiters = self.waiting.get(number)
+            if waiters is not None:
+                waiters.discard(qid)
+                if not waiters:
+                    del self.waiting[number]
+
+    def waiting_on(self, records: list[WireRecord]) -> list[int]:
+        """The held gaps that wait for a number these records carry, in quarantine order; O(records)."""
+        if not self.waiting:
+            return []
+        found: set[int] = set()
+        for r in records:
+            for number in _carried(r):
+                found |= self.waiting.get(number, set())
+        return sorted(found)
 
     def see(self, record: WireRecord, counter: bool = True) -> None:
         """A TAC-proven record spends its serial (purchases) and, unless told not to, its counter."""
@@ -111,3 +140,18 @@ class Spent:
         if record.counter in self.counters[record.asn + bytes((family(record.tx_type),))]:
             return f"card {record.asn.hex()} counter {record.counter} cleared with a valid TAC"
         return ""
+
+
+def _awaited(r: WireRecord) -> list[tuple[bytes, int]]:
+    """The numbers a record's gaps wait for: the card's previous counter, the PSAM's previous serial."""
+    out = [(r.asn + bytes((family(r.tx_type),)), r.counter - 1)] if r.counter > 0 else []
+    if r.tx_type not in LOAD_TYPES and r.terminal_serial > 0:
+        out.append((r.terminal_id, r.terminal_serial - 1))
+    return out
+
+
+def _carried(r: WireRecord) -> list[tuple[bytes, int]]:
+    out = [(r.asn + bytes((family(r.tx_type),)), r.counter)]
+    if r.tx_type not in LOAD_TYPES:
+        out.append((r.terminal_id, r.terminal_serial))
+    return out

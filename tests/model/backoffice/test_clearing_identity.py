@@ -15,7 +15,15 @@ import pytest
 from devices.card_os import CardOS
 from devices.psam import Psam
 from devices.sim_channel import SimChannel
-from model.backoffice import ClearingError, ClearingHouse, Ledger, Reason, TacVerifier, open_database
+from model.backoffice import (
+    ClearingError,
+    ClearingHouse,
+    Ledger,
+    Reason,
+    TacVerifier,
+    open_database,
+    reconcile,
+)
 from model.backoffice.registry import TerminalEntry
 from model.records.batch import write_batch
 from model.records.record import TransactionRecord
@@ -134,3 +142,5 @@ def test_the_identity_indexes_refuse_a_double_post_when_the_lock_is_bypassed(
     ledger = houses[0].ledger
     assert ledger.balance("payable:bus") == -3 * 182
     assert ledger.db.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 3
+    text = reconcile(ledger, registry()).text()
+    assert "  ok       records cleared twice (count): 0 vs 0" in text  # a count, not money
