@@ -69,13 +69,25 @@ def test_garbage_batch_is_reported_and_the_run_goes_on(tmp_path: Path) -> None:
 
 def test_bench_clearing_prints_its_figures_last() -> None:
     result = CliRunner().invoke(
-        main, ["bench", "clearing", "--count", "3000", "--cards", "100", "--repeat", "1"]
+        main,
+        [
+            "bench",
+            "clearing",
+            "--uploads",
+            "synthetic",
+            "--count",
+            "3000",
+            "--cards",
+            "100",
+            "--batch-records",
+            "8",
+        ],
     )
     assert result.exit_code == 0, result.output
     last = result.output.strip().splitlines()[-1]
-    rate, size = last.split()
+    rate, mean = last.split()
     assert rate.startswith("records_per_s=") and int(rate.split("=")[1]) > 0
-    assert size.startswith("bytes_per_record=") and int(size.split("=")[1]) > 0
+    assert mean == "batch_records_mean=8.0"
 
 
 def test_review_through_the_cli(tmp_path: Path) -> None:
