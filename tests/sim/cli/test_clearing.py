@@ -155,3 +155,61 @@ def test_a_second_clearing_process_on_one_database_is_refused_in_one_line(tmp_pa
         holder.wait(timeout=60)
     alone = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
     assert alone.returncode == 0, alone.stdout + alone.stderr
+
+
+def _no_traceback(args: list[str]) -> str:
+    """Run the CLI; an error a user can cause is a non-zero exit with no traceback, and the
+    project's own errors are one line."""
+    result = CliRunner().invoke(main, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
+    assert "Traceback" not in result.output, args
+    assert result.exit_code in (1, 2), (args, result.exit_code, result.output)
+    if result.exit_code == 1:  # a CardTwinError: one line, the last (2 is click's usage message)
+        lines = result.output.strip().splitlines()
+        assert [n for n, line in enumerate(lines) if "error" in line] == [len(lines) - 1], (args, lines)
+    return result.output
+
+
+def test_clearing_and_verify_with_absurd_values_end_in_one_line_errors(tmp_path: Path) -> None:
+    folder, db = tmp_path / "in", str(tmp_path / "c.db")
+    folder.mkdir()
+    (folder / "registry.toml").write_text("", encoding="utf-8")
+    write_issuer_keys(folder / "issuer-keys.toml", generate_issuer_keys(3, bytes.fromhex("3301000000000001")))
+    base = ["clearing", str(folder), "--db", db]
+    for args, expected in [
+        (["--cutoff-days", "-1"], "--cutoff-days: -1 is not in 0..366"),
+        (["--cutoff-days", "100000000000"], "--cutoff-days: 100000000000 is not in 0..366"),
+        (["--day", "0001-01-01"], "--day: 0001-01-01 is not in 2000-01-01..2099-12-31"),
+        (["--day", "9999-12-31"], "is not in 2000-01-01"),
+        (["--day", "nan"], "is not a date YYYY-MM-DD"),
+        (["--seed", "-1"], "--seed: -1 is not in 0..4294967295"),
+        (["--release", "0", "--note", "x"], "--release: 0 is not a quarantine id"),
+        (["--release", "-5", "--note", "x"], "--release: -5 is not a quarantine id"),
+        (["--release", "99", "--note", "x", "--day", "2026-11-24"], "release: no quarantine entry 99"),
+        (["--keys", str(tmp_path / "none.toml")], "cannot read key file"),
+        (["--registry", str(tmp_path)], "is a directory"),
+    ]:
+        assert expected in _no_traceback(base + args), args
+    for args in (["--cutoff-days", "nan"], ["--seed", "1e20"], ["--release", "inf"]):
+        _no_traceback(base + args)
+    out = tmp_path / "file"
+    out.write_text("", encoding="utf-8")
+    # A database path under a plain file: nothing can be written there (root ignores modes).
+    assert "cannot open the writer lock" in _no_traceback(
+        ["clearing", str(folder), "--db", str(out / "c.db"), "--day", "2026-11-24"]
+    )
+    for args, expected in [
+        (["--seeds", "0"], "--seeds: 0 out of range"),
+        (["--seeds", "-3"], "--seeds: -3 out of range"),
+        (["--seeds", "100000000"], "--seeds: 100000000 out of range"),
+        (["--days", "0"], "--days: 0 out of range"),
+        (["--sample", "nan"], "--sample: nan out of range"),
+        (["--sample", "-1"], "--sample: -1.0 out of range"),
+        (["--sample", "1e300"], "out of range"),
+        (["--seed", "-1"], "--first-seed/--seed: -1 out of range"),
+        (["--first-seed", "99999999999"], "out of range"),
+        (["--faults", "nonsense"], "nonsense"),
+        (["--seeds", "1", "--out", str(out / "x")], "--out: "),
+    ]:
+        assert expected in _no_traceback(["verify", *args]), args
+    _no_traceback(["verify", "--days", "1e9"])
