@@ -58,6 +58,8 @@ def find_clones(db: sqlite3.Connection) -> list[CloneSuspect]:
     wanted: dict[bytes, list[WireRecord]] = {}
     for (raw,) in duplicates:
         r = decode_record(bytes(raw), "quarantine duplicate", check_crc=False)
+        if r.no_proof:
+            continue  # no TAC, no proof of any card: a terminal's claim is no clone's sign
         wanted.setdefault(record_key(r.asn, r.tx_type, r.counter), []).append(r)
     # The first holder of each counter: a cleared record, or a record held with its key.
     first: dict[bytes, tuple[bytes, int, int]] = {}

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from devices.card_state import CardState
 from model.backoffice import RELEASABLE, Reason, Registry, find_clones, reconcile
+from model.records import decode_record
 from scenarios.schema import Scenario
 from sim.city import (
     ACCOUNT_OPENING_FEN,
@@ -48,8 +49,10 @@ from sim.verify.checks import (
     cleared_once,
     database_intact,
     held_for_review,
+    holds_explained,
     hotlist_honoured,
     in_transit_fen,
+    is_genuine,
     money_conserved,
     never_back,
     no_clones,
@@ -68,7 +71,11 @@ CLEARING_CRASH_OPS = 20  # SQLite VM steps between interrupt checks
 _CLEARED = "SELECT key, amount_fen, terminal_id, serial FROM records WHERE length(key) = 11"
 _HELD = (
     "SELECT raw, reason FROM quarantine WHERE key IS NOT NULL "
-    "AND id NOT IN (SELECT quarantine_id FROM releases)"
+    "AND id NOT IN (SELECT quarantine_id FROM releases UNION SELECT quarantine_id FROM rejections)"
+)
+_UNDECIDED_RECORDS = (
+    "SELECT raw, reason FROM quarantine WHERE raw IS NOT NULL "
+    "AND id NOT IN (SELECT quarantine_id FROM releases UNION SELECT quarantine_id FROM rejections)"
 )
 _CLEARED_LOADS = (
     "SELECT COALESCE(SUM(amount_fen), 0) FROM records WHERE participant = ? AND tx_type IN (1, 2)"
@@ -173,17 +180,27 @@ class Period:
         self.port.transit = [u for u in self.port.transit if u.at_s >= until_s]
         office = self._ingest(d, due, business)
         if review:
-            for qid, reason, _detail in office.clearing.held():
-                if Reason(reason) in RELEASABLE and Reason(reason) is not Reason.HOTLISTED:
-                    office.clearing.release(
-                        qid, f"verify review: {reason} confirmed by the card log", business
-                    )
+            self._review(office, business)
         settle_until = business + timedelta(days=2 if review else 1)
         report = office.settlement.run(settle_until)
         positions_fen = [line.position_fen for line in report.lines] + [report.reserve_position_fen]
         self._fail(d, [settlement_nets(positions_fen)])
         self._check_books(d, office, settle_until, final=review)
         office.close()
+
+    def _review(self, office: BackOffice, business: date) -> None:
+        """The reviewer reads the card's log (the ground truth): a record a card made is
+        released, one no card made (a dishonest terminal's) is rejected with the reason."""
+        db = office.ledger.db
+        for qid, reason, _detail in office.clearing.held():
+            if Reason(reason) not in RELEASABLE or Reason(reason) is Reason.HOTLISTED:
+                continue
+            raw = db.execute("SELECT raw FROM quarantine WHERE id = ?", (qid,)).fetchone()[0]
+            record = decode_record(bytes(raw), f"quarantine {qid}", check_crc=False)
+            if is_genuine(record, self.truth.genuine):
+                office.clearing.release(qid, f"verify review: {reason} confirmed by the card log", business)
+            else:
+                office.clearing.reject(qid, f"verify review: {reason}: the card log has no such transaction")
 
     def _open(self) -> BackOffice:
         office = BackOffice.open(self.db_path, self.registry, self.world.issuer_keys)
@@ -255,8 +272,10 @@ class Period:
         cleared = {k for k, *_ in rows}
         checks += cleared_once(rows, genuine)
         held = held_for_review(
-            ((bytes(raw), reason) for raw, reason in db.execute(_HELD)), self._participant_of
+            ((bytes(raw), reason) for raw, reason in db.execute(_HELD)), self._participant_of, genuine
         )
+        undecided = ((bytes(raw), reason) for raw, reason in db.execute(_UNDECIDED_RECORDS))
+        checks.append(holds_explained(undecided, genuine, self.truth.dishonest))
         banks = self._banks()
         if final:
             checks += banks_against_books(banks, _cleared_loads(db, banks), held.loads_fen)

@@ -26,6 +26,9 @@ FAULTS: dict[str, str] = {
     "clearing-kill9": "clearing house as a separate process, SIGKILLed mid-ingest, restarted",
     "hotlist-delay": "lost cards hotlisted; each terminal receives the list hours later",
     "clock-skew": "terminal clock off by minutes to hours",
+    "terminal-dishonest": "a terminal operator edits its own uploads after sending them: counters "
+    "re-encoded, records replayed under a fresh header and CRCs, a no-proof record forged for the "
+    "card's next counter, an amount raised with the header totals fixed up",
 }
 
 
