@@ -216,15 +216,22 @@ class Period:
         office = self._open()
         faults = self.truth.faults
         rng = stream(self.truth.seed, "verify/clearing-crash", d)
+        first_crash = 0
         if "clearing-kill9" in faults and d == 0 and due:
             # Once a seed (a process start costs a second): the night's ingest runs in a child
             # process that is SIGKILLed mid-way; then this process restarts the ingest.
             office.close()
-            self._kill9(due, business, int(rng.integers(len(due))))
+            target = int(rng.integers(len(due)))
+            self._kill9(due, business, target)
+            # Whether the child committed its target before the kill landed is a race: the
+            # interrupt below goes to a later file, which only this process ingests.
+            first_crash = target + 1
             office = self._open()
             integrity = office.ledger.db.execute("PRAGMA integrity_check").fetchone()[0]
             self._fail(d, [database_intact(str(integrity))])
-        crash_at = int(rng.integers(len(due))) if "clearing-crash" in faults and due else -1
+        crash_at = -1
+        if "clearing-crash" in faults and len(due) > first_crash:
+            crash_at = first_crash + int(rng.integers(len(due) - first_crash))
         i = 0
         while i < len(due):
             u = due[i]
