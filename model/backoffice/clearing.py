@@ -131,6 +131,13 @@ class ClearingHouse:
     def _load_state(self) -> None:
         """Memory is whatever the committed rows say: after a crash or a rolled-back batch too."""
         self._spent = Spent.load(self.db, self.registry)
+        self._batch_seqs: dict[bytes, int] = {
+            bytes(terminal): int(seq)
+            for terminal, seq in self.db.execute(
+                "SELECT terminal_id, MAX(batch_seq) FROM batches "
+                "WHERE batch_seq IS NOT NULL GROUP BY terminal_id"
+            )
+        }
         self._quarantine_rows = int(self.db.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0])
 
     # -- ingest -------------------------------------------------------------------------
@@ -167,7 +174,7 @@ class ClearingHouse:
         header = parsed.header
         if header is not None:
             report.notes += self._upload_order(header.terminal_id, header.batch_seq, name)
-        self.db.execute(
+        cursor = self.db.execute(
             "INSERT INTO batches(digest, name, terminal_id, batch_seq, clearing_day, declared_load_fen, "
             "declared_purchase_fen, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -181,7 +188,8 @@ class ClearingHouse:
                 None,
             ),
         )
-        batch_id = int(self.db.execute("SELECT last_insert_rowid()").fetchone()[0])
+        assert cursor.lastrowid is not None
+        batch_id = int(cursor.lastrowid)
         held: list[tuple[int, int, str, str, bytes | None, bytes | None]] = []
 
         def hold(index: int, reason: Reason, detail: str, chunk: bytes | None, key: bytes | None) -> None:
@@ -252,13 +260,12 @@ class ClearingHouse:
 
     def _upload_order(self, terminal_id: bytes, batch_seq: int, name: str) -> list[str]:
         """Say when a terminal's uploads arrive out of their sequence: the records tell the rest
-        (a later batch's first records wait for gaps, a repeated one's are duplicates)."""
-        row = self.db.execute(
-            "SELECT MAX(batch_seq), COUNT(*) FROM batches WHERE terminal_id = ? AND batch_seq IS NOT NULL",
-            (terminal_id,),
-        ).fetchone()
-        highest, count = row[0], int(row[1])
-        if count == 0 or highest is None:
+        (a later batch's first records wait for gaps, a repeated one's are duplicates). O(1):
+        each terminal's highest batch is remembered."""
+        highest = self._batch_seqs.get(terminal_id)
+        if highest is None or batch_seq > highest:
+            self._batch_seqs[terminal_id] = batch_seq
+        if highest is None:
             return []
         if batch_seq <= highest:
             return [
