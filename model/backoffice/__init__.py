@@ -14,7 +14,7 @@ from model.backoffice.bank import Bank, BankFunding
 from model.backoffice.clearing import BATCH_BYTES_MAX, CUTOFF_DAYS_DEFAULT, ClearingHouse
 from model.backoffice.clone_watch import find_clones
 from model.backoffice.fees import FeeSchedule, load_fee_schedule
-from model.backoffice.key_check import SAMPLE_HEAD_BYTES, check_night_keys
+from model.backoffice.key_check import ABNORMAL_SAMPLES_MIN, SAMPLE_HEAD_BYTES, check_night_keys
 from model.backoffice.ledger import Ledger, open_database
 from model.backoffice.lifecycle import CardLifecycle, Hotlist, load_hotlist_file
 from model.backoffice.load_host import Funding, LoadHost, LoadRequest
@@ -26,6 +26,7 @@ from model.backoffice.terms import RELEASABLE, ClearingError, IngestReport, Reas
 from model.backoffice.writer_lock import WriterLock
 
 __all__ = [
+    "ABNORMAL_SAMPLES_MIN",
     "BATCH_BYTES_MAX",
     "CUTOFF_DAYS_DEFAULT",
     "RELEASABLE",

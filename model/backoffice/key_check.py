@@ -34,8 +34,9 @@ class _Group:
     example: str = ""
 
 
-def check_night_keys(verifier: TacVerifier, heads: Iterable[tuple[str, bytes]], key_file: str) -> None:
-    """ClearingError when a whole issuer/algorithm/key-index group of sampled TACs fails.
+def check_night_keys(verifier: TacVerifier, heads: Iterable[tuple[str, bytes]], key_file: str) -> int:
+    """ClearingError when a whole issuer/algorithm/key-index group of sampled TACs fails; else
+    the number of TACs sampled.
 
     `heads`: each file's name and its first bytes (SAMPLE_HEAD_BYTES are enough)."""
     groups: dict[tuple[bytes, int, int], _Group] = {}
@@ -68,3 +69,4 @@ def check_night_keys(verifier: TacVerifier, heads: Iterable[tuple[str, bytes]], 
                 f"(algorithm {algorithm:02x}, key index {key_index}) fail their TAC, e.g. {group.example}: "
                 "the key file is wrong; nothing was posted"
             )
+    return sampled

@@ -25,8 +25,20 @@ import numpy as np
 import numpy.typing as npt
 
 from devices.card_state import CardState
-from model.backoffice import RELEASABLE, Reason, Registry, find_clones, reconcile
+from model.backoffice import (
+    ABNORMAL_SAMPLES_MIN,
+    RELEASABLE,
+    SAMPLE_HEAD_BYTES,
+    ClearingError,
+    Reason,
+    Registry,
+    TacVerifier,
+    check_night_keys,
+    find_clones,
+    reconcile,
+)
 from model.records import decode_record
+from model.security import IssuerKeyStore, KeyUsage, generate_issuer_keys
 from scenarios.schema import Scenario
 from sim.city import (
     ACCOUNT_OPENING_FEN,
@@ -64,7 +76,7 @@ from sim.verify.checks import (
     violations,
 )
 from sim.verify.faulty_day import FaultyDay, FaultyPort, GroundTruth, Transit
-from sim.verify.ingest import ingest_killed_at
+from sim.verify.ingest import ingest_killed_at, second_writer_refused
 
 CLEARING_CRASH_OPS = 20  # SQLite VM steps between interrupt checks
 
@@ -229,18 +241,30 @@ class Period:
             office = self._open()
             integrity = office.ledger.db.execute("PRAGMA integrity_check").fetchone()[0]
             self._fail(d, [database_intact(str(integrity))])
-        crash_at = -1
+        if d == 0 and due:
+            self._operator_faults(office, due, business)
+        crash_at = full_at = -1
         if "clearing-crash" in faults and len(due) > first_crash:
             crash_at = first_crash + int(rng.integers(len(due) - first_crash))
+        if "clearing-disk-full" in faults and due:
+            full_at = int(rng.integers(len(due)))
         i = 0
         while i < len(due):
             u = due[i]
             if i == crash_at:
                 crash_at = -1
                 _arm_kill(office.ledger.db, int(rng.integers(1, 8)))
+            if i == full_at:
+                full_at = -1
+                _fill_disk(office.ledger.db)
             try:
                 office.clearing.ingest_file(u.raw, u.name, business)
             except sqlite3.OperationalError as exc:
+                if "full" in str(exc):
+                    # The batch rolled back whole; space is freed and the same file goes again.
+                    self.truth.injected["clearing-disk-full"] += 1
+                    office.ledger.db.execute(f"PRAGMA max_page_count={_PAGES_MAX}")
+                    continue
                 if "interrupted" not in str(exc):
                     raise
                 # Killed mid-ingest: the process is gone; a new one opens the database and
@@ -251,7 +275,37 @@ class Period:
                 continue
             office.ledger.db.set_progress_handler(None, 0)
             i += 1
+        # A disk that filled late in the night and was never written past: freed before the books.
+        office.ledger.db.execute(f"PRAGMA max_page_count={_PAGES_MAX}")
         return office
+
+    def _operator_faults(self, office: BackOffice, due: list[Transit], business: date) -> None:
+        """Once a seed, before the first night's ingest: a second clearing process, refused
+        while this one holds the database; and a wrong key file, refused before it posts."""
+        faults, db = self.truth.faults, office.ledger.db
+        before = db.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
+        if "clearing-concurrent" in faults:
+            raws = [u.raw for u in due]
+            problem = second_writer_refused(
+                self.db_path, self.registry, self.world.issuer_keys, raws, business
+            )
+            self.truth.injected["clearing-concurrent"] += 1
+            if problem:
+                self.violations.append(problem)
+        if "clearing-bad-keys" in faults:
+            wrong = generate_issuer_keys(seed=self.truth.seed + 1, issuer_id=self.world.issuer_keys.issuer_id)
+            verifier = TacVerifier(IssuerKeyStore(wrong, frozenset({KeyUsage.TAC})))
+            heads = [(u.name, u.raw[:SAMPLE_HEAD_BYTES]) for u in due]
+            try:
+                sampled = check_night_keys(verifier, heads, "wrong-keys.toml")
+            except ClearingError:
+                self.truth.injected["clearing-bad-keys"] += 1
+            else:
+                if sampled >= BAD_KEYS_SAMPLES_SURE:
+                    self.violations.append(f"a wrong key file verified {sampled} sampled records unnoticed")
+        after = db.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
+        if after != before:
+            self.violations.append(f"a refused clearing run wrote {after - before} batches")
 
     def _kill9(self, due: list[Transit], business: date, target: int) -> None:
         raws = [u.raw for u in due]
@@ -360,6 +414,19 @@ def _unsettled(db: sqlite3.Connection, settled_through: date) -> tuple[int, int]
     """Cleared records dated before `settled_through` and not settled; settlements of no record."""
     through = settled_through.year * 10_000 + settled_through.month * 100 + settled_through.day - 1
     return int(db.execute(_UNSETTLED, (through,)).fetchone()[0]), int(db.execute(_ORPHANS).fetchone()[0])
+
+
+_PAGES_MAX = 1_073_741_823  # SQLite's default max_page_count
+# A wrong key file over this many sampled records must be noticed: the campaign's city has one
+# issuer and at most two algorithms, so one group holds at least ABNORMAL_SAMPLES_MIN of them.
+BAD_KEYS_SAMPLES_SURE = 4 * ABNORMAL_SAMPLES_MIN
+
+
+def _fill_disk(db: sqlite3.Connection) -> None:
+    """The disk is full from now on: SQLite may use no page beyond those it has (SQLITE_FULL at
+    the first write that needs one; small batches may fit the pages there are until then)."""
+    pages = int(db.execute("PRAGMA page_count").fetchone()[0])
+    db.execute(f"PRAGMA max_page_count={pages}")
 
 
 def _arm_kill(db: sqlite3.Connection, after: int) -> None:
