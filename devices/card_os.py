@@ -24,6 +24,9 @@ Command rules (JT/T 978 / JR/T 0025, with our DECIDE choices in `model.card.apdu
 - INITIALIZE prepares a transaction; any command other than its CREDIT/DEBIT (and, for CAPP,
   UPDATE CAPP DATA CACHE) cancels it, and CREDIT/DEBIT without it answers 6985.
 - The ED purse (P2 = 01) needs VERIFY PIN since the last SELECT; PIN_TRIES_MAX wrong PINs block it.
+- Each key whose MACs the card verifies (DPK: purchase MAC1, DLK: load MAC2, DAMK: APPLICATION
+  BLOCK) has an error counter: `mac_errors_max` consecutive wrong MACs (default
+  card_state.MAC_ERRORS_MAX) block the application; the blocking answer is 6A81, earlier ones 9302.
 - The card checks the transaction date against its validity dates (6985 when outside).
 """
 
@@ -36,7 +39,7 @@ from enum import Enum
 from typing import Protocol
 
 from devices import card_files as files
-from devices.card_state import PIN_TRIES_MAX, CardState
+from devices.card_state import MAC_ERRORS_LIMIT, MAC_ERRORS_MAX, PIN_TRIES_MAX, CardState
 from model.card import (
     CAPP_RECORD_SIZE,
     CAPP_RECORDS_MAX,
@@ -73,6 +76,7 @@ COUNTER_MAX = 0xFFFF
 _PURSE_ED, _PURSE_EP = 0x01, 0x02
 _INIT_LOAD, _INIT_PURCHASE, _INIT_CAPP = 0x00, 0x01, 0x03
 _BLOCK_HEADER = bytes.fromhex("841E000004")
+_KEY_DPK, _KEY_DLK, _KEY_DAMK = 0, 1, 2  # indices of CardState.mac_errors (card_state.MAC_KEYS)
 _OK = status(SW.OK)  # (made once: most answers end with it)
 
 
@@ -133,11 +137,29 @@ class _Pending:
 class CardOS:
     """One card's chip: persistent state plus the volatile session of the current power-up."""
 
-    __slots__ = ("_challenge", "_held", "_pending", "_pin_ok", "_selected", "rng", "state", "tear_hook")
+    __slots__ = (
+        "_challenge",
+        "_held",
+        "_pending",
+        "_pin_ok",
+        "_selected",
+        "mac_errors_max",
+        "rng",
+        "state",
+        "tear_hook",
+    )
 
     def __init__(
-        self, state: CardState, rng: RandomSource | None = None, tear_hook: TearHook | None = None
+        self,
+        state: CardState,
+        rng: RandomSource | None = None,
+        tear_hook: TearHook | None = None,
+        mac_errors_max: int = MAC_ERRORS_MAX,
     ) -> None:
+        assert 1 <= mac_errors_max <= MAC_ERRORS_LIMIT, (
+            f"MAC error limit {mac_errors_max}: 1..{MAC_ERRORS_LIMIT}"
+        )
+        self.mac_errors_max = mac_errors_max
         self.state = state
         # Default random: derived from the card's identity and counters, so a run is reproducible
         # and no two transactions of one card share a random.
@@ -416,7 +438,8 @@ class CardOS:
         assert sk is not None, "INITIALIZE FOR LOAD leaves its session MAC key"
         expected = sk.mac(load_mac2_data(pending.amount_fen, pending.tx_type, pending.terminal_id, date_time))
         if mac2 != expected:
-            return status(SW.MAC_INVALID)
+            return self._mac_failed(_KEY_DLK)
+        self._mac_ok(_KEY_DLK)
         balance_after = pending.balance_fen + pending.amount_fen
         tac_value = tac(
             state.algorithm,
@@ -458,7 +481,8 @@ class CardOS:
             purchase_mac1_data(pending.amount_fen, pending.tx_type, pending.terminal_id, date_time)
         )
         if mac1 != expected:
-            return status(SW.MAC_INVALID)
+            return self._mac_failed(_KEY_DPK)
+        self._mac_ok(_KEY_DPK)
         tac_value = tac(
             state.algorithm,
             state.dtk,
@@ -533,7 +557,8 @@ class CardOS:
             return status(SW.CONDITIONS_NOT_SATISFIED)
         state = self.state
         if data != maintenance_mac(state.algorithm, state.damk, challenge, _BLOCK_HEADER):
-            return status(SW.MAC_INVALID)
+            return self._mac_failed(_KEY_DAMK)
+        self._mac_ok(_KEY_DAMK)
         state.blocked = True
         self._selected = files.DF_NONE
         return _OK
@@ -549,6 +574,26 @@ class CardOS:
     def _write_key(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
         challenge, self._challenge = self._challenge, b""
         return status(files.write_key(self.state, p1, p2, data, challenge))
+
+    def _mac_failed(self, key: int) -> bytes:
+        """A wrong MAC under `key`: counted on the card (it persists, as an EEPROM counter
+        does); the one that reaches the limit blocks the application and answers 6A81, so the
+        terminal gets CardBlockedError instead of one more MacInvalidError."""
+        state = self.state
+        errors = list(state.mac_errors)
+        errors[key] = min(MAC_ERRORS_LIMIT, errors[key] + 1)
+        state.mac_errors = (errors[0], errors[1], errors[2])
+        if errors[key] >= self.mac_errors_max:
+            state.blocked = True
+            self._selected = files.DF_NONE
+            return status(SW.APP_BLOCKED)
+        return status(SW.MAC_INVALID)
+
+    def _mac_ok(self, key: int) -> None:
+        if self.state.mac_errors[key]:
+            errors = list(self.state.mac_errors)
+            errors[key] = 0
+            self.state.mac_errors = (errors[0], errors[1], errors[2])
 
     def _valid_on(self, date_time: bytes) -> bool:
         # BCD YYYYMMDD compares as bytes in date order.

@@ -28,10 +28,17 @@ from model.errors import CardTwinError
 from model.security import Algorithm
 
 PIN_TRIES_MAX = 3
-IMAGE_VERSION = 1
+# Consecutive wrong MACs under one key (DPK, DLK, DAMK) after which the card blocks its e-purse
+# application, as PBOC 2.0 cards' per-key error counters do (issuers set 3 to 15; a blocked
+# application answers 6A81 until the issuer unblocks it). A correct MAC resets that key's count.
+# The card OS takes the limit as a parameter (`CardOS(mac_errors_max=...)`); this is the default.
+MAC_ERRORS_MAX = 3
+MAC_ERRORS_LIMIT = 15  # the counter's range on the card (a nibble in PBOC key headers)
+MAC_KEYS = ("DPK", "DLK", "DAMK")  # the keys whose MACs a card verifies, in `mac_errors` order
+IMAGE_VERSION = 2  # 2: per-key MAC error counters
 PROOF_SIZE = 11  # type(1) | counter(2) | MAC(4) | TAC(4)
 
-_HEADER = ">BBBBBB6siiII HHHH"
+_HEADER = ">BBBBBB6siiII HHHH BBB"
 # The fixed part of an image: header, keys, the three files, the two proof lengths (one unpack).
 _FIXED = struct.Struct(f"{_HEADER}64s{PUBLIC_SIZE}s{HOLDER_SIZE}s{MANAGEMENT_SIZE}sBB")
 # The same without files 16 and 17, for a card whose two files are its card type's blanks.
@@ -79,6 +86,7 @@ class CardState:
     capp: tuple[bytes, ...] = ()  # composite records, at most CAPP_RECORDS_MAX
     proof_load: bytes = b""
     proof_purchase: bytes = b""
+    mac_errors: tuple[int, int, int] = (0, 0, 0)  # consecutive wrong MACs per key of MAC_KEYS
 
     @property
     def asn(self) -> bytes:
@@ -121,6 +129,7 @@ class CardState:
             self.ep_offline_counter,
             self.ed_online_counter,
             self.ed_offline_counter,
+            *self.mac_errors,
             self.keys,
             self.public,
         )
@@ -159,7 +168,7 @@ class CardState:
                 *head, holder, management, load_len, purchase_len = _FIXED.unpack_from(image, 0)
                 at = _FIXED.size
             (_, algorithm, key_index, flags, tries, pin_len, pin, ep, ed, max_bal, overdraft) = head[:11]
-            (ep_on, ep_off, ed_on, ed_off, keys, public) = head[11:]
+            (ep_on, ep_off, ed_on, ed_off, e_dpk, e_dlk, e_damk, keys, public) = head[11:]
             proof_load = image[at : at + load_len]
             at += load_len
             proof_purchase = image[at : at + purchase_len]
@@ -205,4 +214,5 @@ class CardState:
             capp,
             proof_load,
             proof_purchase,
+            (e_dpk, e_dlk, e_damk),
         )

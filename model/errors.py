@@ -32,7 +32,7 @@ declares its own next to the code that raises it, always under `CardTwinError`:
     │   VpcdError  TraceError  HilCheckError  ReportError
     ├── scenarios: ScenarioError
     └── sim: InvariantError  DaskError  SweepError  RealCardError  CardSourceError
-             PlacementError  DashboardError  VerifyError  TerminalPowerLostError
+             PlacementError  DashboardError  VerifyError  TerminalPowerLostError  BenchError
 """
 
 from __future__ import annotations

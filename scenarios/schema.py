@@ -35,6 +35,15 @@ CLEARING_PORTS = ("backoffice", "inbox")
 # Each real-card tap costs a card swap in the reader (~0.6 s through pcscd): a day of a few
 # citizens, not a crowd.
 REAL_CARD_CITIZENS_MAX = 100
+# Upper bounds, each with its reason: a value past them is a typo, and would crash deep in the
+# run (an overflowing card field, a world that cannot be allocated) instead of here, in one line.
+CARDHOLDERS_MAX = 50_000_000  # twice the largest city anywhere
+COUNT_MAX = 1_000_000  # any count of terminals, lines, districts: 60x a real city's 15,000 terminals
+FEN_MAX = 2**31 - 1  # a card's balance and amount fields are 4-byte signed
+RATE_MAX = 1_000.0  # trips or purchases per citizen per day, minutes of service: no person does more
+HOURS_MAX = 48.0  # a day, and its night until the next morning's uploads
+SECONDS_MAX = 172_800.0  # two days, in seconds
+KM_MAX = 1_000.0  # a taxi ride inside one city
 
 
 class ScenarioError(CardTwinError):
@@ -297,8 +306,28 @@ def _check_by_name(name: str, table: Table, f: str) -> None:
             _need(value >= 0, where, ">= 0", value)
         if key.endswith(("_share", "_probability")):
             _need(0 <= value <= 1, where, "0..1", value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            bound, why = _upper_bound(key)
+            _need(value <= bound, where, f"<= {bound:g} ({why})", value)
         if key.endswith("_percent"):
             _need(0 <= value <= 100, where, "0..100", value)
+
+
+def _upper_bound(key: str) -> tuple[float, str]:
+    """The largest value a figure may take, by what its key says it is, and why."""
+    if key == "cardholders":
+        return CARDHOLDERS_MAX, "twice the largest city"
+    if "_fen" in key:
+        return FEN_MAX, "a card's 4-byte signed amount"
+    if key.endswith("_h"):
+        return HOURS_MAX, "two days"
+    if key.endswith(("_s", "_s_per_station")):
+        return SECONDS_MAX, "two days"
+    if key.endswith("_km_mean"):
+        return KM_MAX, "a ride inside one city"
+    if key.endswith(("_per_day", "_percent")):
+        return RATE_MAX, "more than any person does in a day"
+    return COUNT_MAX, "60 times a real city's terminals"
 
 
 def _check_city(c: Table, f: str) -> None:

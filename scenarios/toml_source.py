@@ -84,6 +84,9 @@ def _read(path: Path, shown: str) -> tuple[dict[str, Any], dict[KeyPath, str]]:
     except tomllib.TOMLDecodeError as exc:
         m = _TOML_LINE.search(str(exc))
         raise ScenarioError(f"{shown}:{m.group(1) if m else 1}: not valid TOML: {exc}") from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively (found by fuzzing).
+        raise ScenarioError(f"{shown}:1: not valid TOML: nested too deeply") from None
     return doc, {k: f"{shown}:{n}" for k, n in key_lines(text).items()}
 
 

@@ -122,7 +122,8 @@ def test_a_cloned_card_is_detected_and_hotlisted_within_one_clearing_cycle(
     bo.clearing.ingest_file(batch([load]), "load.ctb", CLEARING_DAY)
     bo.clearing.ingest_file(batch(ours), "ours.ctb", CLEARING_DAY)
     report = bo.clearing.ingest_file(batch(theirs, seq=2), "theirs.ctb", CLEARING_DAY)
-    assert [r for r, _ in report.quarantined] == [Reason.DUPLICATE]  # the TAC verifies: same keys
+    # The TAC verifies (same keys) at a fresh PSAM serial: the counter was spent by another card.
+    assert [r for r, _ in report.quarantined] == [Reason.COUNTER_CONFLICT]
     suspects = hotlist_clones(bo.ledger.db, bo.hotlist, MOMENT + timedelta(hours=3))
     assert [(s.asn, s.counter) for s in suspects] == [(genuine.state.asn, 0)]
     assert "cloned card" in suspects[0].line()
@@ -255,3 +256,64 @@ def test_ed_pin_try_limit_holds_through_terminals_power_cuts_and_card_images(
         purchase_terminal.purchase(ch, 500, MOMENT, purse=commands.PURSE_ED, pin=b"\x12\x34\x56")
     assert card.state.ed_balance_fen == 10_000 and card.state.ed_offline_counter == 0
     assert datetime(2026, 1, 1) < MOMENT  # the moments used are inside the card's validity
+
+
+_TID = bytes.fromhex("000000000101")
+_DT = bytes.fromhex("20261123083000")
+
+
+def _wrong_debit(card: CardOS) -> int:
+    from tests.cardkit import send
+
+    assert send(card, commands.initialize_for_purchase(commands.PURSE_EP, 1, 10, _TID))[1] == 0x9000
+    return send(card, commands.debit_for_purchase(1, _DT, bytes(4)))[1]
+
+
+@pytest.mark.parametrize("limit", [3, 5])
+def test_wrong_purchase_macs_block_the_card_at_its_limit_and_the_terminal_gets_a_typed_error(
+    limit: int, make_card: Callable[..., tuple[CardOS, SimChannel]], purchase_terminal: PurchaseTerminal
+) -> None:
+    from tests.cardkit import send
+
+    card, channel = make_card(asn_int=1)
+    card.state.ep_balance_fen = 10_000
+    card.mac_errors_max = limit
+    assert send(card, commands.select())[1] == 0x9000
+    assert [_wrong_debit(card) for _ in range(limit - 1)] == [0x9302] * (limit - 1)
+    assert card.state.mac_errors == (limit - 1, 0, 0)
+    # A correct MAC (a real purchase) resets the key's count: errors must be consecutive.
+    purchase_terminal.purchase(channel, 182, MOMENT)
+    assert card.state.mac_errors == (0, 0, 0) and not card.state.blocked
+    assert send(card, commands.select())[1] == 0x9000
+    answers = [_wrong_debit(card) for _ in range(limit - 1)]
+    assert send(card, commands.initialize_for_purchase(commands.PURSE_EP, 1, 10, _TID))[1] == 0x9000
+    answers.append(send(card, commands.debit_for_purchase(1, _DT, bytes(4)))[1])
+    assert answers == [0x9302] * (limit - 1) + [0x6A81]  # the limit's own answer: blocked
+    assert card.state.blocked and card.state.mac_errors == (limit, 0, 0)
+    # The block and the count survive the card going back to its compact image.
+    again = CardState.from_image(card.state.to_image())
+    assert again.blocked and again.mac_errors == (limit, 0, 0)
+    channel.insert()
+    with pytest.raises(CardBlockedError):
+        purchase_terminal.purchase(channel, 182, MOMENT + timedelta(minutes=1))
+
+
+def test_wrong_load_and_block_macs_are_counted_per_key(
+    make_card: Callable[..., tuple[CardOS, SimChannel]],
+) -> None:
+    from tests.cardkit import send
+
+    card, _ = make_card(asn_int=2)
+    assert send(card, commands.select())[1] == 0x9000
+    terminal = bytes.fromhex("000000000901")
+    for expected in (0x9302, 0x9302):
+        assert send(card, commands.initialize_for_load(commands.PURSE_EP, 1, 100, terminal))[1] == 0x9000
+        assert send(card, commands.credit_for_load(_DT, bytes(4)))[1] == expected
+    assert card.state.mac_errors == (0, 2, 0)
+    for _ in range(2):
+        assert send(card, commands.get_challenge())[1] == 0x9000
+        assert send(card, commands.application_block(bytes(4)))[1] == 0x9302
+    assert card.state.mac_errors == (0, 2, 2) and not card.state.blocked
+    assert send(card, commands.get_challenge())[1] == 0x9000
+    assert send(card, commands.application_block(bytes(4)))[1] == 0x6A81
+    assert card.state.blocked

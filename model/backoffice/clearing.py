@@ -16,7 +16,15 @@ with that reason code (the batch's other records go on):
     corrupt-record     its own CRC fails or a field is out of range (see model.records.batch)
     no-proof           committed without proof (empty TAC): real money, needs a person
     forged-tac         the TAC does not verify with the issuer's keys
-    duplicate          the card's (ASN, purse, counter family, counter) was seen already
+    duplicate          the same transaction again: its PSAM serial (purchases) or card counter
+                       (loads) cleared or held with the same card fields; or a no-proof record
+                       whose serial or counter a TAC-proven record holds
+    serial-reused      the PSAM serial cleared already with other card fields (an ALERT): the
+                       purchase TAC does not cover the card counter, so a dishonest terminal can
+                       re-encode it; whichever copy arrives second is held, the serial pays once
+    counter-conflict   a valid TAC at a fresh PSAM serial, on a card counter another transaction
+                       spent (an ALERT: a re-encoded counter or a cloned card); releasable, never
+                       condemned, since its TAC proves the card paid
     hotlisted          the card was hotlisted and the record is at or after the effect time
     older-than-cutoff  the record's day is more than `cutoff_days` before the clearing day
     counter-gap        the card's previous counter of this family has not been seen
@@ -30,10 +38,16 @@ and each batch through these, which quarantine the whole file (bytes kept, nothi
 or flag it while its readable records are still processed: bad-checksum, truncated,
 totals-mismatch.
 
+A no-proof record takes nothing: its counter and serial close gaps (the card did count it) but
+a TAC-proven record with the same counter or serial still clears, and the no-proof one's
+release is then refused with the reason. A forged no-proof record cannot strand a genuine one.
+
 Gaps are not errors by themselves: uploads arrive out of order, and a PSAM spends a serial when
 a card fails after MAC1. A record held for a gap is released by itself when the missing number
 arrives; one that stays held needs a person (`release`). Records held as no-proof, hotlisted or
-older-than-cutoff are released only by review; duplicates, forged TACs and corrupt bytes never.
+older-than-cutoff or counter-conflict are released only by review; forged TACs only once their TAC
+verifies with the keys loaded (a key file put right); duplicates, reused serials and corrupt bytes
+never. Any held record can be rejected with a note; a rejected one gives back what it held.
 
 Postings: loads `Dr receivable:<recharge point> / Cr float` (`Dr transfer` for a replaced card's
 balance reloaded by the operator's transfer window); purchases `Dr float /
@@ -45,12 +59,13 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Protocol
 
+from model.backoffice.clearing_schema import ensure_schema
+from model.backoffice.identity import DECIDED_SQL, Spent
 from model.backoffice.ledger import Ledger
 from model.backoffice.registry import Participant, Registry, Sector
 from model.backoffice.tac_verifier import TacVerifier
@@ -58,15 +73,16 @@ from model.backoffice.terms import (
     FAMILY_BYTE,
     LOAD_TYPES,
     RELEASABLE,
+    REVERIFIABLE,
+    ClearingError,
     HotlistLookup,
     IngestReport,
     NoHotlist,
     Reason,
     day_int,
-    family,
+    hold_detail,
     record_key,
 )
-from model.errors import CardTwinError
 from model.records import BatchHeader, WireRecord, decode_record, parse_batch
 
 CUTOFF_DAYS_DEFAULT = 7
@@ -74,59 +90,8 @@ QUARANTINE_MAX = 1_000_000
 BATCH_BYTES_MAX = 64 * 1024 * 1024
 
 
-class ClearingError(CardTwinError):
-    """An ingest or review request the clearing house refuses."""
-
-
-# Held records whose card really did the transaction: their counter and serial are spent.
-_SPENT = frozenset(r.value for r in RELEASABLE)
+_ALERTING = frozenset({Reason.SERIAL_REUSED, Reason.COUNTER_CONFLICT})
 _GAPS = frozenset({Reason.COUNTER_GAP.value, Reason.SERIAL_GAP.value})
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS batches (
-    id INTEGER PRIMARY KEY,
-    digest BLOB NOT NULL UNIQUE,
-    name TEXT NOT NULL,
-    terminal_id BLOB,
-    batch_seq INTEGER,
-    clearing_day INTEGER NOT NULL,
-    declared_load_fen INTEGER NOT NULL,
-    declared_purchase_fen INTEGER NOT NULL,
-    raw BLOB                       -- the file's bytes, kept when any part of it is quarantined
-);
-CREATE INDEX IF NOT EXISTS batches_terminal ON batches(terminal_id, batch_seq);
-CREATE TABLE IF NOT EXISTS records (
-    -- Appended in ingest order, with no index on `key`: an index in card order would rewrite
-    -- pages all over the file at every commit. Uniqueness of `key` is enforced by the clearing
-    -- house's memory of every key (rebuilt from this table at start) and checked by the
-    -- reconciliation.
-    id INTEGER PRIMARY KEY,
-    key BLOB NOT NULL,             -- ASN(8) | family(1) | counter(2); 12 bytes for account payments
-    batch_id INTEGER NOT NULL,
-    participant TEXT NOT NULL,
-    tx_type INTEGER NOT NULL,
-    amount_fen INTEGER NOT NULL,
-    day INTEGER NOT NULL,          -- the transaction's day, YYYYMMDD
-    terminal_id BLOB NOT NULL,
-    serial INTEGER NOT NULL,
-    posting_id INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS quarantine (
-    id INTEGER PRIMARY KEY,
-    batch_id INTEGER NOT NULL,
-    idx INTEGER NOT NULL,          -- record index in the batch; -1 for the whole batch or its tail
-    reason TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    raw BLOB,                      -- the record's bytes (the batch's are in batches.raw)
-    key BLOB
-);
-CREATE TABLE IF NOT EXISTS releases (
-    quarantine_id INTEGER PRIMARY KEY REFERENCES quarantine(id),
-    posting_id INTEGER,
-    note TEXT NOT NULL
-);
-"""
 
 
 @dataclass(slots=True)
@@ -158,62 +123,50 @@ class ClearingHouse:
         self.verifier = verifier
         self.hotlist: HotlistLookup = hotlist if hotlist is not None else NoHotlist()
         self.cutoff_days = cutoff_days
-        self.db.executescript(_SCHEMA)
+        ensure_schema(self.db, "clearing database")
         self._load_state()
 
     # -- state rebuilt from the database ------------------------------------------------
 
     def _load_state(self) -> None:
-        """The sequences seen and the held gaps, from committed rows only: after a crash or a
-        rolled-back batch, memory is whatever the database says."""
-        self._counters: dict[bytes, set[int]] = defaultdict(set)
-        self._serials: dict[bytes, set[int]] = defaultdict(set)
-        self._held_gaps: dict[int, tuple[str, WireRecord, str]] = {}
-        self._shadow: dict[bytes, int] = defaultdict(int)
-        for key, tx_type, terminal_id, serial, amount in self.db.execute(
-            "SELECT key, tx_type, terminal_id, serial, amount_fen FROM records WHERE length(key) = 11"
-        ):
-            self._counters[key[:9]].add(int.from_bytes(key[9:], "big"))
-            self._shadow[key[:8]] += amount if tx_type in LOAD_TYPES else -amount
-            if tx_type not in LOAD_TYPES:
-                self._serials[terminal_id].add(serial)
-        released = {row[0] for row in self.db.execute("SELECT quarantine_id FROM releases")}
-        rows = self.db.execute(
-            "SELECT q.id, q.reason, q.raw, b.terminal_id FROM quarantine q "
-            "JOIN batches b ON b.id = q.batch_id WHERE q.key IS NOT NULL"
-        )
-        for qid, reason, raw, _terminal in rows:
-            if reason not in _SPENT:
-                continue
-            record = decode_record(raw, f"quarantine {qid}", check_crc=False)
-            self._see(record)
-            if reason in _GAPS and qid not in released:
-                owner = self.registry.owner(record.terminal_id)
-                participant = owner.participant_id if owner is not None else ""
-                self._held_gaps[qid] = (reason, record, participant)
+        """Memory is whatever the committed rows say: after a crash or a rolled-back batch too."""
+        self._spent = Spent.load(self.db, self.registry)
+        self._batch_seqs: dict[bytes, int] = {
+            bytes(terminal): int(seq)
+            for terminal, seq in self.db.execute(
+                "SELECT terminal_id, MAX(batch_seq) FROM batches "
+                "WHERE batch_seq IS NOT NULL GROUP BY terminal_id"
+            )
+        }
         self._quarantine_rows = int(self.db.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0])
-
-    def _see(self, record: WireRecord) -> None:
-        self._counters[record.asn + bytes((family(record.tx_type),))].add(record.counter)
-        if record.tx_type not in LOAD_TYPES:
-            self._serials[record.terminal_id].add(record.terminal_serial)
 
     # -- ingest -------------------------------------------------------------------------
 
     def ingest_file(self, raw: bytes, name: str, clearing_day: date) -> IngestReport:
-        """Ingest one batch file's bytes. Idempotent by content."""
+        """Ingest one batch file's bytes. Idempotent by content.
+
+        A record already on the books under another writer (the unique identity indexes refuse
+        it) rolls the batch back; memory is rebuilt from the database and the batch runs again
+        once, so what the other writer posted is held here as duplicates."""
         if len(raw) > BATCH_BYTES_MAX:
             raise ClearingError(f"{name}: {len(raw)} bytes, a batch file has at most {BATCH_BYTES_MAX}")
         digest = hashlib.sha256(raw).digest()
-        if self.db.execute("SELECT 1 FROM batches WHERE digest = ?", (digest,)).fetchone():
-            return IngestReport(name, already_ingested=True)
-        try:
-            with self.ledger.transaction(durable=False):
-                report = self._ingest(raw, digest, name, clearing_day)
-        except BaseException:
-            self._load_state()  # the batch rolled back; so does memory
-            raise
-        return report
+        for attempt in (1, 2):
+            if self.db.execute("SELECT 1 FROM batches WHERE digest = ?", (digest,)).fetchone():
+                return IngestReport(name, already_ingested=True)
+            try:
+                with self.ledger.transaction(durable=False):
+                    return self._ingest(raw, digest, name, clearing_day)
+            except sqlite3.IntegrityError as exc:
+                self._load_state()
+                if attempt == 2:
+                    raise ClearingError(
+                        f"{name}: refused by the database's identity rule after a reload ({exc})"
+                    ) from None
+            except BaseException:
+                self._load_state()  # the batch rolled back; so does memory
+                raise
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _ingest(self, raw: bytes, digest: bytes, name: str, clearing_day: date) -> IngestReport:
         report = IngestReport(name)
@@ -221,7 +174,7 @@ class ClearingHouse:
         header = parsed.header
         if header is not None:
             report.notes += self._upload_order(header.terminal_id, header.batch_seq, name)
-        self.db.execute(
+        cursor = self.db.execute(
             "INSERT INTO batches(digest, name, terminal_id, batch_seq, clearing_day, declared_load_fen, "
             "declared_purchase_fen, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -235,7 +188,8 @@ class ClearingHouse:
                 None,
             ),
         )
-        batch_id = int(self.db.execute("SELECT last_insert_rowid()").fetchone()[0])
+        assert cursor.lastrowid is not None
+        batch_id = int(cursor.lastrowid)
         held: list[tuple[int, int, str, str, bytes | None, bytes | None]] = []
 
         def hold(index: int, reason: Reason, detail: str, chunk: bytes | None, key: bytes | None) -> None:
@@ -270,10 +224,12 @@ class ClearingHouse:
             )
             self._post(batch_id, name, clearing_day, posting, report)
         self._add_quarantine(held)
+        self._add_alerts(batch_id, report)
         if held:
             # Clean files stay in the terminal archive; a file with anything held is kept here whole.
             self.db.execute("UPDATE batches SET raw = ? WHERE id = ?", (raw, batch_id))
-        report.auto_released = self._release_closed_gaps(clearing_day)
+        touched = [r for _, _, r in parsed.records] if header is not None and owner is not None else []
+        report.auto_released = self._release_closed_gaps(clearing_day, touched)
         return report
 
     def _owner(self, header: BatchHeader, name: str, hold: _Hold) -> Participant | None:
@@ -304,13 +260,12 @@ class ClearingHouse:
 
     def _upload_order(self, terminal_id: bytes, batch_seq: int, name: str) -> list[str]:
         """Say when a terminal's uploads arrive out of their sequence: the records tell the rest
-        (a later batch's first records wait for gaps, a repeated one's are duplicates)."""
-        row = self.db.execute(
-            "SELECT MAX(batch_seq), COUNT(*) FROM batches WHERE terminal_id = ? AND batch_seq IS NOT NULL",
-            (terminal_id,),
-        ).fetchone()
-        highest, count = row[0], int(row[1])
-        if count == 0 or highest is None:
+        (a later batch's first records wait for gaps, a repeated one's are duplicates). O(1):
+        each terminal's highest batch is remembered."""
+        highest = self._batch_seqs.get(terminal_id)
+        if highest is None or batch_seq > highest:
+            self._batch_seqs[terminal_id] = batch_seq
+        if highest is None:
             return []
         if batch_seq <= highest:
             return [
@@ -331,14 +286,19 @@ class ClearingHouse:
         hold: _Hold,
         posting: _Posting,
     ) -> None:
+        """Each record's checks, in the module docstring's order. O(records): every check is a
+        set or dict lookup by the record's own counter or serial."""
         # The hot loop of the night: locals for everything it touches, messages only on faults.
         cutoff = day_int(clearing_day - timedelta(days=self.cutoff_days))
         verify = self.verifier.verify
         effective = self.hotlist.effective
-        counters = self._counters
-        shadow = self._shadow
+        spent = self._spent
+        counters = spent.counters
+        pending = spent.pending_counters
+        shadow = spent.shadow
         # The parser checked that every record carries the header's terminal ID.
-        terminal_serials = self._serials[terminal_id]
+        terminal_serials = spent.serials[terminal_id]
+        pending_serials = spent.pending_serials.get(terminal_id, ())
         rows = posting.rows
         append = rows.append
         posting_id = posting.posting_id
@@ -348,37 +308,40 @@ class ClearingHouse:
             tx_type, counter, asn = r.tx_type, r.counter, r.asn
             fam_key = asn + FAMILY_BYTE[tx_type]
             is_load = tx_type in LOAD_TYPES
-            reason: Reason | None = None
-            if r.flags:  # the only flag: committed without proof
-                reason = Reason.NO_PROOF
-            elif not verify(r, chunk):
-                hold(index, Reason.FORGED_TAC, _detail(Reason.FORGED_TAC, name, index, r), chunk, None)
-                continue
+            serial = r.terminal_serial
             seen = counters[fam_key]
-            if counter in seen:
-                hold(index, Reason.DUPLICATE, _detail(Reason.DUPLICATE, name, index, r), chunk, None)
+            key = fam_key + counter.to_bytes(2, "big")
+            reason = self._identity_fault(r, key, seen, terminal_serials, is_load, chunk, verify)
+            if reason is not None:
+                hold(index, reason, hold_detail(reason, name, index, r), chunk, _held_key(reason, key))
+                if reason is Reason.NO_PROOF:
+                    spent.claim(r)
+                elif reason is Reason.COUNTER_CONFLICT:
+                    terminal_serials[serial] = key
                 continue
             date_time = r.date_time
             day = days.get(date_time[:4])
             if day is None:
                 day = days[date_time[:4]] = int(date_time[:4].hex())
-            serial = r.terminal_serial
-            if reason is None:
-                listed = effective(asn)
-                if listed is not None and date_time >= listed:
-                    reason = Reason.HOTLISTED
-                elif day < cutoff:
-                    reason = Reason.OLDER_THAN_CUTOFF
-                elif counter > 0 and (counter - 1) not in seen:
-                    reason = Reason.COUNTER_GAP
-                elif not is_load and serial > 0 and (serial - 1) not in terminal_serials:
-                    reason = Reason.SERIAL_GAP
+            listed = effective(asn)
+            if listed is not None and date_time >= listed:
+                reason = Reason.HOTLISTED
+            elif day < cutoff:
+                reason = Reason.OLDER_THAN_CUTOFF
+            elif counter > 0 and (counter - 1) not in seen and (counter - 1) not in pending.get(fam_key, ()):
+                reason = Reason.COUNTER_GAP
+            elif (
+                not is_load
+                and serial > 0
+                and (serial - 1) not in terminal_serials
+                and (serial - 1) not in pending_serials
+            ):
+                reason = Reason.SERIAL_GAP
             seen.add(counter)
-            key = fam_key + counter.to_bytes(2, "big")
             if not is_load:
-                terminal_serials.add(serial)
+                terminal_serials[serial] = key
             if reason is not None:
-                detail = _detail(reason, name, index, r, effective(asn), cutoff)
+                detail = hold_detail(reason, name, index, r, effective(asn), cutoff)
                 hold(index, reason, detail, chunk, key)
                 continue
             amount = r.amount_fen
@@ -391,6 +354,30 @@ class ClearingHouse:
                 shadow[asn] -= amount
         posting.load_fen += load_total
         posting.purchase_fen += purchase_total
+
+    @staticmethod
+    def _identity_fault(
+        r: WireRecord,
+        key: bytes,
+        seen: set[int],
+        terminal_serials: dict[int, bytes],
+        is_load: bool,
+        chunk: bytes,
+        verify: Callable[[WireRecord, bytes], bool],
+    ) -> Reason | None:
+        """No proof, a forged TAC, or an identity already spent; O(1). A purchase is known by
+        its PSAM serial (its TAC covers it), a load by its card counter (its TAC covers that)."""
+        if r.flags:  # the only flag: committed without proof
+            taken = r.counter in seen if is_load else r.terminal_serial in terminal_serials
+            return Reason.DUPLICATE if taken else Reason.NO_PROOF
+        if not verify(r, chunk):
+            return Reason.FORGED_TAC
+        if is_load:
+            return Reason.DUPLICATE if r.counter in seen else None
+        holder = terminal_serials.get(r.terminal_serial)
+        if holder is not None:
+            return Reason.DUPLICATE if holder == key else Reason.SERIAL_REUSED
+        return Reason.COUNTER_CONFLICT if r.counter in seen else None
 
     def _post(
         self, batch_id: int, name: str, clearing_day: date, posting: _Posting, report: IngestReport
@@ -441,24 +428,38 @@ class ClearingHouse:
                 record = decode_record(chunk, "held record", check_crc=False)
                 owner = self.registry.owner(record.terminal_id)
                 assert owner is not None
-                self._held_gaps[first + n] = (reason, record, owner.participant_id)
+                self._spent.hold_gap(first + n, reason, record, owner.participant_id)
+
+    def _add_alerts(self, batch_id: int, report: IngestReport) -> None:
+        """A reused serial or a spent counter under a valid TAC is someone's dishonesty or a
+        clone: an alert for a person, kept in the database beside the hold."""
+        for reason, detail in report.quarantined:
+            if reason in _ALERTING:
+                report.alerts.append(f"{reason.value}: {detail}")
+                self.db.execute(
+                    "INSERT INTO alerts(batch_id, kind, detail) VALUES (?, ?, ?)",
+                    (batch_id, reason.value, detail),
+                )
 
     # -- review and gaps ----------------------------------------------------------------
 
-    def _gap_open(self, record: WireRecord) -> bool:
-        fam_key = record.asn + bytes((family(record.tx_type),))
-        if record.counter > 0 and record.counter - 1 not in self._counters[fam_key]:
-            return True
-        if record.tx_type in LOAD_TYPES or record.terminal_serial == 0:
-            return False
-        return record.terminal_serial - 1 not in self._serials[record.terminal_id]
+    def _release_closed_gaps(self, clearing_day: date, touched: list[WireRecord] | None = None) -> int:
+        """Post every held gap that `touched` (a batch's records) closed, and the gaps those
+        close in turn; all held gaps when `touched` is None (after a review).
 
-    def _release_closed_gaps(self, clearing_day: date) -> int:
+        O(touched + released): a held gap is found by the counter or serial it waits for, never
+        by scanning every held gap at every batch (which made the night quadratic)."""
+        spent = self._spent
+        queue = sorted(spent.held_gaps) if touched is None else spent.waiting_on(touched)
         released = 0
-        for qid, (_reason, record, participant) in list(self._held_gaps.items()):
-            if not self._gap_open(record):
-                self._post_released(qid, record, participant, clearing_day, "gap closed by a later upload")
-                released += 1
+        while queue:
+            qid = queue.pop(0)
+            entry = spent.held_gaps.get(qid)
+            if entry is None or spent.gap_open(entry[1]):
+                continue
+            self._post_released(qid, entry[1], entry[2], clearing_day, "gap closed by a later upload")
+            released += 1
+            queue += spent.waiting_on([entry[1]])
         return released
 
     def _post_released(self, qid: int, record: WireRecord, participant: str, day: date, note: str) -> None:
@@ -491,26 +492,45 @@ class ClearingHouse:
         self.db.execute(
             "INSERT INTO releases(quarantine_id, posting_id, note) VALUES (?, ?, ?)", (qid, posting_id, note)
         )
-        self._shadow[record.asn] += record.amount_fen if record.is_load else -record.amount_fen
-        self._held_gaps.pop(qid, None)
+        self._spent.shadow[record.asn] += record.amount_fen if record.is_load else -record.amount_fen
+        self._spent.see(record)
+        self._spent.drop_gap(qid)
+
+    def _undecided(self, verb: str, quarantine_id: int, note: str) -> tuple[Reason, bytes | None]:
+        row = self.db.execute("SELECT reason, raw FROM quarantine WHERE id = ?", (quarantine_id,)).fetchone()
+        if row is None:
+            raise ClearingError(f"{verb}: no quarantine entry {quarantine_id}")
+        if self.db.execute("SELECT 1 FROM releases WHERE quarantine_id = ?", (quarantine_id,)).fetchone():
+            raise ClearingError(f"{verb}: quarantine {quarantine_id} is already released")
+        if self.db.execute("SELECT 1 FROM rejections WHERE quarantine_id = ?", (quarantine_id,)).fetchone():
+            raise ClearingError(f"{verb}: quarantine {quarantine_id} is already rejected")
+        if not note.strip():
+            raise ClearingError(f"{verb}: quarantine {quarantine_id}: a review note is required")
+        return Reason(row[0]), None if row[1] is None else bytes(row[1])
+
+    def refusal(self, reason: Reason, record: WireRecord) -> str:
+        """Why a held record cannot be posted now, or '' when it can (re-verified against the
+        keys and the books as they are now)."""
+        if reason not in RELEASABLE and reason not in REVERIFIABLE:
+            return f"a {reason.value} record can never be posted: its transaction is paid or unproven"
+        if reason in REVERIFIABLE and not self.verifier.verify(record):
+            return "its TAC still does not verify with the issuer keys loaded (correct the key file first)"
+        if reason in (Reason.NO_PROOF, Reason.FORGED_TAC):
+            return self._spent.taken_by(record)  # the counter or serial a proven record holds
+        return ""
 
     def release(self, quarantine_id: int, note: str, clearing_day: date) -> None:
-        """A person reviewed the held record and accepts it: post it now."""
-        row = self.db.execute(
-            "SELECT q.reason, q.raw, b.terminal_id FROM quarantine q JOIN batches b ON b.id = q.batch_id "
-            "WHERE q.id = ?",
-            (quarantine_id,),
-        ).fetchone()
-        if row is None:
-            raise ClearingError(f"release: no quarantine entry {quarantine_id}")
-        reason = Reason(row[0])
-        if reason not in RELEASABLE or row[1] is None:
-            raise ClearingError(f"release: quarantine {quarantine_id} ({reason.value}) can never be posted")
-        if self.db.execute("SELECT 1 FROM releases WHERE quarantine_id = ?", (quarantine_id,)).fetchone():
-            raise ClearingError(f"release: quarantine {quarantine_id} is already released")
-        if not note.strip():
-            raise ClearingError(f"release: quarantine {quarantine_id}: a review note is required")
-        record = decode_record(row[1], f"quarantine {quarantine_id}", check_crc=False)
+        """A person reviewed the held record and accepts it: post it now, or say why not."""
+        reason, raw = self._undecided("release", quarantine_id, note)
+        if raw is None:
+            raise ClearingError(
+                f"release: quarantine {quarantine_id} ({reason.value}) is a whole file or unreadable "
+                "bytes: it can never be posted"
+            )
+        record = decode_record(raw, f"quarantine {quarantine_id}", check_crc=False)
+        why = self.refusal(reason, record)
+        if why:
+            raise ClearingError(f"release: quarantine {quarantine_id} ({reason.value}): {why}")
         owner = self.registry.owner(record.terminal_id)
         if owner is None:
             raise ClearingError(
@@ -523,6 +543,32 @@ class ClearingHouse:
         except BaseException:
             self._load_state()  # rolled back: memory follows the database
             raise
+
+    def reject(self, quarantine_id: int, note: str) -> None:
+        """A person reviewed the held record and refuses it for good: it is never paid, and
+        what it held (a counter, a serial) is given back."""
+        self._undecided("reject", quarantine_id, note)
+        with self.ledger.transaction():
+            self.db.execute(
+                "INSERT INTO rejections(quarantine_id, note) VALUES (?, ?)", (quarantine_id, note)
+            )
+        self._load_state()
+
+    def release_reverified(self, clearing_day: date) -> list[int]:
+        """Every forged-tac hold whose TAC verifies with the keys loaded now, released: the
+        night a key file was wrong is put right by rerunning with the corrected one."""
+        released: list[int] = []
+        for quarantine_id, reason, _ in self.held():
+            if reason != Reason.FORGED_TAC.value:
+                continue
+            raw = self.db.execute("SELECT raw FROM quarantine WHERE id = ?", (quarantine_id,)).fetchone()[0]
+            if raw is None:
+                continue
+            if self.refusal(Reason.FORGED_TAC, decode_record(bytes(raw), "held", check_crc=False)):
+                continue
+            self.release(quarantine_id, "re-verified with corrected issuer keys", clearing_day)
+            released.append(quarantine_id)
+        return released
 
     def reingest(self, batch_name: str, clearing_day: date) -> IngestReport:
         """A batch quarantined whole (unknown terminal) is ingested again once the registry
@@ -556,38 +602,22 @@ class ClearingHouse:
     # -- queries ------------------------------------------------------------------------
 
     def held(self) -> list[tuple[int, str, str]]:
-        """Quarantine entries not released: (id, reason, detail)."""
+        """Quarantine entries neither released nor rejected: (id, reason, detail)."""
         return [
             (int(q), str(r), str(d))
             for q, r, d in self.db.execute(
-                "SELECT id, reason, detail FROM quarantine "
-                "WHERE id NOT IN (SELECT quarantine_id FROM releases) ORDER BY id"
+                f"SELECT id, reason, detail FROM quarantine WHERE id NOT IN ({DECIDED_SQL}) ORDER BY id"
             )
         ]
 
     def shadow_balance_fen(self, asn: bytes) -> int:
         """The card's balance as the back office knows it: every posted record's effect, both purses."""
-        return self._shadow.get(asn, 0)
+        return self._spent.shadow.get(asn, 0)
 
 
-def _detail(
-    reason: Reason, name: str, index: int, r: WireRecord, listed: bytes | None = None, cutoff: int = 0
-) -> str:
-    """The one-line reason of a held record; built only for the few records that are held."""
-    where = f"{name} record {index} (card {r.asn.hex()} counter {r.counter})"
-    if reason is Reason.NO_PROOF:
-        return f"{where}: committed without proof (no TAC), needs review"
-    if reason is Reason.FORGED_TAC:
-        return f"{where}: TAC does not verify with the issuer keys"
-    if reason is Reason.DUPLICATE:
-        return f"{where}: already cleared or held"
-    if reason is Reason.HOTLISTED:
-        return f"{where}: at {r.date_time.hex()}, hotlisted from {listed.hex() if listed else '?'}"
-    if reason is Reason.OLDER_THAN_CUTOFF:
-        return f"{where}: day {r.day} is before the cut-off {cutoff}"
-    if reason is Reason.COUNTER_GAP:
-        return f"{where}: the card's counter {r.counter - 1} was not seen (held until it is)"
-    return f"{where}: PSAM serial {r.terminal_serial - 1} of {r.terminal_id.hex()} was not seen"
+def _held_key(reason: Reason, key: bytes) -> bytes | None:
+    """The card key a held record keeps: those that may still be posted (or close a gap)."""
+    return key if reason in (Reason.NO_PROOF, Reason.COUNTER_CONFLICT) else None
 
 
 class _Hold(Protocol):

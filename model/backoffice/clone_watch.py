@@ -2,7 +2,8 @@
 
 A cloned card carries the same ASN and keys as the genuine one, so its records verify. Both
 cards count from the same counters, so the two soon spend one counter each on different
-transactions: the clearing house then holds the second as a `duplicate` (model.backoffice.clearing). A
+transactions: the clearing house then holds the second as a `counter-conflict` (a purchase: a
+fresh PSAM serial under a valid TAC) or a `duplicate` (a load) (model.backoffice.clearing). A
 genuine duplicate (a batch re-sent, a record uploaded twice) is the same transaction: same
 terminal, same PSAM serial, same amount. A duplicate that differs in any of those is a second
 card spending the same counter: a clone. This module reads the night's duplicates against
@@ -49,14 +50,16 @@ def find_clones(db: sqlite3.Connection) -> list[CloneSuspect]:
     """Every card with a counter spent on two different transactions, from the clearing
     database's cleared records and quarantine (one suspect per card and counter)."""
     duplicates = db.execute(
-        "SELECT raw FROM quarantine WHERE reason = ? AND raw IS NOT NULL ORDER BY id LIMIT ?",
-        (Reason.DUPLICATE.value, SUSPECTS_MAX),
+        "SELECT raw FROM quarantine WHERE reason IN (?, ?) AND raw IS NOT NULL ORDER BY id LIMIT ?",
+        (Reason.DUPLICATE.value, Reason.COUNTER_CONFLICT.value, SUSPECTS_MAX),
     ).fetchall()
     if not duplicates:
         return []
     wanted: dict[bytes, list[WireRecord]] = {}
     for (raw,) in duplicates:
         r = decode_record(bytes(raw), "quarantine duplicate", check_crc=False)
+        if r.no_proof:
+            continue  # no TAC, no proof of any card: a terminal's claim is no clone's sign
         wanted.setdefault(record_key(r.asn, r.tx_type, r.counter), []).append(r)
     # The first holder of each counter: a cleared record, or a record held with its key.
     first: dict[bytes, tuple[bytes, int, int]] = {}
@@ -65,7 +68,10 @@ def find_clones(db: sqlite3.Connection) -> list[CloneSuspect]:
     ):
         if bytes(key) in wanted:
             first.setdefault(bytes(key), (bytes(terminal), int(serial), int(amount)))
-    for key, raw in db.execute("SELECT key, raw FROM quarantine WHERE key IS NOT NULL ORDER BY id"):
+    for key, raw in db.execute(
+        "SELECT key, raw FROM quarantine WHERE key IS NOT NULL AND reason NOT IN (?, ?) ORDER BY id",
+        (Reason.COUNTER_CONFLICT.value, Reason.NO_PROOF.value),
+    ):
         if bytes(key) in wanted and bytes(key) not in first:
             first[bytes(key)] = _identity(decode_record(bytes(raw), "quarantine", check_crc=False))
     out: list[CloneSuspect] = []

@@ -81,6 +81,7 @@ class Ledger:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         db.executescript(_SCHEMA)
+        self._synchronous = ""  # the mode last set on this connection: a PRAGMA costs a statement
 
     @contextmanager
     def transaction(self, durable: bool = True) -> Iterator[None]:
@@ -91,7 +92,10 @@ class Ledger:
         ingests that way: its inputs stay in the ingest folder and a rerun redoes a lost commit
         (batches are idempotent by content). Anything with an effect outside the database
         (settlement instructions, cash refunds, account payments) commits durably (FULL)."""
-        self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        mode = "FULL" if durable else "NORMAL"
+        if mode != self._synchronous:
+            self.db.execute(f"PRAGMA synchronous={mode}")
+            self._synchronous = mode
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield

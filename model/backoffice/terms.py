@@ -10,11 +10,16 @@ from datetime import date
 from enum import Enum
 from typing import Protocol
 
-from model.records import BatchFault
+from model.errors import CardTwinError
+from model.records import BatchFault, WireRecord
 
 REPORT_LINES_MAX = 50  # quarantine lines printed per batch; the table keeps every entry
 LOAD_TYPES = (0x01, 0x02)  # EP and ED loads: money onto the card
 _ED_TYPES = (0x01, 0x05)
+
+
+class ClearingError(CardTwinError):
+    """An ingest or review request the clearing house refuses."""
 
 
 class Reason(Enum):
@@ -29,6 +34,8 @@ class Reason(Enum):
     NO_PROOF = "no-proof"
     FORGED_TAC = "forged-tac"
     DUPLICATE = "duplicate"
+    SERIAL_REUSED = "serial-reused"
+    COUNTER_CONFLICT = "counter-conflict"
     HOTLISTED = "hotlisted"
     OLDER_THAN_CUTOFF = "older-than-cutoff"
     COUNTER_GAP = "counter-gap"
@@ -36,8 +43,17 @@ class Reason(Enum):
 
 
 RELEASABLE = frozenset(
-    {Reason.NO_PROOF, Reason.HOTLISTED, Reason.OLDER_THAN_CUTOFF, Reason.COUNTER_GAP, Reason.SERIAL_GAP}
+    {
+        Reason.NO_PROOF,
+        Reason.HOTLISTED,
+        Reason.OLDER_THAN_CUTOFF,
+        Reason.COUNTER_GAP,
+        Reason.SERIAL_GAP,
+        Reason.COUNTER_CONFLICT,
+    }
 )
+# Released only once the TAC verifies with the keys loaded now (a key file put right).
+REVERIFIABLE = frozenset({Reason.FORGED_TAC})
 
 
 class HotlistLookup(Protocol):
@@ -85,6 +101,7 @@ class IngestReport:
     auto_released: int = 0
     quarantined: list[tuple[Reason, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)  # a terminal's upload contradicts what cleared
 
     def lines(self) -> list[str]:
         if self.already_ingested:
@@ -95,6 +112,7 @@ class IngestReport:
             + (f", released {self.auto_released} held for gaps" if self.auto_released else "")
         ]
         out += [f"  note: {note}" for note in self.notes]
+        out += [f"  ALERT {alert}" for alert in self.alerts[:REPORT_LINES_MAX]]
         out += [
             f"  quarantine {reason.value}: {detail}" for reason, detail in self.quarantined[:REPORT_LINES_MAX]
         ]
@@ -103,3 +121,35 @@ class IngestReport:
                 f"  ... and {len(self.quarantined) - REPORT_LINES_MAX} more (the quarantine table keeps all)"
             )
         return out
+
+
+def hold_detail(
+    reason: Reason, name: str, index: int, r: WireRecord, listed: bytes | None = None, cutoff: int = 0
+) -> str:
+    """The one-line reason of a held record; built only for the few records that are held."""
+    where = f"{name} record {index} (card {r.asn.hex()} counter {r.counter})"
+    if reason is Reason.NO_PROOF:
+        return (
+            f"{where}: committed without proof (no TAC), needs review; takes no counter or serial meanwhile"
+        )
+    if reason is Reason.FORGED_TAC:
+        return f"{where}: TAC does not verify with the issuer keys"
+    if reason is Reason.DUPLICATE:
+        return f"{where}: already cleared or held"
+    if reason is Reason.SERIAL_REUSED:
+        return (
+            f"{where}: PSAM serial {r.terminal_serial} of {r.terminal_id.hex()} already cleared "
+            "with other card fields: a record re-encoded after its TAC"
+        )
+    if reason is Reason.COUNTER_CONFLICT:
+        return (
+            f"{where}: valid TAC at PSAM serial {r.terminal_serial} of {r.terminal_id.hex()}, but the "
+            "card's counter was spent by another transaction (a re-encoded counter or a cloned card)"
+        )
+    if reason is Reason.HOTLISTED:
+        return f"{where}: at {r.date_time.hex()}, hotlisted from {listed.hex() if listed else '?'}"
+    if reason is Reason.OLDER_THAN_CUTOFF:
+        return f"{where}: day {r.day} is before the cut-off {cutoff}"
+    if reason is Reason.COUNTER_GAP:
+        return f"{where}: the card's counter {r.counter - 1} was not seen (held until it is)"
+    return f"{where}: PSAM serial {r.terminal_serial - 1} of {r.terminal_id.hex()} was not seen"

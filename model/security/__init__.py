@@ -26,7 +26,10 @@ from model.security.keys import (
     KeyUsage,
     generate_issuer_keys,
     issuer_keys_toml,
+    key_file_warnings,
     load_issuer_keys,
+    require_usages,
+    write_issuer_keys,
 )
 from model.security.mac_inputs import (
     load_mac1_data,
@@ -53,6 +56,7 @@ __all__ = [
     "diversify",
     "generate_issuer_keys",
     "issuer_keys_toml",
+    "key_file_warnings",
     "load_issuer_keys",
     "load_mac1_data",
     "load_mac2_data",
@@ -65,7 +69,9 @@ __all__ = [
     "purchase_mac2_data",
     "purchase_session_seed",
     "purchase_tac_data",
+    "require_usages",
     "session_key",
     "tac",
     "tac_key",
+    "write_issuer_keys",
 ]

@@ -8,7 +8,9 @@ need it. No terminal ever holds a master key: terminals only talk to their PSAM.
 
 from __future__ import annotations
 
+import os
 import random
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from enum import Enum
@@ -156,6 +158,7 @@ def load_issuer_keys(path: Path) -> IssuerKeys:
     entries = doc.get("master", [])
     if not isinstance(entries, list):
         raise KeyStoreError(f"{path}: 'master' must be an array of tables ([[master]])")
+    first_seen: dict[tuple[KeyUsage, Algorithm, int], int] = {}
     for number, entry in enumerate(entries, start=1):
         where = f"{path}: master #{number}"
         if not isinstance(entry, dict):
@@ -170,8 +173,51 @@ def load_issuer_keys(path: Path) -> IssuerKeys:
         index = entry.get("index", KEY_INDEX_DEFAULT)
         if not isinstance(index, int) or not 0 < index < 256:
             raise KeyStoreError(f"{where}: index must be an integer 1..255")
-        masters[(usage, algorithm, index)] = _hex_field(entry, "key", 16, where)
+        slot = (usage, algorithm, index)
+        if slot in first_seen:
+            raise KeyStoreError(
+                f"{where}: {usage.value}/{_ALGORITHM_FILE_NAMES[algorithm]}/index {index} is given twice "
+                f"(also master #{first_seen[slot]}): which one is meant cannot be guessed"
+            )
+        first_seen[slot] = number
+        masters[slot] = _hex_field(entry, "key", 16, where)
     return IssuerKeys(issuer_id=issuer_id, masters=masters)
+
+
+def require_usages(keys: IssuerKeys, usages: frozenset[KeyUsage], where: str) -> None:
+    """KeyStoreError naming every missing master: each usage in `usages`, for every algorithm
+    and key index the file holds any key of (and at least one of them)."""
+    slots = sorted({(a, i) for _, a, i in keys.masters}) or [(Algorithm.DES3, KEY_INDEX_DEFAULT)]
+    missing = [
+        f"{u.value}/{_ALGORITHM_FILE_NAMES[a]}/index {i}"
+        for a, i in slots
+        for u in sorted(usages, key=lambda u: u.value)
+        if (u, a, i) not in keys.masters
+    ]
+    if missing:
+        raise KeyStoreError(f"{where}: no master key {', '.join(missing)} (needed to verify records)")
+
+
+def key_file_warnings(path: Path) -> list[str]:
+    """What is wrong with a key file's permissions: master keys readable by anyone on the machine."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return []
+    if mode & (stat.S_IROTH | stat.S_IWOTH):
+        return [f"{path}: key file is readable by every user (mode {stat.S_IMODE(mode):o}); chmod 600 it"]
+    return []
+
+
+def write_issuer_keys(path: Path, keys: IssuerKeys) -> None:
+    """Write the key file `load_issuer_keys` reads, mode 0600 from its first byte (test keys only)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT: set it
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(issuer_keys_toml(keys))
+    except OSError as exc:
+        raise KeyStoreError(f"{path}: cannot write key file: {exc.strerror}") from None
 
 
 def issuer_keys_toml(keys: IssuerKeys) -> str:

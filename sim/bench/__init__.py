@@ -1,12 +1,13 @@
 """Benchmarks of the real code paths, each a plain function that runs the work and returns its
 figures as `key=value` lines (the command line prints them): purchases against bare crypto
-(`purchase`), clearing-house ingest (`clearing`, on records made by `synthetic_batches`), APDU
+(`purchase`), the clearing house's night (`clearing`, on a twin day's uploads or on records made by
+`synthetic_batches`), APDU
 round trips through pcscd + vpcd (`apdu`), a city day at a given size (`day`) and a sweep on a
 Dask cluster (`sweep`).
 """
 
 from sim.bench.apdu import bench_apdu
-from sim.bench.clearing import bench_clearing
+from sim.bench.clearing import bench_clearing, bench_clearing_twin
 from sim.bench.day import bench_day
 from sim.bench.purchase import bench_purchase
 from sim.bench.sweep import bench_sweep
@@ -15,6 +16,7 @@ from sim.bench.synthetic_batches import synthetic_batches, synthetic_registry
 __all__ = [
     "bench_apdu",
     "bench_clearing",
+    "bench_clearing_twin",
     "bench_day",
     "bench_purchase",
     "bench_sweep",

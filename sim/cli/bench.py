@@ -12,7 +12,7 @@ import click
 
 from hardware_bridge.vpcd import VPCD_SLOTS
 from model.security import Algorithm
-from sim.bench import bench_apdu, bench_clearing, bench_day, bench_purchase, bench_sweep
+from sim.bench import bench_apdu, bench_clearing, bench_clearing_twin, bench_day, bench_purchase, bench_sweep
 from sim.sweep import KINDS, LOCAL_WORKERS_DEFAULT, spec_from
 
 
@@ -55,29 +55,68 @@ def purchase(count: int, algorithm: str, rounds: int) -> None:
 
 @bench.command()
 @click.option(
+    "--uploads",
+    type=click.Choice(["twin", "synthetic"]),
+    default="twin",
+    show_default=True,
+    help="twin: a real day's uploads from the twin (its batch-size mix); synthetic: made records.",
+)
+@click.option(
+    "--cardholders",
+    default=200_000,
+    show_default=True,
+    type=click.IntRange(1, 20_000_000),
+    help="twin: the city's size (a real city has 2 to 10 million).",
+)
+@click.option(
+    "--sample",
+    default=0.05,
+    show_default=True,
+    type=click.FloatRange(1e-6, 1.0),
+    help="twin: the share of cardholders simulated.",
+)
+@click.option(
+    "--seed", default=1, show_default=True, type=click.IntRange(0, 2**32 - 1), help="twin: the day's seed."
+)
+@click.option(
     "--count",
     default=100_000,
     show_default=True,
-    type=click.IntRange(1, 100_000_000),
-    help="Records to clear.",
+    type=click.IntRange(1, 10_000_000),
+    help="synthetic: records.",
 )
 @click.option(
     "--cards",
     default=25_000,
     show_default=True,
-    type=click.IntRange(1, 100_000_000),
-    help="Cards the records come from (default: 4 records a card, a commuter's day).",
+    type=click.IntRange(1, 10_000_000),
+    help="synthetic: cards the records come from (default: 4 records a card, a commuter's day).",
 )
 @click.option(
-    "--repeat",
-    default=3,
+    "--batch-records",
+    default=5_000,
     show_default=True,
-    type=click.IntRange(1, 100),
-    help="Runs; the best wall time is reported.",
+    type=click.IntRange(1, 200_000),
+    help="synthetic: records per batch file.",
 )
-def clearing(count: int, cards: int, repeat: int) -> None:
-    """Clearing house ingest on one core: prints records_per_s and bytes_per_record."""
-    _echo(bench_clearing(count, cards, repeat))
+@click.option(
+    "--repeat", default=1, show_default=True, type=click.IntRange(1, 20), help="Runs; the best is reported."
+)
+def clearing(
+    uploads: str,
+    cardholders: int,
+    sample: float,
+    seed: int,
+    count: int,
+    cards: int,
+    batch_records: int,
+    repeat: int,
+) -> None:
+    """The clearing house's night on one core: CPU and wall, then records_per_s, batch_records_mean."""
+    if uploads == "twin":
+        _echo(bench_clearing_twin(cardholders, sample, seed, repeat))
+    else:
+        _echo(bench_clearing(count, cards, repeat, batch_records))
 
 
 @bench.command()

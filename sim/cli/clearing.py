@@ -10,7 +10,10 @@ is recognised by its content, and a settlement day runs once. A run killed at an
 the database as it was after the last file it finished; the next run carries on.
 
 Review: `--list-held` lists the quarantine entries not released; `--release ID --note TEXT`
-posts a reviewed entry (never a duplicate, a forged TAC or corrupt bytes) before the settlement.
+posts a reviewed entry before the settlement, or says why it may not be (a duplicate, a reused
+PSAM serial, corrupt bytes never; a forged TAC only once it verifies); `--reverify` releases every
+forged-tac hold that verifies with the keys given now. One process at a time per database: a
+second is refused in one line (model.backoffice.writer_lock).
 
 `--simulate-week` first fills INGEST-DIR with a simulated week of the city (real card
 transactions, every kind of upload fault: see sim.scripted.week).
@@ -34,7 +37,7 @@ from model.backoffice import (
 )
 from model.errors import CardTwinError
 from model.records import HEADER_SIZE, parse_header
-from model.security import load_issuer_keys
+from model.security import KeyUsage, key_file_warnings, load_issuer_keys, require_usages
 from model.timefmt import decode_datetime
 from sim.day import BATCH_SUFFIX, BackOffice
 from sim.scripted import CityWeek
@@ -56,6 +59,28 @@ def _default_day(folder: Path) -> date:
     return newest + timedelta(days=1)
 
 
+# A clearing house posts records up to a year late at most: older claims are void in every
+# scheme, and the day arithmetic stays inside the card's BCD dates (years 2000..2099).
+CUTOFF_DAYS_MAX = 366
+DAY_FIRST = date(2000, 1, 1)
+DAY_LAST = date(2099, 12, 31)
+SEED_MAX = 2**32 - 1
+
+
+def _check_options(cutoff_days: int, day: date | None, seed: int, release_ids: tuple[int, ...]) -> None:
+    if not 0 <= cutoff_days <= CUTOFF_DAYS_MAX:
+        raise ClearingError(
+            f"--cutoff-days: {cutoff_days} is not in 0..{CUTOFF_DAYS_MAX} (a year is the longest claim)"
+        )
+    if day is not None and not DAY_FIRST <= day <= DAY_LAST:
+        raise ClearingError(f"--day: {day} is not in {DAY_FIRST}..{DAY_LAST} (the card's BCD dates)")
+    if not 0 <= seed <= SEED_MAX:
+        raise ClearingError(f"--seed: {seed} is not in 0..{SEED_MAX}")
+    for quarantine_id in release_ids:
+        if quarantine_id < 1:
+            raise ClearingError(f"--release: {quarantine_id} is not a quarantine id (they start at 1)")
+
+
 def _simulate_week(folder: Path, db_path: Path, seed: int) -> None:
     """Play the week against the database itself: its lifecycle events (replacement, refund)
     and its mornings of clearing and settlement are part of the books being reconciled."""
@@ -72,7 +97,7 @@ def _simulate_week(folder: Path, db_path: Path, seed: int) -> None:
         week.office.ledger, week.registry, week.live_card_balances_fen(), {"icbc-load": week.icbc}
     ).text():
         click.echo(f"  {line}")
-    week.office.ledger.db.close()
+    week.office.close()
     held = sum(len(r.quarantined) for r in week.reports)
     for line in week.settlements[-1].text():
         click.echo(line)
@@ -80,6 +105,44 @@ def _simulate_week(folder: Path, db_path: Path, seed: int) -> None:
         f"simulated week: {len(week.uploaded)} uploads cleared over {len(week.settlements)} mornings, "
         f"{held} quarantine entries, {len(week.released)} released after review; files in {folder}"
     )
+
+
+def _parse_day(day_text: str | None) -> date | None:
+    if day_text is None:
+        return None
+    try:
+        return date.fromisoformat(day_text)
+    except ValueError:
+        raise ClearingError(f"--day: {day_text!r} is not a date YYYY-MM-DD") from None
+
+
+def _ingest_and_review(
+    office: BackOffice,
+    ingest_dir: Path,
+    day: date,
+    key_file: str,
+    reverify: bool,
+    release_ids: tuple[int, ...],
+    note: str,
+) -> None:
+    totals = [0, 0, 0]
+    for report in office.ingest_dir(ingest_dir, day, key_file):
+        if not report.already_ingested:
+            for line in report.lines():
+                click.echo(line)
+        totals[0] += report.posted + report.auto_released
+        totals[1] += len(report.quarantined)
+        totals[2] += report.already_ingested
+    click.echo(
+        f"ingested: {totals[0]} records posted, {totals[1]} quarantine entries, {totals[2]} files seen before"
+    )
+    if reverify:
+        released = office.clearing.release_reverified(day)
+        click.echo(f"re-verified: {len(released)} forged-tac holds now verify and are released")
+    for quarantine_id in release_ids:
+        # Before the settlement, so a released record is paid in this run.
+        office.clearing.release(quarantine_id, note, day)
+        click.echo(f"released quarantine {quarantine_id}: {note}")
 
 
 @click.command()
@@ -98,6 +161,11 @@ def _simulate_week(folder: Path, db_path: Path, seed: int) -> None:
 )
 @click.option("--note", default="", help="The reviewer's note for --release (required with it).")
 @click.option("--list-held", is_flag=True, help="List the quarantine entries not released.")
+@click.option(
+    "--reverify",
+    is_flag=True,
+    help="Release every forged-tac hold whose TAC verifies with the keys given now (a key file put right).",
+)
 def clearing(
     ingest_dir: Path,
     db_path: Path,
@@ -112,21 +180,23 @@ def clearing(
     release_ids: tuple[int, ...],
     note: str,
     list_held: bool,
+    reverify: bool,
 ) -> None:
     """Ingest INGEST-DIR's batch files into the clearing database, settle, reconcile."""
+    day = _parse_day(day_text)
+    _check_options(cutoff_days, day, seed, release_ids)
     if simulate_week:
         _simulate_week(ingest_dir, db_path, seed)
     if not ingest_dir.is_dir():
         raise ClearingError(f"{ingest_dir}: not a folder")
     registry = load_registry(registry_path or ingest_dir / "registry.toml")
-    keys = load_issuer_keys(keys_path or ingest_dir / "issuer-keys.toml")
+    key_file = keys_path or ingest_dir / "issuer-keys.toml"
+    keys = load_issuer_keys(key_file)
+    require_usages(keys, frozenset({KeyUsage.TAC}), str(key_file))
+    for warning in key_file_warnings(key_file):
+        click.echo(f"warning: {warning}", err=True)
     fees = load_fee_schedule(fees_path) if fees_path else FeeSchedule()
-    if day_text is not None:
-        try:
-            day = date.fromisoformat(day_text)
-        except ValueError:
-            raise ClearingError(f"--day: {day_text!r} is not a date YYYY-MM-DD") from None
-    else:
+    if day is None:
         day = _default_day(ingest_dir)
     office = BackOffice.open(db_path, registry, keys, fees, cutoff_days)
     hotlist_file = hotlist_path or ingest_dir / "hotlist.toml"
@@ -136,21 +206,7 @@ def clearing(
             for asn, effective in entries:
                 office.hotlist.add(asn, effective, effective)
     click.echo(f"clearing day {day}, database {db_path}")
-    totals = [0, 0, 0]
-    for report in office.ingest_dir(ingest_dir, day):
-        if not report.already_ingested:
-            for line in report.lines():
-                click.echo(line)
-        totals[0] += report.posted + report.auto_released
-        totals[1] += len(report.quarantined)
-        totals[2] += report.already_ingested
-    click.echo(
-        f"ingested: {totals[0]} records posted, {totals[1]} quarantine entries, {totals[2]} files seen before"
-    )
-    for quarantine_id in release_ids:
-        # Before the settlement, so a released record is paid in this run.
-        office.clearing.release(quarantine_id, note, day)
-        click.echo(f"released quarantine {quarantine_id}: {note}")
+    _ingest_and_review(office, ingest_dir, day, str(key_file), reverify, release_ids, note)
     if list_held:
         for quarantine_id, reason, detail in office.clearing.held():
             click.echo(f"held {quarantine_id} {reason}: {detail}")
@@ -164,6 +220,6 @@ def clearing(
     result = reconcile(office.ledger, registry)
     for line in result.text():
         click.echo(line)
-    office.ledger.db.close()
+    office.close()
     if not result.ok:
         raise ClearingError("reconciliation failed: see the MISMATCH lines above")

@@ -25,6 +25,8 @@ from sim.verify import (
     run_seed,
 )
 
+SEED_MAX = 2**32 - 1  # the seeded streams take 32-bit seeds
+
 
 @click.command("verify")
 @click.option("--seeds", type=int, default=10, show_default=True, help="How many seeds to run.")
@@ -60,14 +62,27 @@ def verify(
         raise VerifyError(f"--days: {days} out of range (allowed: 1..{DAYS_MAX})")
     if not 0 < sample <= 0.01:
         raise VerifyError(f"--sample: {sample} out of range (allowed: 0 < sample <= 0.01)")
-    out.mkdir(parents=True, exist_ok=True)
+    if not 0 <= first_seed <= SEED_MAX - seeds:
+        raise VerifyError(f"--first-seed/--seed: {first_seed} out of range (allowed: 0..{SEED_MAX - seeds})")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".verify-write-probe"
+        probe.write_bytes(b"")  # an unwritable folder is refused now, not after the campaign
+        probe.unlink()
+    except OSError as exc:
+        raise VerifyError(f"--out: {out}: cannot write the report there ({exc.strerror})") from None
     report = Report(chosen, days, sample)
     with click.progressbar(range(first_seed, first_seed + seeds), label="seeds", show_pos=True) as bar:
         for s in bar:
             report.results.append(run_seed(s, chosen, days, sample, out))
-    (out / "verify-report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
     text = report.text()
-    (out / "verify-report.txt").write_text("\n".join(text) + "\n", encoding="utf-8")
+    try:
+        (out / "verify-report.json").write_text(
+            json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8"
+        )
+        (out / "verify-report.txt").write_text("\n".join(text) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise VerifyError(f"--out: {out}: cannot write the report ({exc.strerror})") from None
     for line in text:
         click.echo(line)
     failed = [r for r in report.results if not r.ok]

@@ -6,12 +6,16 @@ connects the model's pieces (ledger, clearing house, hotlist, lifecycle, account
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from model.backoffice import (
+    BATCH_BYTES_MAX,
     CUTOFF_DAYS_DEFAULT,
+    SAMPLE_HEAD_BYTES,
     CardLifecycle,
     CitizenAccounts,
     ClearingError,
@@ -20,9 +24,12 @@ from model.backoffice import (
     Hotlist,
     IngestReport,
     Ledger,
+    Reason,
     Registry,
     Settlement,
     TacVerifier,
+    WriterLock,
+    check_night_keys,
     open_database,
 )
 from model.security import CachedIssuerKeyStore, IssuerKeys, KeyUsage
@@ -39,6 +46,7 @@ class BackOffice:
     lifecycle: CardLifecycle
     accounts: CitizenAccounts
     settlement: Settlement
+    writer_lock: WriterLock | None = None
 
     @staticmethod
     def open(
@@ -48,6 +56,24 @@ class BackOffice:
         fees: FeeSchedule | None = None,
         cutoff_days: int = CUTOFF_DAYS_DEFAULT,
     ) -> BackOffice:
+        # One writer per database: a second process is refused here, in one line.
+        writer_lock = WriterLock.acquire(db_path)
+        try:
+            return BackOffice._build(db_path, registry, issuer_keys, fees, cutoff_days, writer_lock)
+        except BaseException:
+            if writer_lock is not None:
+                writer_lock.release()
+            raise
+
+    @staticmethod
+    def _build(
+        db_path: Path | str,
+        registry: Registry,
+        issuer_keys: IssuerKeys,
+        fees: FeeSchedule | None,
+        cutoff_days: int,
+        writer_lock: WriterLock | None,
+    ) -> BackOffice:
         ledger = Ledger(open_database(db_path))
         hotlist = Hotlist(ledger.db)
         # The clearing house may derive TAC keys only: it never needs to make a MAC.
@@ -56,11 +82,56 @@ class BackOffice:
         lifecycle = CardLifecycle(ledger, hotlist, issuer_keys.issuer_id[:4], clearing.shadow_balance_fen)
         accounts = CitizenAccounts(ledger, registry)
         settlement = Settlement(ledger, registry, fees or FeeSchedule())
-        return BackOffice(ledger, clearing, hotlist, lifecycle, accounts, settlement)
+        return BackOffice(ledger, clearing, hotlist, lifecycle, accounts, settlement, writer_lock)
 
-    def ingest_dir(self, folder: Path, clearing_day: date) -> list[IngestReport]:
-        """Every `*.ctb` file in name order (the upload order), each its own transaction."""
+    def close(self) -> None:
+        """Close the database, then give up the writer lock (in that order: no write after)."""
+        self.ledger.db.close()
+        if self.writer_lock is not None:
+            self.writer_lock.release()
+
+    def ingest_dir(
+        self, folder: Path, clearing_day: date, key_file: str = "issuer keys"
+    ) -> list[IngestReport]:
+        """Every `*.ctb` file in name order (the upload order), each its own transaction.
+
+        First the keys are tried on a sample of every file's records (model.backoffice.key_check):
+        a key file that verifies none of an issuer's records stops the night before it posts.
+        A file is sized before it is read; one that is too big or cannot be read is reported and
+        left in the folder, and the others go on. A database that refuses a write (disk full,
+        I/O error) stops the night in one line: the batch in flight rolled back whole."""
         files = sorted(folder.glob(f"*{BATCH_SUFFIX}"))
         if len(files) > BATCH_FILES_MAX:
             raise ClearingError(f"{folder}: {len(files)} batch files, at most {BATCH_FILES_MAX} per run")
-        return [self.clearing.ingest_file(path.read_bytes(), path.name, clearing_day) for path in files]
+        check_night_keys(self.clearing.verifier, _heads(files), key_file)
+        return [self._ingest_path(path, clearing_day) for path in files]
+
+    def _ingest_path(self, path: Path, clearing_day: date) -> IngestReport:
+        try:
+            size = path.stat().st_size
+            if size > BATCH_BYTES_MAX:
+                return _unread(path, f"{size} bytes, a batch file has at most {BATCH_BYTES_MAX}: not read")
+            raw = path.read_bytes()
+        except OSError as exc:
+            return _unread(path, f"cannot read: {exc.strerror}")
+        try:
+            return self.clearing.ingest_file(raw, path.name, clearing_day)
+        except sqlite3.OperationalError as exc:
+            raise ClearingError(
+                f"{path.name}: the clearing database refused the write ({exc}); the batch rolled back "
+                "whole, rerun once it is fixed"
+            ) from None
+
+
+def _heads(files: list[Path]) -> Iterator[tuple[str, bytes]]:
+    for path in files:
+        try:
+            with path.open("rb") as handle:
+                yield path.name, handle.read(SAMPLE_HEAD_BYTES)
+        except OSError:
+            continue  # the ingest reports it
+
+
+def _unread(path: Path, detail: str) -> IngestReport:
+    """A file the clearing house did not read: reported, left in the folder for the next run."""
+    return IngestReport(path.name, quarantined=[(Reason.CORRUPT_BATCH, f"{path.name}: {detail}")])

@@ -11,6 +11,7 @@ back office's job, and the run report says which port ran.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from model.backoffice import Bank, Registry, SettlementReport, reconcile
-from model.records import TransactionRecord, decode_record, write_batch
+from model.records import HEADER_SIZE, RECORD_SIZE, TransactionRecord, decode_record, write_batch
 from model.security import IssuerKeys
 from sim.city import SECTORS, kind_of, load_participant
 from sim.day.back_office import BackOffice
@@ -50,6 +51,12 @@ class NightReport:
     rejected_by_reason: dict[str, int]
     settled_records: int | None = None  # None: this port does not settle
     positions_fen: dict[str, int] = field(default_factory=dict)
+    # The back office's night, from opening the database to the last check: ingest, end-of-night
+    # gap releases, settlement, reconciliation and the twin's books checks.
+    night_cpu_s: float = 0.0
+    night_wall_s: float = 0.0
+    batches: int = 0
+    batch_records: int = 0  # records in the uploads, held or cleared
 
 
 class ClearingPort(Protocol):
@@ -184,6 +191,7 @@ def clear_night(
     """The night: every shard's uploads, in arrival order, into one clearing house; then T+1
     settlement of the day and the back office's reconciliation, plus the twin's own checks of
     the clearing house's books against the cards."""
+    started_s, started_cpu_s = time.perf_counter(), time.process_time()
     office = BackOffice.open(db_path, registry, issuer_keys)
     reports = [
         office.clearing.ingest_file(u.raw, u.name, business_date)
@@ -209,14 +217,18 @@ def clear_night(
         },
         settled_records=settlement.items,
         positions_fen=books.positions_fen,
+        batches=len(uploads),
+        batch_records=sum(max(0, len(u.raw) - HEADER_SIZE) // RECORD_SIZE for u in uploads),
     )
-    office.ledger.db.close()
+    office.close()
+    report.night_cpu_s = time.process_time() - started_cpu_s
+    report.night_wall_s = time.perf_counter() - started_s
     return report, checks, settlement, reconciliation.text()
 
 
 # Quarantined for one of these, a record is still a card's own transaction: its money moved on
 # the card, only the clearing house has not cleared it yet.
-_HELD_CARD_RECORD_REASONS = ("counter-gap", "serial-gap", "no-proof", "older-than-cutoff")
+_HELD_CARD_RECORD_REASONS = ("counter-gap", "serial-gap", "no-proof", "older-than-cutoff", "counter-conflict")
 
 
 @dataclass(frozen=True, slots=True)

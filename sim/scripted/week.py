@@ -8,7 +8,8 @@ their journals each evening as batch files; the clearing house ingests them next
 the T+1 settlement runs.
 
 The week also injects, on fixed days, every fault the clearing house must catch: a garbage
-file, a duplicated upload, an out-of-order upload, a forged TAC, a torn purchase recovered
+file, a duplicated upload, an out-of-order upload, a forged TAC, a record re-sent with its card
+counter re-encoded (a reused PSAM serial), a torn purchase recovered
 without proof, a lost card used after its hotlist took effect (at a validator that missed the
 list), a batch from an unregistered terminal, a truncated and a bit-flipped batch (both
 re-uploaded whole later), an upload later than the cut-off, and a PSAM serial spent by a card
@@ -43,7 +44,7 @@ from model.backoffice import (
 )
 from model.errors import CardStatusError, TransactionTornError
 from model.records import NO_PSAM, RECORD_SIZE, TransactionRecord, write_batch
-from model.security import IssuerKeys, IssuerKeyStore, KeyUsage, generate_issuer_keys, issuer_keys_toml
+from model.security import IssuerKeys, IssuerKeyStore, KeyUsage, generate_issuer_keys, write_issuer_keys
 from model.terminal import LoadTerminal, PurchaseTerminal
 from sim.day import BackOffice
 from sim.scripted.fares import BUS_FARE_FEN, metro_fare
@@ -429,7 +430,10 @@ class CityWeek:
                     amount_fen=victim.amount_fen + 1_000,
                     balance_after_fen=victim.balance_before_fen - victim.amount_fen - 1_000,
                 )
-                records = [*records, forged]
+                # And the operator re-sends the first record with the card counter re-encoded
+                # (the purchase TAC does not cover it): its PSAM serial has cleared already.
+                re_encoded = replace(victim, counter=victim.counter + 1)
+                records = [*records, forged, re_encoded]
             name, raw = self._batch(terminal_id, records, evening)
             if offset == 3 and terminal_id == GATES[1]:
                 self._send(day, name + "-cut", raw[: len(raw) - RECORD_SIZE // 2])
@@ -457,7 +461,7 @@ class CityWeek:
         for name, raw in self.uploaded:
             (folder / name).write_bytes(raw)
         (folder / "registry.toml").write_text(self.registry.to_toml(), encoding="utf-8")
-        (folder / "issuer-keys.toml").write_text(issuer_keys_toml(self.keys), encoding="utf-8")
+        write_issuer_keys(folder / "issuer-keys.toml", self.keys)
         lines: list[str] = []
         for asn in sorted(self.office.hotlist.at(datetime(9999, 12, 31)), key=bytes.hex):
             effective = self.office.hotlist.effective(asn)

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from model.backoffice import RELEASABLE, Reason, record_key
-from model.records import TransactionRecord, decode_record
+from model.records import RECORD_SIZE, TransactionRecord, WireRecord, decode_record
 
 
 class Check(NamedTuple):
@@ -107,9 +107,24 @@ def cleared_once(rows: Sequence[ClearedRow], genuine: Mapping[bytes, Transaction
     ]
 
 
-def held_for_review(quarantine: Iterable[tuple[bytes, str]], participant_of: Callable[[bytes], str]) -> Held:
+def is_genuine(r: WireRecord, genuine: Mapping[bytes, TransactionRecord]) -> bool:
+    """Whether a card made this record: its key, amount, terminal and serial are a card's."""
+    g = genuine.get(record_key(r.asn, r.tx_type, r.counter))
+    return g is not None and (g.amount_fen, g.terminal_id, g.terminal_serial) == (
+        r.amount_fen,
+        r.terminal_id,
+        r.terminal_serial,
+    )
+
+
+def held_for_review(
+    quarantine: Iterable[tuple[bytes, str]],
+    participant_of: Callable[[bytes], str],
+    genuine: Mapping[bytes, TransactionRecord],
+) -> Held:
     """The held figures from the quarantine's unreleased entries (raw record, reason); entries
-    held for good (a forged TAC, a malformed record) are no money of any card's."""
+    held for good (a forged TAC, a malformed record) and records no card made (a dishonest
+    terminal's forged no-proof claim) are no money of any card's."""
     keys: set[bytes] = set()
     net_fen = 0
     loads_fen: Counter[str] = Counter()
@@ -117,11 +132,32 @@ def held_for_review(quarantine: Iterable[tuple[bytes, str]], participant_of: Cal
         if Reason(reason) not in RELEASABLE:
             continue
         r = decode_record(raw, "quarantine", check_crc=False)
+        if not is_genuine(r, genuine):
+            continue
         keys.add(record_key(r.asn, r.tx_type, r.counter))
         net_fen += r.amount_fen if r.is_load else -r.amount_fen
         if r.is_load:
             loads_fen[participant_of(r.terminal_id)] += r.amount_fen
     return Held(frozenset(keys), net_fen, loads_fen)
+
+
+def holds_explained(
+    quarantine: Iterable[tuple[bytes, str]], genuine: Mapping[bytes, TransactionRecord], dishonest: Set[bytes]
+) -> Check:
+    """Every held record (not released, not rejected) is a card's own, a copy of one (a
+    replay, a re-sent batch), or one a dishonest terminal made up: none is unexplained."""
+    unexplained = []
+    for raw, reason in quarantine:
+        if len(raw) != RECORD_SIZE or reason in ("corrupt-record", "truncated", "bad-checksum"):
+            continue  # damaged bytes: the upload-corrupt fault, re-sent whole
+        r = decode_record(raw, "quarantine", check_crc=False)
+        if not is_genuine(r, genuine) and raw not in dishonest:
+            unexplained.append(f"{reason} {r.asn.hex()}/{r.counter}")
+    return Check(
+        "every held record is a card's, a copy of one, or a dishonest terminal's forgery",
+        not unexplained,
+        f"{len(unexplained)} unexplained, e.g. {unexplained[0] if unexplained else ''}",
+    )
 
 
 def banks_against_books(

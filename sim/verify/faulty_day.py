@@ -1,6 +1,7 @@
 """The faulty day of the verify campaign: the twin's real day (`sim.day.twin.CityDay`) with faults
 injected where they happen in the field: a tear at any APDU of a tap, and, between terminal and
-clearing house, uploads that arrive late, twice, out of order or corrupted (`FaultyPort`), and
+clearing house, uploads that arrive late, twice, out of order or corrupted, or edited by a
+dishonest terminal operator after it sent them (`FaultyPort`), and
 lost-card reports that reach terminals hours after the operator hears of them.
 
 The campaign (`sim.verify.campaign`) owns the period, the clearing database and the checks; this
@@ -11,14 +12,14 @@ what really happened in the seed's `GroundTruth`, which the campaign hands it.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from devices.card_os import TearHook, TearPhase
 from devices.card_state import CardState
 from model.backoffice import record_key
-from model.records import RECORD_SIZE, TransactionRecord
+from model.records import RECORD_SIZE, TransactionRecord, encode_record, write_batch
 from sim.city import Kind, Tear, Terminal, World
 from sim.day import DAY_S, Batch, BatchCollector, CityDay, default_port
 from sim.rng import stream
@@ -29,6 +30,9 @@ LATE_PER_BATCH = 0.03
 DUPLICATE_PER_BATCH = 0.05
 REORDER_PER_BATCH = 0.1
 CORRUPT_PER_BATCH = 0.03
+DISHONEST_PER_BATCH = 0.08
+DISHONEST_DELAY_S = (600.0, 7200.0)  # after the genuine upload: the operator edits what it sent
+DISHONEST_KINDS = ("re-encoded-counter", "replay-fresh-crc", "forged-no-proof", "raised-amount")
 HOTLISTED_PER_DAY = 3
 HOTLIST_DELAY_S_MAX = 6 * 3600
 REORDER_S_MAX = 3 * 3600
@@ -50,6 +54,8 @@ class GroundTruth:
     hotlisted: dict[bytes, datetime] = field(default_factory=dict)  # card -> reported (= effective)
     # (terminal, card) -> when the terminal received the list naming the card
     hotlist_at: dict[tuple[bytes, bytes], datetime] = field(default_factory=dict)
+    # the bytes of every record a dishonest terminal made up (no card made them)
+    dishonest: set[bytes] = field(default_factory=set)
 
 
 # -- the faulty port: what happens to uploads between terminal and clearing house -------------
@@ -113,6 +119,41 @@ class FaultyPort(BatchCollector):
         if "upload-duplicate" in on and rng.random() < DUPLICATE_PER_BATCH:
             injected["upload-duplicate"] += 1
             self._add(at + float(rng.uniform(1, 7200)), upload.name + "-again", raw, keys)
+        if "terminal-dishonest" in on and rng.random() < DISHONEST_PER_BATCH:
+            self._dishonest(batch, at + float(rng.uniform(*DISHONEST_DELAY_S)), upload.name)
+
+    def _dishonest(self, batch: Batch, at: float, name: str) -> None:
+        """The operator's edited copy of an upload it sent: one of DISHONEST_KINDS, the batch
+        file rewritten whole (header totals and every CRC recomputed, as the format allows)."""
+        purchases = [r for r in batch.records if not r.tx_type.is_load]
+        if not purchases:
+            return
+        rng = self._rng
+        kind = DISHONEST_KINDS[int(rng.integers(len(DISHONEST_KINDS)))]
+        victim = purchases[int(rng.integers(len(purchases)))]
+        if kind == "re-encoded-counter":
+            records = [replace(victim, counter=(victim.counter + 1) % 0x10000)]
+        elif kind == "replay-fresh-crc":
+            records = list(purchases)
+        elif kind == "forged-no-proof":
+            # The card's next counter at the PSAM's next serial, before the real one arrives.
+            serial = max(r.terminal_serial for r in purchases) + 1
+            records = [
+                replace(victim, counter=(victim.counter + 1) % 0x10000, terminal_serial=serial, tac=b"")
+            ]
+        else:
+            raised = victim.amount_fen + 100
+            records = [
+                replace(victim, amount_fen=raised, balance_after_fen=victim.balance_before_fen - raised)
+            ]
+        if kind != "replay-fresh-crc":
+            self.truth.dishonest.update(encode_record(r) for r in records)
+        self.truth.injected["terminal-dishonest"] += 1
+        created = self.day_start + timedelta(seconds=batch.sent_s + 1)
+        raw = write_batch(
+            batch.terminal_id, self.psam_of(batch.terminal_id), batch.sequence + 1, created, records
+        )
+        self._add(at, f"{name}-{kind}", raw, ())
 
     def _add(self, at: float, name: str, raw: bytes, keys: tuple[bytes, ...]) -> None:
         self.transit.append(Transit(at, self._order, name, raw, keys))

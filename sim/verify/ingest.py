@@ -1,5 +1,7 @@
-"""The clearing house as a separate process, for the verify campaign's `clearing-kill9` fault:
-the child that ingests, and the campaign's side that starts it and SIGKILLs it mid-way.
+"""The clearing house as a separate process, for the verify campaign's `clearing-kill9` fault
+(the child that ingests, and the campaign's side that starts it and SIGKILLs it mid-way) and its
+`clearing-concurrent` fault (the real `cardtwin clearing`, started while the campaign holds the
+database, must be refused in one line and write nothing).
 
     python -m sim.verify.ingest DB FOLDER YYYY-MM-DD
 
@@ -23,7 +25,7 @@ from datetime import date
 from pathlib import Path
 
 from model.backoffice import Registry, load_registry
-from model.security import IssuerKeys, issuer_keys_toml, load_issuer_keys
+from model.security import IssuerKeys, load_issuer_keys, write_issuer_keys
 from sim.day import BATCH_SUFFIX, BackOffice
 
 CHILD_WAIT_S = 120.0  # a clearing child that takes longer has hung
@@ -71,10 +73,7 @@ def ingest_killed_at(
     starts on the `target`-th: whatever it had written of that file is left half-done."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for i, raw in enumerate(uploads):
-            (folder / _inbox_name(i)).write_bytes(raw)
-        (folder / "registry.toml").write_text(registry.to_toml(), encoding="utf-8")
-        (folder / "issuer-keys.toml").write_text(issuer_keys_toml(issuer_keys), encoding="utf-8")
+        _inbox(folder, registry, issuer_keys, uploads)
         command = [sys.executable, "-m", "sim.verify.ingest", str(db), tmp, business.isoformat()]
         child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         return _kill_at(child, _progress(_inbox_name(target)))
@@ -98,6 +97,42 @@ def _kill_at(child: subprocess.Popen[str], line: str) -> ChildEnd:
         return ChildEnd(killed)
     last = err.strip().splitlines()[-1] if err.strip() else f"exit {child.returncode}"
     return ChildEnd(False, f"clearing child failed: {last}")
+
+
+def _inbox(folder: Path, registry: Registry, issuer_keys: IssuerKeys, uploads: Sequence[bytes]) -> None:
+    for i, raw in enumerate(uploads):
+        (folder / _inbox_name(i)).write_bytes(raw)
+    (folder / "registry.toml").write_text(registry.to_toml(), encoding="utf-8")
+    write_issuer_keys(folder / "issuer-keys.toml", issuer_keys)
+
+
+def second_writer_refused(
+    db: Path, registry: Registry, issuer_keys: IssuerKeys, uploads: Sequence[bytes], business: date
+) -> str:
+    """Run the real `cardtwin clearing` on `db` (which the caller holds open): '' when it is
+    refused in one line naming the holder, else what went wrong."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        _inbox(folder, registry, issuer_keys, uploads)
+        command = [
+            sys.executable,
+            "-m",
+            "sim",
+            "clearing",
+            tmp,
+            "--db",
+            str(db),
+            "--day",
+            business.isoformat(),
+        ]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_WAIT_S)
+        except subprocess.TimeoutExpired:
+            return f"second clearing process hung over {CHILD_WAIT_S:.0f} s"
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    if done.returncode == 1 and len(lines) == 1 and "another clearing run holds this database" in lines[0]:
+        return ""
+    return f"second clearing process not refused in one line (exit {done.returncode}): {lines[-1:]}"
 
 
 if __name__ == "__main__":

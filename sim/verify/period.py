@@ -25,7 +25,20 @@ import numpy as np
 import numpy.typing as npt
 
 from devices.card_state import CardState
-from model.backoffice import RELEASABLE, Reason, Registry, find_clones, reconcile
+from model.backoffice import (
+    ABNORMAL_SAMPLES_MIN,
+    RELEASABLE,
+    SAMPLE_HEAD_BYTES,
+    ClearingError,
+    Reason,
+    Registry,
+    TacVerifier,
+    check_night_keys,
+    find_clones,
+    reconcile,
+)
+from model.records import decode_record
+from model.security import IssuerKeyStore, KeyUsage, generate_issuer_keys
 from scenarios.schema import Scenario
 from sim.city import (
     ACCOUNT_OPENING_FEN,
@@ -48,8 +61,10 @@ from sim.verify.checks import (
     cleared_once,
     database_intact,
     held_for_review,
+    holds_explained,
     hotlist_honoured,
     in_transit_fen,
+    is_genuine,
     money_conserved,
     never_back,
     no_clones,
@@ -61,14 +76,18 @@ from sim.verify.checks import (
     violations,
 )
 from sim.verify.faulty_day import FaultyDay, FaultyPort, GroundTruth, Transit
-from sim.verify.ingest import ingest_killed_at
+from sim.verify.ingest import ingest_killed_at, second_writer_refused
 
 CLEARING_CRASH_OPS = 20  # SQLite VM steps between interrupt checks
 
 _CLEARED = "SELECT key, amount_fen, terminal_id, serial FROM records WHERE length(key) = 11"
 _HELD = (
     "SELECT raw, reason FROM quarantine WHERE key IS NOT NULL "
-    "AND id NOT IN (SELECT quarantine_id FROM releases)"
+    "AND id NOT IN (SELECT quarantine_id FROM releases UNION SELECT quarantine_id FROM rejections)"
+)
+_UNDECIDED_RECORDS = (
+    "SELECT raw, reason FROM quarantine WHERE raw IS NOT NULL "
+    "AND id NOT IN (SELECT quarantine_id FROM releases UNION SELECT quarantine_id FROM rejections)"
 )
 _CLEARED_LOADS = (
     "SELECT COALESCE(SUM(amount_fen), 0) FROM records WHERE participant = ? AND tx_type IN (1, 2)"
@@ -173,17 +192,27 @@ class Period:
         self.port.transit = [u for u in self.port.transit if u.at_s >= until_s]
         office = self._ingest(d, due, business)
         if review:
-            for qid, reason, _detail in office.clearing.held():
-                if Reason(reason) in RELEASABLE and Reason(reason) is not Reason.HOTLISTED:
-                    office.clearing.release(
-                        qid, f"verify review: {reason} confirmed by the card log", business
-                    )
+            self._review(office, business)
         settle_until = business + timedelta(days=2 if review else 1)
         report = office.settlement.run(settle_until)
         positions_fen = [line.position_fen for line in report.lines] + [report.reserve_position_fen]
         self._fail(d, [settlement_nets(positions_fen)])
         self._check_books(d, office, settle_until, final=review)
-        office.ledger.db.close()
+        office.close()
+
+    def _review(self, office: BackOffice, business: date) -> None:
+        """The reviewer reads the card's log (the ground truth): a record a card made is
+        released, one no card made (a dishonest terminal's) is rejected with the reason."""
+        db = office.ledger.db
+        for qid, reason, _detail in office.clearing.held():
+            if Reason(reason) not in RELEASABLE or Reason(reason) is Reason.HOTLISTED:
+                continue
+            raw = db.execute("SELECT raw FROM quarantine WHERE id = ?", (qid,)).fetchone()[0]
+            record = decode_record(bytes(raw), f"quarantine {qid}", check_crc=False)
+            if is_genuine(record, self.truth.genuine):
+                office.clearing.release(qid, f"verify review: {reason} confirmed by the card log", business)
+            else:
+                office.clearing.reject(qid, f"verify review: {reason}: the card log has no such transaction")
 
     def _open(self) -> BackOffice:
         office = BackOffice.open(self.db_path, self.registry, self.world.issuer_keys)
@@ -199,35 +228,84 @@ class Period:
         office = self._open()
         faults = self.truth.faults
         rng = stream(self.truth.seed, "verify/clearing-crash", d)
+        first_crash = 0
         if "clearing-kill9" in faults and d == 0 and due:
             # Once a seed (a process start costs a second): the night's ingest runs in a child
             # process that is SIGKILLed mid-way; then this process restarts the ingest.
-            office.ledger.db.close()
-            self._kill9(due, business, int(rng.integers(len(due))))
+            office.close()
+            target = int(rng.integers(len(due)))
+            self._kill9(due, business, target)
+            # Whether the child committed its target before the kill landed is a race: the
+            # interrupt below goes to a later file, which only this process ingests.
+            first_crash = target + 1
             office = self._open()
             integrity = office.ledger.db.execute("PRAGMA integrity_check").fetchone()[0]
             self._fail(d, [database_intact(str(integrity))])
-        crash_at = int(rng.integers(len(due))) if "clearing-crash" in faults and due else -1
+        if d == 0 and due:
+            self._operator_faults(office, due, business)
+        crash_at = full_at = -1
+        if "clearing-crash" in faults and len(due) > first_crash:
+            crash_at = first_crash + int(rng.integers(len(due) - first_crash))
+        if "clearing-disk-full" in faults and due:
+            full_at = int(rng.integers(len(due)))
         i = 0
         while i < len(due):
             u = due[i]
             if i == crash_at:
                 crash_at = -1
                 _arm_kill(office.ledger.db, int(rng.integers(1, 8)))
+            if i == full_at:
+                full_at = -1
+                _fill_disk(office.ledger.db)
             try:
                 office.clearing.ingest_file(u.raw, u.name, business)
             except sqlite3.OperationalError as exc:
+                if "full" in str(exc):
+                    # The batch rolled back whole; space is freed and the same file goes again.
+                    self.truth.injected["clearing-disk-full"] += 1
+                    office.ledger.db.execute(f"PRAGMA max_page_count={_PAGES_MAX}")
+                    continue
                 if "interrupted" not in str(exc):
                     raise
                 # Killed mid-ingest: the process is gone; a new one opens the database and
                 # ingests the inbox again from this file (earlier ones are no-ops by digest).
                 self.truth.injected["clearing-crash"] += 1
-                office.ledger.db.close()
+                office.close()
                 office = self._open()
                 continue
             office.ledger.db.set_progress_handler(None, 0)
             i += 1
+        # A disk that filled late in the night and was never written past: freed before the books.
+        office.ledger.db.execute(f"PRAGMA max_page_count={_PAGES_MAX}")
         return office
+
+    def _operator_faults(self, office: BackOffice, due: list[Transit], business: date) -> None:
+        """Once a seed, before the first night's ingest: a second clearing process, refused
+        while this one holds the database; and a wrong key file, refused before it posts."""
+        faults, db = self.truth.faults, office.ledger.db
+        before = db.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
+        if "clearing-concurrent" in faults:
+            raws = [u.raw for u in due]
+            problem = second_writer_refused(
+                self.db_path, self.registry, self.world.issuer_keys, raws, business
+            )
+            self.truth.injected["clearing-concurrent"] += 1
+            if problem:
+                self.violations.append(problem)
+        if "clearing-bad-keys" in faults:
+            wrong = generate_issuer_keys(seed=self.truth.seed + 1, issuer_id=self.world.issuer_keys.issuer_id)
+            verifier = TacVerifier(IssuerKeyStore(wrong, frozenset({KeyUsage.TAC})))
+            heads = [(u.name, u.raw[:SAMPLE_HEAD_BYTES]) for u in due]
+            try:
+                sampled = check_night_keys(verifier, heads, "wrong-keys.toml")
+            except ClearingError:
+                self.truth.injected["clearing-bad-keys"] += 1
+            else:
+                if sampled >= BAD_KEYS_SAMPLES_SURE:
+                    self.violations.append(f"a wrong key file verified {sampled} sampled records unnoticed")
+        after = db.execute("SELECT COUNT(*) FROM batches").fetchone()[0]
+        if after != before:
+            self.violations.append(f"a refused clearing run wrote {after - before} batches")
 
     def _kill9(self, due: list[Transit], business: date, target: int) -> None:
         raws = [u.raw for u in due]
@@ -255,8 +333,10 @@ class Period:
         cleared = {k for k, *_ in rows}
         checks += cleared_once(rows, genuine)
         held = held_for_review(
-            ((bytes(raw), reason) for raw, reason in db.execute(_HELD)), self._participant_of
+            ((bytes(raw), reason) for raw, reason in db.execute(_HELD)), self._participant_of, genuine
         )
+        undecided = ((bytes(raw), reason) for raw, reason in db.execute(_UNDECIDED_RECORDS))
+        checks.append(holds_explained(undecided, genuine, self.truth.dishonest))
         banks = self._banks()
         if final:
             checks += banks_against_books(banks, _cleared_loads(db, banks), held.loads_fen)
@@ -334,6 +414,19 @@ def _unsettled(db: sqlite3.Connection, settled_through: date) -> tuple[int, int]
     """Cleared records dated before `settled_through` and not settled; settlements of no record."""
     through = settled_through.year * 10_000 + settled_through.month * 100 + settled_through.day - 1
     return int(db.execute(_UNSETTLED, (through,)).fetchone()[0]), int(db.execute(_ORPHANS).fetchone()[0])
+
+
+_PAGES_MAX = 1_073_741_823  # SQLite's default max_page_count
+# A wrong key file over this many sampled records must be noticed: the campaign's city has one
+# issuer and at most two algorithms, so one group holds at least ABNORMAL_SAMPLES_MIN of them.
+BAD_KEYS_SAMPLES_SURE = 4 * ABNORMAL_SAMPLES_MIN
+
+
+def _fill_disk(db: sqlite3.Connection) -> None:
+    """The disk is full from now on: SQLite may use no page beyond those it has (SQLITE_FULL at
+    the first write that needs one; small batches may fit the pages there are until then)."""
+    pages = int(db.execute("PRAGMA page_count").fetchone()[0])
+    db.execute(f"PRAGMA max_page_count={pages}")
 
 
 def _arm_kill(db: sqlite3.Connection, after: int) -> None:

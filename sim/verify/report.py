@@ -24,8 +24,14 @@ FAULTS: dict[str, str] = {
     "bank-outage": "a bank's link is down for a stretch: loads declined half-way",
     "clearing-crash": "clearing house killed mid-ingest (SQLite interrupted) and restarted",
     "clearing-kill9": "clearing house as a separate process, SIGKILLed mid-ingest, restarted",
+    "clearing-concurrent": "a second real `cardtwin clearing` process on the database while a night runs",
+    "clearing-disk-full": "the clearing database's disk fills up inside an ingest (SQLITE_FULL), then frees",
+    "clearing-bad-keys": "the night is first tried with a wrong issuer key file",
     "hotlist-delay": "lost cards hotlisted; each terminal receives the list hours later",
     "clock-skew": "terminal clock off by minutes to hours",
+    "terminal-dishonest": "a terminal operator edits its own uploads after sending them: counters "
+    "re-encoded, records replayed under a fresh header and CRCs, a no-proof record forged for the "
+    "card's next counter, an amount raised with the header totals fixed up",
 }
 
 

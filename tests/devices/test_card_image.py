@@ -28,7 +28,7 @@ def test_anonymous_cards_leave_their_blank_files_out(card_type: CardType) -> Non
 
 def test_blank_files_of_an_unknown_card_type_are_refused() -> None:
     image = bytearray(FACTORY.personalise(CardProfile(asn=bytes(8))).to_image())
-    at = 36 + 64 + 28  # header, keys, then the card type byte of file 15
+    at = 39 + 64 + 28  # header (with the 3 MAC error counters), keys, then file 15's card type byte
     image[at] = 0x7F
     with pytest.raises(CardImageError, match="blank files of unknown card type 7F"):
         CardState.from_image(bytes(image))

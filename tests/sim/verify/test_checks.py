@@ -19,6 +19,7 @@ from sim.verify.checks import (
     cleared_once,
     database_intact,
     held_for_review,
+    holds_explained,
     hotlist_honoured,
     in_transit_fen,
     money_conserved,
@@ -113,15 +114,27 @@ def test_held_figures_count_only_what_may_yet_be_paid() -> None:
     load = _record(1, 5, 5_000, TxType.EP_LOAD, KIOSK)
     ride = _record(2, 3, 200)
     forged = _record(3, 4, 9_999)
+    made_up = _record(4, 1, 700)  # a dishonest terminal's no-proof claim: no card made it
     rows = [
         (encode_record(load), Reason.NO_PROOF.value),
         (encode_record(ride), Reason.COUNTER_GAP.value),
         (encode_record(forged), Reason.FORGED_TAC.value),  # never paid: no card's money
+        (encode_record(made_up), Reason.NO_PROOF.value),
     ]
-    held = held_for_review(rows, {KIOSK: "load-ICBC"}.__getitem__)
+    genuine = {_key(r): r for r in (load, ride, forged)}
+    held = held_for_review(rows, {KIOSK: "load-ICBC"}.__getitem__, genuine)
     assert held.keys == {_key(load), _key(ride)}
     assert held.net_fen == 5_000 - 200
     assert dict(held.loads_fen) == {"load-ICBC": 5_000}
+
+
+def test_every_hold_is_a_cards_or_a_known_forgery() -> None:
+    ride, made_up, stray = _record(1, 1, 200), _record(2, 1, 700), _record(3, 1, 900)
+    genuine = {_key(ride): ride}
+    rows = [(encode_record(ride), "duplicate"), (encode_record(made_up), "no-proof")]
+    assert holds_explained(rows, genuine, {encode_record(made_up)}).ok
+    check = holds_explained([*rows, (encode_record(stray), "no-proof")], genuine, {encode_record(made_up)})
+    assert (check.ok, check.detail) == (False, f"1 unexplained, e.g. no-proof {stray.asn.hex()}/1")
 
 
 def test_every_record_in_exactly_one_place() -> None:

@@ -1,0 +1,157 @@
+"""What the clearing house remembers of spent identities, rebuilt from the database at open.
+
+A purchase is known by its terminal's PSAM serial, a load by its card counter (what each TAC
+covers; model.backoffice.clearing_schema). The memory holds, from committed rows only:
+
+    counters          card family key -> counters spent by TAC-proven records (cleared or held)
+    serials           terminal -> PSAM serial -> the card key of the TAC-proven record that spent it
+    pending_*         what held no-proof records claim: enough to close a gap, never to make a
+                      TAC-proven record a duplicate (a no-proof record takes nothing)
+    held_gaps         records held for a gap, released by themselves when it closes, each found
+                      through `waiting` by the number it waits for
+    shadow            each card's balance as the posted records say
+
+Loading is O(records + quarantine), one pass over each table; every question asked of it
+during the night is a dict or set lookup, O(1).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from model.backoffice.registry import Registry
+from model.backoffice.terms import LOAD_TYPES, Reason, family, record_key
+from model.records import WireRecord, decode_record
+
+DECIDED_SQL = "SELECT quarantine_id FROM releases UNION SELECT quarantine_id FROM rejections"
+# Held records with a valid TAC: their counter and serial are spent (a counter-conflict's
+# counter belongs to another record: it spends its serial only).
+_PROVEN_HELD = frozenset(
+    r.value for r in (Reason.HOTLISTED, Reason.OLDER_THAN_CUTOFF, Reason.COUNTER_GAP, Reason.SERIAL_GAP)
+)
+_GAPS = frozenset({Reason.COUNTER_GAP.value, Reason.SERIAL_GAP.value})
+
+
+@dataclass(slots=True)
+class Spent:
+    counters: defaultdict[bytes, set[int]] = field(default_factory=lambda: defaultdict(set))
+    serials: defaultdict[bytes, dict[int, bytes]] = field(default_factory=lambda: defaultdict(dict))
+    pending_counters: defaultdict[bytes, set[int]] = field(default_factory=lambda: defaultdict(set))
+    pending_serials: defaultdict[bytes, set[int]] = field(default_factory=lambda: defaultdict(set))
+    held_gaps: dict[int, tuple[str, WireRecord, str]] = field(default_factory=dict)
+    shadow: defaultdict[bytes, int] = field(default_factory=lambda: defaultdict(int))
+    # (family key, counter) or (terminal, serial) -> the held gaps waiting for that number
+    waiting: dict[tuple[bytes, int], set[int]] = field(default_factory=dict)
+
+    @staticmethod
+    def load(db: sqlite3.Connection, registry: Registry) -> Spent:
+        spent = Spent()
+        for key, tx_type, terminal_id, serial, amount in db.execute(
+            "SELECT key, tx_type, terminal_id, serial, amount_fen FROM records WHERE length(key) = 11"
+        ):
+            spent.counters[key[:9]].add(int.from_bytes(key[9:], "big"))
+            spent.shadow[key[:8]] += amount if tx_type in LOAD_TYPES else -amount
+            if tx_type not in LOAD_TYPES:
+                spent.serials[terminal_id][serial] = key
+        decided = {row[0] for row in db.execute(DECIDED_SQL)}
+        rejected = {row[0] for row in db.execute("SELECT quarantine_id FROM rejections")}
+        for qid, reason, raw in db.execute("SELECT id, reason, raw FROM quarantine WHERE key IS NOT NULL"):
+            if qid in rejected:
+                continue  # a person judged it false: it gives back its counter and serial
+            if reason in _PROVEN_HELD:
+                record = decode_record(raw, f"quarantine {qid}", check_crc=False)
+                spent.see(record)
+                if reason in _GAPS and qid not in decided:
+                    owner = registry.owner(record.terminal_id)
+                    participant = owner.participant_id if owner is not None else ""
+                    spent.hold_gap(qid, reason, record, participant)
+            elif reason == Reason.COUNTER_CONFLICT.value:
+                spent.see(decode_record(raw, f"quarantine {qid}", check_crc=False), counter=False)
+            elif reason == Reason.NO_PROOF.value and qid not in decided:
+                spent.claim(decode_record(raw, f"quarantine {qid}", check_crc=False))
+        return spent
+
+    def hold_gap(self, qid: int, reason: str, record: WireRecord, participant: str) -> None:
+        self.held_gaps[qid] = (reason, record, participant)
+        for number in _awaited(record):
+            self.waiting.setdefault(number, set()).add(qid)
+
+    def drop_gap(self, qid: int) -> None:
+        entry = self.held_gaps.pop(qid, None)
+        if entry is None:
+            return
+        for number in _awaited(entry[1]):
+            waiters = self.waiting.get(number)
+            if waiters is not None:
+                waiters.discard(qid)
+                if not waiters:
+                    del self.waiting[number]
+
+    def waiting_on(self, records: list[WireRecord]) -> list[int]:
+        """The held gaps that wait for a number these records carry, in quarantine order; O(records)."""
+        if not self.waiting:
+            return []
+        found: set[int] = set()
+        for r in records:
+            for number in _carried(r):
+                found |= self.waiting.get(number, set())
+        return sorted(found)
+
+    def see(self, record: WireRecord, counter: bool = True) -> None:
+        """A TAC-proven record spends its serial (purchases) and, unless told not to, its counter."""
+        key = record_key(record.asn, record.tx_type, record.counter)
+        if counter:
+            self.counters[key[:9]].add(record.counter)
+        if record.tx_type not in LOAD_TYPES:
+            self.serials[record.terminal_id][record.terminal_serial] = key
+
+    def claim(self, record: WireRecord) -> None:
+        """A no-proof record: its numbers close gaps, they spend nothing."""
+        self.pending_counters[record.asn + bytes((family(record.tx_type),))].add(record.counter)
+        if record.tx_type not in LOAD_TYPES:
+            self.pending_serials[record.terminal_id].add(record.terminal_serial)
+
+    def gap_open(self, record: WireRecord) -> bool:
+        fam_key = record.asn + bytes((family(record.tx_type),))
+        previous = record.counter - 1
+        if (
+            record.counter > 0
+            and previous not in self.counters[fam_key]
+            and previous not in self.pending_counters.get(fam_key, ())
+        ):
+            return True
+        if record.tx_type in LOAD_TYPES or record.terminal_serial == 0:
+            return False
+        previous = record.terminal_serial - 1
+        if previous in self.serials[record.terminal_id]:
+            return False
+        return previous not in self.pending_serials.get(record.terminal_id, ())
+
+    def taken_by(self, record: WireRecord) -> str:
+        """Why an unproven record (no proof, or a TAC that failed) cannot take its identity: a
+        TAC-proven record holds its PSAM serial or its card counter; '' when neither is held."""
+        if record.tx_type not in LOAD_TYPES and record.terminal_serial in self.serials[record.terminal_id]:
+            return (
+                f"PSAM serial {record.terminal_serial} of {record.terminal_id.hex()} cleared with a "
+                "valid TAC: that record is this transaction"
+            )
+        if record.counter in self.counters[record.asn + bytes((family(record.tx_type),))]:
+            return f"card {record.asn.hex()} counter {record.counter} cleared with a valid TAC"
+        return ""
+
+
+def _awaited(r: WireRecord) -> list[tuple[bytes, int]]:
+    """The numbers a record's gaps wait for: the card's previous counter, the PSAM's previous serial."""
+    out = [(r.asn + bytes((family(r.tx_type),)), r.counter - 1)] if r.counter > 0 else []
+    if r.tx_type not in LOAD_TYPES and r.terminal_serial > 0:
+        out.append((r.terminal_id, r.terminal_serial - 1))
+    return out
+
+
+def _carried(r: WireRecord) -> list[tuple[bytes, int]]:
+    out = [(r.asn + bytes((family(r.tx_type),)), r.counter)]
+    if r.tx_type not in LOAD_TYPES:
+        out.append((r.terminal_id, r.terminal_serial))
+    return out
