@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from devices.card_os import CardOS, PowerLost
+from devices.card_state import MAC_ERRORS_LIMIT, MAC_ERRORS_MAX
 from devices.factory import CardFactory, CardProfile
 from devices.sim_channel import SimChannel
 from hardware_bridge.conformance import ConformanceError, mask_matches, run_cases, sw_matches
@@ -65,7 +66,12 @@ def test_every_case_passes_in_process_and_names_its_clause() -> None:
 
 def test_the_suite_fails_a_card_of_another_issuer() -> None:
     stranger_keys = generate_issuer_keys(seed=99, issuer_id=bytes.fromhex("3301000000000001"))
-    card = CardOS(CardFactory(stranger_keys).personalise(CardProfile(asn=bytes.fromhex("3301000000000099"))))
+    # The widest MAC-failure limit, so each case meets the wrong keys on its own; with the
+    # default limit the card blocks itself part-way (the next test).
+    card = CardOS(
+        CardFactory(stranger_keys).personalise(CardProfile(asn=bytes.fromhex("3301000000000099"))),
+        mac_errors_max=MAC_ERRORS_LIMIT,
+    )
     outcomes = _run_sim(card, allow_block=False)
     failed = {n for n, o in outcomes.items() if o is Outcome.FAILED}
     # The cases whose MACs come from the issuer's keys fail (9302), and those after them that
@@ -87,6 +93,18 @@ def test_the_suite_fails_a_card_of_another_issuer() -> None:
     }
     assert outcomes["application_block"] is Outcome.SKIPPED
     assert card.state.ep_balance_fen == 0
+
+
+def test_a_card_of_another_issuer_blocks_itself_after_its_mac_failure_limit() -> None:
+    stranger_keys = generate_issuer_keys(seed=99, issuer_id=bytes.fromhex("3301000000000001"))
+    card = CardOS(CardFactory(stranger_keys).personalise(CardProfile(asn=bytes.fromhex("3301000000000099"))))
+    outcomes = _run_sim(card, allow_block=False)
+    # As a PBOC card does: the wrong keys' MACs count on the card until one key reaches the
+    # limit, then the application answers 6A81 to everything, and every later case fails.
+    assert card.state.blocked
+    assert max(card.state.mac_errors) == MAC_ERRORS_MAX
+    assert outcomes["select_by_name"] is Outcome.PASSED
+    assert outcomes["capp_entry"] is Outcome.FAILED
 
 
 class _DeselectingCard(CardOS):
