@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from devices.card_os import CardOS
+from devices.card_state import MAC_ERRORS_LIMIT
 from devices.factory import CardFactory, CardProfile
 from hardware_bridge.hil import CASE_NAMES, HilTarget, Outcome, run_suite
 from hardware_bridge.junit import write_junit
@@ -176,7 +177,13 @@ def test_cli_hil_through_pcscd_and_vpcd(pcscd: object, tmp_path: Path) -> None:
 
 def test_cli_hil_reports_failures_with_exit_1(serve: Serve, tmp_path: Path) -> None:
     stranger_keys = generate_issuer_keys(seed=99, issuer_id=bytes.fromhex("3301000000000001"))
-    serve(CardOS(CardFactory(stranger_keys).personalise(CardProfile(asn=bytes(7) + b"\x09"))), 0)
+    # The widest MAC-failure limit: the suite's conformance cases would otherwise block the
+    # stranger card before the HIL cases meet its keys.
+    stranger = CardOS(
+        CardFactory(stranger_keys).personalise(CardProfile(asn=bytes(7) + b"\x09")),
+        mac_errors_max=MAC_ERRORS_LIMIT,
+    )
+    serve(stranger, 0)
     report = tmp_path / "hil.xml"
     run = subprocess.run(
         [
