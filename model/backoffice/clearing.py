@@ -1,10 +1,11 @@
 """The clearing house: ingests terminal batches, proves every record, posts it once, or holds it.
 
-One batch file is one SQLite transaction: the batch row, the records posted, the records
+One batch file is one unit of work: the batch row, the records posted, the records
 quarantined (each with its bytes; the whole file's bytes too when any part of it is held) and
-the ledger postings commit together. A batch is known by the SHA-256 of its bytes, so ingesting
-the same file again is a no-op, and a process killed in the middle leaves nothing of the batch
-behind: the rerun ingests it whole.
+the ledger postings commit together, in the file's own transaction (`ingest_file`) or under its
+savepoint in a group of files that commit together (`group`, `ingest_files`). A batch is known
+by the SHA-256 of its bytes, so ingesting the same file again is a no-op, and a process killed
+in the middle leaves nothing of the batch (or of its group) behind: the rerun ingests it whole.
 
 Duplicates, gaps and shadow balances are decided from memory (every key, counter and serial
 seen), rebuilt from the committed tables when the clearing house opens and after any rolled
