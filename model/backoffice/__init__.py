@@ -11,7 +11,14 @@ banks that fund them (`bank`), the citizen's online account (`accounts`) and the
 
 from model.backoffice.accounts import CitizenAccounts
 from model.backoffice.bank import Bank, BankFunding
-from model.backoffice.clearing import BATCH_BYTES_MAX, CUTOFF_DAYS_DEFAULT, ClearingHouse
+from model.backoffice.clearing import (
+    BATCH_BYTES_MAX,
+    CUTOFF_DAYS_DEFAULT,
+    GROUP_BYTES_MAX,
+    GROUP_FILES_MAX,
+    ClearingHouse,
+    groups,
+)
 from model.backoffice.clone_watch import find_clones
 from model.backoffice.fees import FeeSchedule, load_fee_schedule
 from model.backoffice.key_check import ABNORMAL_SAMPLES_MIN, SAMPLE_HEAD_BYTES, check_night_keys
@@ -29,6 +36,8 @@ __all__ = [
     "ABNORMAL_SAMPLES_MIN",
     "BATCH_BYTES_MAX",
     "CUTOFF_DAYS_DEFAULT",
+    "GROUP_BYTES_MAX",
+    "GROUP_FILES_MAX",
     "RELEASABLE",
     "SAMPLE_HEAD_BYTES",
     "Bank",
@@ -56,6 +65,7 @@ __all__ = [
     "WriterLock",
     "check_night_keys",
     "find_clones",
+    "groups",
     "load_fee_schedule",
     "load_hotlist_file",
     "load_registry",

@@ -48,10 +48,8 @@ def _night(count: int, cards: int, per_batch: int) -> tuple[float, float, int]:
         clearing_day = date(2026, 11, 24)
         start, start_cpu = time.perf_counter(), time.process_time()
         office = BackOffice.open(db_path, registry, keys)
-        posted = 0
-        for name, raw in files:
-            report = office.clearing.ingest_file(raw, name, clearing_day)
-            posted += report.posted + report.auto_released
+        reports = office.clearing.ingest_files(files, clearing_day)
+        posted = sum(report.posted + report.auto_released for report in reports)
         settlement = office.settlement.run(clearing_day + timedelta(days=1))
         result = reconcile(office.ledger, registry)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu

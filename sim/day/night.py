@@ -193,10 +193,8 @@ def clear_night(
     the clearing house's books against the cards."""
     started_s, started_cpu_s = time.perf_counter(), time.process_time()
     office = BackOffice.open(db_path, registry, issuer_keys)
-    reports = [
-        office.clearing.ingest_file(u.raw, u.name, business_date)
-        for u in sorted(uploads, key=lambda u: (u.arrived_s, u.shard, u.order))
-    ]
+    arrivals = sorted(uploads, key=lambda u: (u.arrived_s, u.shard, u.order))
+    reports = office.clearing.ingest_files(((u.name, u.raw) for u in arrivals), business_date)
     settlement = office.settlement.run(business_date + timedelta(days=1))
     banks = {load_participant(name): Bank(name, captured_fen=fen) for name, fen in bank_captured_fen.items()}
     reconciliation = reconcile(office.ledger, registry, None, banks)
