@@ -146,12 +146,42 @@ def _ingest_and_review(
 
 
 @click.command()
-@click.argument("ingest_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--registry", "registry_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--keys", "keys_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--hotlist", "hotlist_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--fees", "fees_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.argument("ingest_dir", metavar="INGEST-DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--db",
+    "db_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The clearing database (SQLite; created on first use).",
+)
+@click.option(
+    "--registry",
+    "registry_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Participant registry (TOML: terminals, PSAMs, banks; default: INGEST-DIR/registry.toml).",
+)
+@click.option(
+    "--keys",
+    "keys_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Issuer key file (`cardtwin keys new`; default: INGEST-DIR/issuer-keys.toml).",
+)
+@click.option(
+    "--hotlist",
+    "hotlist_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Hotlist of blocked cards (TOML; default: INGEST-DIR/hotlist.toml if present).",
+)
+@click.option(
+    "--fees",
+    "fees_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Fee schedule (TOML; default: the built-in schedule).",
+)
 @click.option("--day", "day_text", default=None, help="Clearing day YYYY-MM-DD (default: newest batch + 1).")
 @click.option("--cutoff-days", default=7, show_default=True, help="Records older than this are held.")
 @click.option("--simulate-week", is_flag=True, help="First write a simulated week into INGEST-DIR.")

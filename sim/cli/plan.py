@@ -122,7 +122,13 @@ def read_plan(path: Path, geo: Geography) -> Plan:
 @click.option(
     "--cell-m", type=float, default=WALK_CELL_M, show_default=True, help="Block size of the grid (m)."
 )
-@click.option("--max-per-site", type=int, default=MAX_PER_SITE_DEFAULT, show_default=True)
+@click.option(
+    "--max-per-site",
+    type=int,
+    default=MAX_PER_SITE_DEFAULT,
+    show_default=True,
+    help="Most recharge points one site (grid cell) may take.",
+)
 @click.option(
     "--against",
     default="uniform",
