@@ -20,8 +20,9 @@ import click
 
 from model.errors import CardTwinError
 from model.money import format_fen
-from scenarios.schema import Scenario, load
+from scenarios.schema import Scenario
 from sim.city import planned_taps
+from sim.cli.scenario_arg import load_day, shipped_days
 from sim.day import RunResult, run_day, wait_summary, write_results
 
 SEED_MAX = 2**32 - 1  # numpy's seed sequence takes any non-negative int; keep names printable
@@ -29,12 +30,7 @@ SAMPLE_MIN = 1e-6  # below this a city of millions has no simulated citizen left
 
 
 class RunOptionError(CardTwinError):
-    """A `cardtwin run` option out of range, or a scenario name that is not shipped."""
-
-
-def _shipped() -> dict[str, Scenario]:
-    default = load(None)
-    return {default.run.name: default}
+    """A `cardtwin run` option out of range."""
 
 
 @click.command("run")
@@ -94,10 +90,10 @@ def run(
 ) -> None:
     """Run one city day of SCENARIO (a file or a shipped name; default: Hangzhou 2009) and report it."""
     if list_:
-        for name, shipped in _shipped().items():
-            click.echo(f"{name}\t{shipped.source}")
+        for name in shipped_days():
+            click.echo(f"{name}\t{load_day(name).source}")
         return
-    s = _scenario(scenario)
+    s = load_day(scenario)
     changes: dict[str, object] = {
         k: v for k, v in (("seed", seed), ("sample", sample), ("shards", shards)) if v is not None
     }
@@ -123,21 +119,6 @@ def run(
         click.echo(json.dumps(_summary(s, result, report), sort_keys=True))
         return
     _print_summary(result, report)
-
-
-def _scenario(text: str | None) -> Scenario:
-    """A path if one exists there, else a shipped scenario's name."""
-    if text is None:
-        return load(None)
-    if Path(text).exists():
-        return load(Path(text))
-    shipped = _shipped()
-    if text in shipped:
-        return shipped[text]
-    names = ", ".join(sorted(shipped))
-    raise RunOptionError(
-        f"scenario {text!r}: no such file, and no shipped day scenario of that name ({names})"
-    )
 
 
 def _writable(folder: Path, what: str) -> Path:

@@ -3,12 +3,18 @@ review example works, sweeps refuse what cannot be a sweep, one seed prints no "
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from sim.cli import main
+from sim.cli.sweep import cell
+from sim.sweep import interval
 
 
 def _row_counts(db: Path) -> dict[str, int]:
@@ -52,3 +58,95 @@ def test_list_held_refuses_actions_and_a_missing_database(tmp_path: Path) -> Non
         == "cardtwin: error: --list-held: only reads the quarantine; run --release on its own"
     )
     assert not db.exists()
+
+
+REPO = Path(__file__).resolve().parents[3]
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=ENV,
+    )
+
+
+def test_one_seed_prints_means_without_nan_and_says_it_is_replications(tmp_path: Path) -> None:
+    run = _cli("sweep", "hangzhou-2009-weekday", "--kind", "day", "--seeds", "1", "--sample", "0.0002",
+               "--workers", "1", "--out", str(tmp_path / "s"))  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "nan" not in run.stdout
+    row = run.stdout.splitlines()[1].split()
+    assert row[:3] == ["as", "is", "3.215e+06"] and row[3:5] == ["(1", "run)"]
+    assert run.stderr.startswith(
+        "sweep day " + str(REPO / "scenarios" / "default.toml")
+        + ": no --param: replications of the scenario as it is x 1 seeds = 1 runs on local"
+    )  # fmt: skip
+
+
+def test_interval_cells_are_words() -> None:
+    assert cell(interval([2.0])) == "2 (1 run)"
+    assert cell(interval([])) == "undefined"
+    assert cell(interval([1.0, 3.0])) == "2 ± 13"
+
+
+def _out_of_range(option: str, value: int, low: int, high: int) -> str:
+    return f"Error: Invalid value for '{option}': {value} is not in the range {low}<=x<={high}."
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sweep", "--workers", "0"], _out_of_range("--workers", 0, 1, 256)),
+        (["sweep", "--seeds", "0"], _out_of_range("--seeds", 0, 1, 1000)),
+        (["bench", "sweep", "--workers", "0"], _out_of_range("--workers", 0, 1, 256)),
+        (["rollout", "x", "--workers", "0"], _out_of_range("--workers", 0, 1, 256)),
+        (["rollout", "x", "--replications", "-1"], _out_of_range("--replications", -1, 0, 1000)),
+    ],
+)
+def test_usage_errors_exit_2_naming_the_option(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == message
+
+
+_DAYS = "hangzhou-2009-weekday"
+_ROLLOUTS = "five-stage-framework, hangzhou-2004-2009, huaibei-2011-2014, one-card-plan-2005-2010"
+_BOTH = ", ".join(sorted([_DAYS, *_ROLLOUTS.split(", ")]))
+
+
+def _unknown(where: str, text: str, kind: str, names: str) -> str:
+    return f"{where} {text!r}: no such file, and no shipped {kind} scenario of that name ({names})"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "hangzhou-2004-2009"], _unknown("scenario", "hangzhou-2004-2009", "day", _DAYS)),
+        (["sweep", "nope", "--kind", "day"], _unknown("scenario", "nope", "day", _DAYS)),
+        (["sweep", _DAYS], _unknown("scenario", _DAYS, "rollout", _ROLLOUTS)),
+        (["bench", "sweep", "nope"], _unknown("scenario", "nope", "day", _DAYS)),
+        (["plan", "nope", "--recharge-points", "5"], _unknown("scenario", "nope", "day or rollout", _BOTH)),
+        (["rollout", "nope"], _unknown("scenario", "nope", "rollout", _ROLLOUTS)),
+        (["compare", "hangzhou-2004-2009", "nope"], _unknown("B", "nope", "rollout", _ROLLOUTS)),
+    ],
+)
+def test_scenario_arguments_share_one_resolver_and_name_the_argument(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == f"cardtwin: error: {message}"
+
+
+def test_plan_takes_a_day_scenario_by_name_and_by_path(tmp_path: Path) -> None:
+    outputs = []
+    for scenario in (_DAYS, str(REPO / "scenarios" / "default.toml")):
+        result = CliRunner().invoke(
+            main, ["plan", scenario, "--recharge-points", "50", "--out", str(tmp_path / scenario[-5:])]
+        )
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output.splitlines()[1:3])  # the two plans' rows, the same figures
+    assert outputs[0] == outputs[1]
