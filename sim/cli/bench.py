@@ -12,7 +12,7 @@ import click
 from hardware_bridge.vpcd import VPCD_SLOTS
 from model.security import Algorithm
 from sim.bench import bench_apdu, bench_clearing, bench_clearing_twin, bench_day, bench_purchase, bench_sweep
-from sim.cli.sweep import scenario_path, seeds_option, workers_option
+from sim.cli.sweep import scenario_path, workers_option
 from sim.sweep import KINDS, LOCAL_WORKERS_DEFAULT, spec_from
 
 
@@ -179,7 +179,7 @@ def day(cardholders: int, sample: float, shards: int, seed: int, clearing: str) 
     show_default=True,
     help="NAME=VALUES: a list a,b,c or a range start:stop:count.",
 )
-@click.option("--seeds", type=seeds_option, default=5, show_default=True, help="Replications per point.")
+@click.option("--seeds", type=int, default=5, show_default=True, help="Replications per point.")
 @click.option("--kind", type=click.Choice(KINDS), default="day", show_default=True, help="What one run is.")
 @click.option(
     "--sample", type=float, default=0.001, show_default=True, help="Share of cardholders simulated a day."

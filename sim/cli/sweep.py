@@ -30,7 +30,6 @@ from sim.sweep.stats import Interval
 
 WORKERS_MAX = 256  # a LocalCluster larger than this is a typo, not a machine
 
-seeds_option = click.IntRange(1, SEEDS_MAX)
 workers_option = click.IntRange(1, WORKERS_MAX)
 
 
@@ -48,7 +47,10 @@ def scenario_path(kind: str, scenario: str | None) -> Path | None:
     default=None,
     help="NAME=VALUES: a list a,b,c or a range start:stop:count. Without it: --seeds replications.",
 )
-@click.option("--seeds", type=seeds_option, default=5, show_default=True, help="Replications per point.")
+# --seeds stays a plain int: the engine checks it (1..SEEDS_MAX) for every caller, CLI or not.
+@click.option(
+    "--seeds", type=int, default=5, show_default=True, help=f"Replications per point (1..{SEEDS_MAX})."
+)
 @click.option("--first-seed", type=int, default=None, help="Seeds are first-seed, first-seed + 1, ...")
 @click.option(
     "--kind", type=click.Choice(KINDS), default="rollout", show_default=True, help="What one run is."

@@ -102,7 +102,6 @@ def _out_of_range(option: str, value: int, low: int, high: int) -> str:
     ("args", "message"),
     [
         (["sweep", "--workers", "0"], _out_of_range("--workers", 0, 1, 256)),
-        (["sweep", "--seeds", "0"], _out_of_range("--seeds", 0, 1, 1000)),
         (["bench", "sweep", "--workers", "0"], _out_of_range("--workers", 0, 1, 256)),
         (["rollout", "x", "--workers", "0"], _out_of_range("--workers", 0, 1, 256)),
         (["rollout", "x", "--replications", "-1"], _out_of_range("--replications", -1, 0, 1000)),
@@ -150,3 +149,9 @@ def test_plan_takes_a_day_scenario_by_name_and_by_path(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         outputs.append(result.output.splitlines()[1:3])  # the two plans' rows, the same figures
     assert outputs[0] == outputs[1]
+
+
+def test_zero_seeds_is_an_input_error_naming_the_flag() -> None:
+    result = CliRunner().invoke(main, ["sweep", "--kind", "day", "--seeds", "0"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "cardtwin: error: --seeds: 0 out of range (allowed: 1..1000)"
