@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import click
@@ -22,6 +21,7 @@ from model.errors import CardTwinError
 from model.money import format_fen
 from scenarios.schema import Scenario
 from sim.city import planned_taps
+from sim.cli.progress import Progress
 from sim.cli.scenario_arg import load_day, shipped_days
 from sim.day import RunResult, run_day, wait_summary, write_results
 
@@ -112,7 +112,7 @@ def run(
     say(
         f"scenario {s.run.name} ({s.source}), seed {s.run.seed}, sample {s.run.sample}, shards {s.run.shards}"
     )
-    with _progress(planned) as advance:
+    with Progress(planned, "city day", "planned taps") as advance:
         result = run_day(s, advance, folder / "clearing.sqlite", dask)
     report = write_results(result, folder)
     if as_json:
@@ -129,37 +129,6 @@ def _writable(folder: Path, what: str) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise RunOptionError(f"{what} {folder}: not writable")
     return folder
-
-
-class _progress:
-    """A progress bar on a terminal; log lines (every 10%) on stderr when stdout is not one."""
-
-    def __init__(self, total: int) -> None:
-        self.total = max(1, total)
-        self.done = 0
-        self.logged_tenths = 0
-        self.bar = (
-            click.progressbar(length=total, label="city day", show_pos=True) if sys.stdout.isatty() else None
-        )
-
-    def __enter__(self) -> _progress:
-        if self.bar is not None:
-            self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-
-    def __call__(self, count: int) -> None:
-        self.done += count
-        if self.bar is not None:
-            self.bar.update(count)
-            return
-        tenths = min(10, self.done * 10 // self.total)
-        if tenths > self.logged_tenths:
-            self.logged_tenths = tenths
-            click.echo(f"city day: {self.done} of {self.total} planned taps ({tenths * 10}%)", err=True)
 
 
 def _summary(s: Scenario, r: RunResult, report: Path) -> dict[str, object]:

@@ -9,11 +9,11 @@ starts); a point with one run shows its mean and no interval.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
+from sim.cli.progress import Progress
 from sim.cli.scenario_arg import resolve
 from sim.sweep import (
     KINDS,
@@ -99,10 +99,10 @@ def execute(spec: SweepSpec, dask: str, workers: int, out: Path | None) -> None:
         f"x {len(spec.seeds)} seeds = {runs} runs on {dask}",
         err=True,
     )
-    with click.progressbar(length=runs, label="runs", show_pos=True, file=sys.stderr) as bar:
+    with Progress(runs, "sweep", "runs") as advance:
 
         def done(row: RunRow) -> None:
-            bar.update(1)
+            advance(1)
 
         result = run_sweep(spec, dask=dask, workers=workers, progress=done)
     name = Path(spec.scenario).stem if spec.scenario else "default"

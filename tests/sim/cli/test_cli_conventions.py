@@ -86,6 +86,8 @@ def test_one_seed_prints_means_without_nan_and_says_it_is_replications(tmp_path:
         "sweep day " + str(REPO / "scenarios" / "default.toml")
         + ": no --param: replications of the scenario as it is x 1 seeds = 1 runs on local"
     )  # fmt: skip
+    # Not a terminal: progress as log lines on stderr.
+    assert run.stderr.strip().splitlines()[-1] == "sweep: 1 of 1 runs (100%)"
 
 
 def test_interval_cells_are_words() -> None:
