@@ -6,13 +6,13 @@ Each subcommand parses its options, runs one benchmark of `sim.bench` and prints
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from hardware_bridge.vpcd import VPCD_SLOTS
 from model.security import Algorithm
 from sim.bench import bench_apdu, bench_clearing, bench_clearing_twin, bench_day, bench_purchase, bench_sweep
+from sim.cli.sweep import scenario_path, workers_option
 from sim.sweep import KINDS, LOCAL_WORKERS_DEFAULT, spec_from
 
 
@@ -172,18 +172,31 @@ def day(cardholders: int, sample: float, shards: int, seed: int, clearing: str) 
 
 
 @bench.command("sweep")
-@click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--param", default="city.recharge_points=150,600,1000,2000", show_default=True)
-@click.option("--seeds", type=int, default=5, show_default=True)
-@click.option("--kind", type=click.Choice(KINDS), default="day", show_default=True)
-@click.option("--sample", type=float, default=0.001, show_default=True)
-@click.option("--dask", default="local", show_default=True)
-@click.option("--workers", type=int, default=LOCAL_WORKERS_DEFAULT, show_default=True)
+@click.argument("scenario", required=False)
+@click.option(
+    "--param",
+    default="city.recharge_points=150,600,1000,2000",
+    show_default=True,
+    help="NAME=VALUES: a list a,b,c or a range start:stop:count.",
+)
+@click.option("--seeds", type=int, default=5, show_default=True, help="Replications per point.")
+@click.option("--kind", type=click.Choice(KINDS), default="day", show_default=True, help="What one run is.")
+@click.option(
+    "--sample", type=float, default=0.001, show_default=True, help="Share of cardholders simulated a day."
+)
+@click.option("--dask", default="local", show_default=True, help='"local" or a scheduler tcp://HOST:PORT.')
+@click.option(
+    "--workers",
+    type=workers_option,
+    default=LOCAL_WORKERS_DEFAULT,
+    show_default=True,
+    help="LocalCluster size.",
+)
 def sweep(
-    scenario: Path | None, param: str, seeds: int, kind: str, sample: float, dask: str, workers: int
+    scenario: str | None, param: str, seeds: int, kind: str, sample: float, dask: str, workers: int
 ) -> None:
-    """Run a sweep (20 runs by default) and print its wall time."""
-    spec = spec_from(kind, scenario, param, seeds, None, sample)
+    """Run a sweep of SCENARIO (a file or a shipped name; 20 runs by default) and print its wall time."""
+    spec = spec_from(kind, scenario_path(kind, scenario), param, seeds, None, sample)
     runs = len(spec.tasks())
     with click.progressbar(length=runs, label=f"{runs} runs", show_pos=True, file=sys.stderr) as bar:
         _echo(bench_sweep(spec, dask, workers, lambda _: bar.update(1)))

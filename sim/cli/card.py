@@ -160,7 +160,7 @@ def _served_card(keys: IssuerKeys, image_path: Path | None, balance_yuan: str | 
 @card.command("dump")
 @click.argument("image_path", metavar="IMAGE", type=click.Path(dir_okay=False, path_type=Path))
 def card_dump(image_path: Path) -> None:
-    """Print a card image (from `card serve --image`) in words: identity, purses, counters, log."""
+    """Print the card image IMAGE (from `card serve --image`) in words: identity, purses, counters, log."""
     for line in describe_image(read_image(image_path)):
         click.echo(line)
 
@@ -228,12 +228,18 @@ def _serve_until(server: VpcdServer, seconds: float) -> None:
 @card.command("trace")
 @click.option("--card", "card_source", default="pcsc:Virtual PCD 00 00", show_default=True, help=_source_help)
 @click.option(
-    "--out", "out", type=click.Path(path_type=Path), default=Path("apdu-trace.txt"), show_default=True
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=Path("apdu-trace.txt"),
+    show_default=True,
+    help="File the APDU trace is written to.",
 )
 @_keys_option
 @click.argument("apdus", nargs=-1)
 def card_trace(card_source: str, out: Path, key_file: Path | None, apdus: tuple[str, ...]) -> None:
-    """Send APDUs (hex; default SELECT e-purse and GET BALANCE) and write their trace to --out."""
+    """Send APDUS (hex, one per argument; default SELECT e-purse and GET BALANCE) and write their
+    trace to --out."""
     if len(apdus) > TRACE_APDUS_MAX:
         raise CardSourceError(f"{len(apdus)} APDUs: at most {TRACE_APDUS_MAX} at once")
     raw: list[bytes] = []

@@ -9,7 +9,8 @@ Running it again on the same folder and database posts nothing twice: a file alr
 is recognised by its content, and a settlement day runs once. A run killed at any point leaves
 the database as it was after the last file it finished; the next run carries on.
 
-Review: `--list-held` lists the quarantine entries not released; `--release ID --note TEXT`
+Review: `--list-held` lists the quarantine entries not released, and only that (no ingest, no
+settlement); `--release ID --note TEXT`
 posts a reviewed entry before the settlement, or says why it may not be (a duplicate, a reused
 PSAM serial, corrupt bytes never; a forged TAC only once it verifies); `--reverify` releases every
 forged-tac hold that verifies with the keys given now. One process at a time per database: a
@@ -81,6 +82,21 @@ def _check_options(cutoff_days: int, day: date | None, seed: int, release_ids: t
             raise ClearingError(f"--release: {quarantine_id} is not a quarantine id (they start at 1)")
 
 
+def _check_list_held(
+    db_path: Path, simulate_week: bool, release_ids: tuple[int, ...], reverify: bool
+) -> None:
+    """`--list-held` only reads: it needs a database that exists and takes no action flag."""
+    for flag, given in (
+        ("--simulate-week", simulate_week),
+        ("--release", release_ids),
+        ("--reverify", reverify),
+    ):
+        if given:
+            raise ClearingError(f"--list-held: only reads the quarantine; run {flag} on its own")
+    if not db_path.is_file():
+        raise ClearingError(f"--db {db_path}: no such database (--list-held reads an existing one)")
+
+
 def _simulate_week(folder: Path, db_path: Path, seed: int) -> None:
     """Play the week against the database itself: its lifecycle events (replacement, refund)
     and its mornings of clearing and settlement are part of the books being reconciled."""
@@ -146,12 +162,42 @@ def _ingest_and_review(
 
 
 @click.command()
-@click.argument("ingest_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--registry", "registry_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--keys", "keys_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--hotlist", "hotlist_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--fees", "fees_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.argument("ingest_dir", metavar="INGEST-DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--db",
+    "db_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The clearing database (SQLite; created on first use).",
+)
+@click.option(
+    "--registry",
+    "registry_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Participant registry (TOML: terminals, PSAMs, banks; default: INGEST-DIR/registry.toml).",
+)
+@click.option(
+    "--keys",
+    "keys_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Issuer key file (`cardtwin keys new`; default: INGEST-DIR/issuer-keys.toml).",
+)
+@click.option(
+    "--hotlist",
+    "hotlist_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Hotlist of blocked cards (TOML; default: INGEST-DIR/hotlist.toml if present).",
+)
+@click.option(
+    "--fees",
+    "fees_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Fee schedule (TOML; default: the built-in schedule).",
+)
 @click.option("--day", "day_text", default=None, help="Clearing day YYYY-MM-DD (default: newest batch + 1).")
 @click.option("--cutoff-days", default=7, show_default=True, help="Records older than this are held.")
 @click.option("--simulate-week", is_flag=True, help="First write a simulated week into INGEST-DIR.")
@@ -160,7 +206,11 @@ def _ingest_and_review(
     "--release", "release_ids", type=int, multiple=True, help="Release a reviewed quarantine entry."
 )
 @click.option("--note", default="", help="The reviewer's note for --release (required with it).")
-@click.option("--list-held", is_flag=True, help="List the quarantine entries not released.")
+@click.option(
+    "--list-held",
+    is_flag=True,
+    help="List the quarantine entries not released and exit: nothing is ingested or settled.",
+)
 @click.option(
     "--reverify",
     is_flag=True,
@@ -185,6 +235,8 @@ def clearing(
     """Ingest INGEST-DIR's batch files into the clearing database, settle, reconcile."""
     day = _parse_day(day_text)
     _check_options(cutoff_days, day, seed, release_ids)
+    if list_held:
+        _check_list_held(db_path, simulate_week, release_ids, reverify)
     if simulate_week:
         _simulate_week(ingest_dir, db_path, seed)
     if not ingest_dir.is_dir():
@@ -199,6 +251,12 @@ def clearing(
     if day is None:
         day = _default_day(ingest_dir)
     office = BackOffice.open(db_path, registry, keys, fees, cutoff_days)
+    if list_held:
+        # A look at the quarantine, not a night: nothing is ingested, settled or hotlisted.
+        for quarantine_id, reason, detail in office.clearing.held():
+            click.echo(f"held {quarantine_id} {reason}: {detail}")
+        office.close()
+        return
     hotlist_file = hotlist_path or ingest_dir / "hotlist.toml"
     if hotlist_path is not None or hotlist_file.exists():
         entries = load_hotlist_file(hotlist_file)
@@ -207,9 +265,6 @@ def clearing(
                 office.hotlist.add(asn, effective, effective)
     click.echo(f"clearing day {day}, database {db_path}")
     _ingest_and_review(office, ingest_dir, day, str(key_file), reverify, release_ids, note)
-    if list_held:
-        for quarantine_id, reason, detail in office.clearing.held():
-            click.echo(f"held {quarantine_id} {reason}: {detail}")
     try:
         settlement = office.settlement.run(day)
     except SettlementError as exc:

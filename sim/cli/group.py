@@ -28,4 +28,12 @@ class CardTwinGroup(click.Group):
 @click.group(cls=CardTwinGroup)
 @click.version_option(package_name="cardtwin")
 def main() -> None:
-    """CardTwin: a digital twin of a city smart-card (e-purse) ecosystem."""
+    """CardTwin: a digital twin of a city smart-card (e-purse) ecosystem.
+
+    A SCENARIO argument is a file or the name of a shipped scenario (`cardtwin run --list`,
+    `cardtwin rollout --list`).
+
+    Exit status: 0 done, 1 an error the input caused (one line on stderr, naming what and
+    where: `cardtwin: error: WHAT: WHY`), 2 a usage error (an unknown option or a value out of
+    its range, reported by the option parser).
+    """

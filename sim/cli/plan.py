@@ -18,8 +18,9 @@ from pathlib import Path
 import click
 
 from scenarios.rollout_loader import load_rollout
-from scenarios.schema import Scenario, load
+from scenarios.schema import Scenario
 from sim.city import URBAN_AREA_KM2, WALK_CELL_M
+from sim.cli.scenario_arg import load_day, resolve
 from sim.placement import (
     BASELINES,
     MAX_PER_SITE_DEFAULT,
@@ -53,8 +54,9 @@ class PlanInputs:
     area_km2: float
 
 
-def plan_inputs(path: Path | None) -> PlanInputs:
-    """What the planner needs from a day or rollout scenario file."""
+def plan_inputs(scenario: str | None) -> PlanInputs:
+    """What the planner needs from a day or rollout scenario (a file or a shipped name)."""
+    path = None if scenario is None else resolve(scenario)
     if path is not None and _is_rollout(path):
         r = load_rollout(path)
         return PlanInputs(
@@ -64,13 +66,13 @@ def plan_inputs(path: Path | None) -> PlanInputs:
             r.deployment.walk_m,
             r.deployment.urban_area_km2,
         )
-    s = load(path)
+    s = load_day(None if path is None else str(path))
     return PlanInputs(s.run.name, s, s.population.cardholders, WALK_M_DEFAULT, URBAN_AREA_KM2)
 
 
 def _is_rollout(path: Path) -> bool:
     if not path.is_file():
-        return path.suffix == "" and "/" not in str(path)  # a shipped rollout scenario's name
+        return False  # the day loader says why it cannot read it
     try:
         return "rollout" in tomllib.loads(path.read_text("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError):
@@ -115,14 +117,20 @@ def read_plan(path: Path, geo: Geography) -> Plan:
 
 
 @click.command("plan")
-@click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", required=False)
 @click.option("--recharge-points", "points", type=int, required=True, help="Recharge points to place.")
 @click.option("--walk-m", type=float, default=None, help="Walking distance counted as covered (m).")
 @click.option("--area-km2", type=float, default=None, help="Urban area the grid covers (km2).")
 @click.option(
     "--cell-m", type=float, default=WALK_CELL_M, show_default=True, help="Block size of the grid (m)."
 )
-@click.option("--max-per-site", type=int, default=MAX_PER_SITE_DEFAULT, show_default=True)
+@click.option(
+    "--max-per-site",
+    type=int,
+    default=MAX_PER_SITE_DEFAULT,
+    show_default=True,
+    help="Most recharge points one site (grid cell) may take.",
+)
 @click.option(
     "--against",
     default="uniform",
@@ -134,7 +142,7 @@ def read_plan(path: Path, geo: Geography) -> Plan:
 )
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Report folder.")
 def plan(
-    scenario: Path | None,
+    scenario: str | None,
     points: int,
     walk_m: float | None,
     area_km2: float | None,
@@ -144,7 +152,8 @@ def plan(
     seed: int | None,
     out: Path | None,
 ) -> None:
-    """Place recharge points on SCENARIO's city to maximise walking coverage; compare with AGAINST."""
+    """Place recharge points on SCENARIO's city (a day or rollout scenario: a file or a shipped name;
+    default: Hangzhou 2009) to maximise walking coverage; compare with --against."""
     if points < 1:
         raise PlacementError(f"--recharge-points: {points} out of range (allowed: >= 1)")
     inputs = plan_inputs(scenario)

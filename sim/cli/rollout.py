@@ -20,8 +20,11 @@ import click
 from scenarios.rollout_loader import load_rollout, shipped
 from scenarios.rollout_schema import RolloutScenario
 from scenarios.schema import ScenarioError
+from sim.cli.scenario_arg import resolve
+from sim.cli.sweep import workers_option
 from sim.rollout import RolloutResult, run_rollout, summary_lines, write_compare, write_rollout
 from sim.sweep import LOCAL_WORKERS_DEFAULT, RunRow, run_replications, with_p_met
+from sim.sweep.engine import SEEDS_MAX
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,13 +100,17 @@ def _replicate(
 @click.option("--list", "list_", is_flag=True, help="List the shipped rollout scenarios.")
 @click.option(
     "--replications",
-    type=int,
+    type=click.IntRange(0, SEEDS_MAX),
     default=0,
     help="Also run N replications (seeds and [[assumption]] ranges drawn): each target as P(met).",
 )
 @click.option("--dask", default="local", show_default=True, help='"local" or a scheduler tcp://HOST:PORT.')
 @click.option(
-    "--workers", type=int, default=LOCAL_WORKERS_DEFAULT, show_default=True, help="LocalCluster size."
+    "--workers",
+    type=workers_option,
+    default=LOCAL_WORKERS_DEFAULT,
+    show_default=True,
+    help="LocalCluster size.",
 )
 @_with_options
 def rollout(
@@ -122,7 +129,8 @@ def rollout(
         for name, path in shipped().items():
             click.echo(f"{name}  {path}")
         return
-    s = load_rollout(scenario, parse_sets(sets))
+    path = resolve(scenario, ("rollout",))
+    s = load_rollout(path, parse_sets(sets))
     sample_used = s.rollout.sample if sample is None else sample
     if not 0 < sample_used <= 1:
         raise ScenarioError(f"--sample {sample_used}: out of range (allowed: 0 < sample <= 1)")
@@ -133,7 +141,7 @@ def rollout(
     started = time.perf_counter()
     result = _run(s, seed, sample, s.name)
     if replications:
-        result = _replicate(result, scenario, sets, replications, sample, dask, workers)
+        result = _replicate(result, str(path), sets, replications, sample, dask, workers)
     folder = out or Path("results") / f"rollout-{s.name}-seed{result.seed}"
     report = write_rollout(result, folder)
     for line in summary_lines(result):
@@ -153,7 +161,8 @@ def compare(
 ) -> None:
     """Run rollout scenarios A and B and report them side by side (`--set` applies to both)."""
     overrides = parse_sets(sets)
-    sa, sb = load_rollout(a, overrides), load_rollout(b, overrides)
+    sa = load_rollout(resolve(a, ("rollout",), "A"), overrides)
+    sb = load_rollout(resolve(b, ("rollout",), "B"), overrides)
     ra = _run(sa, seed, sample, sa.name)
     rb = _run(sb, seed, sample, sb.name)
     folder = out or Path("results") / f"compare-{sa.name}-vs-{sb.name}"

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import click
 
 from model.errors import CardTwinError
 from model.money import format_fen
-from scenarios.schema import Scenario, load
+from scenarios.schema import Scenario
 from sim.city import planned_taps
+from sim.cli.progress import Progress
+from sim.cli.scenario_arg import load_day, shipped_days
 from sim.day import RunResult, run_day, wait_summary, write_results
 
 SEED_MAX = 2**32 - 1  # numpy's seed sequence takes any non-negative int; keep names printable
@@ -29,12 +30,7 @@ SAMPLE_MIN = 1e-6  # below this a city of millions has no simulated citizen left
 
 
 class RunOptionError(CardTwinError):
-    """A `cardtwin run` option out of range, or a scenario name that is not shipped."""
-
-
-def _shipped() -> dict[str, Scenario]:
-    default = load(None)
-    return {default.run.name: default}
+    """A `cardtwin run` option out of range."""
 
 
 @click.command("run")
@@ -94,10 +90,10 @@ def run(
 ) -> None:
     """Run one city day of SCENARIO (a file or a shipped name; default: Hangzhou 2009) and report it."""
     if list_:
-        for name, shipped in _shipped().items():
-            click.echo(f"{name}\t{shipped.source}")
+        for name in shipped_days():
+            click.echo(f"{name}\t{load_day(name).source}")
         return
-    s = _scenario(scenario)
+    s = load_day(scenario)
     changes: dict[str, object] = {
         k: v for k, v in (("seed", seed), ("sample", sample), ("shards", shards)) if v is not None
     }
@@ -116,28 +112,13 @@ def run(
     say(
         f"scenario {s.run.name} ({s.source}), seed {s.run.seed}, sample {s.run.sample}, shards {s.run.shards}"
     )
-    with _progress(planned) as advance:
+    with Progress(planned, "city day", "planned taps") as advance:
         result = run_day(s, advance, folder / "clearing.sqlite", dask)
     report = write_results(result, folder)
     if as_json:
         click.echo(json.dumps(_summary(s, result, report), sort_keys=True))
         return
     _print_summary(result, report)
-
-
-def _scenario(text: str | None) -> Scenario:
-    """A path if one exists there, else a shipped scenario's name."""
-    if text is None:
-        return load(None)
-    if Path(text).exists():
-        return load(Path(text))
-    shipped = _shipped()
-    if text in shipped:
-        return shipped[text]
-    names = ", ".join(sorted(shipped))
-    raise RunOptionError(
-        f"scenario {text!r}: no such file, and no shipped day scenario of that name ({names})"
-    )
 
 
 def _writable(folder: Path, what: str) -> Path:
@@ -148,37 +129,6 @@ def _writable(folder: Path, what: str) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise RunOptionError(f"{what} {folder}: not writable")
     return folder
-
-
-class _progress:
-    """A progress bar on a terminal; log lines (every 10%) on stderr when stdout is not one."""
-
-    def __init__(self, total: int) -> None:
-        self.total = max(1, total)
-        self.done = 0
-        self.logged_tenths = 0
-        self.bar = (
-            click.progressbar(length=total, label="city day", show_pos=True) if sys.stdout.isatty() else None
-        )
-
-    def __enter__(self) -> _progress:
-        if self.bar is not None:
-            self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-
-    def __call__(self, count: int) -> None:
-        self.done += count
-        if self.bar is not None:
-            self.bar.update(count)
-            return
-        tenths = min(10, self.done * 10 // self.total)
-        if tenths > self.logged_tenths:
-            self.logged_tenths = tenths
-            click.echo(f"city day: {self.done} of {self.total} planned taps ({tenths * 10}%)", err=True)
 
 
 def _summary(s: Scenario, r: RunResult, report: Path) -> dict[str, object]:

@@ -3,15 +3,18 @@
 Each (value, seed) is one run on a Dask cluster (a LocalCluster of worker processes unless
 `--dask tcp://HOST:PORT` names a scheduler); progress shows runs done; the results folder
 (runs, per-point means with 95% intervals, figures) appears only when every run finished.
+Without `--param` the sweep is N replications of the scenario as it is (said so when it
+starts); a point with one run shows its mean and no interval.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
+from sim.cli.progress import Progress
+from sim.cli.scenario_arg import resolve
 from sim.sweep import (
     KINDS,
     LOCAL_WORKERS_DEFAULT,
@@ -22,12 +25,32 @@ from sim.sweep import (
     spec_from,
     write_sweep,
 )
+from sim.sweep.engine import SEEDS_MAX
+from sim.sweep.stats import Interval
+
+WORKERS_MAX = 256  # a LocalCluster larger than this is a typo, not a machine
+
+workers_option = click.IntRange(1, WORKERS_MAX)
+
+
+def scenario_path(kind: str, scenario: str | None) -> Path | None:
+    """SCENARIO of a sweep of this kind: a file, or a shipped scenario of that kind's name."""
+    if scenario is None:
+        return None
+    return resolve(scenario, ("day",) if kind == "day" else ("rollout",))
 
 
 @click.command("sweep")
-@click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--param", default=None, help="NAME=VALUES: a list a,b,c or a range start:stop:count.")
-@click.option("--seeds", type=int, default=5, show_default=True, help="Replications per point.")
+@click.argument("scenario", required=False)
+@click.option(
+    "--param",
+    default=None,
+    help="NAME=VALUES: a list a,b,c or a range start:stop:count. Without it: --seeds replications.",
+)
+# --seeds stays a plain int: the engine checks it (1..SEEDS_MAX) for every caller, CLI or not.
+@click.option(
+    "--seeds", type=int, default=5, show_default=True, help=f"Replications per point (1..{SEEDS_MAX})."
+)
 @click.option("--first-seed", type=int, default=None, help="Seeds are first-seed, first-seed + 1, ...")
 @click.option(
     "--kind", type=click.Choice(KINDS), default="rollout", show_default=True, help="What one run is."
@@ -35,11 +58,15 @@ from sim.sweep import (
 @click.option("--sample", type=float, default=None, help="Share of cardholders simulated in each day.")
 @click.option("--dask", default="local", show_default=True, help='"local" or a scheduler tcp://HOST:PORT.')
 @click.option(
-    "--workers", type=int, default=LOCAL_WORKERS_DEFAULT, show_default=True, help="LocalCluster size."
+    "--workers",
+    type=workers_option,
+    default=LOCAL_WORKERS_DEFAULT,
+    show_default=True,
+    help=f"LocalCluster size (1..{WORKERS_MAX}).",
 )
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Results folder.")
 def sweep(
-    scenario: Path | None,
+    scenario: str | None,
     param: str | None,
     seeds: int,
     first_seed: int | None,
@@ -49,22 +76,33 @@ def sweep(
     workers: int,
     out: Path | None,
 ) -> None:
-    """Run SCENARIO for every value of --param and every seed; report KPIs with 95% intervals."""
-    spec = spec_from(kind, scenario, param, seeds, first_seed, sample)
+    """Run SCENARIO (a file or a shipped name) for every value of --param and every seed; report
+    KPIs with 95% intervals."""
+    spec = spec_from(kind, scenario_path(kind, scenario), param, seeds, first_seed, sample)
     execute(spec, dask, workers, out)
+
+
+def cell(ci: Interval) -> str:
+    """A KPI's figure at one point: mean ± half-width, the mean alone from one run."""
+    if ci.n == 0:
+        return "undefined"
+    if ci.n == 1:
+        return f"{ci.mean:.4g} (1 run)"
+    return f"{ci.mean:.4g} ± {ci.half_width:.2g}"
 
 
 def execute(spec: SweepSpec, dask: str, workers: int, out: Path | None) -> None:
     runs = len(spec.tasks())
+    what = spec.param or "no --param: replications of the scenario as it is"
     click.echo(
-        f"sweep {spec.kind} {spec.scenario or 'default'}: {spec.param or 'replications'} "
+        f"sweep {spec.kind} {spec.scenario or 'default'}: {what} "
         f"x {len(spec.seeds)} seeds = {runs} runs on {dask}",
         err=True,
     )
-    with click.progressbar(length=runs, label="runs", show_pos=True, file=sys.stderr) as bar:
+    with Progress(runs, "sweep", "runs") as advance:
 
         def done(row: RunRow) -> None:
-            bar.update(1)
+            advance(1)
 
         result = run_sweep(spec, dask=dask, workers=workers, progress=done)
     name = Path(spec.scenario).stem if spec.scenario else "default"
@@ -74,9 +112,7 @@ def execute(spec: SweepSpec, dask: str, workers: int, out: Path | None) -> None:
     click.echo(f"{'value':>12}  " + "  ".join(f"{k:>24}" for k in kpis))
     for point in sorted({r.point for r in result.rows}):
         mine = [r for r in result.rows if r.point == point]
-        cells = []
-        for k in kpis:
-            ci = interval([r.kpis[k] for r in mine])
-            cells.append(f"{ci.mean:.4g} ± {ci.half_width:.2g}".rjust(24))
-        click.echo(f"{mine[0].value!s:>12}  " + "  ".join(cells))
+        cells = [cell(interval([r.kpis[k] for r in mine])).rjust(24) for k in kpis]
+        value = "as is" if mine[0].value is None else str(mine[0].value)
+        click.echo(f"{value:>12}  " + "  ".join(cells))
     click.echo(f"{len(result.rows)} runs on {result.cluster}: wall {result.wall_s:.1f} s; report {report}")

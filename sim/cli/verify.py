@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from sim.cli.progress import Progress
 from sim.verify import (
     DAYS_MAX,
     FAULTS,
@@ -72,9 +73,10 @@ def verify(
     except OSError as exc:
         raise VerifyError(f"--out: {out}: cannot write the report there ({exc.strerror})") from None
     report = Report(chosen, days, sample)
-    with click.progressbar(range(first_seed, first_seed + seeds), label="seeds", show_pos=True) as bar:
-        for s in bar:
+    with Progress(seeds, "verify", "seeds") as advance:
+        for s in range(first_seed, first_seed + seeds):
             report.results.append(run_seed(s, chosen, days, sample, out))
+            advance(1)
     text = report.text()
     try:
         (out / "verify-report.json").write_text(

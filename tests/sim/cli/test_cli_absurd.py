@@ -133,8 +133,5 @@ def test_card_dump_refuses_what_is_no_image(tmp_path: Path) -> None:
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"not a card")
     run = _cli("card", "dump", str(junk))
-    assert (
-        run.returncode == 1
-        and run.stderr.strip()
-        == f"cardtwin: error: {junk}: card image: version 110, expected {IMAGE_VERSION}"
-    )
+    expected = f"cardtwin: error: {junk}: card image: version 110, expected {IMAGE_VERSION}"
+    assert run.returncode == 1 and run.stderr.strip() == expected
