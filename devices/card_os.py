@@ -28,6 +28,11 @@ Command rules (JT/T 978 / JR/T 0025, with our DECIDE choices in `model.card.apdu
   BLOCK) has an error counter: `mac_errors_max` consecutive wrong MACs (default
   card_state.MAC_ERRORS_MAX) block the application; the blocking answer is 6A81, earlier ones 9302.
 - The card checks the transaction date against its validity dates (6985 when outside).
+
+Why this room is over 600 lines: one chip answers every command from one volatile session
+(selection, verified PIN, pending INITIALIZE, challenge) that each handler reads and clears; the
+file-system commands (SELECT by FID, the MF and PSE, PIN and key management) already live in
+`devices.card_files`, and the purse commands are the next cut.
 """
 
 from __future__ import annotations

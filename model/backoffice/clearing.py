@@ -11,6 +11,11 @@ Duplicates, gaps and shadow balances are decided from memory (every key, counter
 seen), rebuilt from the committed tables when the clearing house opens and after any rolled
 back batch, so memory never disagrees with the database.
 
+Why this room is over 600 lines: the ingest and the review of held records (release, reject,
+re-verify, reingest) read and rebuild that one memory, and each rollback must rebuild it whole;
+the review is the next cut (its own module over a narrow view of the house), left for a session
+that can run the crash tests against the split.
+
 Each record goes through these checks, in order; the first that fails sends it to quarantine
 with that reason code (the batch's other records go on):
 
