@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +25,11 @@ from tests.pcsc_stack import Pcscd, stop_stale_pcscd
 
 ISSUER_ID = bytes.fromhex("3301000000000001")
 MOMENT = datetime(2026, 11, 23, 8, 30, 0)
+
+# One pcscd serves the whole machine, and starting ours stops any other: two test sessions at
+# once (a developer's and a CI clone's) would kill each other's readers mid-test. The second
+# session waits here until the first is done with the stack.
+PCSC_LOCK_PATH = Path("/tmp/cardtwin-pcsc.lock")
 
 
 @pytest.fixture
@@ -78,15 +85,19 @@ def load_terminal(load_host: LoadHost) -> LoadTerminal:
 @pytest.fixture(scope="session")
 def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pcscd]:
     """A `pcscd --foreground` of our own for the whole session, with both vpcd readers up."""
+    lock = PCSC_LOCK_PATH.open("a")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     stop_stale_pcscd()
     daemon = Pcscd(tmp_path_factory.mktemp("pcscd") / "pcscd.log")
     try:
         daemon.wait_ready()
     except RuntimeError as exc:
         daemon.stop()
+        lock.close()
         pytest.fail(f"cannot start the PC/SC stack: {exc}")
     yield daemon
     daemon.stop()
+    lock.close()
 
 
 @pytest.fixture
