@@ -17,9 +17,13 @@ issuer share.
 - `terminals`: the bank POS (`BankPos`: online purchase, EC offline purchase) and the EC load
   terminal (`EcLoadTerminal`), each recovering its torn transactions from the card's EC balance
   and ATC; finished transactions are `BankRecord`s.
-- `network`: the `Switch` routing by BIN to the issuers, the `Acquirer` and its clearing file,
-  `clear_day` posting each record's merchant discount split (7:2:1, rates by merchant class,
-  ASSUMPTION) on `model.backoffice.Ledger` with positions netting to zero.
+- `network`: the `Switch` routing by BIN to the issuers, the `Acquirer` (its clearing file and
+  its store-and-forward advices).
+- `fees`: the merchant discount by class split 7:2:1 (ASSUMPTION), the biller fee, the
+  acquirers' revenue-sharing agreements (`Tariff`).
+- `clearing`: `clear_day`, the files through the switch to the issuers, one posting per record
+  on `model.backoffice.Ledger`, positions netting to zero.
+- `settlement`: `settle`, the T+1 net instructions between every party, closing the positions.
 - `bills`: utility bills at the convenience terminals (`Biller`, `ConvenienceTerminal`): lookup,
   online payment through the acquirer, confirmation, clearing to the biller.
 
@@ -40,6 +44,7 @@ from model.bankcard.bcd import (
     encode_pan,
 )
 from model.bankcard.bills import Bill, Biller, BillError, ConvenienceTerminal
+from model.bankcard.clearing import DayClearing, clear_day, route
 from model.bankcard.crypto import (
     ARC_SIZE,
     ATC_MAX,
@@ -59,6 +64,7 @@ from model.bankcard.crypto import (
     script_mac,
     session_key,
 )
+from model.bankcard.fees import DISCOUNT_BP, Fees, Share, Tariff, TariffError, split_fee
 from model.bankcard.issuer import (
     ARC_APPROVED,
     AuthorisationRequest,
@@ -69,16 +75,7 @@ from model.bankcard.issuer import (
     Kind,
 )
 from model.bankcard.kernel import AcAnswer, CardSession, KernelError, open_card
-from model.bankcard.network import (
-    DISCOUNT_BP,
-    Acquirer,
-    ClearingRecord,
-    DayClearing,
-    NetworkError,
-    Switch,
-    clear_day,
-    split_fee,
-)
+from model.bankcard.network import Acquirer, ClearingRecord, NetworkError, Switch
 from model.bankcard.objects import (
     build_dol_data,
     dol_length,
@@ -88,6 +85,7 @@ from model.bankcard.objects import (
     template,
     tlv,
 )
+from model.bankcard.settlement import Instruction, Settlement, SettlementError, settle, value_day
 from model.bankcard.terminals import BankPos, BankRecord, BankTerminalError, EcLoadTerminal
 
 __all__ = [
@@ -117,13 +115,20 @@ __all__ = [
     "ConvenienceTerminal",
     "DayClearing",
     "EcLoadTerminal",
+    "Fees",
+    "Instruction",
     "IssuerError",
     "IssuerHost",
     "IssuerMasterKeys",
     "KernelError",
     "Kind",
     "NetworkError",
+    "Settlement",
+    "SettlementError",
+    "Share",
     "Switch",
+    "Tariff",
+    "TariffError",
     "application_cryptogram",
     "arpc_method_1",
     "build_dol_data",
@@ -146,11 +151,14 @@ __all__ = [
     "open_card",
     "parse_dol",
     "retail_mac",
+    "route",
     "script_mac",
     "session_key",
+    "settle",
     "split_dol_data",
     "split_fee",
     "tag_bytes",
     "template",
     "tlv",
+    "value_day",
 ]

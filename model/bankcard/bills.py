@@ -5,7 +5,7 @@ A `Biller` (water, electricity, gas, telecom, cable TV) keeps the bills due by a
 `ConvenienceTerminal.pay_bill` is an online purchase of exactly the amount due (the terminal
 never lets the cardholder type it), then the biller marks the bill paid with the record's PAN
 and ATC, and the record goes into the acquirer's clearing file with the biller as the merchant
-(merchant class `utilities`, discount 0: ASSUMPTION, see `network.DISCOUNT_BP`). A torn
+(merchant class `utilities`, discount 0: ASSUMPTION, see `fees.DISCOUNT_BP`). A torn
 purchase is reversed by the POS (`terminals.BankPos`), so the bill stays due and nothing is owed;
 a bill is paid once: a second payment is refused before the card is touched.
 """

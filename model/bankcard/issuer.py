@@ -123,8 +123,13 @@ class IssuerHost:
         sk = session_key(card_key(self.keys.mk_ac, pan, pan_sequence), atc)
         return application_cryptogram(sk, data) == tc
 
-    def clear(self, kind: str, amount_fen: int) -> None:
-        """A purchase cleared through the switch: paid from the EC float or the confirmed purchases."""
+    def clear(self, pan: str, atc: int, kind: str, amount_fen: int) -> None:
+        """A purchase cleared through the switch: paid from the EC float or the confirmed purchases.
+
+        DECIDE: the clearing record is the final word on an online purchase: a hold whose
+        confirm advice has not arrived (the acquirer still queues it) is confirmed by its record."""
+        if kind != "ec-offline" and (pan, atc) in self.holds:
+            self.confirm(pan, atc)
         if kind == "ec-offline":
             if amount_fen > self.ec_float_fen:
                 raise IssuerError(

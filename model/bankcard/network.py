@@ -1,44 +1,31 @@
-"""The card network between terminals and issuing banks: acquirers, the switch that routes by BIN,
-and the end-of-day clearing with the merchant discount split, on the back office's ledger.
+"""The card network between terminals and issuing banks: acquirers and the switch that routes by
+BIN. The end of the day (clearing files, fees, positions) is `model.bankcard.clearing`; the T+1
+settlement between the parties is `model.bankcard.settlement`.
 
 - `Switch` is an `Authoriser`: it routes every authorisation, confirm and reverse to the issuer
-  whose BIN (the longest matching PAN prefix) it holds; an issuer that is down answers nothing
-  (`NetworkError`), so the terminal declines before touching any money.
+  whose BIN (the longest matching PAN prefix) it holds; an issuer that is down, or the switch
+  itself down, answers nothing (`NetworkError`), so the terminal declines before touching any
+  money.
 - `Acquirer` is the `Authoriser` its terminals see (it forwards to the switch) and collects the
   finished `BankRecord`s of its merchants into the day's clearing file, each (PAN, ATC) once.
-- `clear_day` takes the acquirers' files through the switch to the issuers: each issuer checks
-  the TC of each record (a torn EC purchase's too: the card's offline proof gave it back), and
-  the ledger gets one posting per record between the issuer, the switch, the acquirer and the
-  merchant. Positions (`position:*` accounts, debit = owes) net to
-  zero by construction and `clear_day` asserts it.
-
-Merchant discount, ASSUMPTION (facts from outside the seeds, per the reference: China's bank
-card fee rules before 2016): the rate by merchant class in basis points (`DISCOUNT_BP`), split
-issuer : acquirer : switch = 7 : 2 : 1. Rounding: fee = floor(amount * bp / 10000); issuer
-floor(fee * 7/10), switch floor(fee / 10), the acquirer the rest, so no fen is lost to rounding.
+  DECIDE, store and forward: a confirm or a reversal (the advice after a lost second GENERATE
+  AC) that cannot reach the issuer is queued in `advices` and sent again by `flush_advices`
+  (ISO 8583 repeats a reversal advice until it is acknowledged), so an outage never leaves a
+  hold the terminal meant to undo.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from model.backoffice import Ledger
+from model.bankcard.fees import DISCOUNT_BP
 from model.bankcard.issuer import AuthorisationRequest, AuthorisationResponse, IssuerHost
 from model.bankcard.terminals import BankRecord
 from model.errors import CardTwinError
 
-# ASSUMPTION: pre-2016 discount rates by merchant class (public services at zero).
-DISCOUNT_BP: Mapping[str, int] = {
-    "catering": 200,
-    "general": 100,
-    "supermarket": 50,
-    "transport": 0,
-    "utilities": 0,
-    "public": 0,
-}
-SHARE_ISSUER_TENTHS, SHARE_SWITCH_TENTHS = 7, 1  # the acquirer: the remaining 2 and rounding
 FILE_RECORDS_MAX = 1_000_000
+ADVICES_MAX = 100_000  # confirms and reversals waiting for the issuer to come back
 
 
 class NetworkError(CardTwinError):
@@ -55,16 +42,6 @@ class ClearingRecord:
     record: BankRecord
 
 
-@dataclass(frozen=True, slots=True)
-class DayClearing:
-    """What one day's clearing did."""
-
-    day: int
-    cleared: int
-    held: tuple[ClearingRecord, ...]  # TCs that did not verify: not posted
-    positions_fen: dict[str, int]  # `position:*` balances after the day (debit = owes)
-
-
 class Switch:
     """The card network's switch: BIN -> issuer for authorisation and for clearing."""
 
@@ -75,6 +52,7 @@ class Switch:
         self.issuers = dict(issuers)
         self._bins = sorted(bins.items(), key=lambda item: -len(item[0]))  # longest prefix first
         self.down: set[str] = set()  # issuers in an outage
+        self.switch_down = False  # the switch itself in an outage: nothing is routed
 
     def bank_of(self, pan: str) -> str:
         for prefix, bank in self._bins:
@@ -83,6 +61,8 @@ class Switch:
         raise NetworkError(f"switch: no issuer for PAN {pan[:6]}...")
 
     def _issuer(self, pan: str) -> IssuerHost:
+        if self.switch_down:
+            raise NetworkError("switch: down")
         bank = self.bank_of(pan)
         if bank in self.down:
             raise NetworkError(f"switch: issuer {bank} is down")
@@ -106,15 +86,44 @@ class Acquirer:
         self.switch = switch
         self._file: list[ClearingRecord] = []
         self._seen: set[tuple[str, int]] = set()
+        self.advices: list[tuple[str, str, int]] = []  # ("confirm" | "reverse", PAN, ATC) unsent
+        self.advices_queued = 0  # how many were ever queued (a fault's count)
 
     def authorise(self, request: AuthorisationRequest) -> AuthorisationResponse:
         return self.switch.authorise(request)
 
     def confirm(self, pan: str, atc: int) -> None:
-        self.switch.confirm(pan, atc)
+        self._advise("confirm", pan, atc)
 
     def reverse(self, pan: str, atc: int) -> None:
-        self.switch.reverse(pan, atc)
+        self._advise("reverse", pan, atc)
+
+    def _advise(self, what: str, pan: str, atc: int) -> None:
+        try:
+            self._send(what, pan, atc)
+        except NetworkError:
+            if len(self.advices) >= ADVICES_MAX:
+                raise NetworkError(f"acquirer {self.name}: {ADVICES_MAX} advices unsent") from None
+            self.advices.append((what, pan, atc))
+            self.advices_queued += 1
+
+    def _send(self, what: str, pan: str, atc: int) -> None:
+        if what == "confirm":
+            self.switch.confirm(pan, atc)
+        else:
+            self.switch.reverse(pan, atc)
+
+    def flush_advices(self) -> int:
+        """Send the queued advices again; those that still cannot go stay queued. Returns sent."""
+        waiting, self.advices = self.advices, []
+        sent = 0
+        for what, pan, atc in waiting:
+            try:
+                self._send(what, pan, atc)
+                sent += 1
+            except NetworkError:
+                self.advices.append((what, pan, atc))
+        return sent
 
     def submit(self, record: BankRecord, merchant: str, merchant_class: str) -> None:
         """A merchant's finished purchase into today's file (an EC load is no merchant's sale)."""
@@ -134,57 +143,3 @@ class Acquirer:
         """Today's clearing file; a new one starts."""
         out, self._file = tuple(self._file), []
         return out
-
-
-def split_fee(amount_fen: int, merchant_class: str) -> tuple[int, int, int]:
-    """(issuer, acquirer, switch) shares of the merchant discount on `amount_fen`."""
-    fee = amount_fen * DISCOUNT_BP[merchant_class] // 10_000
-    issuer = fee * SHARE_ISSUER_TENTHS // 10
-    switch = fee * SHARE_SWITCH_TENTHS // 10
-    return issuer, fee - issuer - switch, switch
-
-
-def clear_day(
-    ledger: Ledger, day: int, switch: Switch, files: Iterable[tuple[ClearingRecord, ...]]
-) -> DayClearing:
-    """Every file through the switch to its issuers; one balanced posting per verified record."""
-    held: list[ClearingRecord] = []
-    cleared = 0
-    with ledger.transaction():
-        for file in files:
-            for line in file:
-                if not _verifies(switch, line.record):
-                    held.append(line)
-                    continue
-                _post(ledger, day, switch.bank_of(line.record.pan), line)
-                switch.issuers[switch.bank_of(line.record.pan)].clear(
-                    line.record.kind, line.record.amount_fen
-                )
-                cleared += 1
-    positions = ledger.balances("position:")
-    assert sum(positions.values()) == 0, f"positions do not net to zero: {positions}"
-    return DayClearing(day, cleared, tuple(held), positions)
-
-
-def _verifies(switch: Switch, record: BankRecord) -> bool:
-    issuer = switch.issuers[switch.bank_of(record.pan)]
-    data = record.dol_data + record.aip + record.atc.to_bytes(2, "big") + record.iad[3:7]
-    return issuer.tc_verifies(record.pan, record.pan_sequence, record.atc, record.cryptogram, data)
-
-
-def _post(ledger: Ledger, day: int, bank: str, line: ClearingRecord) -> None:
-    """Issuer pays the amount less its share; the switch and the acquirer take theirs; the
-    acquirer pays the merchant the amount less the whole discount."""
-    amount = line.record.amount_fen
-    issuer_fen, acquirer_fen, switch_fen = split_fee(amount, line.merchant_class)
-    memo = f"{line.record.kind} {line.record.pan} ATC {line.record.atc} at {line.merchant}"
-    ledger.post(
-        day,
-        memo,
-        [
-            (f"position:issuer:{bank}", amount - issuer_fen),
-            ("position:switch", -switch_fen),
-            (f"position:acquirer:{line.acquirer}", -acquirer_fen),
-            (f"position:merchant:{line.merchant}", -(amount - issuer_fen - switch_fen - acquirer_fen)),
-        ],
-    )

@@ -21,8 +21,8 @@ from model.bankcard import (
     IssuerHost,
     IssuerMasterKeys,
     Switch,
+    clear_day,
 )
-from model.bankcard.network import clear_day
 from model.errors import TransactionTornError
 from tests.model.bankcard.kit import Cut
 
@@ -55,7 +55,7 @@ def test_a_bill_paid_and_cleared_to_the_biller() -> None:
         water.look_up("W-9")
     result = clear_day(Ledger(open_database(":memory:")), 20130601, switch, [acquirer.close_file()])
     assert result.cleared == 1
-    assert result.positions_fen == {"position:issuer:HSB": BILL_FEN, "position:merchant:water": -BILL_FEN}
+    assert result.positions_fen == {"position:issuer:HSB": BILL_FEN, "position:biller:water": -BILL_FEN}
     assert issuer.cleared_fen == BILL_FEN and issuer.purchases_due_fen == 0
 
 

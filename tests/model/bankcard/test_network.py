@@ -13,8 +13,18 @@ from devices.bankcard_os import BankCardOS
 from devices.bankcard_state import personalise
 from devices.sim_channel import SimChannel
 from model.backoffice import Ledger, open_database
-from model.bankcard import BankPos, EcLoadTerminal, IssuerHost, IssuerMasterKeys
-from model.bankcard.network import Acquirer, NetworkError, Switch, clear_day, split_fee
+from model.bankcard import (
+    Acquirer,
+    BankPos,
+    EcLoadTerminal,
+    IssuerHost,
+    IssuerMasterKeys,
+    NetworkError,
+    Switch,
+    clear_day,
+    split_fee,
+)
+from model.bankcard.fees import DISCOUNT_BP
 
 NOW = datetime(2013, 5, 9, 12, 0)
 BANKS = {"ICBC": "622202", "ABC": "622848", "BOC": "621661", "CCB": "621700", "HSB": "622677"}
@@ -32,11 +42,11 @@ def network() -> tuple[Switch, dict[str, SimChannel], dict[str, IssuerHost]]:
 
 
 def test_split_fee_rounds_to_the_acquirer_and_loses_nothing() -> None:
-    assert split_fee(10_000, "general") == (70, 20, 10)
-    assert split_fee(12_345, "catering") == (172, 50, 24)  # fee 246: 172 + 24, the acquirer 50
-    assert split_fee(99_999, "utilities") == (0, 0, 0)
+    assert split_fee(10_000, DISCOUNT_BP["general"]) == (70, 20, 10)
+    assert split_fee(12_345, DISCOUNT_BP["catering"]) == (172, 50, 24)  # fee 246: 172 + 24, the acquirer 50
+    assert split_fee(99_999, DISCOUNT_BP["utilities"]) == (0, 0, 0)
     for amount in range(0, 5_000, 37):
-        assert sum(split_fee(amount, "general")) == amount * 100 // 10_000
+        assert sum(split_fee(amount, DISCOUNT_BP["general"])) == amount * 100 // 10_000
 
 
 def test_a_day_through_acquirer_switch_and_five_issuers() -> None:
@@ -52,7 +62,10 @@ def test_a_day_through_acquirer_switch_and_five_issuers() -> None:
     ledger = Ledger(open_database(":memory:"))
     result = clear_day(ledger, 20130509, switch, [acquirer.close_file()])
     assert result.cleared == 10 and result.held == ()
-    fee_ec, fee_online = split_fee(700, "supermarket"), split_fee(30_000, "catering")
+    fee_ec, fee_online = (
+        split_fee(700, DISCOUNT_BP["supermarket"]),
+        split_fee(30_000, DISCOUNT_BP["catering"]),
+    )
     assert result.positions_fen["position:switch"] == -5 * (fee_ec[2] + fee_online[2])
     assert result.positions_fen["position:acquirer:third-party"] == -5 * (fee_ec[1] + fee_online[1])
     assert result.positions_fen["position:merchant:hotel-2"] == -5 * (30_000 - 600)
