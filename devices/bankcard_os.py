@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from devices.bankcard_oda import OdaKeys, dda_signature, fdda_signature, record_one
 from devices.bankcard_state import (
     AID_CREDIT,
     AID_DEBIT,
@@ -52,7 +53,6 @@ from model.bankcard import (
     arpc_method_1,
     decode_amount_fen,
     encode_amount_fen,
-    encode_pan,
     issuer_application_data,
     parse_dol,
     script_mac,
@@ -71,10 +71,15 @@ ATC_LAST = 0xFFFF
 ARC_APPROVED = b"00"  # ISO 8583 response code 00 in ASCII, as PBOC issuers send it
 AIP = bytes.fromhex("7C00")  # SDA, DDA, cardholder verification, terminal risk management
 AFL = bytes.fromhex("08010200")  # SFI 1, records 1-2, none for offline data authentication
+AFL_ODA = bytes.fromhex("0801020110010300")  # + SFI 1 record 1 authenticated, SFI 2 certificates
 PDOL = bytes.fromhex("9F7A019F02065F2A02")
+# The contactless FCI's PDOL: the qPBOC reader sends everything the cryptogram covers at GPO.
+PDOL_CONTACTLESS = bytes.fromhex("9F66049F02069F03069F1A0295055F2A029A039C019F3704")
+TTQ_QPBOC = 0x20  # 9F66 byte 1 bit 6: the reader runs qPBOC (EMV's qVSDC bit)
 CDOL1 = bytes.fromhex("9F02069F03069F1A0295055F2A029A039C019F3704")
 CDOL2 = bytes.fromhex("910A8A0295059F3704")
 _PDOL, _CDOL1, _CDOL2 = parse_dol(PDOL), parse_dol(CDOL1), parse_dol(CDOL2)
+_PDOL_CONTACTLESS = parse_dol(PDOL_CONTACTLESS)
 _LABELS = {AID_DEBIT: b"PBOC DEBIT", AID_CREDIT: b"PBOC CREDIT", AID_QUASI_CREDIT: b"PBOC QCREDIT"}
 _AC_AAC, _AC_TC, _AC_ARQC = 0x00, 0x40, 0x80
 _CVR_CODE = {_AC_AAC: 0b00, _AC_TC: 0b01, _AC_ARQC: 0b10}
@@ -118,12 +123,23 @@ class _Session:
 class BankCardOS:
     """One bank card's chip: persistent state plus the volatile session of the current power-up."""
 
-    __slots__ = ("_session", "state", "tear_hook")
+    __slots__ = ("_session", "contactless", "oda", "state", "tear_hook")
 
-    def __init__(self, state: BankCardState, tear_hook: TearHook | None = None) -> None:
+    def __init__(
+        self,
+        state: BankCardState,
+        tear_hook: TearHook | None = None,
+        contactless: bool = False,
+        oda: OdaKeys | None = None,
+    ) -> None:
+        """`contactless`: the chip is powered through its antenna (a qPBOC reader's field), so its
+        FCI names the contactless PDOL; `oda`: its offline data authentication data (none: the
+        card offers no SDA or DDA, and its AFL names no certificate records)."""
         state.check()
         self.state = state
         self.tear_hook = tear_hook
+        self.contactless = contactless
+        self.oda = oda
         self._session = _Session()
 
     def power_on(self) -> None:
@@ -176,7 +192,7 @@ class BankCardOS:
                 t.TAG_FCI_PROPRIETARY,
                 tlv(t.TAG_APPLICATION_LABEL, label),
                 tlv(t.TAG_PRIORITY, b"\x01"),
-                tlv(t.TAG_PDOL, PDOL),
+                tlv(t.TAG_PDOL, PDOL_CONTACTLESS if self.contactless else PDOL),
             )
         else:
             raise _Refused(SW.FILE_NOT_FOUND)
@@ -212,16 +228,10 @@ class BankCardOS:
         return template(t.TAG_RECORD_TEMPLATE, record) + _OK
 
     def _record(self, sfi: int, number: int) -> bytes | None:
-        state = self.state
         if (sfi, number) == (1, 1):
-            return b"".join(
-                (
-                    tlv(t.TAG_PAN, encode_pan(state.pan)),
-                    tlv(t.TAG_PAN_SEQUENCE, bytes.fromhex(f"{state.pan_sequence:02d}")),
-                    tlv(t.TAG_EXPIRY, state.expiry),
-                    tlv(t.TAG_APPLICATION_CURRENCY, state.currency.to_bytes(2, "big")),
-                )
-            )
+            return record_one(self.state)
+        if sfi == 2 and self.oda is not None and number in (1, 2, 3):
+            return self.oda.records()[number - 1]
         if (sfi, number) == (1, 2):
             return (
                 tlv(t.TAG_CDOL1, CDOL1)
@@ -261,18 +271,41 @@ class BankCardOS:
             raise _Refused(SW.CONDITIONS_NOT_SATISFIED)
         if len(data) < 2 or data[0] != t.TAG_COMMAND_TEMPLATE or data[1] != len(data) - 2:
             raise _Refused(SW.WRONG_DATA)
-        values = _split(_PDOL, data[2:], "GPO")
+        values = _split(_PDOL_CONTACTLESS if self.contactless else _PDOL, data[2:], "GPO")
         amount_fen = _amount(values[t.TAG_AMOUNT_AUTHORISED], "GPO 9F02")
         if state.atc >= ATC_LAST:
             raise _Refused(SW.CONDITIONS_NOT_SATISFIED)  # an exhausted counter: no transaction ever
-        session.ec_eligible = (
-            values[t.TAG_EC_TERMINAL_SUPPORT] == b"\x01"
-            and int.from_bytes(values[t.TAG_CURRENCY], "big") == state.currency == CURRENCY_CNY
-            and 0 < amount_fen <= min(state.ec_balance_fen, state.ec_single_limit_fen)
+        within_ec = int.from_bytes(
+            values[t.TAG_CURRENCY], "big"
+        ) == state.currency == CURRENCY_CNY and 0 < amount_fen <= min(
+            state.ec_balance_fen, state.ec_single_limit_fen
         )
+        quick = self.contactless and wants_qpboc(values)
+        session.ec_eligible = within_ec and (quick or values.get(t.TAG_EC_TERMINAL_SUPPORT) == b"\x01")
         state.atc += 1  # the commit: every transaction, finished or not, uses up a counter value
         session.gpo = values
-        return tlv(t.TAG_RESPONSE_FORMAT_1, AIP + AFL) + _OK
+        if quick:
+            return self._quick_payment(data[2:], amount_fen)
+        return tlv(t.TAG_RESPONSE_FORMAT_1, AIP + self._afl()) + _OK
+
+    def _afl(self) -> bytes:
+        return AFL_ODA if self.oda is not None else AFL
+
+    def _quick_payment(self, pdol_data: bytes, amount_fen: int) -> bytes:
+        """qPBOC: the whole card decision at GPO (module docstring); no GENERATE AC follows."""
+        session = self._session
+        decided = _AC_TC if session.ec_eligible else _AC_ARQC
+        session.first_ac, session.cdol1_data, session.amount_fen = decided, pdol_data, amount_fen
+        session.second_done = True
+        objects, cryptogram, iad = self._cryptogram_objects(pdol_data, decided)
+        if decided == _AC_TC:
+            self._commit_offline(amount_fen, cryptogram, iad)
+        else:
+            session.arqc = cryptogram
+        head = tlv(t.TAG_AIP, AIP) + tlv(t.TAG_AFL, self._afl())
+        if self.oda is not None:  # fDDA: the card signs the reader's number and amount
+            head += tlv(t.TAG_SDAD, fdda_signature(self.oda, self.state.atc, pdol_data, cryptogram))
+        return template(t.TAG_RESPONSE_FORMAT_2, head + objects) + _OK
 
     def _verify(self, p1: int, p2: int, data: bytes) -> bytes:
         state = self.state
@@ -305,7 +338,7 @@ class BankCardOS:
         return self._second_ac(asked, data)
 
     def _first_ac(self, asked: int, data: bytes) -> bytes:
-        session, state = self._session, self.state
+        session = self._session
         assert session.gpo is not None
         values = _split(_CDOL1, data, "GENERATE AC 1")
         amount_fen = _amount(values[t.TAG_AMOUNT_AUTHORISED], "CDOL1 9F02")
@@ -319,13 +352,17 @@ class BankCardOS:
         if decided == _AC_ARQC:
             session.arqc = cryptogram
         if decided == _AC_TC:
-            assert amount_fen <= state.ec_balance_fen, "EC eligibility checked the balance at GPO"
-            # The commit of an EC offline purchase: the debit and its proof together.
-            state.ec_balance_fen -= amount_fen
-            state.last_offline_proof = (
-                state.atc.to_bytes(2, "big") + encode_amount_fen(amount_fen) + cryptogram + iad
-            )
+            self._commit_offline(amount_fen, cryptogram, iad)
         return answer
+
+    def _commit_offline(self, amount_fen: int, cryptogram: bytes, iad: bytes) -> None:
+        """The commit of an EC offline purchase: the debit and its proof together."""
+        state = self.state
+        assert amount_fen <= state.ec_balance_fen, "EC eligibility checked the balance at GPO"
+        state.ec_balance_fen -= amount_fen
+        state.last_offline_proof = (
+            state.atc.to_bytes(2, "big") + encode_amount_fen(amount_fen) + cryptogram + iad
+        )
 
     def _second_ac(self, asked: int, data: bytes) -> bytes:
         session = self._session
@@ -350,6 +387,13 @@ class BankCardOS:
         self, dol_data: bytes, decided: int, second: int | None = None
     ) -> tuple[bytes, bytes, bytes]:
         """The format 2 answer of GENERATE AC, its cryptogram and its `9F10`."""
+        objects, cryptogram, iad = self._cryptogram_objects(dol_data, decided, second)
+        return template(t.TAG_RESPONSE_FORMAT_2, objects) + _OK, cryptogram, iad
+
+    def _cryptogram_objects(
+        self, dol_data: bytes, decided: int, second: int | None = None
+    ) -> tuple[bytes, bytes, bytes]:
+        """CID, ATC, cryptogram and `9F10` as TLV objects, the cryptogram and the `9F10`."""
         session, state = self._session, self.state
         first = session.first_ac if session.first_ac is not None else decided
         types = (_CVR_CODE[second] if second is not None else 0b10) << 6 | _CVR_CODE[first] << 4
@@ -363,14 +407,26 @@ class BankCardOS:
         sk = session_key(state.udk_ac, state.atc)
         cryptogram = application_cryptogram(sk, dol_data + AIP + atc + cvr)
         iad = issuer_application_data(state.key_index, cvr)
-        body = template(
-            t.TAG_RESPONSE_FORMAT_2,
-            tlv(t.TAG_CID, bytes((decided,))),
-            tlv(t.TAG_ATC, atc),
-            tlv(t.TAG_CRYPTOGRAM, cryptogram),
-            tlv(t.TAG_ISSUER_APP_DATA, iad),
+        objects = (
+            tlv(t.TAG_CID, bytes((decided,)))
+            + tlv(t.TAG_ATC, atc)
+            + tlv(t.TAG_CRYPTOGRAM, cryptogram)
+            + tlv(t.TAG_ISSUER_APP_DATA, iad)
         )
-        return body + _OK, cryptogram, iad
+        return objects, cryptogram, iad
+
+    def _internal_authenticate(self, p1: int, p2: int, data: bytes) -> bytes:
+        """DDA: the card signs the terminal's DDOL data (`devices.bankcard_oda`)."""
+        if p1 or p2:
+            raise _Refused(SW.WRONG_P1P2)
+        if self.oda is None:
+            raise _Refused(SW.INS_NOT_SUPPORTED)
+        if len(data) != 4:
+            raise _Refused(SW.WRONG_LENGTH)
+        if self._session.selected != self.state.aid:
+            raise _Refused(SW.CONDITIONS_NOT_SATISFIED)
+        signature = dda_signature(self.oda, self.state.udk_ac, self.state.atc, data)
+        return tlv(t.TAG_RESPONSE_FORMAT_1, signature) + _OK
 
     def _external_authenticate(self, p1: int, p2: int, data: bytes) -> bytes:
         session = self._session
@@ -417,6 +473,12 @@ class BankCardOS:
         return _OK
 
 
+def wants_qpboc(values: dict[int, bytes]) -> bool:
+    """A reader whose terminal transaction qualifiers `9F66` ask for qPBOC."""
+    ttq = values.get(t.TAG_TTQ, b"")
+    return bool(ttq) and bool(ttq[0] & TTQ_QPBOC)
+
+
 def _split(entries: tuple[tuple[int, int], ...], data: bytes, where: str) -> dict[int, bytes]:
     """The DOL values of a command: a wrong length answers 6700."""
     try:
@@ -449,5 +511,6 @@ _HANDLERS: dict[tuple[int, int], _Handler] = {
     (0x00, 0x20): BankCardOS._verify,
     (0x80, 0xAE): BankCardOS._generate_ac,
     (0x00, 0x82): BankCardOS._external_authenticate,
+    (0x00, 0x88): BankCardOS._internal_authenticate,
     (0x04, 0xDA): BankCardOS._put_data,
 }

@@ -24,6 +24,9 @@ issuer share.
 - `clearing`: `clear_day`, the files through the switch to the issuers, one posting per record
   on `model.backoffice.Ledger`, positions netting to zero.
 - `settlement`: `settle`, the T+1 net instructions between every party, closing the positions.
+- `qpboc`: the contactless reader (`QpbocReader`): the card decides at GPO, fDDA.
+- `oda`, `oda_terminal`: offline data authentication with a test CA (`TestCa`, `IssuerPki`,
+  RSA keys, the EMV certificate formats) and the terminal's SDA / DDA checks (`authenticate`).
 - `bills`: utility bills at the convenience terminals (`Biller`, `ConvenienceTerminal`): lookup,
   online payment through the acquirer, confirmation, clearing to the biller.
 
@@ -85,6 +88,9 @@ from model.bankcard.objects import (
     template,
     tlv,
 )
+from model.bankcard.oda import IssuerPki, KeyPair, OdaError, PublicKey, TestCa, icc_key_pool
+from model.bankcard.oda_terminal import authenticate, card_public_key
+from model.bankcard.qpboc import QpbocReader
 from model.bankcard.settlement import Instruction, Settlement, SettlementError, settle, value_day
 from model.bankcard.terminals import BankPos, BankRecord, BankTerminalError, EcLoadTerminal
 
@@ -120,19 +126,27 @@ __all__ = [
     "IssuerError",
     "IssuerHost",
     "IssuerMasterKeys",
+    "IssuerPki",
     "KernelError",
+    "KeyPair",
     "Kind",
     "NetworkError",
+    "OdaError",
+    "PublicKey",
+    "QpbocReader",
     "Settlement",
     "SettlementError",
     "Share",
     "Switch",
     "Tariff",
     "TariffError",
+    "TestCa",
     "application_cryptogram",
     "arpc_method_1",
+    "authenticate",
     "build_dol_data",
     "card_key",
+    "card_public_key",
     "check_pan",
     "clear_day",
     "cryptogram_input",
@@ -146,6 +160,7 @@ __all__ = [
     "encode_date",
     "encode_n",
     "encode_pan",
+    "icc_key_pool",
     "issuer_application_data",
     "odd_parity",
     "open_card",

@@ -53,6 +53,7 @@ class CardSession:
     cdol1: tuple[tuple[int, int], ...]
     cdol2: tuple[tuple[int, int], ...]
     terminal_data: dict[int, bytes]
+    records: tuple[bytes, ...] = ()  # the values of the records the AFL named, in AFL order
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,24 +131,28 @@ def open_card(card: CardChannel, data: dict[int, bytes]) -> CardSession:
         aip, afl = find(gpo, t.TAG_AIP) or b"", find(gpo, t.TAG_AFL) or b""
     if len(aip) != 2 or len(afl) % 4 or not 0 < len(afl) // 4 <= AFL_ENTRIES_MAX:
         raise KernelError(f"GPO: AIP {aip.hex()} / AFL {afl.hex()} malformed")
-    records = b"".join(_read_afl(card, afl))
+    values = read_afl(card, afl)
+    records = b"".join(values)
     pan_raw, cdol1, cdol2 = find(records, t.TAG_PAN), find(records, t.TAG_CDOL1), find(records, t.TAG_CDOL2)
     if pan_raw is None or cdol1 is None or cdol2 is None:
         raise KernelError("READ RECORD: the records lack the PAN 5A, CDOL1 8C or CDOL2 8D")
     psn = find(records, t.TAG_PAN_SEQUENCE) or b"\x00"
     return CardSession(
-        aid, decode_pan(pan_raw), decode_n(psn, "5F34"), aip, parse_dol(cdol1), parse_dol(cdol2), dict(data)
-    )
+        aid, decode_pan(pan_raw), decode_n(psn, "5F34"), aip, parse_dol(cdol1), parse_dol(cdol2), dict(data),
+        tuple(values),
+    )  # fmt: skip
 
 
-def _read_afl(card: CardChannel, afl: bytes) -> list[bytes]:
+def read_afl(card: CardChannel, afl: bytes) -> list[bytes]:
+    """READ RECORD of every record the AFL names; each record's value (inside its `70`)."""
     out: list[bytes] = []
     for at in range(0, len(afl), 4):
         sfi, first, last = afl[at] >> 3, afl[at + 1], afl[at + 2]
         if not (1 <= sfi <= 30 and 1 <= first <= last) or len(out) + last - first + 1 > RECORDS_MAX:
             raise KernelError(f"AFL entry {afl[at : at + 4].hex()} malformed or too long")
         for number in range(first, last + 1):
-            out.append(send(card, encode_command(0x00, 0xB2, number, (sfi << 3) | 4, le=256), "READ RECORD"))
+            answer = send(card, encode_command(0x00, 0xB2, number, (sfi << 3) | 4, le=256), "READ RECORD")
+            out.append(find(answer, t.TAG_RECORD_TEMPLATE) or answer)
     return out
 
 

@@ -68,6 +68,20 @@ TAG_EC_RESET_THRESHOLD = 0x9F6D
 TAG_EC_AUTH_CODE = 0x9F74
 TAG_OFFLINE_PROOF = 0xDF4D  # DECIDE, proprietary: the last EC offline TC (devices.bankcard_os)
 
+# Offline data authentication (EMV Book 3 annex A)
+TAG_CA_INDEX = 0x8F
+TAG_ISSUER_CERTIFICATE = 0x90
+TAG_ISSUER_REMAINDER = 0x92
+TAG_ISSUER_EXPONENT = 0x9F32
+TAG_ICC_CERTIFICATE = 0x9F46
+TAG_ICC_EXPONENT = 0x9F47
+TAG_ICC_REMAINDER = 0x9F48
+TAG_SSAD = 0x93
+TAG_SDA_TAG_LIST = 0x9F4A
+TAG_DDOL = 0x9F49
+TAG_SDAD = 0x9F4B
+TAG_TTQ = 0x9F66  # terminal transaction qualifiers (qPBOC)
+
 
 def tag_bytes(tag: int) -> bytes:
     """A one- or two-byte tag as it is written."""

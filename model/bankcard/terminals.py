@@ -29,6 +29,8 @@ import model.bankcard.kernel as k
 import model.bankcard.objects as t
 from model.bankcard.bcd import decode_pan, encode_amount_fen
 from model.bankcard.issuer import AuthorisationRequest, Authoriser, Kind
+from model.bankcard.oda import OdaError, PublicKey
+from model.bankcard.oda_terminal import TVR_ODA_FAILED, authenticate
 from model.card import CardChannel
 from model.card.tlv import find
 from model.errors import CardRemovedError, CardTwinError, LoadDeclinedError, TransactionTornError
@@ -75,11 +77,17 @@ class _Pending:
 class _BankTerminal:
     """The opening shared by every bank terminal: seeded unpredictable numbers, pending table."""
 
-    def __init__(self, terminal_id: str, authoriser: Authoriser, seed: int) -> None:
+    def __init__(
+        self, terminal_id: str, authoriser: Authoriser, seed: int, ca_keys: dict[int, PublicKey] | None = None
+    ) -> None:
+        """`ca_keys`: the CA public keys by index `8F`; with them the terminal authenticates
+        offline (`model.bankcard.oda_terminal`) before approving anything offline."""
         self.terminal_id = terminal_id
         self.authoriser = authoriser
         self._rng = random.Random(f"{terminal_id}/{seed}")
         self.pending: dict[str, _Pending] = {}
+        self.ca_keys = ca_keys
+        self.oda_failures = 0
 
     def _open(
         self, card: CardChannel, amount_fen: int, now: datetime, tx_type: int, ec: bool
@@ -180,13 +188,17 @@ class BankPos(_BankTerminal):
         return self._record("online", session, ac2, amount_fen, now)
 
     def purchase_ec(self, card: CardChannel, amount_fen: int, now: datetime) -> BankRecord:
-        """EC offline purchase: TC asked; a card that answers ARQC is taken online."""
+        """EC offline purchase: TC asked; a card that answers ARQC, or fails offline data
+        authentication, is taken online."""
         try:
             session = self._open(card, amount_fen, now, k.TX_PURCHASE, ec=True)
+            asked = self._offline_or_online(card, session, now)
             balance_before = k.get_amount(card, t.TAG_EC_BALANCE)
             atc = k.get_atc(card)
         except CardRemovedError as lost:  # nothing of the EC balance moved yet
             raise TransactionTornError(f"EC purchase at {self.terminal_id}: {lost}; start again") from lost
+        if asked == k.AC_ARQC:
+            return self._online_ec(card, session, amount_fen, now)
         self._remember(
             _Pending(
                 "ec-offline",
@@ -213,6 +225,29 @@ class BankPos(_BankTerminal):
         if ac1.cid == k.AC_ARQC:
             return self._go_online(card, session, ac1, amount_fen, now)
         raise LoadDeclinedError(f"EC purchase of {amount_fen} fen: the card declined (AAC)")
+
+    def _offline_or_online(self, card: CardChannel, session: k.CardSession, now: datetime) -> int:
+        """TC when the terminal authenticated the card offline (or holds no CA keys), else ARQC."""
+        if self.ca_keys is None:
+            return k.AC_TC
+        try:
+            authenticate(
+                card, self.ca_keys, session.records, session.aip, session.pan, now, self._rng.randbytes(4)
+            )
+        except OdaError:
+            self.oda_failures += 1
+            session.terminal_data[t.TAG_TVR] = TVR_ODA_FAILED
+            return k.AC_ARQC
+        return k.AC_TC
+
+    def _online_ec(
+        self, card: CardChannel, session: k.CardSession, amount_fen: int, now: datetime
+    ) -> BankRecord:
+        try:
+            ac1 = k.first_ac(card, session, k.AC_ARQC)
+        except CardRemovedError as lost:  # the issuer has not been asked: nothing to undo
+            raise TransactionTornError(f"purchase at {self.terminal_id}: {lost}; start again") from lost
+        return self._go_online(card, session, ac1, amount_fen, now)
 
     def recover(self, card: CardChannel) -> BankRecord | None:
         """A card presented again after a torn EC purchase: the record if the card committed."""

@@ -17,9 +17,11 @@ from typing import Any, TypeVar
 
 import click
 
+from scenarios.bank_schema import bank_city_for
 from scenarios.rollout_loader import load_rollout, shipped
 from scenarios.rollout_schema import RolloutScenario
 from scenarios.schema import ScenarioError
+from sim.bankcity.command import run_bank_city
 from sim.cli.scenario_arg import resolve
 from sim.cli.sweep import workers_option
 from sim.rollout import RolloutResult, run_rollout, summary_lines, write_compare, write_rollout
@@ -130,6 +132,11 @@ def rollout(
             click.echo(f"{name}  {path}")
         return
     path = resolve(scenario, ("rollout",))
+    city = bank_city_for(path)
+    if city is not None:  # the plan runs on the bank card world (`system = "bankcard"`)
+        lines, _ = run_bank_city(city, parse_sets(sets), seed, sample, replications, out)
+        click.echo("\n".join(lines))
+        return
     s = load_rollout(path, parse_sets(sets))
     sample_used = s.rollout.sample if sample is None else sample
     if not 0 < sample_used <= 1:
