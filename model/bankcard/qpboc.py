@@ -13,7 +13,9 @@ any other (`BankRecord.dol_data` is that PDOL data).
 Torn transactions, DECIDE: the reader reads the PAN (SFI 1 record 1) and the ATC before GPO,
 so a lost GPO answer leaves a pending purchase keyed by PAN; `recover` resolves it as the
 contact EC purchase does, by the card's ATC and its offline proof `DF4D`. A tear after the GPO
-answer arrived loses nothing: the reader holds the cryptogram and finishes without the card.
+answer arrived loses nothing: the reader holds the cryptogram and finishes without the card
+(a TC whose certificates it could not read is kept, fDDA not done: counted in `fdda_not_done`,
+the issuer checks the TC at clearing).
 
 fDDA, when the reader holds CA keys and the card's AFL names certificate records: the issuer
 and card keys are recovered from the records (`model.bankcard.oda`) and `9F4B` is checked over
@@ -49,6 +51,7 @@ class QpbocReader(BankPos):
     ) -> None:
         super().__init__(terminal_id, authoriser, seed, ca_keys)
         self._aid = b""
+        self.fdda_not_done = 0  # taps whose card left before its certificates were read
         self._aip_seen: dict[bytes, bytes] = {}  # AID -> the AIP its cards answer (for recovery)
 
     def purchase(self, card: CardChannel, amount_fen: int, now: datetime) -> BankRecord:
@@ -128,10 +131,9 @@ class QpbocReader(BankPos):
         sdad = find(gpo, t.TAG_SDAD)
         try:
             records = [first, *k.read_afl(card, afl)[1:]]
-        except (CardRemovedError, CardStatusError):
-            raise OdaError(
-                f"reader {self.terminal_id}: the card left before its certificates were read"
-            ) from None
+        except CardRemovedError:  # the TC is in hand and the issuer checks it at clearing
+            self.fdda_not_done += 1
+            return
         if sdad is None:
             raise OdaError(f"reader {self.terminal_id}: fDDA: the card sent no 9F4B")
         icc = card_public_key(self.ca_keys, records, aip, pan, now, dda=True)
