@@ -229,7 +229,7 @@ def run_day(
     submitted = sum(len(f) for f in files)
     clearing = clear_day(ledger, day, world.switch, files, world.tariff, world.acquirers.values())
     settlement = settle(ledger, clearing)
-    violations = _violations(
+    violations = violations_of(
         world, ledger, submitted, clearing.cleared, len(clearing.held) + len(clearing.carried)
     )
     return BankDay(
@@ -251,7 +251,10 @@ def run_day(
     )
 
 
-def _violations(world: BankWorld, ledger: Ledger, submitted: int, cleared: int, left: int) -> tuple[str, ...]:
+def violations_of(
+    world: BankWorld, ledger: Ledger, submitted: int, cleared: int, left: int
+) -> tuple[str, ...]:
+    """The bank card world's invariants after a cleared and settled day, each breach by name."""
     out = []
     if world.money_fen() != world.initial_fen:
         out.append(f"money: {world.money_fen()} fen at the end, {world.initial_fen} at the start")

@@ -42,6 +42,7 @@ from sim.city import (
     terminal_number,
 )
 from sim.rng import keyed, stream
+from sim.verify.bank_faults import with_bank_faults
 from sim.verify.faulty_day import GroundTruth
 from sim.verify.injectors import BankOutage, FlakyPsam, PowerCut, SkewedApp
 from sim.verify.period import Period
@@ -190,7 +191,7 @@ def run_seed(seed: int, faults: frozenset[str], days: int, sample: float, folder
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     try:
-        return Campaign(seed, faults, days, sample, db).run()
+        return with_bank_faults(Campaign(seed, faults, days, sample, db).run(), faults)
     finally:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
