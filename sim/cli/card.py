@@ -12,15 +12,20 @@ from pathlib import Path
 
 import click
 
+from devices.bankcard_os import BankCardOS
+from devices.bankcard_state import personalise
 from devices.card_os import CardOS, PowerLost
+from hardware_bridge.bankcard_serve import bank_card_server
 from hardware_bridge.hil import CASE_NAMES, Outcome
 from hardware_bridge.junit import write_error_report, write_junit
 from hardware_bridge.pcsc_channel import list_readers
 from hardware_bridge.script import load_script
 from hardware_bridge.trace import ApduTrace
 from hardware_bridge.vpcd import VPCD_SLOTS, ServedChip, VpcdServer
+from model.bankcard import IssuerMasterKeys, KernelError
+from model.bankcard.info import BankCardInfo, read_bank_card
 from model.card import CardChannel, commands, describe_sw, parse_response, read_card
-from model.errors import ApduFormatError, CardTwinError
+from model.errors import ApduFormatError, ApplicationNotFoundError, CardStatusError, CardTwinError
 from model.money import format_fen, parse_yuan
 from model.security import IssuerKeys
 from sim.cards import (
@@ -39,6 +44,7 @@ from sim.cards import (
 )
 
 SERVE_SECONDS_MAX = 7 * 24 * 3600
+SERVED_BANK_PAN = "6222020000000000018"  # `card serve --bank`: a TEST card of the test keys
 REINSERTS_MAX = 100  # a reader that drops the card this often is broken, not unlucky
 TRACE_APDUS_MAX = 256
 
@@ -72,12 +78,22 @@ def card_list() -> None:
 @click.option("--card", "card_source", default="pcsc:Virtual PCD 00 00", show_default=True, help=_source_help)
 @_keys_option
 def card_info(card_source: str, key_file: Path | None) -> None:
-    """Select the e-purse and print the card's identity, balance and log."""
+    """Print the card's identity, balance and log (an e-purse), or a PBOC bank card's public
+    data and electronic cash (no transaction is started: its ATC does not move)."""
     source = parse_source(card_source)
     keys = issuer_keys(key_file)
     with ExitStack() as stack:
         opened = open_source(source, lambda: sim_card(keys), stack, reuse_served=True)
-        info = read_card(opened.channel)
+        try:
+            info = read_card(opened.channel)
+        except ApplicationNotFoundError as no_epurse:  # no e-purse: perhaps a bank card
+            try:
+                bank = read_bank_card(opened.channel)
+            except (CardStatusError, KernelError):
+                raise no_epurse from None  # neither: the e-purse's error says what is missing
+            for line in _bank_lines(bank, source):
+                click.echo(line)
+            return
     public = info.public
     click.echo(f"card {public.asn.hex().upper()} issuer {public.issuer_id.hex().upper()} ({source})")
     click.echo(f"valid {public.start} to {public.expiry}, type {public.card_type.name.lower()}")
@@ -89,16 +105,33 @@ def card_info(card_source: str, key_file: Path | None) -> None:
         )
 
 
+def _bank_lines(info: BankCardInfo, source: object) -> list[str]:
+    def fen(value: int | None) -> str:
+        return "not answered" if value is None else f"{format_fen(value)} CNY"
+
+    year, month, day = info.expiry
+    return [
+        f"PBOC {info.kind} card {info.pan_masked} (PAN sequence {info.pan_sequence:02d}, AID "
+        f"{info.aid.hex().upper()}) ({source})",
+        f"expires {year:04d}-{month:02d}-{day:02d}, currency {info.currency or 0:04X}, "
+        f"ATC {info.atc}, PIN tries left {info.pin_tries_left}",
+        f"EC balance: {fen(info.ec_balance_fen)}",
+        f"EC limits: balance {fen(info.ec_balance_limit_fen)}, single {fen(info.ec_single_limit_fen)}, "
+        f"reset threshold {fen(info.ec_reset_threshold_fen)}",
+    ]
+
+
 @card.command("serve")
 @click.option(
     "--slot", default=0, show_default=True, type=click.IntRange(0, VPCD_SLOTS - 1), help="vpcd slot."
 )
 @click.option("--psam", "serve_psam", is_flag=True, help="Serve a simulated PSAM instead of a card.")
+@click.option("--bank", "serve_bank", is_flag=True, help="Serve a simulated PBOC bank card (test keys).")
 @click.option(
     "--balance",
     "balance_yuan",
     default=None,
-    help="Card's starting EP balance in yuan, 0 up to the card's maximum balance (default 0.00).",
+    help="Starting EP balance (EC balance with --bank) in yuan, 0 up to the card's maximum (default 0.00).",
 )
 @click.option(
     "--seconds",
@@ -118,6 +151,7 @@ def card_info(card_source: str, key_file: Path | None) -> None:
 def card_serve(
     slot: int,
     serve_psam: bool,
+    serve_bank: bool,
     balance_yuan: str | None,
     seconds: float,
     image_path: Path | None,
@@ -127,6 +161,11 @@ def card_serve(
 
     The card answers every byte string with a status word and keeps serving: a chip failure
     answers 6F00, and a connection vpcd drops is made again (at most REINSERTS_MAX times)."""
+    if serve_bank:
+        if serve_psam or image_path is not None or key_file is not None:
+            raise CardSourceError("--bank: a bank card takes neither --psam, --image nor --keys")
+        _serve_bank(slot, balance_yuan or "0.00", seconds)
+        return
     keys = issuer_keys(key_file)
     chip: ServedChip
     card_os: CardOS | None = None
@@ -145,6 +184,16 @@ def card_serve(
     if card_os is not None and image_path is not None:
         write_image(image_path, card_os.state)
         click.echo(f"card image written to {image_path}")
+
+
+def _serve_bank(slot: int, balance_yuan: str, seconds: float) -> None:
+    state = personalise(IssuerMasterKeys.generate(1, "ICBC"), SERVED_BANK_PAN, 1, "123456")
+    state.ec_balance_fen = _serve_balance(balance_yuan, state.ec_balance_limit_fen)
+    with bank_card_server(BankCardOS(state), slot) as server:
+        click.echo(f"serving PBOC card {state.pan} in reader {vpcd_reader(slot)!r}; Ctrl-C stops")
+        with suppress(KeyboardInterrupt):
+            _serve_until(server, seconds)
+        click.echo(f"served {server.commands_served} commands")
 
 
 def _served_card(keys: IssuerKeys, image_path: Path | None, balance_yuan: str | None) -> CardOS:
