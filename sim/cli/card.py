@@ -189,7 +189,7 @@ def card_serve(
 def _serve_bank(slot: int, balance_yuan: str, seconds: float) -> None:
     state = personalise(IssuerMasterKeys.generate(1, "ICBC"), SERVED_BANK_PAN, 1, "123456")
     state.ec_balance_fen = _serve_balance(balance_yuan, state.ec_balance_limit_fen)
-    with bank_card_server(BankCardOS(state), slot) as server:
+    with bank_card_server(BankCardOS(state), slot, (PowerLost,)) as server:
         click.echo(f"serving PBOC card {state.pan} in reader {vpcd_reader(slot)!r}; Ctrl-C stops")
         with suppress(KeyboardInterrupt):
             _serve_until(server, seconds)
