@@ -141,16 +141,18 @@ def shipped_bank_cities() -> dict[str, Path]:
 
 
 def load_bank_city(path: str | Path, overrides: Mapping[str, object] | None = None) -> BankCity:
-    """Read and check a bank-card city and its plan. Overrides named `plan.X` go to the plan."""
+    """Read and check a bank-card city and its plan. An override whose first name is one of the
+    city's tables (`run`, `bank`, `cards`, `channel`, `tariff`, `acquirer`) changes the city;
+    any other (`adoption.imitation_q`, `phase.phase-1.end_month`) changes the plan."""
     p = Path(path)
     if not p.exists() and str(path) in shipped_bank_cities():
         p = shipped_bank_cities()[str(path)]
     if not p.is_file():
         raise ScenarioError(f"{path}:1: no such bank-card city (shipped: {', '.join(shipped_bank_cities())})")
     located = read_located(p)
-    overrides = dict(overrides or {})
-    plan_overrides = {k.removeprefix("plan."): v for k, v in overrides.items() if k.startswith("plan.")}
-    own = {k: v for k, v in overrides.items() if not k.startswith("plan.")}
+    tables = {f.name for f in dataclasses.fields(BankCity) if f.metadata}
+    own = {k: v for k, v in (overrides or {}).items() if k.split(".")[0] in tables}
+    plan_overrides = {k: v for k, v in (overrides or {}).items() if k not in own}
     if own:
         apply_overrides(located, own)
     city: BankCity = build(BankCity, located)

@@ -4,7 +4,7 @@ only dispatches and prints.
 
 `--sample` is read as the share of the plan's final cardholders simulated in each sample day
 (at least 10, at most `SIMULATED_MAX`); `--replications N` (N >= 2) sets the sample days per
-phase; `--set` names the bank-city file's keys, or the plan's as `plan.<key>`.
+phase; `--set` names the bank-city file's keys or the plan's (`scenarios.bank_schema.load_bank_city`).
 """
 
 from __future__ import annotations

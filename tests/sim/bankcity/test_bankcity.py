@@ -101,7 +101,7 @@ def test_cardtwin_rollout_huaibei_runs_the_bank_card_city(tmp_path: Path) -> Non
         ({"channel.0.channel": "atm"}, "'atm' is not known"),
         ({"tariff.catering_bp": 20_000}, "tariff.catering_bp: 20000 out of range"),
         ({"acquirer.terminal_cny": 1}, "unknown key; did you mean terminal_fen?"),
-        ({"plan.adoption.imitation_q": 2}, "adoption.imitation_q: 2 out of range"),
+        ({"adoption.imitation_q": 2}, "adoption.imitation_q: 2 out of range"),
     ],
 )
 def test_a_bad_bank_city_is_refused_in_one_line(override: dict[str, object], message: str) -> None:
