@@ -60,7 +60,11 @@ class IssuingBank:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Cards:
     account_fen_mean: int = param(unit="fen", doc="mean balance of a cardholder's bank account (exponential)")
-    ec_balance_fen_initial: int = param(0, unit="fen", doc="EC balance on a card at the day's start")
+    ec_balance_fen_mean: int = param(
+        0,
+        unit="fen",
+        doc="mean EC balance on a card at the day's start (uniform 0..2x mean, within the limit)",
+    )
     ec_balance_limit_fen: int = param(100_000, unit="fen", doc="EC balance limit 9F77", high=100_000)
     ec_single_limit_fen: int = param(50_000, unit="fen", doc="EC single-transaction limit 9F78", high=100_000)
     ec_reset_threshold_fen: int = param(10_000, unit="fen", doc="EC reset threshold 9F6D: below it, a load")
@@ -176,7 +180,7 @@ def _check(city: BankCity, where: str) -> None:
         raise ScenarioError(f"{where}: bank.card_share: the shares sum to {total:.4f}, not 1")
     c = city.cards
     if (
-        not c.ec_balance_fen_initial <= c.ec_balance_limit_fen
+        not c.ec_balance_fen_mean <= c.ec_balance_limit_fen
         or not c.ec_single_limit_fen <= c.ec_balance_limit_fen
     ):
         raise ScenarioError(

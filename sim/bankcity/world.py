@@ -150,13 +150,15 @@ def build_world(city: BankCity, seed: int) -> BankWorld:
     n = city.run.cardholders_simulated
     draws = rng.choice(len(names), size=n, p=np.array([b.card_share for b in city.bank]))
     accounts = rng.exponential(city.cards.account_fen_mean, size=n).astype(np.int64)
+    c = city.cards
+    ec_high = min(2 * c.ec_balance_fen_mean, c.ec_balance_limit_fen)
+    ec = rng.integers(0, ec_high + 1, size=n)
     keys = {b.name: IssuerMasterKeys.generate(seed, b.name) for b in city.bank}
     issuers = {name: IssuerHost(keys[name]) for name in names}
     bins = {b.bin: b.name for b in city.bank}
     switch = Switch(issuers, bins)
     ca, pki = test_pki(tuple((b.name, b.bin) for b in city.bank))
     images, bank_of_holder, oda = [], [], []
-    c = city.cards
     for holder in range(n):
         bank = city.bank[int(draws[holder])]
         pan = pan_of(bank.bin, holder)
@@ -165,13 +167,13 @@ def build_world(city: BankCity, seed: int) -> BankWorld:
             pan,
             0,
             PIN,
-            ec_balance_fen=c.ec_balance_fen_initial,
+            ec_balance_fen=int(ec[holder]),
             ec_balance_limit_fen=c.ec_balance_limit_fen,
             ec_single_limit_fen=c.ec_single_limit_fen,
             ec_reset_threshold_fen=c.ec_reset_threshold_fen,
         )
         issuers[bank.name].open_account(pan, int(accounts[holder]))
-        issuers[bank.name].ec_float_fen += c.ec_balance_fen_initial  # funded at issuance
+        issuers[bank.name].ec_float_fen += int(ec[holder])  # funded when it was loaded
         images.append(state.to_image())
         bank_of_holder.append(bank.name)
         oda.append(_oda(bank.name, holder, state, pki[bank.name]))
