@@ -28,6 +28,12 @@ Card risk rules, DECIDE (JR/T 0025 leaves them to the issuer):
   a terminal whose TC answer was torn away rebuilds the record with the card's own TC.
 - The reset threshold `9F6D` is data the card keeps and reports: the terminal and issuer use it
   to offer a load; the card does not act on it.
+- Contactless (a `BankCardOS(contactless=True)`, powered by a reader's antenna): the FCI names
+  `PDOL_CONTACTLESS`; a GPO whose `9F66` asks for qPBOC is the whole card decision
+  (`model.bankcard.qpboc`): TC with the EC debit and its proof when within the EC balance and
+  the single limit, else ARQC, over the PDOL data as sent; no GENERATE AC follows. With `oda`
+  (`devices.bankcard_oda`) the answer carries the fDDA signature `9F4B`, the AFL names the
+  certificate records (SFI 2, 1-3) and INTERNAL AUTHENTICATE signs the terminal's number (DDA).
 - CVR (in `9F10`): 03 | (2nd AC type << 6 | 1st AC type << 4) | flags | 00, types 00 AAC,
   01 TC, 10 ARQC / not yet asked; flags 04 offline PIN verified, 40 issuer authentication
   failed, 08 approved offline on EC.
