@@ -45,6 +45,7 @@ from model.bankcard.objects import TAG_EC_BALANCE
 from model.card import CardChannel
 from model.errors import LoadDeclinedError
 from scenarios.bank_schema import BankCity, Channel
+from scenarios.schema import ScenarioError
 from sim.bankcity.world import BILLERS, MERCHANTS_PER_CLASS, PIN, BankWorld, build_world
 from sim.rng import stream
 
@@ -103,7 +104,7 @@ def draw_payments(
             for t, h, a in zip(at_s, holders, amounts, strict=True)
         ]
         if len(out) > PAYMENTS_MAX:
-            raise ValueError(f"bank-card day: more than {PAYMENTS_MAX} payments in the sample")
+            raise ScenarioError(f"bank-card day: more than {PAYMENTS_MAX} payments in the sample")
     return sorted(out, key=lambda p: p.at_s)
 
 
