@@ -227,8 +227,9 @@ class ServicesDay:
         self.tally.count("account_batch_credits", len(credits))
         try:
             self.b.book.credit(batch, self.day)  # the payer's system sends it again
+            raise AssertionError(f"payer batch {batch.payer}/{batch.batch_id} credited twice")
         except AccountError:
-            self.tally.count("account_batch_replays_refused")
+            self.tally.drill("batch_replays_refused", f"{batch.payer}/{batch.batch_id}")
 
     def _pay(self, row: int, citizen: int, merchant: int, amount_fen: int, _key: int) -> None:
         try:

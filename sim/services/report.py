@@ -30,7 +30,9 @@ def _wait(waits_s: list[float]) -> tuple[float, float]:
 def services_tables(t: ServicesTally, weight: float) -> dict[str, Table]:
     figures: list[Row] = [(k, "count", v, round(v * weight)) for k, v in sorted(t.counts.items())]
     figures += [(k, "fen", v, round(v * weight)) for k, v in sorted(t.money_fen.items())]
-    figures += [(f"{k}_institutions", "count", len(v), len(v)) for k, v in sorted(t.drills.items())]
+    # An attack drill counts the parties whose forged or replayed message was refused (once each,
+    # whichever shard saw it): the fund's institutions, the payer's batches.
+    figures += [(f"drill_{k}", "count", len(v), len(v)) for k, v in sorted(t.drills.items())]
     figures.append(("claims_institutions", "count", len(t.institutions_claimed), len(t.institutions_claimed)))
     refused = [(*k.split(":", 1), v) for k, v in sorted(t.refused.items())]
     queues: list[Row] = []
@@ -40,7 +42,7 @@ def services_tables(t: ServicesTally, weight: float) -> dict[str, Table]:
         c = t.centre
         queues.append(("exchange_check", c.checks_done, c.checks_done, 0, *_wait(c.check_waits_s)))
     names = dict.fromkeys(c.name for c in t.checks)
-    invariants = [(n, all(c.ok for c in t.checks if c.name == n)) for n in names]
+    invariants = [(n, int(all(c.ok for c in t.checks if c.name == n))) for n in names]
     return {
         "services": (["figure", "unit", "sampled", "scaled"], figures),
         "services_refused": (["service", "reason", "count"], refused),
@@ -69,7 +71,7 @@ def summary_lines(t: ServicesTally, weight: float) -> list[str]:
         f"{len(t.drills.get('claims_replayed_refused', ()))} replayed",
         f"citizen account: {n('account_payments')} online payments CNY {cny('account_payments_fen')}, "
         f"payer batch CNY {cny('account_batch_fen')} to {n('account_batch_credits')} accounts "
-        f"(replay refused {t.counts.get('account_batch_replays_refused', 0)}x), "
+        f"(its replay refused: {len(t.drills.get('batch_replays_refused', ()))} batch), "
         f"vouchers expired CNY {cny('vouchers_expired_fen')}",
         f"identity: bike rentals {n('bike_rentals')} (not returned {n('bikes_not_returned')}), library loans "
         f"{n('library_loans')}, park entries {n('park_entries')}, elderly concessions "
