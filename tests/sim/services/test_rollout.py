@@ -31,6 +31,7 @@ assert SERVICES is not None
 class Month:
     month: str
     cardholders: int
+    sectors: tuple[str, ...] = ("bus", "medical")
 
 
 def _months(holders_at: Callable[[int], int] = lambda i: 40_000 * i) -> list[Month]:
@@ -52,6 +53,18 @@ def test_the_share_follows_institutions_holders_and_the_2007_switch() -> None:
     )  # holders only grow here
     point = r.band(r.medical_share, len(r.months) - 1)
     assert point[1] <= point[0] <= point[2]
+
+
+def test_no_card_visits_in_months_whose_phase_has_no_medical_sector() -> None:
+    months = [dataclasses.replace(m, sectors=("bus",)) if m.month < "2008-01" else m for m in _months()]
+    r = services_rollout(SERVICES, months, seed=1)
+    share = dict(zip(r.months, r.medical_share[0], strict=True))
+    assert share["2007-12"] == 0.0 < share["2008-01"]
+
+
+def test_the_seed_is_compared_only_where_the_rollout_holds_its_dates() -> None:
+    short = [m for m in _months() if m.month <= "2008-06"]
+    assert rollout_tables(services_rollout(SERVICES, short, seed=1))["services_vs_seed"][1] == []
 
 
 def test_fewer_cardholders_give_a_lower_share_and_fewer_park_holders() -> None:
