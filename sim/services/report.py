@@ -60,7 +60,8 @@ def summary_lines(t: ServicesTally, weight: float) -> list[str]:
     def cny(name: str) -> str:
         return format_fen(round(t.money_fen.get(name, 0) * weight))
 
-    refused = sum(t.refused.values())
+    account_refused = sum(v for k, v in t.refused.items() if k.startswith("account:"))
+    refused = sum(t.refused.values()) - account_refused
     lines = [
         f"medical visits {n('medical_visits')} ({n('medical_visits_card')} settled by card): cost CNY "
         f"{cny('medical_cost_fen')} = fund {cny('medical_fund_fen')} + medical accounts "
@@ -69,14 +70,15 @@ def summary_lines(t: ServicesTally, weight: float) -> list[str]:
         f"{len(t.institutions_claimed)} institutions; drills refused: "
         f"{len(t.drills.get('claims_forged_refused', ()))} forged, "
         f"{len(t.drills.get('claims_replayed_refused', ()))} replayed",
-        f"citizen account: {n('account_payments')} online payments CNY {cny('account_payments_fen')}, "
+        f"citizen account: {n('account_payments')} online payments CNY {cny('account_payments_fen')} "
+        f"({round(account_refused * weight)} refused: balance short), "
         f"payer batch CNY {cny('account_batch_fen')} to {n('account_batch_credits')} accounts "
         f"(its replay refused: {len(t.drills.get('batch_replays_refused', ()))} batch), "
         f"vouchers expired CNY {cny('vouchers_expired_fen')}",
         f"identity: bike rentals {n('bike_rentals')} (not returned {n('bikes_not_returned')}), library loans "
         f"{n('library_loans')}, park entries {n('park_entries')}, elderly concessions "
         f"{n('elderly_concessions')}, pass activations {n('pass_activations')}, cards reported lost "
-        f"{n('cards_reported_lost')}; refused {round(refused * weight)}",
+        f"{n('cards_reported_lost')}; refused {round(refused * weight)} (by reason in services_refused.csv)",
     ]
     if t.centre is not None:
         q = t.centre.queues
