@@ -35,6 +35,7 @@ from model.backoffice.terms import day_int
 from model.card import CardType, PublicInfo
 from model.errors import CardTwinError
 from model.services import (
+    Claim,
     ClaimError,
     Listed,
     MedicalError,
@@ -196,14 +197,16 @@ class ServicesDay:
             claim = sign_claim(self.b.claim_keys[inst], inst, claim_id, self.day, visits)
             if drills[number, 0] < self.sv.medical.forged_claim_probability:
                 (v, fen), rest = visits[0], visits[1:]
-                forged = type(claim)(inst, claim_id, self.day, ((v, fen + 100), *rest), claim.mac)
+                forged = Claim(
+                    inst, claim_id, self.day, ((v, fen + 100), *rest), claim.mac
+                )  # raised after signing
                 self._refused_claim(forged, "claims_forged_refused", inst)
             self.tally.add_fen("claims_paid_fen", self.b.fund.pay_claim(claim))
             self.tally.claimed(inst)
             if drills[number, 1] < self.sv.medical.replayed_claim_probability:
                 self._refused_claim(claim, "claims_replayed_refused", inst)
 
-    def _refused_claim(self, claim: Any, what: str, inst: str) -> None:
+    def _refused_claim(self, claim: Claim, what: str, inst: str) -> None:
         try:
             self.b.fund.pay_claim(claim)
         except ClaimError:
