@@ -28,6 +28,7 @@ from typing import Any
 
 from model.errors import CardTwinError
 from model.terminal.fares import FareError, FareRules
+from scenarios.services_schema import Services, ServicesError, parse_services
 
 DEFAULT_SCENARIO = "default.toml"
 # backoffice: the real clearing house, ledger and settlement; inbox: records tallied, not cleared
@@ -157,6 +158,7 @@ class Scenario:
     service: Service
     faults: Faults
     source: str = "<memory>"
+    services: Services | None = None  # the optional [services.*] tables (scenarios.services_schema)
 
     def replace(self, **changes: Any) -> Scenario:
         """A copy with whole sections or run fields changed (`sample=`, `seed=`, `cardholders=`)."""
@@ -384,17 +386,17 @@ def with_key(s: Scenario, section: str, key: str, value: Any) -> Scenario:
     tables = _tables_of(s)
     tables[section] = {**tables[section], key: value}
     _check_tables(tables, s.source)
-    return _build(tables, s.source)
+    return _build(tables, s.source, s.services)
 
 
-def _build(tables: dict[str, Table], source: str) -> Scenario:
+def _build(tables: dict[str, Table], source: str, services: Services | None = None) -> Scenario:
     try:
         sections = {name: cls(**tables[name]) for name, cls in SECTIONS.items()}
     except FareError as exc:
         # The checks refuse whatever the fare rules refuse, in the file's words; a rule the fare
         # model gains later still reaches the user as one line naming the file and the key.
         raise ScenarioError(f"{source}: fares: {exc}") from None
-    return Scenario(**sections, source=source)
+    return Scenario(**sections, source=source, services=services)
 
 
 def parse(text: str, source: str = "<memory>") -> Scenario:
@@ -410,14 +412,18 @@ def parse_doc(doc: dict[str, Any], source: str = "<memory>") -> Scenario:
     """Validate an already parsed scenario document (a rollout month builds one in memory)."""
     allowed = ", ".join(f"[{k}]" for k in SECTIONS)
     for key in doc:
-        if key not in SECTIONS:
+        if key not in SECTIONS and key != "services":
             raise ScenarioError(f"{source}: [{key}]: unknown section (allowed: {allowed})")
     missing = [k for k in SECTIONS if k not in doc]
     if missing:
         raise ScenarioError(f"{source}: [{missing[0]}]: missing section (required: {allowed})")
     tables = {k: _table(cls, doc[k], f"{source}: {k}") for k, cls in SECTIONS.items()}
     _check_tables(tables, source)
-    return _build(tables, source)
+    try:
+        services = parse_services(doc.get("services"), source)
+    except ServicesError as exc:
+        raise ScenarioError(str(exc)) from None
+    return _build(tables, source, services)
 
 
 def load(path: str | Path | None = None) -> Scenario:

@@ -25,6 +25,7 @@ from sim.bankcity.command import run_bank_city
 from sim.cli.scenario_arg import resolve
 from sim.cli.sweep import workers_option
 from sim.rollout import RolloutResult, run_rollout, summary_lines, write_compare, write_rollout
+from sim.services.rollout import rollout_lines, rollout_tables, services_rollout
 from sim.sweep import LOCAL_WORKERS_DEFAULT, RunRow, run_replications, with_p_met
 from sim.sweep.engine import SEEDS_MAX
 
@@ -150,8 +151,12 @@ def rollout(
     if replications:
         result = _replicate(result, str(path), sets, replications, sample, dask, workers)
     folder = out or Path("results") / f"rollout-{s.name}-seed{result.seed}"
-    report = write_rollout(result, folder)
+    services = s.day_scenario.services
+    outputs = services_rollout(services, result.months, result.seed) if services is not None else None
+    report = write_rollout(result, folder, rollout_tables(outputs) if outputs is not None else None)
     for line in summary_lines(result):
+        click.echo(line)
+    for line in rollout_lines(outputs) if outputs is not None else []:
         click.echo(line)
     for line in result.notes:
         if line.startswith(("calibration", "replications:", "sensitivity", "  ")):

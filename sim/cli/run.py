@@ -24,6 +24,7 @@ from sim.city import planned_taps
 from sim.cli.progress import Progress
 from sim.cli.scenario_arg import load_day, shipped_days
 from sim.day import RunResult, run_day, wait_summary, write_results
+from sim.services.report import services_tables, summary_lines
 
 SEED_MAX = 2**32 - 1  # numpy's seed sequence takes any non-negative int; keep names printable
 SAMPLE_MIN = 1e-6  # below this a city of millions has no simulated citizen left
@@ -156,7 +157,16 @@ def _summary(s: Scenario, r: RunResult, report: Path) -> dict[str, object]:
         "settled_records": settlement.items if settlement is not None else 0,
         "fees_fen": settlement.fees_fen if settlement is not None else 0,
         "report": str(report),
+        **_services_summary(r),
     }
+
+
+def _services_summary(r: RunResult) -> dict[str, object]:
+    services = r.services()
+    if services is None:
+        return {}
+    rows = services_tables(services, r.weight)["services"][1]
+    return {"services": {name: scaled for name, _unit, _sampled, scaled in rows}}
 
 
 def _print_summary(result: RunResult, report: Path) -> None:
@@ -186,6 +196,9 @@ def _print_summary(result: RunResult, report: Path) -> None:
             f"p95 {reader.apdu_us_p95:.0f} us; card swap mean {reader.swap_s_mean:.2f} s; "
             f"torn and re-presented {reader.reconnects}"
         )
+    services = result.services()
+    for line in summary_lines(services, result.weight) if services is not None else []:
+        click.echo(line)
     click.echo(f"invariants hold; clearing: {(result.night or result.shards[0].night).port}")
     click.echo(f"wall {result.wall_s:.1f} s; report {report}")
 

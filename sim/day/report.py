@@ -23,6 +23,7 @@ from sim.city import SECTORS
 from sim.day.invariants import Closing
 from sim.day.metrics import HOURS, UPLOAD_DELAY_BIN_S, DayMetrics, wait_summary
 from sim.day.shards import RunResult, utilisation
+from sim.services.report import services_tables
 
 Row = tuple[Any, ...]
 Table = tuple[list[str], list[Row]]
@@ -66,6 +67,9 @@ def tables(run: RunResult) -> dict[str, Table]:
     readers = [shard.reader for shard in run.shards if shard.reader is not None]
     if readers:
         out["real_cards"] = _real_cards_table(readers, run.scenario)
+    services = run.services()
+    if services is not None:
+        out |= services_tables(services, run.weight)
     return out
 
 

@@ -40,6 +40,7 @@ from sim.day.night import (
     clear_night,
 )
 from sim.day.twin import DAY_S, CityDay
+from sim.services import ServicesTally, enforce_services
 
 ProgressFn = Callable[[int], None]
 
@@ -67,6 +68,7 @@ class ShardResult:
     uploads: list[Upload] = field(default_factory=list)
     registry: list[TerminalEntry] = field(default_factory=list)
     reader: ReaderReport | None = None  # real cards in the loop: what the reader measured
+    services: ServicesTally | None = None  # the services' day (sim.services), with [services]
 
 
 @dataclass(slots=True)
@@ -98,6 +100,16 @@ class RunResult:
     def taps(self) -> int:
         return int(self.metrics.tx_count.sum())
 
+    def services(self) -> ServicesTally | None:
+        """The services' figures of every shard, merged; None without [services]."""
+        tallies = [s.services for s in self.shards if s.services is not None]
+        if not tallies:
+            return None
+        merged = ServicesTally()
+        for tally in tallies:
+            merged.merge(tally)
+        return merged
+
 
 def default_port(world: World) -> ClearingPort:
     if world.scenario.run.clearing == "backoffice":
@@ -128,6 +140,9 @@ def run_shard(
             reader_report = reader.report() if reader is not None else None
     checks, closing = check_day(world, day.sent, day.sent_records, night, day.issued_fen)
     enforce(checks, f"{scenario.source}: shard {shard} of {shards}")
+    services = day.services.close() if day.services is not None else None
+    if services is not None:
+        enforce_services(services.checks, f"{scenario.source}: shard {shard} of {shards}")
     finished = time.perf_counter()
     points = {"kiosk": day.kiosk_points, "window": day.window_points}
     fleet = world.fleet.by_kind
@@ -155,6 +170,7 @@ def run_shard(
         uploads=clearing.uploads if isinstance(clearing, BatchCollector) else [],
         registry=registry_entries(world),
         reader=reader_report,
+        services=services,
     )
 
 

@@ -42,6 +42,7 @@ from sim.day.metrics import DayMetrics
 from sim.day.night import Batch, CardTally, ClearingPort, NightReport
 from sim.day.recharge import ServicePoint
 from sim.rng import keyed, stream
+from sim.services import start_services
 
 DAY_S = 24 * 3600
 ONLINE_SWEEP_S = 60.0
@@ -135,6 +136,9 @@ class CityDay:
         self._recharge_count: dict[int, int] = {}
         self.issued_fen = 0  # yesterday's balances loaded at the issuance window
         self._metro_exit_at: dict[int, float] = {}  # rows riding the metro -> when they tap out
+        # The citizen card beyond the purse (medical, account, identity, service centre): its own
+        # processes on this day's clock, when the scenario has [services] (sim.services).
+        self.services = start_services(self.env, world)
 
     # -- running ----------------------------------------------------------------------------
 

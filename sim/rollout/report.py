@@ -191,9 +191,10 @@ def _atomic(folder: Path, fill: Callable[[Path], None]) -> Path:
     return folder / "report.html"
 
 
-def write_rollout(r: RolloutResult, folder: Path) -> Path:
-    """Write the results folder of one rollout; returns the report's path."""
-    data = tables(r)
+def write_rollout(r: RolloutResult, folder: Path, extra: dict[str, Table] | None = None) -> Path:
+    """Write the results folder of one rollout; returns the report's path. `extra` tables (the
+    services' outputs, `sim.services.rollout`) go into the same database, CSVs and report."""
+    data = {**tables(r), **(extra or {})}
 
     def fill(tmp: Path) -> None:
         _write_db(tmp / "rollout.sqlite", data)
@@ -206,6 +207,7 @@ def write_rollout(r: RolloutResult, folder: Path) -> Path:
             ("Per month", _table_html(*data["months"])),
             ("Money flows (T+1 settlement, whole rollout)", _table_html(*data["flows"])),
             ("Notes", _table_html(*data["notes"])),
+            *((name, _table_html(*data[name])) for name in extra or {}),
         ]
         (tmp / "report.html").write_text(_page(f"Rollout {r.scenario}", sections, figures), "utf-8")
 

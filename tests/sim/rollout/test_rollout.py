@@ -31,6 +31,8 @@ FOLDER_FILES = {
     "volume.png",
     "cash.png",
     *(f"{t}.csv" for t in ("rollout", "months", "phases", "years", "targets", "sites", "flows", "notes")),
+    "services_months.csv",  # the default day's [services]: their adoption (sim.services.rollout)
+    "services_vs_seed.csv",
 }
 
 
