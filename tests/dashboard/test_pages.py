@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from dashboard import participants, settle, units, verdicts
 from dashboard.i18n import LABELS, t
@@ -38,6 +38,16 @@ def _metrics(page: Page) -> dict[str, str]:
         label = metric.get_by_test_id("stMetricLabel").inner_text().strip()
         out.setdefault(label, metric.get_by_test_id("stMetricValue").inner_text().strip())
     return out
+
+
+_CELLS_JS = """t => [...t.querySelectorAll('tr')]
+  .map(r => [...r.querySelectorAll('th, td')].map(c => c.innerText.trim()))"""
+
+
+def _cells(table: Locator) -> list[list[str]]:
+    """A table's rows as the page shows them, the header first."""
+    rows: list[list[str]] = table.evaluate(_CELLS_JS)
+    return [r for r in rows if r]
 
 
 def _main_text(page: Page) -> str:
@@ -94,13 +104,15 @@ def _flows(page: Page, result: RolloutResult, lang: str) -> None:
     loads = sum(r.loads_fen for r in result.months)
     spending = sum(r.card_spending_fen for r in result.months)
     fees = sum(r.fees_fen for r in result.months)
-    line = page.get_by_text(re.compile("^" + re.escape(t("flows_check", lang, loads="X")[:2]))).first
+    opening = LABELS["flows_check"][lang].split("{")[0]  # "Loads " / "充值 "
+    line = page.get_by_test_id("stMain").get_by_text(re.compile("^" + re.escape(opening) + r"(CNY )?-?\d")).first
     amounts = MONEY[lang].findall(line.inner_text())
     want = [loads, loads, spending, spending, fees, loads - spending]
     assert amounts == [units.yuan(f, lang) for f in want], amounts
     table = page.get_by_test_id("stTable").first
-    rows = [r.split("\t") for r in table.inner_text().strip().splitlines()[1:]]
-    into = sum(units.parse_yuan(r[2]) for r in rows if r[1].strip() == t("reserve", lang))
+    rows = _cells(table)[1:]
+    into = sum(units.parse_yuan(r[2]) for r in rows if r[1] == t("reserve", lang))
+    assert into > 0, rows
     assert abs(into - loads / 100) <= sum(units.shown_precision(units.parse_yuan(r[2])) for r in rows)
 
 
@@ -112,10 +124,9 @@ def _compare(v: Visit, a: RolloutResult, lang: str) -> RolloutResult:
         main.get_by_test_id("stSelectbox").click()
         v.page.get_by_role("option", name=other, exact=True).click()
         main.get_by_role("button", name=LABELS["run_b"]["en"]).click()
-        expect(main.get_by_test_id("stTable")).to_have_count(3, timeout=RUN_S * 1000)
+        expect(main.get_by_text(f"B: {other}")).to_be_visible(timeout=RUN_S * 1000)
         v.settled()
-    rows = [r.split("\t") for r in main.get_by_test_id("stTable").first.inner_text().strip().splitlines()]
-    table = {r[0].strip(): (r[1].strip(), r[2].strip()) for r in rows[1:]}
+    table = {r[0]: (r[1], r[2]) for r in _cells(main.get_by_test_id("stTable").first)[1:]}
     for kpi in KPI_COUNTS:
         assert table[t(kpi, lang)] == tuple(
             units.count(getattr(r.months[-1], kpi), lang, kpi) for r in (a, b)
@@ -124,9 +135,15 @@ def _compare(v: Visit, a: RolloutResult, lang: str) -> RolloutResult:
     return b
 
 
+_ICONS_JS = "() => [...document.querySelectorAll('[data-testid=stIconMaterial]')].map(e => e.textContent)"
+
+
 def _no_english(v: Visit, view: str) -> None:
     texts = [_main_text(v.page), v.page.get_by_test_id("stSidebar").inner_text()]
-    found = english_words([line for text in texts for line in text.splitlines()])
+    # a Material icon is a ligature ("skip_next" drawn as an arrow): a glyph, not a word shown
+    icons = {i.strip() for i in v.page.evaluate(_ICONS_JS) if i.strip()}
+    lines = [line.strip() for text in texts for line in text.splitlines()]
+    found = english_words([line for line in lines if line not in icons])
     assert found == [], (view, found)
 
 
