@@ -21,7 +21,7 @@ from dashboard.participants import Cast
 from sim.rollout import RolloutResult
 
 RAIL_SECTORS = {"metro", "light_rail"}
-MAP_HEIGHT_PX = 520
+MAP_HEIGHT_PX = 560
 
 
 def _extent(values: list[float]) -> list[float]:
@@ -97,17 +97,26 @@ def city_chart(
     result: RolloutResult, index: int, lang: str, walk_km: float, cast: Cast
 ) -> tuple[pd.DataFrame, Spec]:
     pos = result.city.positions_km.values()
+    (x_low, x_high), (y_low, y_high) = _extent([p[0] for p in pos]), _extent([p[1] for p in pos])
+    # A km as long across as up whatever the chart's width: the x span follows the plot's
+    # width / height (Vega's signals), so a phone's narrow map shows less east and west.
+    mid, half = (x_low + x_high) / 2, max(x_high - x_low, y_high - y_low) / 2
     xs = {
         "field": "x",
         "type": "quantitative",
         "title": t("km", lang),
-        "scale": {"domain": _extent([p[0] for p in pos])},
+        "scale": {
+            "domain": [
+                {"expr": f"{mid} - {half} * width / height"},
+                {"expr": f"{mid} + {half} * width / height"},
+            ]
+        },
     }
     ys = {
         "field": "y",
         "type": "quantitative",
         "title": t("km", lang),
-        "scale": {"domain": _extent([p[1] for p in pos])},
+        "scale": {"domain": [(y_low + y_high) / 2 - half, (y_low + y_high) / 2 + half]},
     }
     outline = {
         "transform": [{"filter": "datum.layer == 'district'"}],
@@ -136,7 +145,7 @@ def city_chart(
             names,
             {
                 "transform": [{"filter": "datum.layer == 'line'"}],
-                "mark": {"type": "rule", "opacity": 0.5},
+                "mark": {"type": "rule", "opacity": 0.5, "clip": True},
                 "encoding": {
                     "x": xs,
                     "y": ys,
@@ -147,7 +156,7 @@ def city_chart(
             },
             {
                 "transform": [{"filter": "datum.layer == 'node'"}],
-                "mark": {"type": "circle", "opacity": 0.6},
+                "mark": {"type": "circle", "opacity": 0.6, "clip": True},
                 "encoding": {
                     "x": xs,
                     "y": ys,
@@ -168,7 +177,14 @@ def city_chart(
             },
             {
                 "transform": [{"filter": "datum.layer == 'site'"}],
-                "mark": {"type": "point", "filled": True, "stroke": "black", "strokeWidth": 0.5, "size": 60},
+                "mark": {
+                    "type": "point",
+                    "filled": True,
+                    "stroke": "black",
+                    "strokeWidth": 0.5,
+                    "size": 60,
+                    "clip": True,
+                },
                 "encoding": {
                     "x": xs,
                     "y": ys,

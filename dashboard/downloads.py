@@ -39,10 +39,11 @@ Build = Callable[[RolloutResult, int, str, float, participants.Cast], Spec]
 
 
 def inline(built: Built, width_px: int = WIDTH_PX) -> Spec:
-    """A chart as one self-contained Vega-Lite document: its data inside, a fixed width."""
+    """A chart as one self-contained Vega-Lite document: its data inside, a fixed width (the
+    square map keeps its own)."""
     data, spec = built
     frame = data.astype(object).where(data.notna(), None)  # NaN is no JSON: an absent value is null
-    return {"data": {"values": frame.to_dict("records")}, **spec, "width": width_px}
+    return {"data": {"values": frame.to_dict("records")}, "width": width_px, **spec}
 
 
 def _kpis(r: RolloutResult, i: int, lang: str) -> Spec:

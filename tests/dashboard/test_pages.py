@@ -13,7 +13,9 @@ money amount the page shows must be one of the run's; on the Chinese pages the v
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
@@ -25,9 +27,10 @@ from scenarios.rollout_loader import load_rollout, shipped
 from sim.rollout import KPI_COUNTS, RolloutResult, run_rollout
 from sim.rollout.result import KPI_MONEY_PER_YEAR
 from tests.dashboard.test_chinese import english_words
-from tests.dashboard.test_e2e import RUN_S, Visit, _chromium
+from tests.dashboard.test_e2e import _CLIPPED_JS, RUN_S, Visit, _chromium
 
 MONEY = {"en": re.compile(r"CNY -?[\d,.]+[MB]?"), "zh": re.compile(r"-?[\d,.]+ [万亿]?元")}
+DESKTOP, PHONE = {"width": 1500, "height": 1900}, {"width": 390, "height": 844}
 VIEWS = ("view_rollout", "view_city", "view_flows", "view_compare", "view_downloads")
 
 
@@ -105,7 +108,8 @@ def _flows(page: Page, result: RolloutResult, lang: str) -> None:
     spending = sum(r.card_spending_fen for r in result.months)
     fees = sum(r.fees_fen for r in result.months)
     opening = LABELS["flows_check"][lang].split("{")[0]  # "Loads " / "充值 "
-    line = page.get_by_test_id("stMain").get_by_text(re.compile("^" + re.escape(opening) + r"(CNY )?-?\d")).first
+    check = re.compile("^" + re.escape(opening) + r"(CNY )?-?\d")
+    line = page.get_by_test_id("stMain").get_by_text(check).first
     amounts = MONEY[lang].findall(line.inner_text())
     want = [loads, loads, spending, spending, fees, loads - spending]
     assert amounts == [units.yuan(f, lang) for f in want], amounts
@@ -182,3 +186,26 @@ def test_every_page_in_both_languages(server: tuple[str, float], tmp_path: Path)
                     _compare(v, result, lang)
                 if lang == "zh":
                     _no_english(v, view)
+        _phone(v)
+    keep = os.environ.get("CARDTWIN_SCREENSHOTS")
+    if keep:
+        for png in tmp_path.glob("*-phone.png"):
+            shutil.copy2(png, Path(keep) / png.name)
+
+
+def _phone(v: Visit) -> None:
+    """Every view at 390x844 (in Chinese, the longer labels): no table cell cut off. The view
+    is picked at the desktop width (a phone keeps the sidebar folded away), then narrowed."""
+    for view in VIEWS:
+        v.page.set_viewport_size(DESKTOP)
+        _switch(v, view, "zh")
+        v.page.set_viewport_size(PHONE)
+        v.settled()
+        clipped = v.page.evaluate(_CLIPPED_JS)
+        assert clipped == [], (view, clipped)
+        if view != "view_rollout":  # the rollout's phone shot is test_e2e's
+            charts = v.page.get_by_test_id("stVegaLiteChart")
+            if charts.count():
+                charts.first.scroll_into_view_if_needed()
+            v.page.screenshot(path=str(v.shots / f"{view.removeprefix('view_')}-phone.png"))
+    v.page.set_viewport_size(DESKTOP)
