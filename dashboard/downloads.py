@@ -135,12 +135,22 @@ def results_zip(result: RolloutResult) -> bytes:
 Files = list[tuple[str, str, bytes, str]]
 
 
+def _csv(frame: pd.DataFrame) -> bytes:
+    text: str = frame.to_csv(index=False)
+    return text.encode()
+
+
 def files(result: RolloutResult, lang: str, walk_km: float, cast: participants.Cast) -> Files:
     """(label key, file name, bytes, MIME type) of every download."""
     out = [
         ("download_csv", "months.csv", frames.months_frame(result).to_csv(index=False).encode(), CSV),
         ("download_targets", "targets.csv", frames.targets_csv(result).to_csv(index=False).encode(), CSV),
-        ("download_flows", "flows.csv", frames.flows_frame(result).to_csv(index=False).encode(), CSV),
+        (
+            "download_flows",
+            "flows.csv",
+            _csv(frames.flows_frame(participants.regroup(result.flows, cast))),
+            CSV,
+        ),
         ("download_sites", "sites.csv", frames.sites_frame(result).to_csv(index=False).encode(), CSV),
     ]
     pngs = {key: to_png(spec) for key, spec in figure_specs(result, lang, walk_km, cast).items()}

@@ -112,9 +112,11 @@ def targets_csv(result: RolloutResult) -> pd.DataFrame:
     )
 
 
-def flows_frame(result: RolloutResult) -> pd.DataFrame:
+def flows_frame(flows: tuple[Flow, ...]) -> pd.DataFrame:
+    """Flows as the download carries them: the parties the page shows (`participants.party`
+    keys: a scenario's own participant, or a role such as `role:bus`), amounts in fen."""
     return pd.DataFrame(
-        [{"payer": f.payer, "payee": f.payee, "amount_fen": f.amount_fen} for f in result.flows],
+        [{"payer": f.payer, "payee": f.payee, "amount_fen": f.amount_fen} for f in flows],
         columns=["payer", "payee", "amount_fen"],
     )
 

@@ -196,7 +196,7 @@ def test_frames() -> None:
     assert frames.compare_frame(r, small_result(24), "zh").iloc[4]["A"] == "150 万元"
     row = cmp[cmp["Figure"] == "Coverage"].iloc[0]
     assert (row["A"], row["B − A"]) == ("100.0%", "+0.0%")
-    assert frames.flows_frame(r)["amount_fen"].sum() == 16_600_000
+    assert frames.flows_frame(r.flows)["amount_fen"].sum() == 16_600_000
     shown = frames.flows_table(r.flows, "zh")
     assert shown["金额"].tolist() == ["9.00 万元", "7.50 万元", "1,000 元"]
     assert shown["付款方"].tolist()[1] == "运营方"
@@ -285,6 +285,9 @@ def test_downloads_are_whole_files() -> None:
         "report.html",
         "results.zip",
     } | {f"{k}.png" for k in downloads.FIGURES}
+    flows_csv = by_name["flows.csv"][1].decode()
+    assert "role:bus" in flows_csv and "bus-co" not in flows_csv  # the page's parties, not the day's ids
+    assert sum(int(line.rsplit(",", 1)[1]) for line in flows_csv.splitlines()[1:]) == 16_600_000
     months_csv = by_name["months.csv"][1].decode().splitlines()
     assert len(months_csv) == 31 and months_csv[0].startswith("month,phase,cardholders")
     assert all(by_name[f"{k}.png"][1].startswith(b"\x89PNG") for k in downloads.FIGURES)
