@@ -95,8 +95,8 @@ def compare_view(a: RolloutResult, lang: str, cache: runner.RunCache) -> None:
             shown = t("seed_sample", lang, seed=run.seed, sample=f"{run.sample:g}")
             st.markdown(f"**{letter}: {title(run.scenario, run.scenario, lang)}** · {shown}")
             last = len(run.months) - 1
-            for kpi in KPI_COUNTS:
-                _chart(charts.kpi_chart(run, last, lang, kpi), f"{letter} · {t(kpi, lang)}")
+            for kpi in KPI_COUNTS:  # each KPI chart carries its own title
+                st.vega_lite_chart(*charts.kpi_chart(run, last, lang, kpi), width="stretch")
             _chart(charts.float_chart(run, last, lang), f"{letter} · {t('fig_float', lang)}")
             if run.targets:
                 targets = frames.targets_frame(run, run.months[last].month, lang)
