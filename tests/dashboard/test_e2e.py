@@ -1,8 +1,9 @@
 """End to end: `cardtwin dashboard` serving the app to a real headless Chromium.
 
 Debian's chromium (scripts/setup.sh installs it) is driven by Playwright, with flags that keep
-it off the network (the machine has none). The test starts the real command on a free port,
-opens the page, runs the default scenario, plays to the last phase at twelve months a step,
+it off the network (the machine has none). The test uses the real command on a free port (the
+session's `server` fixture, tests/dashboard/conftest.py), opens the page, runs the default
+scenario, plays to the last month at one month a step,
 checks what the page shows (the month, the phase, the targets' outcomes, the figures), visits
 every view, downloads the HTML report, switches to Chinese, and saves a screenshot of each
 view. Screenshots go to pytest's tmp folder; with CARDTWIN_SCREENSHOTS=docs/screenshots they
