@@ -35,7 +35,10 @@ def run_request(request: sidebar.Request, lang: str) -> None:
     except CardTwinError as exc:
         st.session_state[state.MESSAGE] = ("error", sidebar.uploads().shown(str(exc)), {})
         return
-    state.set_result(result, walk_km=scenario.deployment.walk_m / 1000, overrides=dict(request.overrides))
+    from dashboard.participants import cast_of
+
+    walk_km = scenario.deployment.walk_m / 1000
+    state.set_result(result, walk_km=walk_km, overrides=dict(request.overrides), cast=cast_of(scenario))
     if cached:
         st.session_state[state.MESSAGE] = ("success", "run_cached", {})
     else:
@@ -79,12 +82,12 @@ def main() -> None:
         walk_km = state.walk_km()
         view_play.played(lambda r, i, lg: view_play.city_body(r, i, lg, walk_km), result)
     elif view == "view_flows":
-        view_more.flows_view(result, lang)
+        view_more.flows_view(result, lang, state.cast())
     elif view == "view_compare":
         view_more.compare_view(result, lang, run_cache())
     else:
         assert view == "view_downloads", view
-        view_more.downloads_view(result, lang, state.walk_km())
+        view_more.downloads_view(result, lang, state.walk_km(), state.cast())
 
 
 main()

@@ -5,7 +5,7 @@ browser: nothing is drawn in Python, so a step costs milliseconds, not a matplot
 Every axis is fixed to the whole run's range (months on x, 0 .. the run's largest value on y),
 so a line grows into a frame that does not rescale under it while playing. Money is plotted
 in CNY (fen / 100) with axis labels in CNY M/B or 万/亿元 from the same rules as the page.
-(The downloads keep the matplotlib figures in `fig_kpi`: a PNG and a report need pixels.)
+The downloads render these same specifications to PNG (`downloads`, with vl-convert).
 """
 
 from __future__ import annotations

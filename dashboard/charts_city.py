@@ -1,24 +1,27 @@
 """The city map of a month as a Vega-Lite chart: hover a node or a site, zoom and pan.
 
-The same content as `fig_city.city_figure` (the downloads' PNG): residents per node, green
-where an open recharge point lies within walking distance along the streets, the sites open
-by the month (recharge points, service windows, terminal clusters) and the transport lines of
-the scenario's own sectors (a rail line only where the scenario has a rail sector). Axes are
-the city's extent in km, fixed for the whole run, so sites appear on a map that holds still.
+Residents per node, green where an open recharge point lies within walking distance along the
+streets (`coverage`), the sites open by the month (recharge points, service windows, terminal
+clusters) and the transport lines of the scenario's own sectors (a rail line only where the
+scenario has a rail sector), over the real outlines of the city's districts where the
+dashboard has them (`districts`). Axes are the city's extent in km, fixed for the whole run,
+so sites appear on a map that holds still. The twin's positions are schematic (a synthetic
+street grid of the scenario's urban area): `caption` says so under the map.
 """
 
 from __future__ import annotations
 
 import pandas as pd  # type: ignore[import-untyped]  # pandas ships no types; pandas-stubs is not a dependency
 
-from dashboard import units
+from dashboard import districts, units
 from dashboard.charts import Spec
-from dashboard.fig_city import LOAD_KINDS, covered_nodes, open_sites
+from dashboard.coverage import LOAD_KINDS, covered_nodes, open_sites
 from dashboard.i18n import name, t
+from dashboard.participants import Cast
 from sim.rollout import RolloutResult
 
 RAIL_SECTORS = {"metro", "light_rail"}
-MAP_HEIGHT_PX = 520
+MAP_HEIGHT_PX = 560
 
 
 def _extent(values: list[float]) -> list[float]:
@@ -27,7 +30,39 @@ def _extent(values: list[float]) -> list[float]:
     return [low - pad, high + pad]
 
 
-def map_rows(result: RolloutResult, index: int, lang: str, walk_km: float) -> pd.DataFrame:
+def _half_km(result: RolloutResult) -> float:
+    """Half the width of the map's window about the centre: the grid's reach and its margin."""
+    reach = max((max(abs(x), abs(y)) for x, y in result.city.positions_km.values()), default=1.0)
+    return reach + max(0.5, 0.03 * 2 * reach)
+
+
+def district_rows(result: RolloutResult, lang: str, cast: Cast) -> list[dict[str, object]]:
+    """The outline pieces (layer "district") and names (layer "district_name") inside the window."""
+    half = _half_km(result)
+    rows: list[dict[str, object]] = []
+    for outline in districts.outlines(cast.city, round(half, 3)):
+        shown = districts.shown_name(outline.name, lang)
+        for n, piece in enumerate(outline.paths):
+            path = f"{outline.name}:{n}"
+            rows += [
+                {"layer": "district", "x": x, "y": y, "what": shown, "path": path, "seq": k}
+                for k, (x, y) in enumerate(piece)
+            ]
+        cx, cy = outline.centre_km
+        if abs(cx) <= half and abs(cy) <= half:
+            rows.append({"layer": "district_name", "x": cx, "y": cy, "what": shown})
+    return rows
+
+
+def caption(result: RolloutResult, lang: str, cast: Cast) -> str:
+    """What the map's positions are: schematic always; over real outlines when there are some."""
+    area = round(4 * _half_km(result) ** 2)
+    if districts.outlines(cast.city, round(_half_km(result), 3)):
+        return t("map_caption_outlines", lang, area=units.count(area, lang))
+    return t("map_caption_schematic", lang)
+
+
+def map_rows(result: RolloutResult, index: int, lang: str, walk_km: float, cast: Cast) -> pd.DataFrame:
     """One row per node (layer "node"), site (layer "site") and line segment (layer "line")."""
     city = result.city
     pos = city.positions_km
@@ -53,22 +88,51 @@ def map_rows(result: RolloutResult, index: int, lang: str, walk_km: float) -> pd
             continue
         (x, y), (x2, y2) = pos[a], pos[b]
         rows.append({"layer": "line", "x": x, "y": y, "x2": x2, "y2": y2, "what": name(kind, lang)})
-    return pd.DataFrame(rows, columns=["layer", "x", "y", "x2", "y2", "what", "size", "detail"])
+    rows += district_rows(result, lang, cast)
+    columns = ["layer", "x", "y", "x2", "y2", "what", "size", "detail", "path", "seq"]
+    return pd.DataFrame(rows, columns=columns)
 
 
-def city_chart(result: RolloutResult, index: int, lang: str, walk_km: float) -> tuple[pd.DataFrame, Spec]:
+def city_chart(
+    result: RolloutResult, index: int, lang: str, walk_km: float, cast: Cast
+) -> tuple[pd.DataFrame, Spec]:
     pos = result.city.positions_km.values()
+    (x_low, x_high), (y_low, y_high) = _extent([p[0] for p in pos]), _extent([p[1] for p in pos])
+    # A km as long across as up whatever the chart's width: the x span follows the plot's
+    # width / height (Vega's signals), so a phone's narrow map shows less east and west.
+    mid, half = (x_low + x_high) / 2, max(x_high - x_low, y_high - y_low) / 2
     xs = {
         "field": "x",
         "type": "quantitative",
         "title": t("km", lang),
-        "scale": {"domain": _extent([p[0] for p in pos])},
+        "scale": {
+            "domain": [
+                {"expr": f"{mid} - {half} * width / height"},
+                {"expr": f"{mid} + {half} * width / height"},
+            ]
+        },
     }
     ys = {
         "field": "y",
         "type": "quantitative",
         "title": t("km", lang),
-        "scale": {"domain": _extent([p[1] for p in pos])},
+        "scale": {"domain": [(y_low + y_high) / 2 - half, (y_low + y_high) / 2 + half]},
+    }
+    outline = {
+        "transform": [{"filter": "datum.layer == 'district'"}],
+        "mark": {"type": "line", "clip": True, "strokeWidth": 1, "color": "#5b6f8a", "opacity": 0.7},
+        "encoding": {
+            "x": xs,
+            "y": ys,
+            "detail": {"field": "path", "type": "nominal"},
+            "order": {"field": "seq", "type": "quantitative"},
+            "tooltip": [{"field": "what", "title": t("district", lang)}],
+        },
+    }
+    names = {
+        "transform": [{"filter": "datum.layer == 'district_name'"}],
+        "mark": {"type": "text", "clip": True, "fontSize": 11, "color": "#33475b", "opacity": 0.8},
+        "encoding": {"x": xs, "y": ys, "text": {"field": "what"}},
     }
     tip = [{"field": "what", "title": t("figure", lang)}, {"field": "detail", "title": " "}]
     kinds = sorted(
@@ -77,9 +141,11 @@ def city_chart(result: RolloutResult, index: int, lang: str, walk_km: float) -> 
     spec: Spec = {
         "height": MAP_HEIGHT_PX,
         "layer": [
+            outline,
+            names,
             {
                 "transform": [{"filter": "datum.layer == 'line'"}],
-                "mark": {"type": "rule", "opacity": 0.5},
+                "mark": {"type": "rule", "opacity": 0.5, "clip": True},
                 "encoding": {
                     "x": xs,
                     "y": ys,
@@ -90,7 +156,7 @@ def city_chart(result: RolloutResult, index: int, lang: str, walk_km: float) -> 
             },
             {
                 "transform": [{"filter": "datum.layer == 'node'"}],
-                "mark": {"type": "circle", "opacity": 0.6},
+                "mark": {"type": "circle", "opacity": 0.6, "clip": True},
                 "encoding": {
                     "x": xs,
                     "y": ys,
@@ -103,7 +169,7 @@ def city_chart(result: RolloutResult, index: int, lang: str, walk_km: float) -> 
                             "domain": [t("covered", lang), t("uncovered", lang)],
                             "range": ["#2ca02c", "#aaaaaa"],
                         },
-                        "legend": {"orient": "bottom"},
+                        "legend": {"orient": "bottom", "direction": "vertical"},
                     },
                     "tooltip": tip,
                 },
@@ -111,7 +177,14 @@ def city_chart(result: RolloutResult, index: int, lang: str, walk_km: float) -> 
             },
             {
                 "transform": [{"filter": "datum.layer == 'site'"}],
-                "mark": {"type": "point", "filled": True, "stroke": "black", "strokeWidth": 0.5, "size": 60},
+                "mark": {
+                    "type": "point",
+                    "filled": True,
+                    "stroke": "black",
+                    "strokeWidth": 0.5,
+                    "size": 60,
+                    "clip": True,
+                },
                 "encoding": {
                     "x": xs,
                     "y": ys,
@@ -120,7 +193,7 @@ def city_chart(result: RolloutResult, index: int, lang: str, walk_km: float) -> 
                         "type": "nominal",
                         "title": None,
                         "scale": {"domain": kinds},
-                        "legend": {"orient": "bottom"},
+                        "legend": {"orient": "bottom", "direction": "vertical"},
                     },
                     "color": {"value": "#d62728"},
                     "tooltip": tip,
@@ -129,4 +202,4 @@ def city_chart(result: RolloutResult, index: int, lang: str, walk_km: float) -> 
         ],
         "resolve": {"scale": {"color": "independent", "size": "independent"}},
     }
-    return map_rows(result, index, lang, walk_km), spec
+    return map_rows(result, index, lang, walk_km, cast), spec

@@ -1,9 +1,11 @@
 """What a viewer can take away: CSV tables, PNG figures and one self-contained HTML report.
 
 Everything is made from the `RolloutResult` on screen, so a download cannot disagree with
-the page: tables, the figures at the last month in the viewer's language, an HTML report that
-embeds its figures (one file to mail), and the results folder `cardtwin rollout` writes for
-the same run (SQLite, CSVs, its own figures and report), zipped.
+the page: tables, the page's own Vega-Lite charts at the last month in the viewer's language
+(the same specifications and data, rendered to PNG offline by vl-convert), an HTML report that
+embeds them (one file to mail), and the results folder `cardtwin rollout` writes for the same
+run (SQLite, CSVs, its own figures and report), zipped. A viewer's files are made once per run
+and language and kept (`FileCache`), so visiting the view again costs nothing.
 """
 
 from __future__ import annotations
@@ -11,30 +13,60 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 import tempfile
+import threading
 import zipfile
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from matplotlib.figure import Figure
+import pandas as pd  # type: ignore[import-untyped]  # pandas ships no types; pandas-stubs is not a dependency
+import vl_convert
 
-from dashboard import fig_city, fig_flows, fig_kpi, frames
-from dashboard.fig_common import to_png
+from dashboard import charts, charts_city, charts_flows, frames, participants
+from dashboard.charts import Spec
 from dashboard.i18n import t
-from sim.rollout import RolloutResult, write_rollout
+from sim.rollout import KPI_COUNTS, RolloutResult, write_rollout
 
 CSV = "text/csv"
 PNG = "image/png"
+WIDTH_PX = 640  # a figure's width in the PNG: a report page's column
+ENTRIES = 8
 
-Draw = Callable[[RolloutResult, int, str, float], Figure]
-FIGURES: dict[str, Draw] = {
-    "kpis": lambda r, i, lang, _c: fig_kpi.kpi_figure(r, i, lang),
-    "sectors": lambda r, i, lang, _c: fig_kpi.sectors_figure(r, i, lang),
-    "waits": lambda r, i, lang, _c: fig_kpi.waits_figure(r, i, lang),
-    "float": lambda r, i, lang, _c: fig_kpi.float_figure(r, i, lang),
-    "money": lambda r, i, lang, _c: fig_kpi.money_figure(r, i, lang),
-    "city": fig_city.city_figure,
-    "flows": lambda r, _i, lang, _c: fig_flows.flows_figure(r.flows, lang),
+Built = tuple[pd.DataFrame, Spec]
+Build = Callable[[RolloutResult, int, str, float, participants.Cast], Spec]
+
+
+def inline(built: Built, width_px: int = WIDTH_PX) -> Spec:
+    """A chart as one self-contained Vega-Lite document: its data inside, a fixed width (the
+    square map keeps its own)."""
+    data, spec = built
+    frame = data.astype(object).where(data.notna(), None)  # NaN is no JSON: an absent value is null
+    return {"data": {"values": frame.to_dict("records")}, "width": width_px, **spec}
+
+
+def _kpis(r: RolloutResult, i: int, lang: str) -> Spec:
+    return {
+        "title": t("fig_kpis", lang),
+        "hconcat": [inline(charts.kpi_chart(r, i, lang, k), WIDTH_PX // 3) for k in KPI_COUNTS],
+    }
+
+
+def _titled(built: Built, key: str, lang: str) -> Spec:
+    return {"title": t(key, lang), **inline(built)}
+
+
+FIGURES: dict[str, Build] = {
+    "kpis": lambda r, i, lang, _w, _c: _kpis(r, i, lang),
+    "sectors": lambda r, i, lang, _w, _c: _titled(charts.sectors_chart(r, i, lang), "fig_sectors", lang),
+    "waits": lambda r, i, lang, _w, _c: _titled(charts.waits_chart(r, i, lang), "fig_waits", lang),
+    "float": lambda r, i, lang, _w, _c: _titled(charts.float_chart(r, i, lang), "fig_float", lang),
+    "money": lambda r, i, lang, _w, _c: _titled(charts.money_chart(r, i, lang), "fig_money", lang),
+    "city": lambda r, i, lang, w, c: _titled(charts_city.city_chart(r, i, lang, w, c), "fig_city", lang),
+    "flows": lambda r, _i, lang, _w, c: _titled(
+        charts_flows.flows_chart(participants.regroup(r.flows, c), lang), "fig_flows", lang
+    ),
 }
 _TITLES = {
     "kpis": "fig_kpis",
@@ -47,9 +79,18 @@ _TITLES = {
 }
 
 
-def figure_pngs(result: RolloutResult, lang: str, walk_km: float) -> dict[str, bytes]:
+def figure_specs(
+    result: RolloutResult, lang: str, walk_km: float, cast: participants.Cast
+) -> dict[str, Spec]:
+    """Every figure at the last month, as the Vega-Lite documents that the PNGs render."""
     last = len(result.months) - 1
-    return {key: to_png(build(result, last, lang, walk_km)) for key, build in FIGURES.items()}
+    return {key: build(result, last, lang, walk_km, cast) for key, build in FIGURES.items()}
+
+
+def to_png(spec: Spec) -> bytes:
+    png: bytes = vl_convert.vegalite_to_png(spec, scale=math.sqrt(2))
+    assert png.startswith(b"\x89PNG"), "vl-convert returned no PNG"
+    return png
 
 
 def report_html(result: RolloutResult, lang: str, pngs: dict[str, bytes]) -> str:
@@ -91,16 +132,53 @@ def results_zip(result: RolloutResult) -> bytes:
         return buf.getvalue()
 
 
-def files(result: RolloutResult, lang: str, walk_km: float) -> list[tuple[str, str, bytes, str]]:
+Files = list[tuple[str, str, bytes, str]]
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    text: str = frame.to_csv(index=False)
+    return text.encode()
+
+
+def files(result: RolloutResult, lang: str, walk_km: float, cast: participants.Cast) -> Files:
     """(label key, file name, bytes, MIME type) of every download."""
     out = [
         ("download_csv", "months.csv", frames.months_frame(result).to_csv(index=False).encode(), CSV),
         ("download_targets", "targets.csv", frames.targets_csv(result).to_csv(index=False).encode(), CSV),
-        ("download_flows", "flows.csv", frames.flows_frame(result).to_csv(index=False).encode(), CSV),
+        (
+            "download_flows",
+            "flows.csv",
+            _csv(frames.flows_frame(participants.regroup(result.flows, cast))),
+            CSV,
+        ),
         ("download_sites", "sites.csv", frames.sites_frame(result).to_csv(index=False).encode(), CSV),
     ]
-    pngs = figure_pngs(result, lang, walk_km)
+    pngs = {key: to_png(spec) for key, spec in figure_specs(result, lang, walk_km, cast).items()}
     out += [("download_png", f"{key}.png", png, PNG) for key, png in pngs.items()]
     out.append(("download_html", "report.html", report_html(result, lang, pngs).encode(), "text/html"))
     out.append(("download_folder", "results.zip", results_zip(result), "application/zip"))
     return out
+
+
+class FileCache:
+    """Made downloads by run (held, so its id stays unique), language and walking distance."""
+
+    def __init__(self, entries: int = ENTRIES) -> None:
+        assert entries >= 1
+        self._entries = entries
+        self._files: OrderedDict[tuple[int, str, float], tuple[RolloutResult, Files]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def files(self, result: RolloutResult, lang: str, walk_km: float, cast: participants.Cast) -> Files:
+        key = (id(result), lang, walk_km)
+        with self._lock:
+            entry = self._files.get(key)
+            if entry is not None and entry[0] is result:
+                self._files.move_to_end(key)
+                return entry[1]
+        made = files(result, lang, walk_km, cast)
+        with self._lock:
+            self._files[key] = (result, made)
+            while len(self._files) > self._entries:
+                self._files.popitem(last=False)
+        return made

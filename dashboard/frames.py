@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import pandas as pd  # type: ignore[import-untyped]  # pandas ships no types; pandas-stubs is not a dependency
 
-from dashboard import units, verdicts
-from dashboard.i18n import name, t
+from dashboard import participants, units, verdicts
+from dashboard.i18n import t
 from sim.rollout import KPI_COUNTS, MONTH_SCALARS, Flow, MonthRow, RolloutResult, TargetCheck
 
 
@@ -112,9 +112,11 @@ def targets_csv(result: RolloutResult) -> pd.DataFrame:
     )
 
 
-def flows_frame(result: RolloutResult) -> pd.DataFrame:
+def flows_frame(flows: tuple[Flow, ...]) -> pd.DataFrame:
+    """Flows as the download carries them: the parties the page shows (`participants.party`
+    keys: a scenario's own participant, or a role such as `role:bus`), amounts in fen."""
     return pd.DataFrame(
-        [{"payer": f.payer, "payee": f.payee, "amount_fen": f.amount_fen} for f in result.flows],
+        [{"payer": f.payer, "payee": f.payee, "amount_fen": f.amount_fen} for f in flows],
         columns=["payer", "payee", "amount_fen"],
     )
 
@@ -131,7 +133,7 @@ def positions_frame(net_fen: dict[str, int], lang: str) -> pd.DataFrame:
     items = sorted(net_fen.items(), key=lambda kv: -kv[1])
     return pd.DataFrame(
         {
-            t("participant", lang): [name(k, lang) for k, _ in items],
+            t("participant", lang): [participants.shown(k, lang) for k, _ in items],
             t("position", lang): [units.yuan(v, lang) for _, v in items],
         }
     )
@@ -142,8 +144,8 @@ def flows_table(flows: tuple[Flow, ...], lang: str) -> pd.DataFrame:
     ordered = sorted(flows, key=lambda f: -f.amount_fen)
     return pd.DataFrame(
         {
-            t("payer", lang): [name(f.payer, lang) for f in ordered],
-            t("payee", lang): [name(f.payee, lang) for f in ordered],
+            t("payer", lang): [participants.shown(f.payer, lang) for f in ordered],
+            t("payee", lang): [participants.shown(f.payee, lang) for f in ordered],
             t("amount", lang): [units.yuan(f.amount_fen, lang) for f in ordered],
         }
     )

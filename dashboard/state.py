@@ -16,6 +16,7 @@ from dashboard import playback
 from dashboard.playback import Playback
 
 if TYPE_CHECKING:  # imported with the first run (dashboard/app.py), not by the first page
+    from dashboard.participants import Cast
     from sim.rollout import RolloutResult
 
 LANG = "lang_zh"  # the sidebar toggle: True shows Chinese
@@ -28,6 +29,7 @@ VIEW = "view"
 MESSAGE = "run_message"  # the last run's outcome, shown above the views
 WALK_KM = "walk_km"  # the run's walking distance, for the map's coverage shading
 OVERRIDES = "overrides"  # the parameters the viewer changed for the run shown, for its header
+CAST = "cast"  # the participants the shown run's scenario names (dashboard/participants.py)
 
 
 def lang() -> str:
@@ -47,12 +49,13 @@ def result_b() -> RolloutResult | None:
     return st.session_state.get(RESULT_B)
 
 
-def set_result(run: RolloutResult, walk_km: float, overrides: dict[str, object]) -> None:
+def set_result(run: RolloutResult, walk_km: float, overrides: dict[str, object], cast: Cast) -> None:
     """A new run to play: the same scenario keeps its position (a what-if seen at the same
     month); another scenario starts at its first month."""
     previous = result()
     st.session_state[RESULT] = run
     st.session_state[WALK_KM] = walk_km
+    st.session_state[CAST] = cast
     st.session_state[OVERRIDES] = dict(overrides)
     current = st.session_state.get(PLAYBACK)
     same = previous is not None and previous.scenario == run.scenario
@@ -62,8 +65,13 @@ def set_result(run: RolloutResult, walk_km: float, overrides: dict[str, object])
 
 
 def clear_results() -> None:
-    for key in (RESULT, RESULT_B, PLAYBACK, OVERRIDES):
+    for key in (RESULT, RESULT_B, PLAYBACK, OVERRIDES, CAST):
         st.session_state.pop(key, None)
+
+
+def cast() -> Cast:
+    shown: Cast = st.session_state[CAST]
+    return shown
 
 
 def overrides() -> dict[str, object]:

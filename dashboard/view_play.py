@@ -13,11 +13,9 @@ from typing import Any
 
 import pandas as pd  # type: ignore[import-untyped]  # pandas ships no types; pandas-stubs is not a dependency
 import streamlit as st
-from matplotlib.figure import Figure
 
-from dashboard import charts, charts_city, frames, playback, settle, state, units, view_header
+from dashboard import charts, charts_city, frames, participants, playback, settle, state, units, view_header
 from dashboard.i18n import name, t
-from dashboard.pngcache import PngCache
 from sim.rollout import KPI_COUNTS, MonthRow, RolloutResult
 
 PLAY_INTERVAL_S = 1.0
@@ -109,19 +107,6 @@ def _headline(result: RolloutResult, index: int, lang: str) -> None:
     cols[-1].metric(t("float", lang), units.yuan(row.float_fen, lang))
 
 
-@st.cache_resource
-def pngs() -> PngCache:
-    return PngCache()
-
-
-Draw = Callable[[RolloutResult, int, str], Figure]
-
-
-def _image(draw: Draw, result: RolloutResult, index: int, lang: str, title: str) -> None:
-    png = pngs().png(result, (draw.__name__, index, lang), lambda: draw(result, index, lang))
-    st.image(png, caption=t(title, lang), width="stretch")
-
-
 def _chart(built: tuple[pd.DataFrame, dict[str, Any]], title: str, lang: str) -> None:
     data, spec = built
     st.markdown(f"**{t(title, lang)}**")
@@ -158,15 +143,20 @@ def rollout_body(result: RolloutResult, index: int, lang: str) -> None:
         st.markdown(f"**{t('payback', lang)}:** {payback}")
     with right:
         st.markdown(f"**{t('fig_positions', lang)}**")
-        net = settle.month_positions(result, index)
-        st.table(frames.positions_frame(net, lang), border="horizontal", hide_index=True)
+        cast = state.cast()
+        flows = participants.regroup(settle.period_flows(result, index, index), cast)
+        st.table(frames.positions_frame(settle.positions(flows), lang), border="horizontal", hide_index=True)
+        for note in participants.notes(flows, cast, lang):
+            st.caption(note)
 
 
 def city_body(result: RolloutResult, index: int, lang: str, walk_km: float) -> None:
     _headline(result, index, lang)
     st.markdown(f"**{t('fig_city', lang)}**")
-    data, spec = charts_city.city_chart(result, index, lang, walk_km)
+    cast = state.cast()
+    data, spec = charts_city.city_chart(result, index, lang, walk_km, cast)
     st.vega_lite_chart(data, spec, width="stretch")
+    st.caption(charts_city.caption(result, lang, cast))
 
 
 def played(body: Callable[[RolloutResult, int, str], None], result: RolloutResult) -> None:

@@ -49,11 +49,32 @@ def streamlit_command(port: int, headless: bool) -> list[str]:
     ]
 
 
+def bench_command(sample: float | None) -> list[str]:
+    """The dashboard's benchmark (`python -m dashboard.bench`), run as a child like the app."""
+    app_path()  # the same check: the dashboard is installed with this CardTwin
+    return [sys.executable, "-m", "dashboard.bench", *([] if sample is None else ["--sample", repr(sample)])]
+
+
 @click.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="HTTP port")
 @click.option("--headless/--browser", default=False, help="do not open a browser (servers, CI)")
-def dashboard(port: int, headless: bool) -> None:
+@click.option(
+    "--bench",
+    is_flag=True,
+    help="time the app instead of serving it: first page, a run, a playback step (CPU and wall seconds)",
+)
+@click.option(
+    "--sample",
+    type=click.FloatRange(1e-5, 1.0),
+    default=None,
+    help="with --bench: the sample of the timed run (default: the sidebar's)",
+)
+def dashboard(port: int, headless: bool, bench: bool, sample: float | None) -> None:
     """Start the rollout dashboard (Streamlit) at http://localhost:PORT; Ctrl-C stops it."""
+    if sample is not None and not bench:
+        raise click.UsageError("--sample is an option of --bench")
+    if bench:
+        sys.exit(run_until_stopped(bench_command(sample)))
     command = streamlit_command(port, headless)
     click.echo(f"cardtwin: dashboard at http://localhost:{port} (Ctrl-C stops it)", err=True)
     sys.exit(run_until_stopped(command))

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
+import pandas as pd  # type: ignore[import-untyped]  # pandas ships no types
 import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from dashboard import playback, units
@@ -206,11 +209,30 @@ def test_playback_controls() -> None:
     assert _pb(_run(at)).index == paused
 
 
+def chart_data(chart: Any) -> pd.DataFrame:
+    """The table a Vega-Lite chart on the page was given (Arrow bytes in its message)."""
+    return convert_arrow_bytes_to_pandas_df(chart.proto.data.data)
+
+
 def test_city_flows_and_downloads_views() -> None:
     at = started("view_city")
     assert len(at.get("vega_lite_chart")) == 1 and at.select_slider[0]
+    assert not at.get("image")  # nothing drawn in Python
     at = _run(at.radio(key="view:en").set_value("view_flows"))
-    assert len(at.get("image")) == 1 and at.dataframe
+    assert not at.get("image") and at.table
+    (chart,) = at.get("vega_lite_chart")
+    result = at.session_state["result"]
+    flows = chart_data(chart)
+    flows = flows[flows["layer"] == "flow"]
+    # the whole run by default: into the reserve the run's loads, out of it its spending, in CNY
+    into = flows[flows["payee"] == t("reserve", "en")]["amount_yuan"].sum()
+    out = flows[flows["payer"] == t("reserve", "en")]["amount_yuan"].sum()
+    assert round(into * 100) == sum(r.loads_fen for r in result.months)
+    assert round(out * 100) == sum(r.card_spending_fen for r in result.months)
+    assert all(
+        a == units.yuan(round(y * 100), "en")
+        for a, y in zip(flows["amount"], flows["amount_yuan"], strict=True)
+    )
     at = _run(at.radio(key="view:en").set_value("view_downloads"))
     names = [b.label.split(" — ")[1] for b in at.download_button]
     assert names == [
@@ -238,8 +260,21 @@ def test_compare_two_scenarios() -> None:
     tables = at.table
     assert len(tables) == 3  # the comparison and each run's targets
     assert list(tables[0].value.columns) == [t("figure", "en"), "A", "B", t("difference", "en")]
-    assert len(at.get("image")) == 4
-    assert names[-1] in _texts(at)
+    assert not at.get("image")
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 8  # each run's three KPIs and its float
+    b = at.session_state["result_b"]
+    assert b.scenario == names[-1] and names[-1] in _texts(at)
+    for run, kpi_chart, float_chart in (
+        (at.session_state["result"], charts[0], charts[3]),
+        (b, charts[4], charts[7]),
+    ):
+        # the chart's data is the run's, in its unit: cardholders as counts, the float in CNY from fen
+        line = chart_data(kpi_chart)
+        assert line[line["status"] == ""]["value"].tolist() == [float(r.cardholders) for r in run.months]
+        money = chart_data(float_chart)
+        shown = money[money["series"] == t("float", "en")]["value"].tolist()
+        assert shown == [r.float_fen / 100 for r in run.months]
 
 
 def test_chinese_labels_after_switching() -> None:

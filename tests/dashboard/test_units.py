@@ -7,13 +7,24 @@ five-node city); the app itself only ever shows real rollout runs (tests/dashboa
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 
 import pytest
 from matplotlib.image import imread
 
-from dashboard import downloads, fig_city, fig_flows, fig_kpi, frames, i18n, params, playback, runner, settle
-from dashboard.fig_common import to_png
+from dashboard import (
+    charts_flows,
+    coverage,
+    downloads,
+    frames,
+    i18n,
+    params,
+    participants,
+    playback,
+    runner,
+    settle,
+)
 from scenarios.rollout_loader import shipped
 from scenarios.schema import ScenarioError
 from sim.rollout.result import (
@@ -185,7 +196,7 @@ def test_frames() -> None:
     assert frames.compare_frame(r, small_result(24), "zh").iloc[4]["A"] == "150 万元"
     row = cmp[cmp["Figure"] == "Coverage"].iloc[0]
     assert (row["A"], row["B − A"]) == ("100.0%", "+0.0%")
-    assert frames.flows_frame(r)["amount_fen"].sum() == 16_600_000
+    assert frames.flows_frame(r.flows)["amount_fen"].sum() == 16_600_000
     shown = frames.flows_table(r.flows, "zh")
     assert shown["金额"].tolist() == ["9.00 万元", "7.50 万元", "1,000 元"]
     assert shown["付款方"].tolist()[1] == "运营方"
@@ -197,57 +208,74 @@ def test_frames() -> None:
 
 def test_coverage_and_sites_follow_the_month() -> None:
     r = small_result()
-    early = fig_city.open_sites(r.sites, _month(4))
+    early = coverage.open_sites(r.sites, _month(4))
     assert {s.node for s in early} == {"n0", "n2"}
     # n0's recharge point covers only n0: its neighbours are reached by bus, not on foot
-    assert fig_city.covered_nodes(r.city, early, 0.8) == {"n0"}
-    late = fig_city.open_sites(r.sites, _month(29))
+    assert coverage.covered_nodes(r.city, early, 0.8) == {"n0"}
+    late = coverage.open_sites(r.sites, _month(29))
     # n4's point (opened in month 20) reaches nothing on foot either; windows cover no one
-    assert fig_city.covered_nodes(r.city, late, 0.8) == {"n0", "n4"}
+    assert coverage.covered_nodes(r.city, late, 0.8) == {"n0", "n4"}
     # a walk edge n2-n3 of 1.41 km: a point at n2 covers n3 from 1.5 km on
     walker = (Site("n2", "recharge_point", 1, _month(0)),)
-    assert fig_city.covered_nodes(r.city, walker, 1.4) == {"n2"}
-    assert fig_city.covered_nodes(r.city, walker, 1.5) == {"n2", "n3"}
-    assert fig_city.covered_nodes(r.city, (), 1.5) == set()
+    assert coverage.covered_nodes(r.city, walker, 1.4) == {"n2"}
+    assert coverage.covered_nodes(r.city, walker, 1.5) == {"n2", "n3"}
+    assert coverage.covered_nodes(r.city, (), 1.5) == set()
 
 
-def test_flow_graph_sums_pairs() -> None:
+CAST = participants.Cast("small", "", ("a",), acquirer=False)
+
+
+def test_flows_chart_carries_the_flows_in_cny() -> None:
     r = small_result()
-    g = fig_flows.flow_graph((*r.flows, Flow("bank-a", "operator", 1_000_000)))
-    assert g["bank-a"]["operator"]["amount_fen"] == 10_000_000
-    assert g.has_edge("bus-co", "operator") and g.has_edge("operator", "bus-co")
-    assert fig_flows.yuan_short(123_456_789) == "1.23M"
-    assert fig_flows.yuan_short(-5) == "-0.05"
+    data, spec = charts_flows.flows_chart(r.flows, "en")
+    flows = data[data["layer"] == "flow"]
+    assert flows["amount_yuan"].tolist() == [f.amount_fen / 100 for f in r.flows]  # CNY from fen
+    assert flows["amount"].tolist() == ["CNY 90,000", "CNY 75,000", "CNY 1,000"]
+    assert flows[["payer", "payee"]].values.tolist() == [[f.payer, f.payee] for f in r.flows]
+    parties = data[data["layer"] == "party"]
+    assert sorted(parties["label"]) == ["bank-a", "bus-co", "operator"]
+    # opposite flows of one pair (operator <-> bus-co) are drawn apart, each pointing its way
+    there, back = flows.iloc[1], flows.iloc[2]
+    assert (there["x"], there["y"]) != (back["x2"], back["y2"])
+    assert abs((there["angle"] - back["angle"]) % 360 - 180) < 1e-6
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rule", "point", "text", "circle", "text"]
+
+
+def test_the_reserve_sits_at_the_centre_of_the_flows() -> None:
+    flows = (Flow("load-a", "reserve", 5), Flow("reserve", "bus-co", 3), Flow("reserve", "operator", 2))
+    pos = charts_flows.layout(flows)
+    assert pos["reserve"] == (0.0, 0.0)
+    assert all(abs(x * x + y * y - 1) < 1e-9 for k, (x, y) in pos.items() if k != "reserve")
 
 
 @pytest.mark.parametrize("lang", i18n.LANGS)
 def test_figures_render(lang: str) -> None:
+    """Every download figure is the page's chart with the run's data inside, rendered to pixels."""
     r = small_result()
-    figures = [
-        fig_kpi.kpi_figure(r, 15, lang),
-        fig_kpi.sectors_figure(r, 15, lang),
-        fig_kpi.waits_figure(r, 15, lang),
-        fig_kpi.float_figure(r, 15, lang),
-        fig_kpi.money_figure(r, 15, lang),
-        fig_city.city_figure(r, 15, lang, 0.8),
-        fig_flows.flows_figure(r.flows, lang),
-        fig_flows.flows_figure((), lang),
-    ]
-    for fig in figures:
-        png = to_png(fig)
-        assert png.startswith(b"\x89PNG")
+    specs = downloads.figure_specs(r, lang, 0.8, CAST)
+    assert set(specs) == set(downloads.FIGURES)
+    for key, spec in specs.items():
+        png = downloads.to_png(spec)
         pixels = imread(io.BytesIO(png))
-        assert pixels.shape[0] > 200 and pixels.std() > 0.01  # something was drawn
-    kpi = figures[0]
-    titles = [ax.get_title() for ax in kpi.axes]
-    assert titles == [i18n.t(k, lang) for k in KPI_COUNTS]
-    # the cardholder line stops at the month shown
-    assert len(kpi.axes[0].lines[0].get_xdata()) == 16
+        assert pixels.shape[0] > 200 and pixels.std() > 0.01, key  # something was drawn
+        json.dumps(spec)  # one self-contained document: its data inside, no NaN
+    float_values = [
+        v["value"] for v in specs["float"]["data"]["values"] if v["series"] == i18n.t("float", lang)
+    ]
+    assert float_values == [row.float_fen / 100 for row in r.months]  # CNY from fen, the whole run
+    kpis = specs["kpis"]["hconcat"]
+    assert [k["title"] for k in kpis] == [i18n.t(k, lang) for k in KPI_COUNTS]
+    cardholders = [v["value"] for v in kpis[0]["data"]["values"] if v["status"] == ""]
+    assert cardholders == [float(row.cardholders) for row in r.months]
+    flows = [v for v in specs["flows"]["data"]["values"] if v["layer"] == "flow"]
+    shown = participants.regroup(r.flows, CAST)  # bank-a and bus-co: no names of this cast's own
+    assert [v["amount_yuan"] for v in flows] == [f.amount_fen / 100 for f in shown]
+    assert sum(v["amount_yuan"] for v in flows) == sum(f.amount_fen for f in r.flows) / 100
 
 
 def test_downloads_are_whole_files() -> None:
     r = small_result()
-    files = downloads.files(r, "zh", 0.8)
+    files = downloads.files(r, "zh", 0.8, CAST)
     by_name = {name: (label, data, mime) for label, name, data, mime in files}
     assert set(by_name) == {
         "months.csv",
@@ -257,6 +285,9 @@ def test_downloads_are_whole_files() -> None:
         "report.html",
         "results.zip",
     } | {f"{k}.png" for k in downloads.FIGURES}
+    flows_csv = by_name["flows.csv"][1].decode()
+    assert "role:bus" in flows_csv and "bus-co" not in flows_csv  # the page's parties, not the day's ids
+    assert sum(int(line.rsplit(",", 1)[1]) for line in flows_csv.splitlines()[1:]) == 16_600_000
     months_csv = by_name["months.csv"][1].decode().splitlines()
     assert len(months_csv) == 31 and months_csv[0].startswith("month,phase,cardholders")
     assert all(by_name[f"{k}.png"][1].startswith(b"\x89PNG") for k in downloads.FIGURES)
@@ -320,14 +351,13 @@ def test_uploads_keep_sessions_apart_and_refuse_oversize() -> None:
 def test_the_map_draws_rail_only_where_the_scenario_has_it() -> None:
     from dataclasses import replace
 
-    from matplotlib.collections import LineCollection
-    from matplotlib.colors import to_hex
+    from dashboard import charts_city
 
     def drawn(r: RolloutResult) -> set[str]:
-        (ax,) = fig_city.city_figure(r, 5, "en", 0.8).axes
-        return {to_hex(c.get_colors()[0]) for c in ax.collections if isinstance(c, LineCollection)}
+        data, _ = charts_city.city_chart(r, 5, "en", 0.8, CAST)
+        return set(data[data["layer"] == "line"]["what"])
 
     r = small_result()  # bus and retail only, on a city graph with one metro edge
-    assert "#c0392b" not in drawn(r)
+    assert drawn(r) == {"bus"}
     with_metro = replace(r, phases=(replace(r.phases[0], sectors=("bus", "metro")), r.phases[1]))
-    assert "#c0392b" in drawn(with_metro)
+    assert drawn(with_metro) == {"bus", "metro"}
