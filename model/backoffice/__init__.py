@@ -1,6 +1,8 @@
 """The back office: the clearing house that ingests batch files once and verifies every record
-(`clearing`, its vocabulary in `terms`, its tables and identity indexes in `clearing_schema`, the
-identities it has seen in `identity`, TACs through `tac_verifier`, the night's key check in
+(`clearing`, its face, over the rooms `house` (its state), `batch_ingest`, `record_checks`,
+`holds`, `posting`, `stage` and `review`; its vocabulary in `terms`, its tables and identity
+indexes in `clearing_schema`, the identities it has seen in `identity`, TACs through
+`tac_verifier`, the night's key check in
 `key_check`, one writer per database in `writer_lock`, cloned cards in `clone_watch`), the
 double-entry ledger on SQLite (`ledger`), T+1 settlement with fees (`settlement`, `fees`),
 reconciliation of card-side totals against the ledger and banks (`reconciliation`), the

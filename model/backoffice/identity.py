@@ -40,7 +40,8 @@ class Spent:
     serials: defaultdict[bytes, dict[int, bytes]] = field(default_factory=lambda: defaultdict(dict))
     pending_counters: defaultdict[bytes, set[int]] = field(default_factory=lambda: defaultdict(set))
     pending_serials: defaultdict[bytes, set[int]] = field(default_factory=lambda: defaultdict(set))
-    held_gaps: dict[int, tuple[str, WireRecord, str]] = field(default_factory=dict)
+    # quarantine id -> (reason, record, participant, batch id)
+    held_gaps: dict[int, tuple[str, WireRecord, str, int]] = field(default_factory=dict)
     shadow: defaultdict[bytes, int] = field(default_factory=lambda: defaultdict(int))
     # (family key, counter) or (terminal, serial) -> the held gaps waiting for that number
     waiting: dict[tuple[bytes, int], set[int]] = field(default_factory=dict)
@@ -57,7 +58,9 @@ class Spent:
                 spent.serials[terminal_id][serial] = key
         decided = {row[0] for row in db.execute(DECIDED_SQL)}
         rejected = {row[0] for row in db.execute("SELECT quarantine_id FROM rejections")}
-        for qid, reason, raw in db.execute("SELECT id, reason, raw FROM quarantine WHERE key IS NOT NULL"):
+        for qid, reason, raw, batch_id in db.execute(
+            "SELECT id, reason, raw, batch_id FROM quarantine WHERE key IS NOT NULL"
+        ):
             if qid in rejected:
                 continue  # a person judged it false: it gives back its counter and serial
             if reason in _PROVEN_HELD:
@@ -66,15 +69,15 @@ class Spent:
                 if reason in _GAPS and qid not in decided:
                     owner = registry.owner(record.terminal_id)
                     participant = owner.participant_id if owner is not None else ""
-                    spent.hold_gap(qid, reason, record, participant)
+                    spent.hold_gap(qid, reason, record, participant, batch_id)
             elif reason == Reason.COUNTER_CONFLICT.value:
                 spent.see(decode_record(raw, f"quarantine {qid}", check_crc=False), counter=False)
             elif reason == Reason.NO_PROOF.value and qid not in decided:
                 spent.claim(decode_record(raw, f"quarantine {qid}", check_crc=False))
         return spent
 
-    def hold_gap(self, qid: int, reason: str, record: WireRecord, participant: str) -> None:
-        self.held_gaps[qid] = (reason, record, participant)
+    def hold_gap(self, qid: int, reason: str, record: WireRecord, participant: str, batch_id: int) -> None:
+        self.held_gaps[qid] = (reason, record, participant, batch_id)
         for number in _awaited(record):
             self.waiting.setdefault(number, set()).add(qid)
 
