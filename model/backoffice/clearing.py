@@ -132,12 +132,6 @@ class ClearingHouse(House):
                     f"{chunk[0][0]}: refused by the database's identity rule after a reload ({exc})"
                 ) from None
             return self._group(chunk, clearing_day, retry=False)
-        except sqlite3.OperationalError as exc:
-            where = chunk[0][0] if len(chunk) == 1 else f"{chunk[0][0]}..{chunk[-1][0]}"
-            raise ClearingError(
-                f"{where}: the clearing database refused the write ({exc}); the files of its group "
-                "rolled back whole, rerun once it is fixed"
-            ) from None
         if refused is not None:
             self.load_state()  # the refused file's checks touched memory; the database did not
             raise refused

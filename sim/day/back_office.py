@@ -6,6 +6,7 @@ connects the model's pieces (ledger, clearing house, hotlist, lifecycle, account
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -105,8 +106,14 @@ class BackOffice:
         if len(files) > BATCH_FILES_MAX:
             raise ClearingError(f"{folder}: {len(files)} batch files, at most {BATCH_FILES_MAX} per run")
         check_night_keys(self.clearing.verifier, _heads(files), key_file)
-        # Read lazily: a group's files are in memory at a time, not the night's.
-        return self.clearing.ingest_files(((path.name, _read(path)) for path in files), clearing_day)
+        try:
+            # Read lazily: a group's files are in memory at a time, not the night's.
+            return self.clearing.ingest_files(((path.name, _read(path)) for path in files), clearing_day)
+        except sqlite3.OperationalError as exc:
+            raise ClearingError(
+                f"{folder}: the clearing database refused the write ({exc}); the group of files in "
+                "flight rolled back whole (the groups before it are cleared), rerun once it is fixed"
+            ) from None
 
 
 def _read(path: Path) -> bytes | IngestReport:
