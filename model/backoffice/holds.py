@@ -24,6 +24,8 @@ from model.records import WireRecord
 
 QUARANTINE_MAX = 1_000_000
 
+GAP_CLOSED_NOTE = "gap closed by a later upload"
+Release = tuple[int, WireRecord, str, int]  # quarantine id, record, participant, batch id
 _ALERTING = frozenset({Reason.SERIAL_REUSED, Reason.COUNTER_CONFLICT})
 _GAPS = frozenset({Reason.COUNTER_GAP, Reason.SERIAL_GAP})
 
@@ -70,52 +72,77 @@ def release_closed_gaps(house: House, clearing_day: date, touched: list[WireReco
     close in turn; all held gaps when `touched` is None (after a review).
 
     O(touched + released): a held gap is found by the counter or serial it waits for, never
-    by scanning every held gap at every batch (which made the night quadratic)."""
+    by scanning every held gap at every batch (which made the night quadratic). The released
+    records of one call share one posting per participant (`stage_releases`)."""
     spent = house.spent
     if not spent.held_gaps:
         return 0
     queue = deque(sorted(spent.held_gaps) if touched is None else spent.waiting_on(touched))
-    released = 0
+    released: list[Release] = []
     while queue:
         qid = queue.popleft()
         entry = spent.held_gaps.get(qid)
         if entry is None or spent.gap_open(entry[1]):
             continue
         _, record, participant, batch_id = entry
-        stage_release(house, qid, record, participant, batch_id, clearing_day, "gap closed by a later upload")
-        released += 1
+        _spend(house, qid, record)
+        released.append((qid, record, participant, batch_id))
         queue.extend(spent.waiting_on([record]))
-    return released
+    stage_releases(house, released, clearing_day, GAP_CLOSED_NOTE)
+    return len(released)
 
 
 def stage_release(
     house: House, qid: int, record: WireRecord, participant: str, batch_id: int, day: date, note: str
 ) -> None:
-    """Post one held record now: its posting, its records row, its releases row; memory follows."""
-    amount = record.amount_fen
-    if record.is_load:
-        owner = house.registry.participants[participant]
-        debit = "transfer" if owner.sector is Sector.TRANSFER else f"receivable:{participant}"
-        lines = [(debit, amount), ("float", -amount)]
-    else:
-        lines = [("float", amount), (f"payable:{participant}", -amount)]
-    posting_id = house.stage.post(day_int(day), f"release quarantine {qid}: {note}", lines) if amount else 0
-    key = record_key(record.asn, record.tx_type, record.counter)
-    house.stage.records.append(
-        (
-            key,
-            batch_id,
-            participant,
-            record.tx_type,
-            amount,
-            record.day,
-            record.terminal_id,
-            record.terminal_serial,
-            posting_id,
-            record_identity(record.tx_type, key, record.terminal_id, record.terminal_serial),
-        )
-    )
-    house.stage.releases.append((qid, posting_id or None, note))
-    house.spent.shadow[record.asn] += amount if record.is_load else -amount
+    """Post one held record now (a person's release): memory first, then its rows."""
+    _spend(house, qid, record)
+    stage_releases(house, [(qid, record, participant, batch_id)], day, note)
+
+
+def _spend(house: House, qid: int, record: WireRecord) -> None:
+    """Memory follows a release at once: the next gap's check must see this record."""
+    house.spent.shadow[record.asn] += record.amount_fen if record.is_load else -record.amount_fen
     house.spent.see(record)
     house.spent.drop_gap(qid)
+
+
+def stage_releases(house: House, released: list[Release], day: date, note: str) -> None:
+    """The rows of released records: one posting per participant carries all of its records
+    (each records row and each releases row names it), so a night of many small gaps costs a
+    posting per batch, not per record. Money is conserved: the posting's lines sum the
+    records. O(released)."""
+    by_participant: dict[str, list[Release]] = {}
+    for item in released:
+        by_participant.setdefault(item[2], []).append(item)
+    for participant, items in by_participant.items():
+        loads = sum(r.amount_fen for _, r, _, _ in items if r.is_load)
+        purchases = sum(r.amount_fen for _, r, _, _ in items if not r.is_load)
+        owner = house.registry.participants[participant]
+        debit = "transfer" if owner.sector is Sector.TRANSFER else f"receivable:{participant}"
+        lines = [
+            (debit, loads),
+            ("float", -loads),
+            ("float", purchases),
+            (f"payable:{participant}", -purchases),
+        ]
+        first = items[0][0]
+        memo = f"release quarantine {first}" + (f" and {len(items) - 1} more" if len(items) > 1 else "")
+        posting_id = house.stage.post(day_int(day), f"{memo}: {note}", lines) if loads or purchases else 0
+        for qid, record, _, batch_id in items:
+            key = record_key(record.asn, record.tx_type, record.counter)
+            house.stage.records.append(
+                (
+                    key,
+                    batch_id,
+                    participant,
+                    record.tx_type,
+                    record.amount_fen,
+                    record.day,
+                    record.terminal_id,
+                    record.terminal_serial,
+                    posting_id if record.amount_fen else 0,
+                    record_identity(record.tx_type, key, record.terminal_id, record.terminal_serial),
+                )
+            )
+            house.stage.releases.append((qid, posting_id if record.amount_fen else None, note))

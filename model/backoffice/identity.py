@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from model.backoffice.registry import Registry
-from model.backoffice.terms import LOAD_TYPES, Reason, family, record_key
+from model.backoffice.terms import FAMILY_BYTE, LOAD_TYPES, Reason, family, record_key
 from model.records import WireRecord, decode_record
 
 DECIDED_SQL = "SELECT quarantine_id FROM releases UNION SELECT quarantine_id FROM rejections"
@@ -94,12 +94,18 @@ class Spent:
 
     def waiting_on(self, records: list[WireRecord]) -> list[int]:
         """The held gaps that wait for a number these records carry, in quarantine order; O(records)."""
-        if not self.waiting:
+        waiting = self.waiting
+        if not waiting:
             return []
         found: set[int] = set()
-        for r in records:
-            for number in _carried(r):
-                found |= self.waiting.get(number, set())
+        for r in records:  # the numbers a record carries: its counter, its serial (purchases)
+            waiters = waiting.get((r.asn + FAMILY_BYTE[r.tx_type], r.counter))
+            if waiters:
+                found |= waiters
+            if r.tx_type not in LOAD_TYPES:
+                waiters = waiting.get((r.terminal_id, r.terminal_serial))
+                if waiters:
+                    found |= waiters
         return sorted(found)
 
     def see(self, record: WireRecord, counter: bool = True) -> None:
@@ -150,11 +156,4 @@ def _awaited(r: WireRecord) -> list[tuple[bytes, int]]:
     out = [(r.asn + bytes((family(r.tx_type),)), r.counter - 1)] if r.counter > 0 else []
     if r.tx_type not in LOAD_TYPES and r.terminal_serial > 0:
         out.append((r.terminal_id, r.terminal_serial - 1))
-    return out
-
-
-def _carried(r: WireRecord) -> list[tuple[bytes, int]]:
-    out = [(r.asn + bytes((family(r.tx_type),)), r.counter)]
-    if r.tx_type not in LOAD_TYPES:
-        out.append((r.terminal_id, r.terminal_serial))
     return out

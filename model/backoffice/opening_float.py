@@ -47,7 +47,9 @@ def book_opening_float(ledger: Ledger, day: date, amount_fen: int) -> bool:
     if amount_fen == 0:
         return False
     with ledger.transaction():
-        ledger.post(day_int(day), f"{_MEMO}{day.isoformat()}", [(OPENING_ACCOUNT, amount_fen), ("float", -amount_fen)])
+        ledger.post(
+            day_int(day), f"{_MEMO}{day.isoformat()}", [(OPENING_ACCOUNT, amount_fen), ("float", -amount_fen)]
+        )
     return True
 
 

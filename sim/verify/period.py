@@ -33,6 +33,7 @@ from model.backoffice import (
     Reason,
     Registry,
     TacVerifier,
+    book_opening_float,
     check_night_keys,
     find_clones,
     reconcile,
@@ -216,6 +217,8 @@ class Period:
 
     def _open(self) -> BackOffice:
         office = BackOffice.open(self.db_path, self.registry, self.world.issuer_keys)
+        # The cards' balances from before the period: booked once, at the first night's opening.
+        book_opening_float(office.ledger, self.world.scenario.run.day, self.world.opening_float_fen())
         for asn, at in sorted(self.truth.hotlisted.items()):
             if asn not in self._listed_in_db:
                 office.hotlist.add(asn, at, at)
