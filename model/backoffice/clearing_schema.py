@@ -51,7 +51,9 @@ CREATE TABLE IF NOT EXISTS records (
     terminal_id BLOB NOT NULL,
     serial INTEGER NOT NULL,
     posting_id INTEGER NOT NULL,
-    identity BLOB NOT NULL         -- what the record's proof covers: record_identity()
+    identity BLOB NOT NULL,        -- what the record's proof covers: record_identity()
+    moment BLOB,                   -- the card's date-time, BCD YYYYMMDDhhmmss (NULL: account payment)
+    balance_after_fen INTEGER      -- the card's purse after it (NULL: account payment)
 );
 CREATE TABLE IF NOT EXISTS quarantine (
     id INTEGER PRIMARY KEY,
@@ -82,6 +84,7 @@ CREATE TABLE IF NOT EXISTS alerts (
 IDENTITY_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS records_identity ON records(identity)"
 _OLD_INDEXES = ("records_purchase_identity", "records_card_identity")
 PURCHASE_TYPES = (5, 6, 9)
+_LATER_COLUMNS = (("moment", "BLOB"), ("balance_after_fen", "INTEGER"))
 
 
 def record_identity(tx_type: int, key: bytes, terminal_id: bytes, serial: int) -> bytes:
@@ -92,6 +95,9 @@ def record_identity(tx_type: int, key: bytes, terminal_id: bytes, serial: int) -
 def ensure_schema(db: sqlite3.Connection, where: str) -> None:
     db.executescript(SCHEMA)
     columns = {row[1] for row in db.execute("PRAGMA table_info(records)")}
+    for name, kind in _LATER_COLUMNS:
+        if name not in columns:  # a database made before the column: older rows keep NULL
+            db.execute(f"ALTER TABLE records ADD COLUMN {name} {kind}")
     try:
         if "identity" not in columns:
             _migrate(db)

@@ -143,6 +143,8 @@ def stage_releases(house: House, released: list[Release], day: date, note: str) 
                     record.terminal_serial,
                     posting_id if record.amount_fen else 0,
                     record_identity(record.tx_type, key, record.terminal_id, record.terminal_serial),
+                    record.date_time,
+                    record.balance_after_fen,
                 )
             )
             house.stage.releases.append((qid, posting_id if record.amount_fen else None, note))

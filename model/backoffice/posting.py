@@ -47,7 +47,7 @@ def stage_batch_posting(
         posting_id = house.stage.post(day_int(clearing_day), f"batch {posting.batch_id} {name}", lines)
         assert posting_id == posting.posting_id, "the rows named the posting before it was made"
     else:
-        rows = [(*row[:8], 0, row[9]) for row in rows]  # no posting carries them
+        rows = [(*row[:8], 0, *row[9:]) for row in rows]  # no posting carries them
     house.stage.records += rows
     report.posted = len(posting.rows)
     report.posted_load_fen = posting.load_fen

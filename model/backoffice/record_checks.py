@@ -85,7 +85,23 @@ def check_records(
             continue
         amount = r.amount_fen
         identity = key if is_load else terminal_id + serial.to_bytes(4, "big")  # clearing_schema
-        append((key, batch_id, participant, tx_type, amount, day, terminal_id, serial, posting_id, identity))
+        after = r.balance_after_fen
+        append(
+            (
+                key,
+                batch_id,
+                participant,
+                tx_type,
+                amount,
+                day,
+                terminal_id,
+                serial,
+                posting_id,
+                identity,
+                date_time,
+                after,
+            )
+        )
         if is_load:
             load_total += amount
             shadow[asn] += amount

@@ -26,7 +26,7 @@ from typing import Any
 from model.backoffice.ledger import balanced
 
 BatchRow = tuple[int, bytes, str, bytes | None, int | None, int, int, int, bytes | None]
-RecordRow = tuple[bytes, int, str, int, int, int, bytes, int, int, bytes]
+RecordRow = tuple[bytes, int, str, int, int, int, bytes, int, int, bytes, bytes, int]
 QuarantineRow = tuple[int, int, int, str, str, bytes | None, bytes | None]
 
 
@@ -141,7 +141,7 @@ def _write(db: sqlite3.Connection, stage: Stage) -> None:
     if stage.records:
         db.executemany(
             "INSERT INTO records(key, batch_id, participant, tx_type, amount_fen, day, terminal_id, serial, "
-            "posting_id, identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "posting_id, identity, moment, balance_after_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             stage.records,
         )
     if stage.quarantine:

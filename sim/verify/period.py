@@ -78,7 +78,9 @@ from sim.verify.checks import (
 )
 from sim.verify.faulty_day import FaultyDay, FaultyPort, GroundTruth, Transit
 from sim.verify.ingest import ingest_killed_at, second_writer_refused
+from sim.verify.kill_clearing import killed_runs_match
 
+SIGKILLS_PER_SEED = 2  # clearing-sigkill: kills of the real command in its first night, then a full rerun
 CLEARING_CRASH_OPS = 20  # SQLite VM steps between interrupt checks
 
 _CLEARED = "SELECT key, amount_fen, terminal_id, serial FROM records WHERE length(key) = 11"
@@ -293,6 +295,15 @@ class Period:
                 self.db_path, self.registry, self.world.issuer_keys, raws, business
             )
             self.truth.injected["clearing-concurrent"] += 1
+            if problem:
+                self.violations.append(problem)
+        if "clearing-sigkill" in faults and due:
+            rng = stream(self.truth.seed, "verify/clearing-sigkill", 0)
+            fractions = [float(rng.uniform(0.02, 0.98)) for _ in range(SIGKILLS_PER_SEED)]
+            problem = killed_runs_match(
+                self.db_path, self.registry, self.world.issuer_keys, [u.raw for u in due], business, fractions
+            )
+            self.truth.injected["clearing-sigkill"] += len(fractions)
             if problem:
                 self.violations.append(problem)
         if "clearing-bad-keys" in faults:
