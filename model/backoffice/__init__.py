@@ -1,9 +1,12 @@
 """The back office: the clearing house that ingests batch files once and verifies every record
-(`clearing`, its vocabulary in `terms`, its tables and identity indexes in `clearing_schema`, the
-identities it has seen in `identity`, TACs through `tac_verifier`, the night's key check in
+(`clearing`, its face, over the rooms `house` (its state), `batch_ingest`, `record_checks`,
+`holds`, `posting`, `stage` and `review`; its vocabulary in `terms`, its tables and identity
+indexes in `clearing_schema`, the identities it has seen in `identity`, TACs through
+`tac_verifier`, the night's key check in
 `key_check`, one writer per database in `writer_lock`, cloned cards in `clone_watch`), the
 double-entry ledger on SQLite (`ledger`), T+1 settlement with fees (`settlement`, `fees`),
-reconciliation of card-side totals against the ledger and banks (`reconciliation`), the
+reconciliation of card-side totals against the ledger and banks (`reconciliation`), the float
+carried in from before the books began (`opening_float`), the
 participants (`registry`), the issuer's load host that authorises loads (`load_host`) and the
 banks that fund them (`bank`), the citizen's online account (`accounts`) and the card lifecycle
 (`lifecycle`).
@@ -25,6 +28,7 @@ from model.backoffice.key_check import ABNORMAL_SAMPLES_MIN, SAMPLE_HEAD_BYTES, 
 from model.backoffice.ledger import Ledger, open_database
 from model.backoffice.lifecycle import CardLifecycle, Hotlist, load_hotlist_file
 from model.backoffice.load_host import Funding, LoadHost, LoadRequest
+from model.backoffice.opening_float import OPENING_ACCOUNT, book_opening_float, opening_float_fen
 from model.backoffice.reconciliation import reconcile
 from model.backoffice.registry import Participant, Registry, Sector, TerminalEntry, load_registry
 from model.backoffice.settlement import Settlement, SettlementError, SettlementReport
@@ -38,6 +42,7 @@ __all__ = [
     "CUTOFF_DAYS_DEFAULT",
     "GROUP_BYTES_MAX",
     "GROUP_FILES_MAX",
+    "OPENING_ACCOUNT",
     "RELEASABLE",
     "SAMPLE_HEAD_BYTES",
     "Bank",
@@ -63,6 +68,7 @@ __all__ = [
     "TacVerifier",
     "TerminalEntry",
     "WriterLock",
+    "book_opening_float",
     "check_night_keys",
     "find_clones",
     "groups",
@@ -70,6 +76,7 @@ __all__ = [
     "load_hotlist_file",
     "load_registry",
     "open_database",
+    "opening_float_fen",
     "reconcile",
     "record_key",
 ]

@@ -85,19 +85,12 @@ class CitizenAccounts:
                 f"account payment {payment_id}",
                 [(account, amount_fen), (f"payable:{merchant}", -amount_fen)],
             )
-            # A 12-byte key never collides with a card record's 11-byte key.
+            # A 12-byte key never collides with a card record's 11-byte key (its identity too).
+            key = b"ACCT" + payment_id.to_bytes(8, "big")
             self.ledger.db.execute(
                 "INSERT INTO records(key, batch_id, participant, tx_type, amount_fen, day, terminal_id, "
-                "serial, posting_id) VALUES (?, 0, ?, ?, ?, ?, ?, 0, ?)",
-                (
-                    b"ACCT" + payment_id.to_bytes(8, "big"),
-                    merchant,
-                    ACCOUNT_PAYMENT_TX_TYPE,
-                    amount_fen,
-                    day_int(day),
-                    bytes(6),
-                    posting,
-                ),
+                "serial, posting_id, identity) VALUES (?, 0, ?, ?, ?, ?, ?, 0, ?, ?)",
+                (key, merchant, ACCOUNT_PAYMENT_TX_TYPE, amount_fen, day_int(day), bytes(6), posting, key),
             )
             assert self.balance_fen(citizen) == balance - amount_fen >= 0
         return payment_id

@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from model.backoffice.registry import Registry
-from model.backoffice.terms import LOAD_TYPES, Reason, family, record_key
+from model.backoffice.terms import FAMILY_BYTE, LOAD_TYPES, Reason, family, record_key
 from model.records import WireRecord, decode_record
 
 DECIDED_SQL = "SELECT quarantine_id FROM releases UNION SELECT quarantine_id FROM rejections"
@@ -40,7 +40,8 @@ class Spent:
     serials: defaultdict[bytes, dict[int, bytes]] = field(default_factory=lambda: defaultdict(dict))
     pending_counters: defaultdict[bytes, set[int]] = field(default_factory=lambda: defaultdict(set))
     pending_serials: defaultdict[bytes, set[int]] = field(default_factory=lambda: defaultdict(set))
-    held_gaps: dict[int, tuple[str, WireRecord, str]] = field(default_factory=dict)
+    # quarantine id -> (reason, record, participant, batch id)
+    held_gaps: dict[int, tuple[str, WireRecord, str, int]] = field(default_factory=dict)
     shadow: defaultdict[bytes, int] = field(default_factory=lambda: defaultdict(int))
     # (family key, counter) or (terminal, serial) -> the held gaps waiting for that number
     waiting: dict[tuple[bytes, int], set[int]] = field(default_factory=dict)
@@ -57,7 +58,9 @@ class Spent:
                 spent.serials[terminal_id][serial] = key
         decided = {row[0] for row in db.execute(DECIDED_SQL)}
         rejected = {row[0] for row in db.execute("SELECT quarantine_id FROM rejections")}
-        for qid, reason, raw in db.execute("SELECT id, reason, raw FROM quarantine WHERE key IS NOT NULL"):
+        for qid, reason, raw, batch_id in db.execute(
+            "SELECT id, reason, raw, batch_id FROM quarantine WHERE key IS NOT NULL"
+        ):
             if qid in rejected:
                 continue  # a person judged it false: it gives back its counter and serial
             if reason in _PROVEN_HELD:
@@ -66,15 +69,15 @@ class Spent:
                 if reason in _GAPS and qid not in decided:
                     owner = registry.owner(record.terminal_id)
                     participant = owner.participant_id if owner is not None else ""
-                    spent.hold_gap(qid, reason, record, participant)
+                    spent.hold_gap(qid, reason, record, participant, batch_id)
             elif reason == Reason.COUNTER_CONFLICT.value:
                 spent.see(decode_record(raw, f"quarantine {qid}", check_crc=False), counter=False)
             elif reason == Reason.NO_PROOF.value and qid not in decided:
                 spent.claim(decode_record(raw, f"quarantine {qid}", check_crc=False))
         return spent
 
-    def hold_gap(self, qid: int, reason: str, record: WireRecord, participant: str) -> None:
-        self.held_gaps[qid] = (reason, record, participant)
+    def hold_gap(self, qid: int, reason: str, record: WireRecord, participant: str, batch_id: int) -> None:
+        self.held_gaps[qid] = (reason, record, participant, batch_id)
         for number in _awaited(record):
             self.waiting.setdefault(number, set()).add(qid)
 
@@ -91,12 +94,18 @@ class Spent:
 
     def waiting_on(self, records: list[WireRecord]) -> list[int]:
         """The held gaps that wait for a number these records carry, in quarantine order; O(records)."""
-        if not self.waiting:
+        waiting = self.waiting
+        if not waiting:
             return []
         found: set[int] = set()
-        for r in records:
-            for number in _carried(r):
-                found |= self.waiting.get(number, set())
+        for r in records:  # the numbers a record carries: its counter, its serial (purchases)
+            waiters = waiting.get((r.asn + FAMILY_BYTE[r.tx_type], r.counter))
+            if waiters:
+                found |= waiters
+            if r.tx_type not in LOAD_TYPES:
+                waiters = waiting.get((r.terminal_id, r.terminal_serial))
+                if waiters:
+                    found |= waiters
         return sorted(found)
 
     def see(self, record: WireRecord, counter: bool = True) -> None:
@@ -147,11 +156,4 @@ def _awaited(r: WireRecord) -> list[tuple[bytes, int]]:
     out = [(r.asn + bytes((family(r.tx_type),)), r.counter - 1)] if r.counter > 0 else []
     if r.tx_type not in LOAD_TYPES and r.terminal_serial > 0:
         out.append((r.terminal_id, r.terminal_serial - 1))
-    return out
-
-
-def _carried(r: WireRecord) -> list[tuple[bytes, int]]:
-    out = [(r.asn + bytes((family(r.tx_type),)), r.counter)]
-    if r.tx_type not in LOAD_TYPES:
-        out.append((r.terminal_id, r.terminal_serial))
     return out

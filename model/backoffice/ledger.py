@@ -75,6 +75,27 @@ def open_database(path: Path | str) -> sqlite3.Connection:
     return db
 
 
+def balanced(memo: str, lines: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    """A posting's non-zero lines, checked: integer fen, named accounts, summing to zero.
+
+    The one rule of every posting, whether written now (`Ledger.post`) or staged by the
+    clearing house and written with its group (model.backoffice.stage)."""
+    kept = [(account, amount) for account, amount in lines if amount != 0]
+    if not kept:
+        raise LedgerError(f"posting {memo!r}: no non-zero entries")
+    if len(kept) > ENTRIES_PER_POSTING_MAX:
+        raise LedgerError(f"posting {memo!r}: {len(kept)} entries, at most {ENTRIES_PER_POSTING_MAX}")
+    for account, amount in kept:
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise LedgerError(f"posting {memo!r}: {account}: {amount!r} is not integer fen")
+        if not account or len(account) > ACCOUNT_NAME_MAX:
+            raise LedgerError(f"posting {memo!r}: account name {account!r} empty or too long")
+    total = sum(amount for _, amount in kept)
+    if total != 0:
+        raise LedgerError(f"posting {memo!r}: entries sum to {total} fen, not 0")
+    return kept
+
+
 class Ledger:
     """Postings and balances over one SQLite connection."""
 
@@ -110,19 +131,7 @@ class Ledger:
 
     def post(self, day: int, memo: str, lines: Sequence[tuple[str, int]], reverses: int | None = None) -> int:
         """Append one balanced posting; returns its id. Zero lines are dropped."""
-        lines = [(account, amount) for account, amount in lines if amount != 0]
-        if not lines:
-            raise LedgerError(f"posting {memo!r}: no non-zero entries")
-        if len(lines) > ENTRIES_PER_POSTING_MAX:
-            raise LedgerError(f"posting {memo!r}: {len(lines)} entries, at most {ENTRIES_PER_POSTING_MAX}")
-        for account, amount in lines:
-            if isinstance(amount, bool) or not isinstance(amount, int):
-                raise LedgerError(f"posting {memo!r}: {account}: {amount!r} is not integer fen")
-            if not account or len(account) > ACCOUNT_NAME_MAX:
-                raise LedgerError(f"posting {memo!r}: account name {account!r} empty or too long")
-        total = sum(amount for _, amount in lines)
-        if total != 0:
-            raise LedgerError(f"posting {memo!r}: entries sum to {total} fen, not 0")
+        kept = balanced(memo, lines)
         assert self.db.in_transaction, "postings are made inside the caller's transaction"
         cursor = self.db.execute(
             "INSERT INTO postings(day, memo, reverses) VALUES (?, ?, ?)", (day, memo, reverses)
@@ -131,7 +140,7 @@ class Ledger:
         assert posting_id is not None
         self.db.executemany(
             "INSERT INTO entries(posting_id, account, amount_fen) VALUES (?, ?, ?)",
-            [(posting_id, account, amount) for account, amount in lines],
+            [(posting_id, account, amount) for account, amount in kept],
         )
         return posting_id
 

@@ -36,6 +36,7 @@ _PADS = {block: [pad80(bytes(n), block)[n:] for n in range(block)] for block in 
 _LOAD_TYPES = (0x01, 0x02)
 _THREE_BLOCKS = struct.Struct(">QQQ")
 _SM4 = int(Algorithm.SM4)
+_ALGORITHMS = {int(a): a for a in Algorithm}  # the enum's lookup by value, without its call
 _ECB = modes.ECB()  # a mode object holds no state: one serves every card
 # The third block of a purchase's TAC input is its last 6 bytes then the padding 80 00; read
 # from the wire record it is those 6 bytes then two bytes of the next field, masked away.
@@ -57,7 +58,7 @@ class TacVerifier:
         cached = self._encryptors.get(asn)
         if cached is not None and cached[0] == algorithm and cached[1] == key_index:
             return cached[2]
-        algo = Algorithm(algorithm)
+        algo = _ALGORITHMS.get(algorithm) or Algorithm(algorithm)  # an unknown id raises there
         dtk = self._keys.card_key(KeyUsage.TAC, algo, key_index, asn)
         if algo is Algorithm.SM4:
             encryptor = Cipher(algorithms.SM4(tac_key(algo, dtk)), _ECB).encryptor()

@@ -13,7 +13,11 @@ Besides the night, the figures hold the same records in 2,000-record batches (th
 shape, for comparison) and a linearity measurement: the same batch size at a tenth of the
 records and at all of them, and the CPU ratio (linear is 10; quadratic would be 100). The last
 line is `records_per_s=N batch_records_mean=M`, N per CPU-second of the night. Speeds are best
-of `repeat` runs: other processes on the machine only slow a run."""
+of `repeat` runs: other processes on the machine only slow a run.
+
+The twin's night also gets its floor, measured in the same run over the same records
+(`clearing_floor`): each card's TAC key set up once, each record's TAC blocks, and a bare insert
+of the rows; `floor_records_per_s` is what no clearing of these records can beat on this core."""
 
 from __future__ import annotations
 
@@ -25,10 +29,13 @@ from pathlib import Path
 from model.backoffice import reconcile
 from model.errors import CardTwinError
 from model.security import generate_issuer_keys
-from scenarios.schema import load
+from scenarios.schema import Scenario, load
+from sim.bench.clearing_floor import decoded_records, floor_cpu_s
 from sim.bench.purchase import BENCH_ISSUER_ID
 from sim.bench.synthetic_batches import synthetic_batches, synthetic_registry
+from sim.city import ISSUER_ID
 from sim.day import BackOffice, run_day
+from sim.day.shards import run_shard
 
 COMPARISON_BATCH_RECORDS = 2_000
 RECORDS_PER_CARD = 4
@@ -89,6 +96,22 @@ def bench_clearing(count: int, cards: int, repeat: int, per_batch: int = 5_000) 
     ]
 
 
+def _floor_lines(scenario: Scenario, records: int, night_cpu_s: float) -> list[str]:
+    """The floor of the same night: the day again (same seed, same uploads), its records decoded,
+    then the bare TAC and insert work timed."""
+    uploads = run_shard(scenario).uploads
+    decoded = decoded_records([u.raw for u in uploads])
+    if len(decoded) != records:
+        raise BenchError(f"bench clearing: the day's rerun uploaded {len(decoded)} records, not {records}")
+    keys = generate_issuer_keys(seed=scenario.run.seed, issuer_id=ISSUER_ID)
+    tac_s, insert_s, verified = floor_cpu_s(decoded, keys)
+    floor_s = tac_s + insert_s
+    return [
+        f"floor: tac_cpu_s={tac_s:.3f} insert_cpu_s={insert_s:.3f} (tacs verified {verified} of {records}) "
+        f"floor_records_per_s={records / floor_s:.0f} night_over_floor={night_cpu_s / floor_s:.1f}x"
+    ]
+
+
 def bench_clearing_twin(cardholders: int, sample: float, seed: int, repeat: int) -> list[str]:
     """A real day's uploads from the twin, cleared by its night; then the comparison figures."""
     scenario = load().replace(
@@ -108,6 +131,7 @@ def bench_clearing_twin(cardholders: int, sample: float, seed: int, repeat: int)
         f"(ingest, end-of-night checks, settlement, reconciliation)",
         f"night_wall_records_per_s={records / night.night_wall_s:.0f}",
     ]
+    lines += _floor_lines(scenario, records, night.night_cpu_s)
     lines += _comparison_lines(records, max(1, round(mean)), repeat)
     lines.append(f"records_per_s={records / night.night_cpu_s:.0f} batch_records_mean={mean:.1f}")
     return lines

@@ -14,13 +14,13 @@ import numpy as np
 from model.backoffice import Bank, LoadHost, Participant, Registry, Sector, TerminalEntry
 from model.records import NO_PSAM
 from model.security import IssuerKeys, IssuerKeyStore, generate_issuer_keys
-from model.terminal import FareRules, LoadTerminal
+from model.terminal import FareRules
 from scenarios.schema import Scenario
 from sim.city.banks import CityFunding, bank_of_point, load_participant
 from sim.city.demand import Taps, draw_demand
 from sim.city.graph import City, build_city
 from sim.city.population import Population, build_population, draw_columns, index_of
-from sim.city.terminals import ISSUANCE_NUMBER, Fleet, Kind, Terminal, build_fleet, terminal_id
+from sim.city.terminals import Fleet, Kind, Terminal, build_fleet
 
 ISSUER_ID = bytes.fromhex("3301000000000001")  # Hangzhou (city code 3301), issuer 1
 
@@ -39,8 +39,8 @@ class World:
     fleet: Fleet
     rules: FareRules
     demand: list[Taps]
-    carried_fen: np.ndarray  # opening balances no record of ours explains (inbox mode)
-    issuance: Terminal | None  # loads yesterday's balances onto the cards (back-office mode)
+    carried_fen: np.ndarray  # opening balances no record of the day explains (the opening float)
+    issuance: Terminal | None  # None: opening balances are no longer loaded (kept for the twin's door)
 
     @property
     def day_start(self) -> datetime:
@@ -106,9 +106,8 @@ def build_world(scenario: Scenario, shard: int = 0, shards: int = 1) -> World:
     city = build_city(scenario)
     keys = generate_issuer_keys(seed=scenario.run.seed, issuer_id=ISSUER_ID)
     store = IssuerKeyStore(keys)
-    backoffice = scenario.run.clearing == "backoffice"
     columns = draw_columns(scenario, city.district_share)
-    population = build_population(scenario, keys, city.district_share, shard, shards, not backoffice, columns)
+    population = build_population(scenario, keys, city.district_share, shard, shards, True, columns)
     banks = [Bank(name) for name in scenario.city.banks]
     funding = CityFunding(
         banks=banks,
@@ -118,14 +117,9 @@ def build_world(scenario: Scenario, shard: int = 0, shards: int = 1) -> World:
     )
     host = LoadHost(store, funding)
     fleet = build_fleet(scenario, city, keys, host, shard)
-    issuance = None
+    # Yesterday's balances are on the cards from the start; with the back office they are its
+    # opening float (model.backoffice.opening_float), booked before the night, not loads.
     carried = population.opening_balance_fen.copy()
-    if backoffice:
-        # The clearing house must see every fen on a card: yesterday's balances arrive as real
-        # loads at the issuance window (cash), run at the start of the day (see sim.day.twin).
-        window = LoadTerminal(terminal_id(Kind.WINDOW, shard, ISSUANCE_NUMBER), host)
-        issuance = Terminal(Kind.WINDOW, window, -1)
-        carried[:] = 0
     # Demand is drawn for everyone (so a citizen's day does not depend on the sharding) and
     # each shard keeps its own citizens' taps.
     demand = draw_demand(scenario, city, columns, shard, shards)
@@ -144,7 +138,7 @@ def build_world(scenario: Scenario, shard: int = 0, shards: int = 1) -> World:
         rules=scenario.fares,
         demand=demand,
         carried_fen=carried,
-        issuance=issuance,
+        issuance=None,
     )
 
 

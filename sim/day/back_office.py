@@ -15,8 +15,6 @@ from pathlib import Path
 from model.backoffice import (
     BATCH_BYTES_MAX,
     CUTOFF_DAYS_DEFAULT,
-    GROUP_BYTES_MAX,
-    GROUP_FILES_MAX,
     SAMPLE_HEAD_BYTES,
     CardLifecycle,
     CitizenAccounts,
@@ -102,44 +100,20 @@ class BackOffice:
         a key file that verifies none of an issuer's records stops the night before it posts.
         A file is sized before it is read; one that is too big or cannot be read is reported and
         left in the folder, and the others go on. A database that refuses a write (disk full,
-        I/O error) stops the night in one line: the group in flight rolled back whole."""
+        I/O error) stops the night in one line (ClearingError): the group in flight rolled
+        back whole."""
         files = sorted(folder.glob(f"*{BATCH_SUFFIX}"))
         if len(files) > BATCH_FILES_MAX:
             raise ClearingError(f"{folder}: {len(files)} batch files, at most {BATCH_FILES_MAX} per run")
         check_night_keys(self.clearing.verifier, _heads(files), key_file)
-        reports: list[IngestReport] = []
-        chunk: list[tuple[str, bytes | IngestReport]] = []
-        size = 0
-        for path in files:
-            item = _read(path)
-            chunk.append((path.name, item))
-            size += len(item) if isinstance(item, bytes) else 0
-            if len(chunk) >= GROUP_FILES_MAX or size >= GROUP_BYTES_MAX:
-                reports += self._ingest_group(chunk, clearing_day)
-                chunk, size = [], 0
-        return reports + self._ingest_group(chunk, clearing_day)
-
-    def _ingest_group(
-        self, chunk: list[tuple[str, bytes | IngestReport]], clearing_day: date
-    ) -> list[IngestReport]:
-        """One group's files in one transaction; a file not read keeps its report."""
-        if not chunk:
-            return []
-        reports: list[IngestReport] = []
         try:
-            with self.clearing.group():
-                for name, item in chunk:
-                    if isinstance(item, IngestReport):
-                        reports.append(item)
-                    else:
-                        reports.append(self.clearing.ingest_file(item, name, clearing_day))
+            # Read lazily: a group's files are in memory at a time, not the night's.
+            return self.clearing.ingest_files(((path.name, _read(path)) for path in files), clearing_day)
         except sqlite3.OperationalError as exc:
-            where = chunk[len(reports)][0] if len(reports) < len(chunk) else f"{chunk[0][0]}..{chunk[-1][0]}"
             raise ClearingError(
-                f"{where}: the clearing database refused the write ({exc}); the files of its group "
-                "rolled back whole, rerun once it is fixed"
+                f"{folder}: the clearing database refused the write ({exc}); the group of files in "
+                "flight rolled back whole (the groups before it are cleared), rerun once it is fixed"
             ) from None
-        return reports
 
 
 def _read(path: Path) -> bytes | IngestReport:

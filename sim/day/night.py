@@ -21,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from model.backoffice import Bank, Registry, SettlementReport, reconcile
+from model.backoffice import Bank, Registry, SettlementReport, book_opening_float, reconcile
 from model.records import HEADER_SIZE, RECORD_SIZE, TransactionRecord, decode_record, write_batch
 from model.security import IssuerKeys
 from sim.city import SECTORS, kind_of, load_participant
@@ -187,12 +187,18 @@ def clear_night(
     card_balances_fen: int,
     in_terminals_net_fen: int,
     bank_captured_fen: dict[str, int],
+    opening_float_fen: int,
 ) -> tuple[NightReport, list[NightCheck], SettlementReport, list[str]]:
     """The night: every shard's uploads, in arrival order, into one clearing house; then T+1
     settlement of the day and the back office's reconciliation, plus the twin's own checks of
-    the clearing house's books against the cards."""
+    the clearing house's books against the cards.
+
+    `opening_float_fen`, the balances the cards held before the day, is booked first as the
+    opening float (model.backoffice.opening_float): a liability carried in, not a load, so the
+    day's settlement moves only the day's money."""
     started_s, started_cpu_s = time.perf_counter(), time.process_time()
     office = BackOffice.open(db_path, registry, issuer_keys)
+    book_opening_float(office.ledger, business_date, opening_float_fen)
     arrivals = sorted(uploads, key=lambda u: (u.arrived_s, u.shard, u.order))
     reports = office.clearing.ingest_files(((u.name, u.raw) for u in arrivals), business_date)
     settlement = office.settlement.run(business_date + timedelta(days=1))

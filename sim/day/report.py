@@ -23,7 +23,11 @@ from sim.city import SECTORS
 from sim.day.invariants import Closing
 from sim.day.metrics import HOURS, UPLOAD_DELAY_BIN_S, DayMetrics, wait_summary
 from sim.day.shards import RunResult, utilisation
+from sim.day.tides import write_fare_transactions
 from sim.services.report import services_tables
+
+# Where `cardtwin run` keeps the night's clearing database in the results folder (sim.cli.run).
+CLEARING_DB_NAME = "clearing.sqlite"
 
 Row = tuple[Any, ...]
 Table = tuple[list[str], list[Row]]
@@ -247,7 +251,9 @@ def _real_cards_table(readers: list[ReaderReport], scenario: Scenario) -> Table:
 
 
 def write_results(run: RunResult, folder: Path) -> Path:
-    """Write the results folder; returns the report's path."""
+    """Write the results folder; returns the report's path. With the back office, the cleared
+    records also go to `fare_transactions.csv` (TIDES, sim.day.tides), from the clearing
+    database the run kept in the folder."""
     folder.mkdir(parents=True, exist_ok=True)
     data = tables(run)
     db_path = folder / "results.sqlite"
@@ -263,6 +269,9 @@ def write_results(run: RunResult, folder: Path) -> Path:
             writer = csv.writer(f)
             writer.writerow(columns)
             writer.writerows(rows)
+    clearing_db = folder / CLEARING_DB_NAME
+    if run.night is not None and clearing_db.exists():  # this run's night wrote it (back office)
+        write_fare_transactions(clearing_db, folder / "fare_transactions.csv")
     figures = _figures(run, folder)
     report = folder / "report.html"
     report.write_text(_html(run, data, figures), encoding="utf-8")

@@ -316,6 +316,7 @@ def _night(run: RunResult, clearing_db: Path | None) -> None:
         closing.closing_float_fen,
         closing.held_net_fen,
         captured,
+        closing.opening_float_fen,
     )
     if clearing_db is None:
         with tempfile.TemporaryDirectory() as folder:

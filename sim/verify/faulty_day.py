@@ -173,7 +173,6 @@ class FaultyDay(CityDay):
         self.truth = truth
         self.day_index = day_index
         self._tear_rng = stream(truth.seed, "verify/tear", day_index)
-        self._issuing = False
         if carry is not None:
             # One period, many days: the records sent and batch numbers carry over.
             self.sent, self.sent_records = carry.sent, carry.sent_records
@@ -183,16 +182,9 @@ class FaultyDay(CityDay):
         if "hotlist-delay" in truth.faults:
             self.env.process(self._hotlist_propagation())
 
-    def _issue(self, window: Terminal) -> None:
-        if self.day_index == 0:  # yesterday's balances are issued once, before the period
-            self._issuing = True
-            super()._issue(window)
-            self._issuing = False
-
     def _tear_hook(self, row: int, tear: Tear) -> TearHook | None:
         hook = super()._tear_hook(row, tear)
-        # The issuance stands for balances brought forward, not for taps: it is not torn.
-        if hook is not None or "card-tear" not in self.truth.faults or self._issuing:
+        if hook is not None or "card-tear" not in self.truth.faults:
             return hook
         if self._tear_rng.random() >= TEAR_PER_TAP:
             return None

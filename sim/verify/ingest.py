@@ -73,7 +73,7 @@ def ingest_killed_at(
     starts on the `target`-th: whatever it had written of that file is left half-done."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        _inbox(folder, registry, issuer_keys, uploads)
+        write_inbox(folder, registry, issuer_keys, uploads)
         command = [sys.executable, "-m", "sim.verify.ingest", str(db), tmp, business.isoformat()]
         child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         return _kill_at(child, _progress(_inbox_name(target)))
@@ -99,7 +99,7 @@ def _kill_at(child: subprocess.Popen[str], line: str) -> ChildEnd:
     return ChildEnd(False, f"clearing child failed: {last}")
 
 
-def _inbox(folder: Path, registry: Registry, issuer_keys: IssuerKeys, uploads: Sequence[bytes]) -> None:
+def write_inbox(folder: Path, registry: Registry, issuer_keys: IssuerKeys, uploads: Sequence[bytes]) -> None:
     for i, raw in enumerate(uploads):
         (folder / _inbox_name(i)).write_bytes(raw)
     (folder / "registry.toml").write_text(registry.to_toml(), encoding="utf-8")
@@ -113,7 +113,7 @@ def second_writer_refused(
     refused in one line naming the holder, else what went wrong."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        _inbox(folder, registry, issuer_keys, uploads)
+        write_inbox(folder, registry, issuer_keys, uploads)
         command = [
             sys.executable,
             "-m",

@@ -33,6 +33,7 @@ from model.backoffice import (
     Reason,
     Registry,
     TacVerifier,
+    book_opening_float,
     check_night_keys,
     find_clones,
     reconcile,
@@ -77,7 +78,9 @@ from sim.verify.checks import (
 )
 from sim.verify.faulty_day import FaultyDay, FaultyPort, GroundTruth, Transit
 from sim.verify.ingest import ingest_killed_at, second_writer_refused
+from sim.verify.kill_clearing import killed_runs_match
 
+SIGKILLS_PER_SEED = 2  # clearing-sigkill: kills of the real command in its first night, then a full rerun
 CLEARING_CRASH_OPS = 20  # SQLite VM steps between interrupt checks
 
 _CLEARED = "SELECT key, amount_fen, terminal_id, serial FROM records WHERE length(key) = 11"
@@ -216,6 +219,8 @@ class Period:
 
     def _open(self) -> BackOffice:
         office = BackOffice.open(self.db_path, self.registry, self.world.issuer_keys)
+        # The cards' balances from before the period: booked once, at the first night's opening.
+        book_opening_float(office.ledger, self.world.scenario.run.day, self.world.opening_float_fen())
         for asn, at in sorted(self.truth.hotlisted.items()):
             if asn not in self._listed_in_db:
                 office.hotlist.add(asn, at, at)
@@ -290,6 +295,15 @@ class Period:
                 self.db_path, self.registry, self.world.issuer_keys, raws, business
             )
             self.truth.injected["clearing-concurrent"] += 1
+            if problem:
+                self.violations.append(problem)
+        if "clearing-sigkill" in faults and due:
+            rng = stream(self.truth.seed, "verify/clearing-sigkill", 0)
+            fractions = [float(rng.uniform(0.02, 0.98)) for _ in range(SIGKILLS_PER_SEED)]
+            problem = killed_runs_match(
+                self.db_path, self.registry, self.world.issuer_keys, [u.raw for u in due], business, fractions
+            )
+            self.truth.injected["clearing-sigkill"] += len(fractions)
             if problem:
                 self.violations.append(problem)
         if "clearing-bad-keys" in faults:

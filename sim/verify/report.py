@@ -25,6 +25,8 @@ FAULTS: dict[str, str] = {
     "bank-outage": "a bank's link is down for a stretch: loads declined half-way",
     "clearing-crash": "clearing house killed mid-ingest (SQLite interrupted) and restarted",
     "clearing-kill9": "clearing house as a separate process, SIGKILLed mid-ingest, restarted",
+    "clearing-sigkill": "the real `cardtwin clearing` SIGKILLed at seeded moments of a night, rerun, "
+    "its database compared with an uninterrupted run's",
     "clearing-concurrent": "a second real `cardtwin clearing` process on the database while a night runs",
     "clearing-disk-full": "the clearing database's disk fills up inside an ingest (SQLITE_FULL), then frees",
     "clearing-bad-keys": "the night is first tried with a wrong issuer key file",

@@ -1,4 +1,4 @@
-"""Several batch files in one transaction (`ClearingHouse.group`): a bad file in the middle of
+"""Several batch files in one transaction (`ClearingHouse.ingest_files`): a bad file in the middle of
 a group costs only itself, a failure rolls the group back whole, and a rerun clears each record
 exactly once."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from devices.card_os import CardOS
 from devices.sim_channel import SimChannel
-from model.backoffice import clearing as clearing_module
+from model.backoffice import holds as holds_module
 from model.backoffice.clearing import ClearingError, groups
 from model.backoffice.terms import Reason
 from model.security.keys import IssuerKeys
@@ -120,13 +120,13 @@ def test_a_file_refused_mid_group_keeps_the_files_before_it(
 ) -> None:
     back = office(tmp_path, issuer_keys)
     files = _three_files(make_card, purchase_terminal, "forged")
-    monkeypatch.setattr(clearing_module, "QUARANTINE_MAX", 0)  # the forged record cannot be held
+    monkeypatch.setattr(holds_module, "QUARANTINE_MAX", 0)  # the forged record cannot be held
     with pytest.raises(ClearingError, match="quarantine would exceed"):
         back.clearing.ingest_files(files, CLEARING_DAY)
     # As when each file was its own transaction: a.ctb committed, b.ctb left whole for the rerun.
     assert [row[0] for row in back.ledger.db.execute("SELECT name FROM batches")] == ["a.ctb"]
     assert back.ledger.balance("payable:bus") == -2 * FARE
-    monkeypatch.setattr(clearing_module, "QUARANTINE_MAX", 10)
+    monkeypatch.setattr(holds_module, "QUARANTINE_MAX", 10)
     reports = back.clearing.ingest_files(files, CLEARING_DAY)
     assert [r.already_ingested for r in reports] == [True, False, False]
     assert [r.posted for r in reports] == [0, 0, 2]

@@ -53,18 +53,18 @@ def test_population_is_columnar_and_weighted() -> None:
 
 
 def test_cards_are_images_holding_the_opening_balance() -> None:
-    # Without clearing the balance is brought forward on the card; with the back office the card
-    # starts empty and the issuance window loads it by a real record (see sim.day.twin).
+    # The balance is brought forward on the card in both modes; with the back office it is the
+    # clearing house's opening float (model.backoffice.opening_float), never an issuance load.
     inbox = build_world(SMALL.replace(clearing="inbox"))
     office = build_world(SMALL)
-    assert office.issuance is not None and inbox.issuance is None
-    assert int(office.carried_fen.sum()) == 0
+    assert office.issuance is None and inbox.issuance is None
+    assert int(office.carried_fen.sum()) == office.opening_float_fen() == inbox.opening_float_fen() > 0
     pop = inbox.population
     for row in (0, len(pop) - 1):
         state = CardState.from_image(pop.images[row])
         assert state.asn == asn_of(int(pop.index[row]))
         assert state.ep_balance_fen == pop.opening_balance_fen[row] == inbox.carried_fen[row]
-        assert CardState.from_image(office.population.images[row]).ep_balance_fen == 0
+        assert CardState.from_image(office.population.images[row]).ep_balance_fen == state.ep_balance_fen
     assert max(len(i) for i in pop.images) < 1024
     assert index_of(asn_of(123456)) == 123456
 

@@ -49,13 +49,15 @@ def test_same_seed_same_report(tmp_path: Path, ci_report: Report) -> None:
 
 
 class _LosingPort(FaultyPort):
-    """A network that silently loses the first non-empty upload."""
+    """A network that silently loses the first upload that moves money (a metro gate's entries
+    are 0 fen: losing them loses records, not money; the issuance batch of loads that used to
+    come first is gone, the opening float is booked instead)."""
 
     lost = False
 
     def receive(self, batch: Batch) -> None:
         super().receive(batch)
-        if not self.lost and batch.records:
+        if not self.lost and any(r.amount_fen for r in batch.records):
             self.lost = True
             self.transit.pop()
 

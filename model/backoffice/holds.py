@@ -1,0 +1,150 @@
+"""Holding records in quarantine, and releasing those whose gap a later upload closed.
+
+A held record is staged as a quarantine row with its reason and bytes; one held for a gap is
+also remembered (`identity.Spent.hold_gap`) by the number it waits for, so that the upload
+carrying that number finds it at once. A reused serial or a spent counter under a valid TAC is
+someone's dishonesty or a clone: an alert for a person, kept beside the hold.
+
+Releasing is posting: the record gets its own ledger posting (memo `release quarantine N`), a
+records row under the batch that brought it, and a releases row naming the posting, all staged
+with the group that closed the gap (model.backoffice.stage), so they commit or vanish with it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import date
+
+from model.backoffice.clearing_schema import record_identity
+from model.backoffice.house import House
+from model.backoffice.registry import Sector
+from model.backoffice.terms import ClearingError, IngestReport, Reason, day_int, record_key
+from model.records import WireRecord
+
+QUARANTINE_MAX = 1_000_000
+
+GAP_CLOSED_NOTE = "gap closed by a later upload"
+Release = tuple[int, WireRecord, str, int]  # quarantine id, record, participant, batch id
+_ALERTING = frozenset({Reason.SERIAL_REUSED, Reason.COUNTER_CONFLICT})
+_GAPS = frozenset({Reason.COUNTER_GAP, Reason.SERIAL_GAP})
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """One record (or a whole file, index -1) on its way to quarantine."""
+
+    index: int
+    reason: Reason
+    detail: str
+    chunk: bytes | None  # the record's bytes; None for a whole file (its bytes go on the batch row)
+    key: bytes | None  # the card key it keeps: those that may still be posted (or close a gap)
+    record: WireRecord | None = None
+
+
+def stage_holds(house: House, batch_id: int, participant: str, held: list[Held]) -> None:
+    """Stage the quarantine rows of one batch; remember its gap holds. O(held)."""
+    if not held:
+        return
+    if house.quarantine_rows + len(held) > QUARANTINE_MAX:
+        raise ClearingError(
+            f"quarantine would exceed {QUARANTINE_MAX} entries: review it before ingesting more"
+        )
+    first = house.stage.quarantine_ids(len(held))
+    house.stage.quarantine += [
+        (first + n, batch_id, h.index, h.reason.value, h.detail, h.chunk, h.key) for n, h in enumerate(held)
+    ]
+    house.quarantine_rows += len(held)
+    for n, h in enumerate(held):
+        if h.reason in _GAPS and h.record is not None and h.key is not None:
+            house.spent.hold_gap(first + n, h.reason.value, h.record, participant, batch_id)
+
+
+def stage_alerts(house: House, batch_id: int, report: IngestReport) -> None:
+    for reason, detail in report.quarantined:
+        if reason in _ALERTING:
+            report.alerts.append(f"{reason.value}: {detail}")
+            house.stage.alerts.append((batch_id, reason.value, detail))
+
+
+def release_closed_gaps(house: House, clearing_day: date, touched: list[WireRecord] | None = None) -> int:
+    """Post every held gap that `touched` (a batch's records) closed, and the gaps those
+    close in turn; all held gaps when `touched` is None (after a review).
+
+    O(touched + released): a held gap is found by the counter or serial it waits for, never
+    by scanning every held gap at every batch (which made the night quadratic). The released
+    records of one call share one posting per participant (`stage_releases`)."""
+    spent = house.spent
+    if not spent.held_gaps:
+        return 0
+    queue = deque(sorted(spent.held_gaps) if touched is None else spent.waiting_on(touched))
+    released: list[Release] = []
+    while queue:
+        qid = queue.popleft()
+        entry = spent.held_gaps.get(qid)
+        if entry is None or spent.gap_open(entry[1]):
+            continue
+        _, record, participant, batch_id = entry
+        _spend(house, qid, record)
+        released.append((qid, record, participant, batch_id))
+        queue.extend(spent.waiting_on([record]))
+    stage_releases(house, released, clearing_day, GAP_CLOSED_NOTE)
+    return len(released)
+
+
+def stage_release(
+    house: House, qid: int, record: WireRecord, participant: str, batch_id: int, day: date, note: str
+) -> None:
+    """Post one held record now (a person's release): memory first, then its rows."""
+    _spend(house, qid, record)
+    stage_releases(house, [(qid, record, participant, batch_id)], day, note)
+
+
+def _spend(house: House, qid: int, record: WireRecord) -> None:
+    """Memory follows a release at once: the next gap's check must see this record."""
+    house.spent.shadow[record.asn] += record.amount_fen if record.is_load else -record.amount_fen
+    house.spent.see(record)
+    house.spent.drop_gap(qid)
+
+
+def stage_releases(house: House, released: list[Release], day: date, note: str) -> None:
+    """The rows of released records: one posting per participant carries all of its records
+    (each records row and each releases row names it), so a night of many small gaps costs a
+    posting per batch, not per record. Money is conserved: the posting's lines sum the
+    records. O(released)."""
+    by_participant: dict[str, list[Release]] = {}
+    for item in released:
+        by_participant.setdefault(item[2], []).append(item)
+    for participant, items in by_participant.items():
+        loads = sum(r.amount_fen for _, r, _, _ in items if r.is_load)
+        purchases = sum(r.amount_fen for _, r, _, _ in items if not r.is_load)
+        owner = house.registry.participants[participant]
+        debit = "transfer" if owner.sector is Sector.TRANSFER else f"receivable:{participant}"
+        lines = [
+            (debit, loads),
+            ("float", -loads),
+            ("float", purchases),
+            (f"payable:{participant}", -purchases),
+        ]
+        first = items[0][0]
+        memo = f"release quarantine {first}" + (f" and {len(items) - 1} more" if len(items) > 1 else "")
+        posting_id = house.stage.post(day_int(day), f"{memo}: {note}", lines) if loads or purchases else 0
+        for qid, record, _, batch_id in items:
+            key = record_key(record.asn, record.tx_type, record.counter)
+            house.stage.records.append(
+                (
+                    key,
+                    batch_id,
+                    participant,
+                    record.tx_type,
+                    record.amount_fen,
+                    record.day,
+                    record.terminal_id,
+                    record.terminal_serial,
+                    posting_id if record.amount_fen else 0,
+                    record_identity(record.tx_type, key, record.terminal_id, record.terminal_serial),
+                    record.date_time,
+                    record.balance_after_fen,
+                )
+            )
+            house.stage.releases.append((qid, posting_id if record.amount_fen else None, note))
