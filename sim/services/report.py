@@ -62,7 +62,9 @@ def summary_lines(t: ServicesTally, weight: float) -> list[str]:
 
     account_refused = sum(v for k, v in t.refused.items() if k.startswith("account:"))
     refused = sum(t.refused.values()) - account_refused
+    # The purse lines above these are sampled; these are scaled to the city, so say which.
     lines = [
+        f"services, city-wide (each sampled citizen weighs {weight:g}):",
         f"medical visits {n('medical_visits')} ({n('medical_visits_card')} settled by card): cost CNY "
         f"{cny('medical_cost_fen')} = fund {cny('medical_fund_fen')} + medical accounts "
         f"{cny('medical_account_fen')} + own {cny('medical_own_account_fen')} (citizen account) + "
