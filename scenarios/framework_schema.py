@@ -1,0 +1,1 @@
+"""The five-stage framework scenario (placeholder until written)."""
