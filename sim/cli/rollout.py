@@ -17,11 +17,14 @@ from typing import Any, TypeVar
 
 import click
 
+from scenarios.framework_schema import apply_sets, framework_path, framework_shipped, load_framework
 from scenarios.rollout_loader import load_rollout, shipped
 from scenarios.rollout_schema import RolloutScenario
 from scenarios.schema import ScenarioError
 from sim.cli.scenario_arg import resolve
 from sim.cli.sweep import workers_option
+from sim.operator import build_report
+from sim.operator import lines as framework_lines
 from sim.rollout import RolloutResult, run_rollout, summary_lines, write_compare, write_rollout
 from sim.sweep import LOCAL_WORKERS_DEFAULT, RunRow, run_replications, with_p_met
 from sim.sweep.engine import SEEDS_MAX
@@ -126,8 +129,13 @@ def rollout(
 ) -> None:
     """Run the rollout plan SCENARIO (a file or a shipped name) month by month and report it."""
     if list_ or scenario is None:
-        for name, path in shipped().items():
+        for name, path in (shipped() | framework_shipped()).items():
             click.echo(f"{name}  {path}")
+        return
+    framework = framework_path(scenario)
+    if framework is not None:  # kind = "five-stage": the operator's engine (sim/operator)
+        fw = build_report(apply_sets(load_framework(framework), parse_sets(sets)), replications or None)
+        click.echo("\n".join(framework_lines(fw)))
         return
     path = resolve(scenario, ("rollout",))
     s = load_rollout(path, parse_sets(sets))

@@ -28,7 +28,7 @@ class Faults:
     """Interchange faults of one run (all off: a clean night)."""
 
     lost_night: int | None = None  # every file's first delivery that night is lost (resent later)
-    late: bool = False  # night 0's files arrive one night late, after their resend
+    late_night: int | None = None  # that night's files arrive one night late, after their resend
     duplicated: bool = False  # every file and advice is delivered twice
     ack_lost_night: int | None = None  # that night's acknowledgements never reach the sender
     house_down: str | None = None  # this city's house is down on night 0 and the morning after
@@ -84,8 +84,9 @@ def exchange(
 ) -> None:
     """Close and send every unacknowledged file; deliver what was late from the night before."""
     up = {c.spec.name for c in cities if not (faults.house_down == c.spec.name and night == 0)}
-    for src, dst, raw in late if night > 0 else []:
-        _deliver(src, dst, raw, "late file", day, False)
+    for src, dst, raw in late:
+        for _ in range(2 if faults.duplicated else 1):
+            _deliver(src, dst, raw, "late file", day, False)
         traffic.files["late-arrived"] += 1
     late.clear()
     for src in cities:
@@ -100,13 +101,15 @@ def exchange(
                     traffic.files["receiver-down"] += 1
                 elif faults.lost_night == night:
                     traffic.files["lost"] += 1
-                elif faults.late and night == 0:
+                elif faults.late_night == night:
                     late.append((src, dst, raw))
                     traffic.files["late"] += 1
                 else:
+                    ack_lost = faults.ack_lost_night == night
                     for _ in range(2 if faults.duplicated else 1):
-                        _deliver(src, dst, raw, name, day, faults.ack_lost_night == night)
+                        _deliver(src, dst, raw, name, day, ack_lost)
                     traffic.files["duplicated"] += 1 if faults.duplicated else 0
+                    traffic.files["ack-lost"] += 1 if ack_lost else 0
 
 
 def settle(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from model.errors import CardTwinError
+from sim.verify.region_faults import REGION_FAULTS
 
 FAULTS: dict[str, str] = {
     "card-tear": "card torn at any APDU boundary of a tap, before or after the card processed it",
@@ -32,6 +33,7 @@ FAULTS: dict[str, str] = {
     "terminal-dishonest": "a terminal operator edits its own uploads after sending them: counters "
     "re-encoded, records replayed under a fresh header and CRCs, a no-proof record forged for the "
     "card's next counter, an amount raised with the header totals fixed up",
+    **REGION_FAULTS,  # between two cities' clearing houses (sim.verify.region_faults)
 }
 
 
