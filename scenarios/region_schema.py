@@ -21,6 +21,7 @@ CITIZENS_MAX = 5_000  # per city: every tap runs the real card and PSAM code
 BUSES_MAX = 500
 FARE_FEN_MAX = 10_000
 CITIES = 2
+DEFAULT_REGION = "hangzhou-shaoxing-weekday"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +54,28 @@ class RegionScenario:
 
 
 _REGION_KEYS = {
-    "name", "seed", "day", "interchange_fee_bp", "hotlist_local_delay_h",
-    "hotlist_interchange_delay_h", "tear_share", "source",
-}  # fmt: skip
+    "name",
+    "seed",
+    "day",
+    "interchange_fee_bp",
+    "hotlist_local_delay_h",
+    "hotlist_interchange_delay_h",
+    "tear_share",
+    "source",
+}
 _CITY_KEYS = {
-    "name", "code", "issuer_id", "residents", "commuters", "buses", "bus_fare_fen", "load_fen",
-    "bus_fee_bp", "lost_cards", "source",
-}  # fmt: skip
+    "name",
+    "code",
+    "issuer_id",
+    "residents",
+    "commuters",
+    "buses",
+    "bus_fare_fen",
+    "load_fen",
+    "bus_fee_bp",
+    "lost_cards",
+    "source",
+}
 
 
 def _get(table: dict[str, Any], key: str, kind: type, where: str) -> Any:
@@ -114,30 +130,39 @@ def _city(table: object, where: str) -> CityScenario:
     if issuer[:4] != code:
         raise ScenarioError(f"{where}: issuer_id {issuer.hex()} must begin with the city code {code.hex()}")
     return CityScenario(
-        name, code, issuer,
-        _int(table, "residents", 0, CITIZENS_MAX, where), _int(table, "commuters", 0, CITIZENS_MAX, where),
-        _int(table, "buses", 1, BUSES_MAX, where), _int(table, "bus_fare_fen", 1, FARE_FEN_MAX, where),
-        _int(table, "load_fen", 1, 100_000, where), _int(table, "bus_fee_bp", 0, 10_000, where),
-        _int(table, "lost_cards", 0, CITIZENS_MAX, where), str(_get(table, "source", str, where)),
-    )  # fmt: skip
+        name,
+        code,
+        issuer,
+        _int(table, "residents", 0, CITIZENS_MAX, where),
+        _int(table, "commuters", 0, CITIZENS_MAX, where),
+        _int(table, "buses", 1, BUSES_MAX, where),
+        _int(table, "bus_fare_fen", 1, FARE_FEN_MAX, where),
+        _int(table, "load_fen", 1, 100_000, where),
+        _int(table, "bus_fee_bp", 0, 10_000, where),
+        _int(table, "lost_cards", 0, CITIZENS_MAX, where),
+        str(_get(table, "source", str, where)),
+    )
 
 
 def region_shipped() -> dict[str, Path]:
     """The region scenarios shipped with CardTwin, by `[region] name`."""
-    out: dict[str, Path] = {}
-    for path in sorted(REGION_DIR.glob("region*.toml")):
-        out[load_region(path).name] = path
-    return out
+    return {_read(path).name: path for path in sorted(REGION_DIR.glob("region*.toml"))}
 
 
 def load_region(path: Path | str) -> RegionScenario:
-    """Read and check a region scenario (a file, or a shipped one's name)."""
+    """Read and check a region scenario: a file, or a shipped one's `[region] name`."""
     p = Path(path)
-    if not p.is_file():
-        names = {q.stem: q for q in REGION_DIR.glob("region*.toml")}
-        if str(path) not in names and f"region-{path}" not in names:
-            raise ScenarioError(f"{path}: no such region scenario (shipped: {', '.join(sorted(names))})")
-        p = names.get(str(path)) or names[f"region-{path}"]
+    if p.is_file():
+        return _read(p)
+    names = region_shipped()
+    if str(path) not in names:
+        raise ScenarioError(
+            f"{path}: no such file, and no shipped region scenario of that name ({', '.join(names)})"
+        )
+    return _read(names[str(path)])
+
+
+def _read(p: Path) -> RegionScenario:
     try:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -159,9 +184,14 @@ def load_region(path: Path | str) -> RegionScenario:
     if built[0].code == built[1].code:
         raise ScenarioError(f"{p}: [[city]]: two cities with code {built[0].code.hex()}")
     return RegionScenario(
-        str(_get(region, "name", str, where)), p, _int(region, "seed", 0, 2**31, where), day,
+        str(_get(region, "name", str, where)),
+        p,
+        _int(region, "seed", 0, 2**31, where),
+        day,
         _int(region, "interchange_fee_bp", 0, 10_000, where),
         _float(region, "hotlist_local_delay_h", 0.0, 48.0, where),
         _float(region, "hotlist_interchange_delay_h", 0.0, 48.0, where),
-        _float(region, "tear_share", 0.0, 0.5, where), built, str(_get(region, "source", str, where)),
-    )  # fmt: skip
+        _float(region, "tear_share", 0.0, 0.5, where),
+        built,
+        str(_get(region, "source", str, where)),
+    )

@@ -34,6 +34,22 @@ class Faults:
     house_down: str | None = None  # this city's house is down on night 0 and the morning after
 
 
+def fault_plan(
+    lost: bool, ack_lost: bool, late: bool, duplicated: bool, house_down: str | None
+) -> tuple[Faults, int]:
+    """The faults on nights of their own (a house down masks all of night 0's traffic; a loss
+    comes before the late night, so its resends are what arrives late), and the nights to run:
+    two clean ones after the last fault, so everything resent can arrive and settle."""
+    night = 1 if house_down else 0
+    lost_night = ack_night = late_night = None
+    if lost or ack_lost:
+        lost_night, ack_night = (night if lost else None), (night if ack_lost else None)
+        night += 1
+    if late:
+        late_night, night = night, night + 1
+    return Faults(lost_night, late_night, duplicated, ack_night, house_down), night + 2
+
+
 @dataclass(slots=True)
 class Traffic:
     """What crossed between the houses, counted by the transport."""

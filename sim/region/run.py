@@ -67,6 +67,7 @@ def _interchange(cities: list[City]) -> dict[str, dict[str, int]]:
             if src is dst:
                 continue
             transit = src.outbox.in_transit(dst.code)
+            posted, held = dst.inbox.received_fen(src.code)
             gross, ix_fee, own_fee, paid = src.outbox.payouts_fen(dst.code)
             files = int(
                 src.office.ledger.db.execute(
@@ -74,10 +75,17 @@ def _interchange(cities: list[City]) -> dict[str, dict[str, int]]:
                 ).fetchone()[0]
             )
             out[f"{src.spec.name}->{dst.spec.name}"] = {
-                "files": files, "acked_fen": transit.acked_fen, "unacked_fen": transit.unacked_fen,
-                "pending_fen": transit.pending_fen, "settled_gross_fen": gross, "interchange_fee_fen": ix_fee,
-                "acquirer_fee_fen": own_fee, "paid_to_acquirers_fen": paid,
-            }  # fmt: skip
+                "files": files,
+                "acked_fen": transit.acked_fen,
+                "unacked_fen": transit.unacked_fen,
+                "pending_fen": transit.pending_fen,
+                "cleared_at_issuer_fen": posted,
+                "held_at_issuer_fen": held,
+                "settled_gross_fen": gross,
+                "interchange_fee_fen": ix_fee,
+                "acquirer_fee_fen": own_fee,
+                "paid_to_acquirers_fen": paid,
+            }
     return out
 
 
@@ -115,7 +123,9 @@ def lines(r: RegionResult) -> list[str]:
         acquirer, issuer = pair.split("->")
         out.append(
             f"interchange {issuer} cards in {acquirer}: {f['files']} files, "
-            f"acknowledged {format_fen(f['acked_fen'])}, "
+            f"acknowledged {format_fen(f['acked_fen'])} "
+            f"(issuer cleared {format_fen(f['cleared_at_issuer_fen'])}, "
+            f"held {format_fen(f['held_at_issuer_fen'])}), "
             f"unacknowledged {format_fen(f['unacked_fen'])}, not yet filed {format_fen(f['pending_fen'])}; "
             f"cross-settled gross {format_fen(f['settled_gross_fen'])} - interchange fee "
             f"{format_fen(f['interchange_fee_fen'])}; "

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from scenarios.region_schema import load_region
 from sim.region import Faults, RegionResult, run_region
+from sim.region.night import fault_plan
 
 REGION_FAULTS: dict[str, str] = {
     "interchange-late": "an interchange file between clearing houses arrives a night late, after its resend",
@@ -29,24 +30,18 @@ _SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "region-hangzhou
 
 
 def draw_faults(seed: int, chosen: frozenset[str], cities: tuple[str, ...]) -> tuple[Faults, int]:
-    """The faults and the nights to run: each fault on a night of its own (a house down masks
-    all of night 0's traffic; a loss comes before the late night, so its resends arrive late), then
-    two clean nights so everything resent can arrive."""
+    """The seed's faults (which city is down, a lost file or a lost acknowledgement) and nights."""
     rng = random.Random(f"verify/region:{seed}")
     down = rng.choice(cities) if "interchange-house-down" in chosen else None
-    night = 1 if down else 0
-    lost = ack = None
-    if "interchange-lost" in chosen:  # before the late night: its resends are what arrives late
-        if rng.random() < 0.5:
-            lost = night
-        else:
-            ack = night
-        night += 1
-    late = None
-    if "interchange-late" in chosen:
-        late, night = night, night + 1
-    faults = Faults(lost, late, "interchange-duplicate" in chosen, ack, down)
-    return faults, night + 2
+    lose_file = rng.random() < 0.5
+    lost = "interchange-lost" in chosen
+    return fault_plan(
+        lost and lose_file,
+        lost and not lose_file,
+        "interchange-late" in chosen,
+        "interchange-duplicate" in chosen,
+        down,
+    )
 
 
 def _liveness(r: RegionResult) -> list[str]:
