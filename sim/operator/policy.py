@@ -87,7 +87,8 @@ def month_income_fen(reserve: int, invested: int, reserve_rate_bp: int, yield_bp
 
 def stress_test(float_fen: int, reserve: int, p: FloatPolicy, s: Stress) -> StressVerdict:
     invested = float_fen - reserve
-    claimed = math.ceil(float_fen * (s.wave_share + p.outflow_mean_share * s.wave_days))
+    # each part rounded to the fen on its own: a share times a float is not exact in binary
+    claimed = round(float_fen * s.wave_share) + round(float_fen * p.outflow_mean_share * s.wave_days)
     from_reserve = min(claimed, reserve)
     rest = claimed - from_reserve
     haircut = s.haircut_bp / BP

@@ -104,6 +104,7 @@ def exchange(
         for _ in range(2 if faults.duplicated else 1):
             _deliver(src, dst, raw, "late file", day, False)
         traffic.files["late-arrived"] += 1
+        traffic.files["duplicated"] += 1 if faults.duplicated else 0
     late.clear()
     for src in cities:
         for dst in cities:
@@ -156,6 +157,7 @@ def settle(
                 traffic.advices["refused"] += 1
                 raise
         traffic.advices["delivered"] += 1
+        traffic.advices["duplicated"] += 1 if faults.duplicated else 0
 
 
 def run_nights(cities: list[City], day: date, faults: Faults, nights: int) -> Traffic:

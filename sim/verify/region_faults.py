@@ -77,7 +77,7 @@ def run_region_seed(seed: int, chosen: frozenset[str], folder: Path) -> tuple[di
     injected = {
         "interchange-late": r.traffic.files["late"],
         "interchange-lost": r.traffic.files["lost"] + r.traffic.files["ack-lost"],
-        "interchange-duplicate": r.traffic.files["duplicated"],
+        "interchange-duplicate": r.traffic.files["duplicated"] + r.traffic.advices["duplicated"],
         "interchange-house-down": r.traffic.files["receiver-down"] + r.traffic.advices["receiver-down"],
     }
     return {k: v for k, v in injected.items() if k in chosen}, violations + _liveness(r)
