@@ -6,6 +6,7 @@ databases): `lines` prints them; nothing in it is typed in.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ class CityFigures:
     fees_fen: int
     interchange_fees_paid_fen: int
     settlements: int
+    held_reasons: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -57,6 +59,7 @@ def _figures(city: City) -> CityFigures:
         -city.office.ledger.balance("fees"),
         city.office.ledger.balance("interchange-fees"),
         int(db.execute("SELECT COUNT(*) FROM settlements").fetchone()[0]),
+        dict(sorted(Counter(reason for _, reason, _ in city.office.clearing.held()).items())),
     )
 
 
@@ -107,6 +110,10 @@ def run_region(
             city.office.close()
 
 
+def _reasons(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {reason}" for reason, n in counts.items()) or "none"
+
+
 def lines(r: RegionResult) -> list[str]:
     out = [f"region {r.scenario}, seed {r.seed}"]
     taps = ", ".join(f"{home} cards in {where} {n}" for (where, home), n in sorted(r.tally.taps.items()))
@@ -116,7 +123,8 @@ def lines(r: RegionResult) -> list[str]:
         out.append(
             f"{c.name}: {c.cards} cards hold {format_fen(c.card_balances_fen)}; "
             f"cleared {c.cleared_records} records, "
-            f"held {c.held_records}; fees {format_fen(c.fees_fen)}, interchange fees paid "
+            f"held {c.held_records} ({_reasons(c.held_reasons)}); fees {format_fen(c.fees_fen)}, "
+            "interchange fees paid "
             f"{format_fen(c.interchange_fees_paid_fen)}; {c.settlements} settlements"
         )
     for pair, f in r.interchange.items():
