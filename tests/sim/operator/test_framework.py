@@ -169,3 +169,38 @@ def test_cardtwin_rollout_five_stage_framework_reports_stages_float_and_stress()
     )  # fmt: skip
     assert bad.returncode == 1 and bad.stderr.strip().startswith("cardtwin: error: --set float.yield_bp")
     assert "Traceback" not in bad.stderr
+
+
+def test_every_framework_figure_cites_a_seed_or_says_assumption() -> None:
+    for line in FW.read_text("utf-8").splitlines():
+        stripped = line.strip()
+        key = stripped.split("=")[0].strip()
+        if (
+            "=" not in stripped
+            or stripped.startswith("#")
+            or key in {"name", "title", "seed", "source", "kind", "key"}
+        ):
+            continue
+        if key in {"low", "high", "stage", "month", "plan_input", "kpi"}:
+            continue  # a target's or range's fields: its `source` line cites it
+        assert "#" in stripped, line
+        assert any(tag in stripped for tag in ("[FW]", "[HZ]", "[PLAN]", "[CMP]", "ASSUMPTION")), line
+    s = load_framework(FW)
+    assert all(t.source for t in s.targets) and all(r.source for r in s.ranges)
+
+
+def test_rollout_list_names_the_framework_among_the_plans() -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    listed = subprocess.run(
+        [sys.executable, "-m", "sim", "rollout", "--list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert (
+        listed.returncode == 0
+        and "five-stage-framework" in listed.stdout
+        and "hangzhou-2004-2009" in listed.stdout
+    )
