@@ -23,7 +23,7 @@ from scenarios.rollout_schema import RolloutScenario
 from scenarios.schema import ScenarioError
 from sim.cli.scenario_arg import resolve
 from sim.cli.sweep import workers_option
-from sim.operator import build_report
+from sim.operator import build_report, write_report
 from sim.operator import lines as framework_lines
 from sim.rollout import RolloutResult, run_rollout, summary_lines, write_compare, write_rollout
 from sim.sweep import LOCAL_WORKERS_DEFAULT, RunRow, run_replications, with_p_met
@@ -134,8 +134,10 @@ def rollout(
         return
     framework = framework_path(scenario)
     if framework is not None:  # kind = "five-stage": the operator's engine (sim/operator)
-        fw = build_report(apply_sets(load_framework(framework), parse_sets(sets)), replications or None)
+        changes = parse_sets(sets) | ({} if seed is None else {"framework.seed": seed})
+        fw = build_report(apply_sets(load_framework(framework), changes), replications or None)
         click.echo("\n".join(framework_lines(fw)))
+        click.echo(f"report {write_report(fw, out or Path('results') / f'framework-{fw.scenario.name}')}")
         return
     path = resolve(scenario, ("rollout",))
     s = load_rollout(path, parse_sets(sets))

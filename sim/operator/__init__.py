@@ -6,7 +6,7 @@ report (`report`).
 
 from sim.operator.engine import STAGES, FrameworkRun, run_framework
 from sim.operator.policy import FloatPolicy, Stress, StressVerdict, reserve_fen, stress_test
-from sim.operator.report import FrameworkReport, build_report, lines
+from sim.operator.report import FrameworkReport, build_report, lines, write_report
 
 __all__ = [
     "STAGES",
@@ -20,4 +20,5 @@ __all__ = [
     "reserve_fen",
     "run_framework",
     "stress_test",
+    "write_report",
 ]

@@ -4,13 +4,16 @@ and the targets judged (plan inputs apart from predictions)."""
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from scenarios.framework_schema import MONEY_MAX, FrameworkScenario, Target
 from sim.operator.engine import STAGES, FrameworkRun, policy_of, run_framework, stress_of
 from sim.operator.judge import Judged, StageSpread, judge, replicate, stage_spreads, wilson
 from sim.operator.policy import StressVerdict, breach_share, stress_test
+from sim.staged import staged_folder
 
 BREACH_DRAWS = 20_000
 
@@ -204,3 +207,48 @@ def lines(r: FrameworkReport) -> list[str]:
     s = r.scenario
     head = [f"five-stage framework {s.name}: {s.title} ({s.source})"]
     return head + _stage_lines(r) + _year_lines(r) + _float_lines(r) + _target_lines(r)
+
+
+def write_report(r: FrameworkReport, folder: Path) -> Path:
+    """`report.txt` (the lines), `years.csv` (fen) and `stages.csv`, in a folder that appears whole."""
+    with staged_folder(folder) as work:
+        (work / "report.txt").write_text("\n".join(lines(r)) + "\n", encoding="utf-8")
+        streams = list(r.years[0].revenue_fen)
+        with (work / "years.csv").open("w", newline="", encoding="utf-8") as handle:
+            out = csv.writer(handle)
+            out.writerow(
+                [
+                    "year",
+                    "stage",
+                    "cardholders",
+                    "float_fen",
+                    "reserve_fen",
+                    "invested_fen",
+                    *[f"{k.replace(' ', '_')}_fen" for k in streams],
+                    "cost_fen",
+                    "capex_fen",
+                ]
+            )
+            for y in r.years:
+                out.writerow(
+                    [
+                        y.year,
+                        y.stage,
+                        y.cardholders,
+                        y.float_fen,
+                        y.reserve_fen,
+                        y.invested_fen,
+                        *[y.revenue_fen[k] for k in streams],
+                        y.cost_fen,
+                        y.capex_fen,
+                    ]
+                )
+        with (work / "stages.csv").open("w", newline="", encoding="utf-8") as handle:
+            out = csv.writer(handle)
+            out.writerow(["stage", "name", "start_month"])
+            for stage, name in STAGES.items():
+                start = r.run.stage_start.get(stage)
+                out.writerow(
+                    [stage, name, "" if start is None else month_label(r.scenario.start_month, start)]
+                )
+    return folder / "report.txt"

@@ -148,11 +148,11 @@ def test_bad_framework_files_are_refused_in_one_line(
         apply_sets(load_framework(FW), {"float.yield_bp": -5})
 
 
-def test_cardtwin_rollout_five_stage_framework_reports_stages_float_and_stress() -> None:
+def test_cardtwin_rollout_five_stage_framework_reports_stages_float_and_stress(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run(
         [sys.executable, "-m", "sim", "rollout", "five-stage-framework", "--replications", "10",
-         "--set", "stages.float_threshold_fen=6000000000"],
+         "--set", "stages.float_threshold_fen=6000000000", "--out", str(tmp_path / "fw")],
         capture_output=True, text=True, timeout=300, check=False, env=env,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
