@@ -211,3 +211,15 @@ def test_a_receive_interrupted_mid_file_leaves_nothing_and_goes_again(
     assert a.ledger.balance(f"payable:{ix_participant(B, 'bus-b')}") == 0
     inbox.receive(raw, "ix-1", DAY)
     assert a.ledger.balance(f"payable:{ix_participant(B, 'bus-b')}") == -gross
+
+
+def test_a_key_ring_refuses_no_issuer_or_one_twice() -> None:
+    from model.security import KeyStoreError
+
+    with pytest.raises(KeyStoreError, match="key ring: 0 issuers"):
+        IssuerKeyRing([])
+    store = IssuerKeyStore(KEYS_A, PSAM_USES)
+    with pytest.raises(KeyStoreError, match="issuer 3301000000000001 given twice"):
+        IssuerKeyRing([store, IssuerKeyStore(KEYS_A, PSAM_USES)])
+    ring = IssuerKeyRing([store, IssuerKeyStore(KEYS_B, PSAM_USES)])
+    assert ring.issuer_ids == (A_ISSUER, B_ISSUER) and ring.home is store and ring.store(bytes(8)) is None

@@ -180,3 +180,38 @@ def test_the_shipped_region_cites_a_source_or_an_assumption_on_every_figure() ->
             assert "#" in stripped and any(
                 tag in stripped for tag in ("[HZ]", "[CMP]", "[EXT]", "ASSUMPTION", "README")
             ), line
+
+
+def test_an_interoperable_psam_holds_only_the_other_issuers_purchase_and_maintenance_masters(
+    tmp_path: Path,
+) -> None:
+    from devices.psam import Psam
+    from model.security import KeyUsage
+    from tests.test_security import _reachable
+
+    s = _small()
+    cities = build_region(s, tmp_path)
+    try:
+        for city, other in (cities, cities[::-1]):
+            mine = set(city.keys.masters.values())
+            theirs = city_keys = other.keys.masters
+            allowed = {v for (u, _, _), v in theirs.items() if u in (KeyUsage.PURCHASE, KeyUsage.MAINTENANCE)}
+            for bus in city.buses:
+                chip = bus.interop.psam.chip  # type: ignore[attr-defined]
+                assert isinstance(chip, Psam)
+                held = {
+                    o
+                    for _, o in _reachable(chip)
+                    if isinstance(o, bytes) and o in mine | set(city_keys.values())
+                }
+                assert held and held <= allowed  # no home key, no load or TAC master of anyone
+                home = bus.home.psam.chip  # type: ignore[attr-defined]
+                held_home = {
+                    o
+                    for _, o in _reachable(home)
+                    if isinstance(o, bytes) and o in mine | set(theirs.values())
+                }
+                assert held_home and held_home.isdisjoint(set(theirs.values()))
+    finally:
+        for city in cities:
+            city.office.close()
