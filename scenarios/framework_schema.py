@@ -166,7 +166,14 @@ def apply_sets(s: FrameworkScenario, sets: dict[str, object]) -> FrameworkScenar
             raise ScenarioError(f"--set {key}: not a framework value (e.g. adoption.imitation_q)")
         kind, low, high = FIELDS[section][name]
         changes[key] = _value(f"--set {key}", name, value, kind, low, high)
-    return s.with_values(changes)
+    out = s.with_values(changes)
+    months = out.i("framework.months")
+    late = [n for n, t in enumerate(s.targets, 1) if t.month >= months]
+    if late:
+        raise ScenarioError(
+            f"--set framework.months={months}: [[target]] #{late[0]} falls after the run's end"
+        )
+    return out
 
 
 def _value(where: str, key: str, value: Any, kind: type, low: float, high: float) -> float:
