@@ -146,8 +146,6 @@ def test_bad_framework_files_are_refused_in_one_line(
         apply_sets(load_framework(FW), {"float.yield": 3})
     with pytest.raises(ScenarioError, match=r"--set framework\.months=24: \[\[target\]\] #2 falls after"):
         apply_sets(load_framework(FW), {"framework.months": 24})
-    with pytest.raises(ScenarioError, match=r"--set framework\.months=24: \[\[target\]\] #2 falls after"):
-        apply_sets(load_framework(FW), {"framework.months": 24})
     with pytest.raises(ScenarioError, match=r"--set float\.yield_bp: yield_bp: -5 out of range"):
         apply_sets(load_framework(FW), {"float.yield_bp": -5})
 
