@@ -9,11 +9,15 @@ Commands (DECIDE where the sources leave it open):
 - READ BINARY SFI 16 (`00 B0 96 00 06`): the terminal ID, readable before any selection.
 - SELECT the purchase application by FID 1001 (`00 A4 00 00 02 1001`); the rest need it.
 - INIT SAM FOR PURCHASE `80 70 00 00 24`: the "second factor" must equal the issuer ID (we
-  diversify once, see model.security.crypto.diversify), else 6A80.
+  diversify once, see model.security.crypto.diversify), else 6A80. A PSAM given an
+  `IssuerKeyRing` (an interoperable PSAM) selects the issuer's store by that factor, then the
+  key by key index: any issuer it holds keys of, 6A80 for any other.
 - CREDIT SAM FOR PURCHASE `80 72 00 00 04`: verifies MAC2 of the last INIT SAM; 9000 or 9302.
 - CIPHER DATA `80 FA 05 00 13`: key index(1) | algorithm(1) | ASN(8) | challenge(4) |
   command header(5) -> the MAC of an APPLICATION BLOCK for that card. It refuses any header but
-  APPLICATION BLOCK's, so the PSAM cannot be used as a MAC oracle for other commands.
+  APPLICATION BLOCK's, so the PSAM cannot be used as a MAC oracle for other commands. It
+  blocks the home issuer's cards only (the ring's first store): a visiting card is blocked
+  by its own issuer's hotlist at its own terminals.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from model.card import SW, command_fields, status
 from model.errors import ApduFormatError
 from model.security import (
     Algorithm,
+    IssuerKeyRing,
     KeyStore,
     KeyStoreError,
     KeyUsage,
@@ -52,12 +57,12 @@ class _Session:
 class Psam:
     """One PSAM: terminal ID, serial counter, and the key store it derives card keys from."""
 
-    def __init__(self, terminal_id: bytes, key_store: KeyStore, serial: int = 0) -> None:
+    def __init__(self, terminal_id: bytes, key_store: KeyStore | IssuerKeyRing, serial: int = 0) -> None:
         if len(terminal_id) != 6:
             raise ValueError(f"PSAM terminal ID: {len(terminal_id)} bytes, expected 6")
         self.terminal_id = terminal_id
         self.serial = serial
-        self._keys = key_store
+        self._ring = key_store if isinstance(key_store, IssuerKeyRing) else IssuerKeyRing([key_store])
         self._selected = False
         self._session: _Session | None = None
 
@@ -90,9 +95,11 @@ class Psam:
             return self._credit_sam_for_purchase(p1, p2, data, session)
         return self._cipher_data(p1, p2, data)
 
-    def _card_key(self, usage: KeyUsage, algorithm_id: int, key_index: int, asn: bytes) -> bytes | None:
+    def _card_key(
+        self, store: KeyStore, usage: KeyUsage, algorithm_id: int, key_index: int, asn: bytes
+    ) -> bytes | None:
         try:
-            return self._keys.card_key(usage, _ALGORITHMS[algorithm_id], key_index, asn)
+            return store.card_key(usage, _ALGORITHMS[algorithm_id], key_index, asn)
         except (KeyStoreError, KeyError):
             return None
 
@@ -106,9 +113,10 @@ class Psam:
         tx_type, date_time = data[10], data[11:18]
         key_index, algorithm_id = data[18], data[19]
         asn, second_factor = data[20:28], data[28:36]
-        if second_factor != self._keys.issuer_id:
+        store = self._ring.store(second_factor)
+        if store is None:
             return status(SW.WRONG_DATA)
-        dpk = self._card_key(KeyUsage.PURCHASE, algorithm_id, key_index, asn)
+        dpk = self._card_key(store, KeyUsage.PURCHASE, algorithm_id, key_index, asn)
         if dpk is None:
             return status(SW.KEY_INDEX_UNSUPPORTED)
         if self.serial >= SERIAL_MAX:
@@ -141,7 +149,7 @@ class Psam:
         challenge, header = data[10:14], data[14:19]
         if header != _BLOCK_HEADER:
             return status(SW.WRONG_DATA)
-        damk = self._card_key(KeyUsage.MAINTENANCE, algorithm_id, key_index, asn)
+        damk = self._card_key(self._ring.home, KeyUsage.MAINTENANCE, algorithm_id, key_index, asn)
         if damk is None:
             return status(SW.KEY_INDEX_UNSUPPORTED)
         return maintenance_mac(Algorithm(algorithm_id), damk, challenge, header) + _OK

@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 
+from scenarios.framework_schema import is_framework
 from scenarios.rollout_checks import check_rollout, load_city_day
 from scenarios.rollout_schema import RolloutScenario
 from scenarios.schema import ScenarioError
@@ -23,8 +24,9 @@ ROLLOUT_DIR = Path(__file__).resolve().parent / "rollout"
 
 
 def shipped() -> dict[str, Path]:
-    """The rollout scenarios shipped with CardTwin, by name (file stem)."""
-    return {p.stem: p for p in sorted(ROLLOUT_DIR.glob("*.toml"))}
+    """The rollout scenarios shipped with CardTwin, by name (file stem); the five-stage framework
+    files among them are another engine's (scenarios.framework_schema.framework_shipped)."""
+    return {p.stem: p for p in sorted(ROLLOUT_DIR.glob("*.toml")) if not is_framework(p)}
 
 
 def load_rollout(path: str | Path, overrides: Mapping[str, object] | None = None) -> RolloutScenario:

@@ -10,7 +10,7 @@ File form (TOML):
     [[participant]]
     id = "bus-hz"          # unique
     name = "Hangzhou Public Transport"
-    sector = "bus"         # bus, metro, taxi, retail, utilities, load, transfer
+    sector = "bus"         # bus, metro, taxi, retail, utilities, load, transfer, interchange
     bank = "ICBC"          # the bank the participant is settled through
 
     [[terminal]]
@@ -45,6 +45,7 @@ class Sector(Enum):
     UTILITIES = "utilities"
     LOAD = "load"  # recharge points: they collect money for the float, they are not paid
     TRANSFER = "transfer"  # the operator's balance transfers (card replacement): no money moves
+    INTERCHANGE = "interchange"  # another city's acquirer, paid visiting cards' takings (interchange)
 
 
 @dataclass(frozen=True, slots=True)

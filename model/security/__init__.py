@@ -19,6 +19,7 @@ from model.security.key_cache import CachedIssuerKeyStore
 from model.security.keys import (
     KEY_INDEX_DEFAULT,
     CardKeys,
+    IssuerKeyRing,
     IssuerKeys,
     IssuerKeyStore,
     KeyStore,
@@ -47,6 +48,7 @@ __all__ = [
     "Algorithm",
     "CachedIssuerKeyStore",
     "CardKeys",
+    "IssuerKeyRing",
     "IssuerKeyStore",
     "IssuerKeys",
     "KeyStore",

@@ -117,6 +117,34 @@ class IssuerKeyStore:
         return diversify(algorithm, self._keys.master(usage, algorithm, key_index), asn)
 
 
+ISSUERS_PER_RING_MAX = 64
+
+
+class IssuerKeyRing:
+    """Several issuers' key stores in one holder: an interoperable PSAM (互联互通) that accepts
+    visiting cards. A card's key is selected by its issuer ID (the "second factor" the terminal
+    reads from the card's public file) and then by key index inside that issuer's store; each
+    city's issuer keeps its own masters. The first store is the holder's home issuer."""
+
+    def __init__(self, stores: list[KeyStore]) -> None:
+        if not 1 <= len(stores) <= ISSUERS_PER_RING_MAX:
+            raise KeyStoreError(f"key ring: {len(stores)} issuers, allowed 1..{ISSUERS_PER_RING_MAX}")
+        self._stores: dict[bytes, KeyStore] = {}
+        for store in stores:
+            if store.issuer_id in self._stores:
+                raise KeyStoreError(f"key ring: issuer {store.issuer_id.hex()} given twice")
+            self._stores[store.issuer_id] = store
+        self.home: KeyStore = stores[0]
+
+    @property
+    def issuer_ids(self) -> tuple[bytes, ...]:
+        return tuple(self._stores)
+
+    def store(self, issuer_id: bytes) -> KeyStore | None:
+        """The store of this issuer, or None when the ring holds none of its keys."""
+        return self._stores.get(issuer_id)
+
+
 def generate_issuer_keys(
     seed: int, issuer_id: bytes, key_indices: tuple[int, ...] = (KEY_INDEX_DEFAULT,)
 ) -> IssuerKeys:

@@ -13,6 +13,7 @@ from sim.cli.demo import demo
 from sim.cli.group import main
 from sim.cli.keys import keys
 from sim.cli.plan import plan
+from sim.cli.region import region
 from sim.cli.rollout import compare, rollout
 from sim.cli.run import run
 from sim.cli.sweep import sweep
@@ -32,6 +33,7 @@ for _command in (
     dashboard,
     plan,
     sweep,
+    region,
 ):
     main.add_command(_command)
 

@@ -18,12 +18,15 @@ from typing import Any, TypeVar
 import click
 
 from scenarios.bank_schema import bank_city_for
+from scenarios.framework_schema import apply_sets, framework_path, framework_shipped, load_framework
 from scenarios.rollout_loader import load_rollout, shipped
 from scenarios.rollout_schema import RolloutScenario
 from scenarios.schema import ScenarioError
 from sim.bankcity.command import run_bank_city
 from sim.cli.scenario_arg import resolve
 from sim.cli.sweep import workers_option
+from sim.operator import build_report, write_report
+from sim.operator import lines as framework_lines
 from sim.rollout import RolloutResult, run_rollout, summary_lines, write_compare, write_rollout
 from sim.services.rollout import rollout_lines, rollout_tables, services_rollout
 from sim.sweep import LOCAL_WORKERS_DEFAULT, RunRow, run_replications, with_p_met
@@ -129,8 +132,15 @@ def rollout(
 ) -> None:
     """Run the rollout plan SCENARIO (a file or a shipped name) month by month and report it."""
     if list_ or scenario is None:
-        for name, path in shipped().items():
+        for name, path in (shipped() | framework_shipped()).items():
             click.echo(f"{name}  {path}")
+        return
+    framework = framework_path(scenario)
+    if framework is not None:  # kind = "five-stage": the operator's engine (sim/operator)
+        changes = parse_sets(sets) | ({} if seed is None else {"framework.seed": seed})
+        fw = build_report(apply_sets(load_framework(framework), changes), replications or None)
+        click.echo("\n".join(framework_lines(fw)))
+        click.echo(f"report {write_report(fw, out or Path('results') / f'framework-{fw.scenario.name}')}")
         return
     path = resolve(scenario, ("rollout",))
     city = bank_city_for(path)

@@ -46,6 +46,7 @@ from sim.verify.bank_faults import with_bank_faults
 from sim.verify.faulty_day import GroundTruth
 from sim.verify.injectors import BankOutage, FlakyPsam, PowerCut, SkewedApp
 from sim.verify.period import Period
+from sim.verify.region_faults import REGION_FAULTS, run_region_seed
 from sim.verify.report import FAULTS, SeedResult, VerifyError
 
 DAYS_MAX = 14
@@ -191,7 +192,12 @@ def run_seed(seed: int, faults: frozenset[str], days: int, sample: float, folder
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     try:
-        return with_bank_faults(Campaign(seed, faults, days, sample, db).run(), faults)
+        result = with_bank_faults(Campaign(seed, faults, days, sample, db).run(), faults)
+        if faults & REGION_FAULTS.keys():  # the interchange faults run on a two-city region day
+            injected, violations = run_region_seed(seed, faults, folder)
+            result.faults.update(injected)
+            result.violations += violations
+        return result
     finally:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from model.errors import CardTwinError
 from sim.verify.bank_names import BANK_FAULTS
+from sim.verify.region_faults import REGION_FAULTS
 
 FAULTS: dict[str, str] = {
     "card-tear": "card torn at any APDU boundary of a tap, before or after the card processed it",
@@ -36,6 +37,7 @@ FAULTS: dict[str, str] = {
     "re-encoded, records replayed under a fresh header and CRCs, a no-proof record forged for the "
     "card's next counter, an amount raised with the header totals fixed up",
     **BANK_FAULTS,
+    **REGION_FAULTS,  # between two cities' clearing houses (sim.verify.region_faults)
 }
 
 

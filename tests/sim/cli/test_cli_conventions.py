@@ -116,7 +116,7 @@ def test_usage_errors_exit_2_naming_the_option(args: list[str], message: str) ->
 
 
 _DAYS = "hangzhou-2009-weekday"
-_ROLLOUTS = "five-stage-framework, hangzhou-2004-2009, huaibei-2011-2014, one-card-plan-2005-2010"
+_ROLLOUTS = "hangzhou-2004-2009, huaibei-2011-2014, one-card-plan-2005-2010"
 _BOTH = ", ".join(sorted([_DAYS, *_ROLLOUTS.split(", ")]))
 
 
