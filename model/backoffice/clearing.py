@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
 from model.backoffice import review
@@ -106,6 +106,20 @@ class ClearingHouse(House):
         reports: list[IngestReport] = []
         for chunk in groups(files):
             reports += self._group(chunk, clearing_day)
+        return reports
+
+    def ingest_with(
+        self, files: list[File], clearing_day: date, finish: Callable[[list[IngestReport]], None]
+    ) -> list[IngestReport]:
+        """The files and the caller's own rows in ONE transaction: `finish` runs inside it with
+        the files' reports (e.g. an interchange file's acknowledgement, which must be written
+        with the records it acknowledges, or neither). All or nothing: a file refused in one
+        line, an identity clash or a crash rolls back every file and the caller's rows."""
+        with self.staged(durable=False):
+            reports, refused = self._stage_files(files, clearing_day)
+            if refused is not None:
+                raise refused
+            finish(reports)
         return reports
 
     def _group(self, chunk: list[File], clearing_day: date, retry: bool = True) -> list[IngestReport]:

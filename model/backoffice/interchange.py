@@ -40,7 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from model.backoffice.clearing import ClearingHouse
+from model.backoffice.clearing import ClearingHouse, File
 from model.backoffice.fees import FeeSchedule
 from model.backoffice.interchange_wire import (
     FILE_BATCHES_MAX,
@@ -60,7 +60,7 @@ from model.backoffice.interchange_wire import (
 from model.backoffice.ledger import Ledger
 from model.backoffice.registry import Participant, Registry, Sector, TerminalEntry
 from model.backoffice.settlement import SettlementReport
-from model.backoffice.terms import day_int
+from model.backoffice.terms import IngestReport, day_int
 from model.records import RECORD_SIZE, WireRecord, decode_record, parse_batch, write_batch
 from model.timefmt import decode_datetime
 
@@ -336,15 +336,19 @@ class Inbox:
                 )
             return bytes(row[1])
         self._register(f, name)
-        with self.house.group():
-            reports = [
-                self.house.ingest_file(b, f"{name}#{n}", clearing_day) for n, (_, b) in enumerate(f.batches)
-            ]
+        acks: list[bytes] = []
+
+        def acknowledge(reports: list[IngestReport]) -> None:
             ack = encode_ack(Ack(
                 self.city, f.from_city, f.seq, digest(raw), sum(r.posted for r in reports),
                 sum(len(r.quarantined) for r in reports), sum(r.posted_purchase_fen for r in reports),
             ))  # fmt: skip
             self.db.execute("INSERT INTO ix_in VALUES (?, ?, ?, ?)", (f.from_city, f.seq, digest(raw), ack))
+            acks.append(ack)
+
+        batches: list[File] = [(f"{name}#{n}", b) for n, (_, b) in enumerate(f.batches)]
+        self.house.ingest_with(batches, clearing_day, acknowledge)
+        ack = acks[0]
         return ack
 
     def _register(self, f: InterchangeFile, name: str) -> None:

@@ -197,13 +197,15 @@ def test_a_receive_interrupted_mid_file_leaves_nothing_and_goes_again(
     outbox, inbox, gross, _ = _visiting_day(a, b)
     raw = outbox.close_file(A, DAY)
     assert raw is not None
-    real = a.clearing.ingest_file
+    import model.backoffice.clearing as clearing_module
+
+    real = clearing_module.ingest_batch
 
     def crash(*args: object, **kwargs: object) -> object:
         real(*args, **kwargs)  # type: ignore[arg-type]
-        raise sqlite3.OperationalError("interrupted")
+        raise sqlite3.OperationalError("interrupted")  # after the first batch of the file is staged
 
-    monkeypatch.setattr(a.clearing, "ingest_file", crash)
+    monkeypatch.setattr(clearing_module, "ingest_batch", crash)
     with pytest.raises(sqlite3.OperationalError):
         inbox.receive(raw, "ix-1", DAY)
     monkeypatch.undo()
