@@ -171,8 +171,8 @@ def summary_lines(r: RolloutResult) -> list[str]:
         verdict = "within budget" if spent <= r.budget_fen else "OVER budget"
         out.append(
             f"investment to {r.budget_month}: {money_text(spent)} vs budget {money_text(r.budget_fen)}: "
-            f"{verdict} by {money_text(abs(r.budget_fen - spent))} (plan input: the milestones times "
-            "the scenario's unit costs)"
+            f"{verdict} by {money_text(abs(r.budget_fen - spent))} (prediction: what the crews installed "
+            "times the scenario's market unit costs, ASSUMPTION)"
         )
     return out
 
