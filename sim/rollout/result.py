@@ -106,6 +106,9 @@ class MonthRow:
     applied: int = 0  # cumulative applications for a card (>= cardholders)
     backlog: int = 0  # applications waiting at the service windows at month end
     backlog_wait_days: float = 0.0  # working days a new application waits for its card
+    acceptance_share: float = 1.0  # terminals in place / the city's fleet: what adoption responds to
+    recharge_points_limited_by: str = "plan"  # what held them back this month: plan, crews, capital
+    terminals_limited_by: str = "plan"
 
 
 # The month's single-valued figures, in field order: one table column each (the dictionaries

@@ -86,6 +86,10 @@ CITED: dict[str, dict[str, tuple[tuple[str, ...], Figure]]] = {
         "finance.platform_months": ((ROW_2005, "Investment to 2007"), lambda n: (n[4] - n[0] + 1) * 12),
         "finance.acquirer_terminal_share": (("all raised by the operator",), lambda n: 0.0),
         "finance.budget_fen": (("Investment to 2007: 500M CNY",), nth(1, FEN_PER_CNY)),
+        "finance.capital_fen_per_year": (
+            ("400M for outlets and terminals",),
+            lambda n: round(n[0] * FEN_PER_CNY / 3),
+        ),
         "phase[3].eligible_persons": ((ROW_2010,), nth(CARDS_HIGH)),
         "milestone[0].recharge_points": ((ROW_2005,), nth(2)),
         "milestone[0].terminals": ((ROW_2005,), nth(3)),

@@ -76,7 +76,9 @@ def test_deployment_factors_scale_the_milestones() -> None:
     assert all(b.recharge_points - a.recharge_points <= 40 for a, b in itertools.pairwise(more))
     assert more[-1].recharge_points == 2_625
     assert more[-1].service_windows == 60 and more[-1].terminals == base[-1].terminals
-    assert more[23].cardholders < base[23].cardholders  # half the windows issue fewer cards
+    few = plan_months(load_rollout("one-card-plan-2005-2010", {"deployment.service_windows_factor": 0.1}))
+    assert few[23].limited_by == "windows"
+    assert few[23].cardholders < base[23].cardholders  # a tenth of the windows issue fewer cards
 
 
 def test_a_month_maps_sectors_and_counts_onto_the_day() -> None:
