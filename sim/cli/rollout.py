@@ -139,17 +139,38 @@ def rollout(
         f"seed {seed if seed is not None else s.rollout.seed}, sample {sample_used}"
     )
     started = time.perf_counter()
-    result = _run(s, seed, sample, s.name)
-    if replications:
-        result = _replicate(result, str(path), sets, replications, sample, dask, workers)
+    result = _result_of(s, path, seed, sample, sets, (replications, dask, workers))
     folder = out or Path("results") / f"rollout-{s.name}-seed{result.seed}"
     report = write_rollout(result, folder)
+    _render(result)
+    click.echo(f"wall {time.perf_counter() - started:.1f} s (rollout {result.wall_s:.1f} s); report {report}")
+
+
+def _result_of(
+    s: RolloutScenario,
+    path: Path,
+    seed: int | None,
+    sample: float | None,
+    sets: tuple[str, ...],
+    replicate: tuple[int, str, int],
+) -> RolloutResult:
+    """The rollout of a loaded scenario, with P(met) when `replicate` = (N > 0, dask, workers).
+    The one place a kind of rollout is dispatched to its engine."""
+    result = _run(s, seed, sample, s.name)
+    n, dask, workers = replicate
+    if n:
+        result = _replicate(result, str(path), sets, n, sample, dask, workers)
+    return result
+
+
+def _render(result: RolloutResult) -> None:
+    """Where a rollout result is printed: every target (plan input or prediction, its 90%
+    interval and P(met) when replicated, why), money, then calibration and sensitivity."""
     for line in summary_lines(result):
         click.echo(line)
     for line in result.notes:
         if line.startswith(("calibration", "replications:", "sensitivity", "  ")):
             click.echo(line)
-    click.echo(f"wall {time.perf_counter() - started:.1f} s (rollout {result.wall_s:.1f} s); report {report}")
 
 
 @click.command("compare")

@@ -31,7 +31,10 @@ FOLDER_FILES = {
     "network.png",
     "volume.png",
     "cash.png",
-    *(f"{t}.csv" for t in ("rollout", "months", "phases", "years", "targets", "sites", "flows", "notes")),
+    *(
+        f"{t}.csv"
+        for t in ("rollout", "months", "phases", "years", "targets", "verdicts", "sites", "flows", "notes")
+    ),
 }
 
 

@@ -74,9 +74,14 @@ def test_p_met_counts_replications_inside_the_range_and_leaves_plan_inputs() -> 
     out = with_p_met(r, reps)
     assert [c.p_met for c in out.targets] == [None, None, 0.3, None]
     assert (out.targets[2].p_met_low, out.targets[2].p_met_high) == pytest.approx(wilson(3, 10))
-    assert [dataclasses.replace(c, p_met=None, p_met_low=None, p_met_high=None) for c in out.targets] == list(
-        r.targets
+    reset = {"p_met": None, "p_met_low": None, "p_met_high": None, "predicted_median": None}
+    reset |= {"predicted_low": None, "predicted_high": None, "replications": 0}
+    assert [dataclasses.replace(c, **reset) for c in out.targets] == list(r.targets)
+    c = out.targets[2]
+    assert (c.predicted_low, c.predicted_median, c.predicted_high) == pytest.approx(
+        (2_000_001.45, 2_000_005.5, 2_000_009.55)  # numpy's linear quantiles of 2,000,001..2,000,010
     )
+    assert c.replications == 10 and out.targets[0].predicted_low is None  # a plan input has none
     spread = "sensitivity of cardholders by 2009-02: median figure 2,000,006, 95% of replications in "
     assert f"{spread}2,000,001..2,000,010; missed 70%, met 30%, above range 0%" in out.notes
     row = "  adoption.imitation_q: rank correlation +0.90; P(met) 0% in the lower half of its range, "
