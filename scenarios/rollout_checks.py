@@ -9,6 +9,7 @@ scenario and validated by the day loader, so a rollout cannot build a day the tw
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from scenarios.toml_source import KeyPath, Located, shown_path
 
 MONTHS_MAX = 240  # twenty years: longer than any plan in the seeds
 SHARE_SUM_TOLERANCE = 1e-9
+_DAY_KEY = re.compile(r"^[^:]+: ([a-z_]+)\.([a-z_0-9]+):")  # "default.toml: city.taxis: -1 out of range"
 
 
 def _fail(located: Located, path: KeyPath, name: str, message: str) -> None:
@@ -211,4 +213,7 @@ def load_city_day(s: RolloutScenario, located: Located) -> Scenario:
     try:
         return parse_doc(_merge(doc, s.day), shown_path(day_path))
     except ScenarioError as exc:
-        raise ScenarioError(f"{located.at(('day',))}: day: {exc}") from None
+        # Name the [day] key (a file line or an override) when the day loader's message names one.
+        key = _DAY_KEY.match(str(exc))
+        path: KeyPath = ("day", key.group(1), key.group(2)) if key else ("day",)
+        raise ScenarioError(f"{located.at(path)}: day: {exc}") from None

@@ -76,7 +76,7 @@ class RolloutRun:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Adoption:
-    """Bass diffusion: monthly demand for new cards = (p + q N/M) (M - N), capped by windows."""
+    """Applications: a generalised Bass diffusion (`sim.rollout.adoption`), issued by the windows."""
 
     innovation_p: float = param(0.01, unit="per month", doc="Bass innovation coefficient p", high=1)
     imitation_q: float = param(0.08, unit="per month", doc="Bass imitation coefficient q", high=1)
@@ -85,6 +85,21 @@ class Adoption:
         150, unit="cards per window per working day", doc="issuance capacity of one service window"
     )
     working_days_per_month: int = param(22, unit="days", doc="days service windows open in a month", high=31)
+    acceptance_weight: float = param(
+        0.0,
+        unit="share",
+        doc="how much of the application hazard needs acceptance (terminals / the city's fleet); 0: Bass",
+        high=1,
+    )
+    publicity_p_per_cny_per_person: float = param(
+        0.0,
+        unit="per month per CNY per eligible person",
+        doc="innovation added by the publicity stock ([[spend]] whose `what` starts with publicity)",
+        high=10,
+    )
+    publicity_kept_per_month: float = param(
+        0.7, unit="share", doc="share of the publicity stock still working a month later", high=1
+    )
     source: str = param("", unit="", doc="why these values", low=None)
 
 
@@ -150,6 +165,12 @@ class Finance:
         0.0, unit="share", doc="share of fees on acquirer terminals paid to the acquirer", high=1
     )
     budget_fen: int = param(0, unit="fen", doc="investment the plan budgets up to budget_month (0: none)")
+    capital_fen_per_year: int = param(
+        0,
+        unit="fen per calendar year",
+        doc="operator's capital for new recharge points and its own terminals (0: no limit; acquirer-funded "
+        "terminals are outside it)",
+    )
     budget_month: str = param(
         "", unit="YYYY-MM", doc="month by which budget_fen is to be spent (with budget_fen)", low=None
     )

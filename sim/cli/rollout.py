@@ -157,21 +157,43 @@ def rollout(
         f"seed {seed if seed is not None else s.rollout.seed}, sample {sample_used}"
     )
     started = time.perf_counter()
-    result = _run(s, seed, sample, s.name)
-    if replications:
-        result = _replicate(result, str(path), sets, replications, sample, dask, workers)
+    result = _result_of(s, path, seed, sample, sets, (replications, dask, workers))
     folder = out or Path("results") / f"rollout-{s.name}-seed{result.seed}"
     services = s.day_scenario.services
     outputs = services_rollout(services, result.months, result.seed) if services is not None else None
     report = write_rollout(result, folder, rollout_tables(outputs) if outputs is not None else None)
+    _render(result, rollout_lines(outputs) if outputs is not None else [])
+    click.echo(f"wall {time.perf_counter() - started:.1f} s (rollout {result.wall_s:.1f} s); report {report}")
+
+
+def _result_of(
+    s: RolloutScenario,
+    path: Path,
+    seed: int | None,
+    sample: float | None,
+    sets: tuple[str, ...],
+    replicate: tuple[int, str, int],
+) -> RolloutResult:
+    """The rollout of a loaded scenario, with P(met) when `replicate` = (N > 0, dask, workers).
+    The one place a kind of rollout is dispatched to its engine."""
+    result = _run(s, seed, sample, s.name)
+    n, dask, workers = replicate
+    if n:
+        result = _replicate(result, str(path), sets, n, sample, dask, workers)
+    return result
+
+
+def _render(result: RolloutResult, sector_lines: list[str]) -> None:
+    """Where a rollout result is printed: every target (plan input or prediction, its 90%
+    interval and P(met) when replicated, why), money, the sectors' own outputs (`sector_lines`,
+    e.g. the services', sim.services.rollout), then calibration and sensitivity."""
     for line in summary_lines(result):
         click.echo(line)
-    for line in rollout_lines(outputs) if outputs is not None else []:
+    for line in sector_lines:
         click.echo(line)
     for line in result.notes:
         if line.startswith(("calibration", "replications:", "sensitivity", "  ")):
             click.echo(line)
-    click.echo(f"wall {time.perf_counter() - started:.1f} s (rollout {result.wall_s:.1f} s); report {report}")
 
 
 @click.command("compare")

@@ -202,6 +202,9 @@ def _month_row(
         applied=plan.applied,
         backlog=plan.backlog,
         backlog_wait_days=plan.backlog_wait_days,
+        acceptance_share=plan.acceptance_share,
+        recharge_points_limited_by=plan.recharge_points_limited_by,
+        terminals_limited_by=plan.terminals_limited_by,
     )
     return row, gross_fees_fen
 
@@ -235,7 +238,13 @@ def _notes(s: RolloutScenario, days: dict[str, DayFigures], sample: float) -> tu
         "bracket it, else the nearest), scaled by its own cardholders and days",
         f"twin days simulated {sum(d.citizens for d in days.values())} citizens' days in all",
         "revenue = clearing fees kept by the operator (the twin's T+1 settlement) + float interest + card "
-        "sales + assumed value-added services; terminal and recharge-point counts follow the milestones",
+        "sales + assumed value-added services; terminals and recharge points follow the milestones as fast "
+        "as the installation crews and the year's capital allow (sim.rollout.install)",
+        f"applications: generalised Bass (sim.rollout.adoption): p {s.adoption.innovation_p:g}, q "
+        f"{s.adoption.imitation_q:g}, scaled by (1 - w) + w x acceptance with w "
+        f"{s.adoption.acceptance_weight:g}; publicity {s.adoption.publicity_p_per_cny_per_person:g} per CNY "
+        "per eligible person; eligibility by phase: "
+        + ", ".join(f"{p.name} {p.eligible_persons:,} from {p.start_month}" for p in s.phase),
         f"coverage_share: residents within {s.deployment.walk_m:g} m walk along the streets of a recharge "
         f"point, points placed by sim.placement ({s.deployment.placement})",
     ]

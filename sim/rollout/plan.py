@@ -1,19 +1,19 @@
 """The plan's side of a rollout month: cards issued, outlets and terminals in place, sectors on.
 
-Issuance is applications, then a production queue at the windows. Applications follow a Bass
-diffusion: of the M persons eligible in the current phase, those who have not applied (M - A)
-apply at the monthly rate p + q N/M (p: people who act on their own, q: people who follow
-those who already carry the card, N of them). The service windows make at most windows x
-cards per window per day x working days cards a month, first come first served; applications
-beyond that wait in the backlog A - N for the next month, and the backlog's wait is Little's
-law: backlog / the windows' daily output. So applied >= issued always, and a month is
-limited either by the windows (a backlog remains) or by demand. Bulk batches (a city's civil
-servants) apply and are issued at once, outside the window queue.
+Issuance is applications, then a production queue at the windows. Applications follow a
+generalised Bass diffusion (`sim.rollout.adoption`): the eligible persons of the current phase
+who have not applied apply at a hazard that grows with those who carry the card, with
+acceptance (terminals in place against the city's fleet) and with publicity. The service
+windows make at most windows x cards per window per day x working days cards a month, first
+come first served; applications beyond that wait in the backlog A - N for the next month, and
+the backlog's wait is Little's law: backlog / the windows' daily output. So applied >= issued
+always, and a month is limited either by the windows (a backlog remains) or by demand. Bulk
+batches (a city's civil servants) apply and are issued at once, outside the window queue.
 
-Recharge points, terminals and windows are planned linearly between the milestones; when the
-scenario gives installation capacities (crews per month), what is in place follows the plan
-only as fast as the crews install, so a milestone becomes a figure the plan can miss (capital
-per period is not a limit yet). All functions here are pure.
+Recharge points, terminals and windows are planned linearly between the milestones; what is in
+place follows the plan only as fast as the installation crews and the year's capital allow
+(`sim.rollout.install`), so a milestone becomes a figure the plan can miss. All functions here
+are pure.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 from scenarios.months import month_range
 from scenarios.rollout_schema import SECTORS, Milestone, RolloutScenario
+from sim.rollout.adoption import acceptance_share, applications, fleet_of, hazard, publicity_stock
+from sim.rollout.install import LIMIT_PLAN, install_month
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +47,11 @@ class MonthPlan:
     sectors: tuple[str, ...]
     recharge_points_planned: int = 0  # the milestones' count (what the crews are asked for)
     terminals_planned: int = 0
-
-
-def installed(planned: int, before: int, per_month: int, factor: float) -> int:
-    """What the crews have in place at month end: the plan's count, at most `per_month` x
-    `factor` more than the month before (0 per month: no limit). Closing is not modelled."""
-    if per_month == 0:
-        return planned
-    return min(planned, before + math.floor(per_month * factor))
+    recharge_points_limited_by: str = LIMIT_PLAN  # what held them back this month: plan, crews, capital
+    terminals_limited_by: str = LIMIT_PLAN
+    acceptance_share: float = 1.0  # terminals in place / the city's fleet (at most 1)
+    publicity_fen: float = 0.0  # the publicity stock working this month
+    capital_spent_fen: int = 0  # the operator's capital spent on points and own terminals this month
 
 
 def bass_demand(cardholders: int, eligible: int, p: float, q: float) -> int:
@@ -106,30 +105,46 @@ def terminal_kinds(s: RolloutScenario, terminals: int) -> dict[str, int]:
     }
 
 
+def _publicity_by_month(s: RolloutScenario) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for sp in s.spend:
+        if sp.what.strip().lower().startswith("publicity"):
+            out[sp.month] = out.get(sp.month, 0) + sp.amount_fen
+    return out
+
+
 def plan_months(s: RolloutScenario) -> list[MonthPlan]:
     """Every month of the span, in order."""
-    a = s.adoption
+    a, d = s.adoption, s.deployment
     batches: dict[str, int] = {}
     for b in s.batch:
         batches[b.month] = batches.get(b.month, 0) + b.cards
+    publicity = _publicity_by_month(s)
     phases = sorted(s.phase, key=lambda p: p.start_month)
+    fleet = fleet_of(s)
     out = []
     holders = applied = a.initial_cardholders
     points = terminals = 0
-    d = s.deployment
+    stock = 0.0
+    capital_left: int | None = None
     for month in month_range(s.rollout.start_month, s.rollout.end_month):
         phase = next(p for p in phases if p.start_month <= month <= p.end_month)
         points_plan, terminals_plan, windows = deployed(s.milestone, s.rollout.start_month, month)
         points_plan = round(points_plan * d.recharge_points_factor)
         terminals_plan = round(terminals_plan * d.terminals_factor)
-        f = d.install_capacity_factor
-        points = installed(points_plan, points, d.install_recharge_points_per_month, f)
-        terminals = installed(terminals_plan, terminals, d.install_terminals_per_month, f)
+        if s.finance.capital_fen_per_year and (capital_left is None or month.endswith("-01")):
+            capital_left = s.finance.capital_fen_per_year  # a new calendar year's capital
+        put = install_month(s, (points_plan, terminals_plan), (points, terminals), capital_left)
+        points, terminals = put.recharge_points, put.terminals
+        if capital_left is not None:
+            capital_left -= put.capital_spent_fen
         windows = max(1, round(windows * d.service_windows_factor))
         per_day = math.floor(windows * a.cards_per_window_per_day)
         capacity = per_day * a.working_days_per_month
         eligible = phase.eligible_persons
-        new = bass_applications(applied, holders, eligible, a.innovation_p, a.imitation_q)
+        stock = publicity_stock(stock, publicity.get(month, 0), a.publicity_kept_per_month)
+        acceptance = acceptance_share(terminals, fleet)
+        new = applications(applied, eligible, hazard(a, holders, eligible, acceptance, stock))
         bulk = min(batches.get(month, 0), max(0, eligible - applied - new))
         queue = applied + new - holders  # applications at the windows this month
         served = min(queue, capacity)
@@ -154,6 +169,11 @@ def plan_months(s: RolloutScenario) -> list[MonthPlan]:
                 sectors=phase.sectors,
                 recharge_points_planned=points_plan,
                 terminals_planned=terminals_plan,
+                recharge_points_limited_by=put.recharge_points_limited_by,
+                terminals_limited_by=put.terminals_limited_by,
+                acceptance_share=acceptance,
+                publicity_fen=stock,
+                capital_spent_fen=put.capital_spent_fen,
             )
         )
     return out

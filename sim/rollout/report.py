@@ -24,7 +24,7 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from sim.rollout.result import SOURCE_PREDICTION, RolloutResult
+from sim.rollout.result import KPI_MONEY_PER_YEAR, SOURCE_PREDICTION, RolloutResult
 from sim.rollout.tables import (
     FEN_PER_MILLION_CNY,
     Row,
@@ -157,6 +157,11 @@ def summary_lines(r: RolloutResult) -> list[str]:
     if not r.targets:
         out = ["targets: none in this scenario (a template has no promised figures)"]
     out += [f"  {target_text(c)}  [{c.target.source}]" for c in r.targets]
+    if predicted and all(c.replications == 0 for c in predicted):
+        out.append(
+            "  (one run: the predictions above carry no interval; --replications N gives each its 90% "
+            "interval and P(met))"
+        )
     invest = sum(m.investment_fen for m in r.months)
     revenue = sum(m.revenue_fen for m in r.months)
     opex = sum(m.opex_fen for m in r.months)
@@ -171,8 +176,8 @@ def summary_lines(r: RolloutResult) -> list[str]:
         verdict = "within budget" if spent <= r.budget_fen else "OVER budget"
         out.append(
             f"investment to {r.budget_month}: {money_text(spent)} vs budget {money_text(r.budget_fen)}: "
-            f"{verdict} by {money_text(abs(r.budget_fen - spent))} (plan input: the milestones times "
-            "the scenario's unit costs)"
+            f"{verdict} by {money_text(abs(r.budget_fen - spent))} (prediction: what the crews installed "
+            "times the scenario's market unit costs, ASSUMPTION)"
         )
     return out
 
@@ -191,6 +196,60 @@ def _atomic(folder: Path, fill: Callable[[Path], None]) -> Path:
     return folder / "report.html"
 
 
+def _count_or_money(kpi: str, v: float | None) -> str:
+    if v is None:
+        return ""
+    return money_text(round(v)) if kpi in KPI_MONEY_PER_YEAR else f"{round(v):,}"
+
+
+def _share(v: float | None) -> str:
+    return "" if v is None else f"{v:.0%}"
+
+
+def verdicts_html(r: RolloutResult) -> str:
+    """Per target: plan input or prediction, the figure, the prediction's 90% interval, P(met)
+    with its 95% interval, the verdict and why (the `verdicts` table, formatted)."""
+    columns = [
+        "target", "due", "range", "figure", "value", "90% interval", "median", "P(met)", "95% CI",
+        "verdict", "why",
+    ]  # fmt: skip
+    rows: list[Row] = []
+    for c in r.targets:
+        t, kpi = c.target, c.target.kpi
+        span = _count_or_money(kpi, t.low) + (
+            f"..{_count_or_money(kpi, t.high)}" if t.high is not None else "+"
+        )
+        interval = (
+            f"{_count_or_money(kpi, c.predicted_low)}..{_count_or_money(kpi, c.predicted_high)}"
+            if c.predicted_low is not None
+            else ("-" if c.source != SOURCE_PREDICTION else "one run")
+        )
+        ci = f"{_share(c.p_met_low)}..{_share(c.p_met_high)}" if c.p_met is not None else ""
+        rows.append(
+            (kpi.removesuffix("_fen"), t.due_month, span, c.source, _count_or_money(kpi, c.actual), interval,
+             _count_or_money(kpi, c.predicted_median), _share(c.p_met), ci, c.verdict, c.why)
+        )  # fmt: skip
+    return _table_html(columns, rows)
+
+
+def rollout_sections(
+    r: RolloutResult, data: dict[str, Table], extra: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    """The report's sections in page order: (heading, HTML). A new output of a rollout (a
+    sector's own figures) adds its section here, from `r` or from `data`'s tables; `extra`
+    names tables a sector added to `data` (sim.services.rollout), shown last as they are."""
+    return [
+        ("Targets: plan inputs and predictions", verdicts_html(r)),
+        ("Summary", "<pre>" + html.escape("\n".join(summary_lines(r))) + "</pre>"),
+        ("Per phase", _table_html(*data["phases"])),
+        ("Per calendar year", _table_html(*data["years"])),
+        ("Per month", _table_html(*data["months"])),
+        ("Money flows (T+1 settlement, whole rollout)", _table_html(*data["flows"])),
+        ("Notes", _table_html(*data["notes"])),
+        *((name, _table_html(*data[name])) for name in extra),
+    ]
+
+
 def write_rollout(r: RolloutResult, folder: Path, extra: dict[str, Table] | None = None) -> Path:
     """Write the results folder of one rollout; returns the report's path. `extra` tables (the
     services' outputs, `sim.services.rollout`) go into the same database, CSVs and report."""
@@ -200,16 +259,8 @@ def write_rollout(r: RolloutResult, folder: Path, extra: dict[str, Table] | None
         _write_db(tmp / "rollout.sqlite", data)
         _write_csv(tmp, data)
         figures = _figures(tmp, [(r.scenario, r)])
-        sections = [
-            ("Targets", "<pre>" + html.escape("\n".join(summary_lines(r))) + "</pre>"),
-            ("Per phase", _table_html(*data["phases"])),
-            ("Per calendar year", _table_html(*data["years"])),
-            ("Per month", _table_html(*data["months"])),
-            ("Money flows (T+1 settlement, whole rollout)", _table_html(*data["flows"])),
-            ("Notes", _table_html(*data["notes"])),
-            *((name, _table_html(*data[name])) for name in extra or {}),
-        ]
-        (tmp / "report.html").write_text(_page(f"Rollout {r.scenario}", sections, figures), "utf-8")
+        page = _page(f"Rollout {r.scenario}", rollout_sections(r, data, tuple(extra or {})), figures)
+        (tmp / "report.html").write_text(page, "utf-8")
 
     return _atomic(folder, fill)
 

@@ -54,8 +54,9 @@ SOURCE_PREDICTION = "prediction"
 
 @dataclass(frozen=True, slots=True)
 class TargetCheck:
-    """A target against the run. `p_met` and its 95% interval come from replications
-    (`cardtwin rollout --replications N`); one run leaves them None."""
+    """A target against the run. `p_met` with its 95% interval and the predicted figure's 90%
+    interval come from replications (`cardtwin rollout --replications N`); one run leaves them
+    None."""
 
     target: Target
     actual: int
@@ -67,6 +68,12 @@ class TargetCheck:
     p_met_low: float | None = None
     p_met_high: float | None = None
     why: str = ""  # a plan input: why the scenario sets the figure; a miss: what held it back
+    # The predicted figure over the replications: median and the 90% interval (5% and 95%
+    # quantiles); one run leaves them None, a plan input too (the scenario sets its figure).
+    predicted_median: float | None = None
+    predicted_low: float | None = None
+    predicted_high: float | None = None
+    replications: int = 0
 
     @property
     def gap_share(self) -> float:
@@ -106,6 +113,9 @@ class MonthRow:
     applied: int = 0  # cumulative applications for a card (>= cardholders)
     backlog: int = 0  # applications waiting at the service windows at month end
     backlog_wait_days: float = 0.0  # working days a new application waits for its card
+    acceptance_share: float = 1.0  # terminals in place / the city's fleet: what adoption responds to
+    recharge_points_limited_by: str = "plan"  # what held them back this month: plan, crews, capital
+    terminals_limited_by: str = "plan"
 
 
 # The month's single-valued figures, in field order: one table column each (the dictionaries

@@ -53,6 +53,15 @@ def p_met_text(check: TargetCheck) -> str:
     return f"P(met) {check.p_met:.0%} (95% CI {check.p_met_low or 0:.0%}..{check.p_met_high or 0:.0%})"
 
 
+def interval_text(check: TargetCheck) -> str:
+    """`90% interval 1,900,000..2,400,000 (median 2,150,000, 30 replications)`, or "" for one run."""
+    if check.predicted_low is None or check.predicted_high is None or check.predicted_median is None:
+        return ""
+    show = money_text if check.target.kpi in KPI_MONEY_PER_YEAR else (lambda v: f"{v:,}")
+    low, mid, high = (round(v) for v in (check.predicted_low, check.predicted_median, check.predicted_high))
+    return f"90% interval {show(low)}..{show(high)} (median {show(mid)}, {check.replications} replications)"
+
+
 def target_text(check: TargetCheck) -> str:
     """`cardholders by 2009-03: prediction 2,162,114 vs 2,010,000..2,050,000: above range by
     112,114 (+5.5%)`; a plan input says so and why, and never "met"."""
@@ -79,7 +88,7 @@ def target_text(check: TargetCheck) -> str:
         by = f"by {show(abs(check.gap))} ({check.gap_share:+.1%})"
     shown = verdict.upper() if verdict == "missed" else verdict
     text = f"{what}: prediction {show(check.actual)} vs {span}: {shown} {by}"
-    extra = "; ".join(x for x in (p_met_text(check), check.why) if x)
+    extra = "; ".join(x for x in (interval_text(check), p_met_text(check), check.why) if x)
     return f"{text}; {extra}" if extra else text
 
 
@@ -124,6 +133,26 @@ def targets_side_by_side(a: RolloutResult, b: RolloutResult) -> Table:
             for kpi, due in keys
         ],
     )  # fmt: skip
+
+
+VERDICT_COLUMNS = [
+    "kpi", "due_month", "target_low", "target_high", "figure", "value", "predicted_low_90",
+    "predicted_median", "predicted_high_90", "replications", "p_met", "p_met_low_95", "p_met_high_95",
+    "verdict", "why",
+]  # fmt: skip
+
+
+def verdict_rows(r: RolloutResult) -> Table:
+    """Per target: plan input or prediction, the run's figure, the prediction's 90% interval and
+    P(met) over the replications (empty for one run and for a plan input), the verdict and why."""
+    return VERDICT_COLUMNS, [
+        (
+            c.target.kpi, c.target.due_month, c.target.low, c.target.high, c.source, c.actual,
+            c.predicted_low, c.predicted_median, c.predicted_high, c.replications or None,
+            c.p_met, c.p_met_low, c.p_met_high, _verdict(c), c.why,
+        )
+        for c in r.targets
+    ]  # fmt: skip
 
 
 # Long on purpose: one literal per table, in the order the report and the CSVs show them; no
@@ -211,6 +240,7 @@ def tables(r: RolloutResult) -> dict[str, Table]:
             for c in r.targets
         ],
     )
+    out["verdicts"] = verdict_rows(r)
     out["sites"] = (["node", "kind", "count", "month"], [(s.node, s.kind, s.count, s.month) for s in r.sites])
     out["flows"] = (["payer", "payee", "amount_fen"], [(f.payer, f.payee, f.amount_fen) for f in r.flows])
     out["notes"] = (["note"], [(n,) for n in r.notes])

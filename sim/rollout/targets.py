@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from scenarios.rollout_schema import RolloutScenario, TargetPlan
+from sim.rollout.install import LIMIT_CAPITAL, LIMIT_PLAN
 from sim.rollout.plan import plan_months
 from sim.rollout.result import (
     KPI_MONEY_PER_YEAR,
@@ -23,6 +24,7 @@ from sim.rollout.result import (
     Target,
     TargetCheck,
 )
+from sim.rollout.tables import money_text
 
 VERDICT_MET = "met"
 VERDICT_MISSED = "missed"
@@ -40,10 +42,10 @@ def _crews(s: RolloutScenario, kpi: str) -> int:
 
 def plan_input_reason(s: RolloutScenario, t: TargetPlan) -> str:
     """Why target `t`'s figure is a plan input, or "" when the model predicts it."""
-    if t.kpi in KPI_MILESTONE and _crews(s, t.kpi) == 0:
+    if t.kpi in KPI_MILESTONE and _crews(s, t.kpi) == 0 and s.finance.capital_fen_per_year == 0:
         return (
-            f"{t.kpi.replace('_', ' ')} follow the plan's milestones: no installation capacity is "
-            "given, so nothing can hold them back"
+            f"{t.kpi.replace('_', ' ')} follow the plan's milestones: no installation capacity or "
+            "capital limit is given, so nothing can hold them back"
         )
     if t.kpi == "cardholders":
         batches = sum(b.cards for b in s.batch if b.month <= t.due_month)
@@ -62,18 +64,25 @@ def verdict_of(actual: int, low: int, high: int | None) -> str:
 
 
 def miss_reason(s: RolloutScenario, t: TargetPlan, actual: int) -> str:
-    """What held a missed deployment target back: the crews, or the plan's own milestones."""
+    """What held a missed deployment target back: the crews, the year's capital, or the plan's
+    own milestones (the latest month to its due month in which one of them bound)."""
     if t.kpi not in KPI_MILESTONE:
         return ""
-    plans = {p.month: p for p in plan_months(s)}
-    planned = getattr(plans[t.due_month], f"{t.kpi}_planned")
-    if planned > actual:
-        per_month = math.floor(_crews(s, t.kpi) * s.deployment.install_capacity_factor)
+    plans = [p for p in plan_months(s) if p.month <= t.due_month]
+    planned = getattr(plans[-1], f"{t.kpi}_planned")
+    if planned <= actual:
+        return f"the plan's own milestones reach only {planned:,} by {t.due_month}"
+    what = t.kpi.replace("_", " ")
+    bound = [p for p in plans if getattr(p, f"{t.kpi}_limited_by") != LIMIT_PLAN]
+    short = f"{planned - actual:,} of the plan's {planned:,} {what} by {t.due_month} are not in place"
+    if bound and getattr(bound[-1], f"{t.kpi}_limited_by") == LIMIT_CAPITAL:
+        year = bound[-1].month[:4]
         return (
-            f"installation capacity: the crews install {per_month:,} {t.kpi.replace('_', ' ')} a month, "
-            f"{planned - actual:,} of the plan's {planned:,} by {t.due_month} are not in place"
+            f"capital: the operator's {money_text(s.finance.capital_fen_per_year)} a year for outlets and "
+            f"terminals was spent in {year} (market unit costs, ASSUMPTION); {short}"
         )
-    return f"the plan's own milestones reach only {planned:,} by {t.due_month}"
+    per_month = math.floor(_crews(s, t.kpi) * s.deployment.install_capacity_factor)
+    return f"installation capacity: the crews install {per_month:,} {what} a month, {short}"
 
 
 def _actual(t: TargetPlan, rows: list[MonthRow]) -> int:

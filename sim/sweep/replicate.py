@@ -35,6 +35,7 @@ from sim.sweep.stats import CONFIDENCE
 
 REPLICATIONS_MAX = 1000
 STREAM = "assumptions"
+INTERVAL_QUANTILES = (0.05, 0.5, 0.95)  # a prediction's 90% interval and its median
 Draw = tuple[tuple[str, Value], ...]
 
 
@@ -176,7 +177,13 @@ def with_p_met(result: RolloutResult, reps: Replications) -> RolloutResult:
             continue
         met = round(sum(r.kpis[f"target.{i}.met"] for r in reps.rows))
         low, high = wilson(met, reps.n)
-        checks.append(dataclasses.replace(c, p_met=met / reps.n, p_met_low=low, p_met_high=high))
+        q05, median, q95 = quantiles(reps, i, INTERVAL_QUANTILES)
+        checks.append(
+            dataclasses.replace(
+                c, p_met=met / reps.n, p_met_low=low, p_met_high=high, predicted_median=median,
+                predicted_low=q05, predicted_high=q95, replications=reps.n,
+            )
+        )  # fmt: skip
     notes = (
         f"replications: {reps.n} (seeds {reps.seeds[0]}..{reps.seeds[-1]}), each drawing "
         + (", ".join(f"{a.key} in [{_num(a.low)}, {_num(a.high)}]" for a in reps.ranges) or "no ranges")
@@ -190,11 +197,16 @@ def _num(x: float) -> str:
     return f"{round(x):,}" if float(x).is_integer() else f"{x:g}"
 
 
+def quantiles(reps: Replications, target: int, qs: tuple[float, float, float]) -> tuple[float, float, float]:
+    """The target's figure over the replications at three quantiles."""
+    y = np.asarray([r.kpis[f"target.{target}.actual"] for r in reps.rows], dtype=np.float64)
+    q = np.quantile(y, qs)
+    return float(q[0]), float(q[1]), float(q[2])
+
+
 def spread(reps: Replications, target: int) -> tuple[float, float, float]:
     """The target's figure over the replications: 2.5%, 50% and 97.5% quantiles."""
-    y = np.asarray([r.kpis[f"target.{target}.actual"] for r in reps.rows], dtype=np.float64)
-    q = np.quantile(y, [0.025, 0.5, 0.975])
-    return float(q[0]), float(q[1]), float(q[2])
+    return quantiles(reps, target, (0.025, 0.5, 0.975))
 
 
 def tornado_lines(result: RolloutResult, reps: Replications) -> list[str]:

@@ -82,8 +82,8 @@ def test_half_the_installation_crews_miss_the_one_card_plans_deployment_targets(
     }  # fmt: skip
     assert verdicts[("recharge_points", "2006-12")].actual == 150 + 12 * 20
     assert verdicts[("terminals", "2006-12")].why == (
-        "installation capacity: the crews install 225 terminals a month, 2,300 of the plan's 6,000 by "
-        "2006-12 are not in place"
+        "installation capacity: the crews install 225 terminals a month, 2,300 of the plan's 6,000 "
+        "terminals by 2006-12 are not in place"
     )
     text = "\n".join(summary_lines(r))
     assert (

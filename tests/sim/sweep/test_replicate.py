@@ -12,6 +12,7 @@ import pytest
 from scenarios.rollout_loader import load_rollout
 from scenarios.schema import ScenarioError
 from sim.rollout import run_rollout
+from sim.rollout.plan import plan_months
 from sim.sweep.engine import RunRow, SweepError
 from sim.sweep.replicate import Replications, Sensitivity, draw, run_replications, wilson, with_p_met
 
@@ -73,9 +74,14 @@ def test_p_met_counts_replications_inside_the_range_and_leaves_plan_inputs() -> 
     out = with_p_met(r, reps)
     assert [c.p_met for c in out.targets] == [None, None, 0.3, None]
     assert (out.targets[2].p_met_low, out.targets[2].p_met_high) == pytest.approx(wilson(3, 10))
-    assert [dataclasses.replace(c, p_met=None, p_met_low=None, p_met_high=None) for c in out.targets] == list(
-        r.targets
+    reset = {"p_met": None, "p_met_low": None, "p_met_high": None, "predicted_median": None}
+    reset |= {"predicted_low": None, "predicted_high": None, "replications": 0}
+    assert [dataclasses.replace(c, **reset) for c in out.targets] == list(r.targets)
+    c = out.targets[2]
+    assert (c.predicted_low, c.predicted_median, c.predicted_high) == pytest.approx(
+        (2_000_001.45, 2_000_005.5, 2_000_009.55)  # numpy's linear quantiles of 2,000,001..2,000,010
     )
+    assert c.replications == 10 and out.targets[0].predicted_low is None  # a plan input has none
     spread = "sensitivity of cardholders by 2009-02: median figure 2,000,006, 95% of replications in "
     assert f"{spread}2,000,001..2,000,010; missed 70%, met 30%, above range 0%" in out.notes
     row = "  adoption.imitation_q: rank correlation +0.90; P(met) 0% in the lower half of its range, "
@@ -119,7 +125,9 @@ def test_cli_rollout_replications_print_p_met_tornado_and_calibration(tmp_path: 
     lines = result.output.splitlines()
     holders = next(line for line in lines if line.startswith("  cardholders by 2009-02: prediction "))
     assert "P(met) " in holders and "(95% CI " in holders
-    assert any(line.startswith("  cardholders by 2004-12: plan input 3,080 vs >= 3,000 (") for line in lines)
+    pilot = plan_months(load_rollout("hangzhou-2004-2009"))[0].cardholders  # the batch + first applicants
+    shown = f"  cardholders by 2004-12: plan input {pilot:,} vs >= 3,000 ("
+    assert any(line.startswith(shown) for line in lines)
     assert any(line.startswith("replications: 2 (seeds 1..2)") for line in lines)
     assert any(line.startswith("  adoption.cards_per_window_per_day: rank correlation ") for line in lines)
     assert "calibration (weighted least squares on the plan, scipy.optimize.least_squares):" in lines
