@@ -67,6 +67,7 @@ class ShardResult:
     uploads: list[Upload] = field(default_factory=list)
     registry: list[TerminalEntry] = field(default_factory=list)
     reader: ReaderReport | None = None  # real cards in the loop: what the reader measured
+    issued_loads: int = 0  # back-office mode: the issuance window's loads of opening balances
 
 
 @dataclass(slots=True)
@@ -132,7 +133,7 @@ def run_shard(
     points = {"kiosk": day.kiosk_points, "window": day.window_points}
     fleet = world.fleet.by_kind
     pop = world.population
-    held = pop.columns_nbytes() + sum(len(i) + 33 for i in pop.images) + 8 * len(pop.images)
+    held = pop.held_nbytes()
     return ShardResult(
         shard=shard,
         citizens=len(pop),
@@ -155,6 +156,7 @@ def run_shard(
         uploads=clearing.uploads if isinstance(clearing, BatchCollector) else [],
         registry=registry_entries(world),
         reader=reader_report,
+        issued_loads=day.issued_loads,
     )
 
 
