@@ -54,7 +54,7 @@ def bench_day(cardholders: int, sample: float, shards: int, seed: int, clearing:
         f"clearing={clearing} build_s={sum(s.build_s for s in result.shards):.1f} "
         f"day_s={sum(s.day_s for s in result.shards):.1f}",
         f"tx={tx} day_tx={taps} issuance_loads={issued} "
-        f"cpu_s_by_shard={' '.join(f'{c:.1f}' for c in shard_cpu_s)} night_cpu_s={night_cpu_s:.1f} "
+        f"cpu_s_by_shard={' '.join(f'{c:.1f}' for c in shard_cpu_s)} night_cpu_s={night_cpu_s:.2f} "
         f"day_cpu_us_per_tx={sum(shard_cpu_s) / max(1, tx) * 1e6:.0f} "
         f"added_rss_mb_by_shard={' '.join(f'{s.rss_added_bytes / 2**20:.0f}' for s in result.shards)}",
         f"full_scale_estimate cardholders={cardholders} tx={tx / sample:.0f} cpu_s={full_cpu_s:.0f} "
