@@ -25,8 +25,8 @@ issuer master keys (a handful, used for every card) keep one ECB context each, p
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from enum import IntEnum
-from typing import Any
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -66,9 +66,42 @@ def _check_key(key: bytes, sizes: tuple[int, ...], what: str) -> None:
         raise CryptoError(f"{what}: key of {len(key)} bytes, expected {' or '.join(map(str, sizes))}")
 
 
+Update = Callable[[bytes], bytes]  # a cipher context's `update`: whole blocks in, as many out
+
+
+def _public_encryptor(cipher_algorithm: TripleDES | algorithms.SM4, mode: modes.Mode) -> Update:
+    update: Update = Cipher(cipher_algorithm, mode).encryptor().update  # type: ignore[misc]  # ECB/CBC: no tag
+    return update
+
+
+def _make_encryptor() -> Callable[[TripleDES | algorithms.SM4, modes.Mode], Update]:
+    """The context factory every cipher here goes through. `Cipher(...).encryptor()` spends
+    more than half its ~8 us in Python-level checks (mode against algorithm, key size through
+    ABC isinstance calls) that this module has already made (`_check_key`, fixed modes); the
+    Rust binding it ends in makes the same OpenSSL context without them. That binding is not a
+    public API, so where it is missing the public path serves (same bytes: the tests compare)."""
+    try:
+        from cryptography.hazmat.bindings._rust import openssl as rust_openssl
+
+        create = rust_openssl.ciphers.create_encryption_ctx
+    except (ImportError, AttributeError):  # another cryptography: the public path
+        return _public_encryptor
+
+    def rust_encryptor(cipher_algorithm: TripleDES | algorithms.SM4, mode: modes.Mode) -> Update:
+        update: Update = create(cipher_algorithm, mode).update
+        return update
+
+    return rust_encryptor
+
+
+encryptor = _make_encryptor()
+
+
 def _ecb(cipher_algorithm: TripleDES | algorithms.SM4, data: bytes) -> bytes:
-    enc = Cipher(cipher_algorithm, _ECB).encryptor()
-    return enc.update(data) + enc.finalize()
+    block = cipher_algorithm.block_size // 8
+    if len(data) % block:
+        raise CryptoError(f"ECB: {len(data)} bytes is not a whole number of {block}-byte blocks")
+    return bytes(encryptor(cipher_algorithm, _ECB)(data))
 
 
 def des_ecb(key8: bytes, data: bytes) -> bytes:
@@ -122,7 +155,7 @@ class MacKey:
         else:
             _check_key(key, (8,), "DES MAC")
             cipher, self._block = TripleDES(key * 3), 8
-        self._update: Any = Cipher(cipher, _CBC_IV0[self._block]).encryptor().update
+        self._update = encryptor(cipher, _CBC_IV0[self._block])
         self._last = b""  # the context's chaining value: its last block out (none yet: zeros)
 
     def last_block(self, data: bytes, iv: bytes = b"") -> bytes:
@@ -162,9 +195,9 @@ def session_key(algorithm: Algorithm, card_key: bytes, seed: bytes) -> bytes:
     # One block, whole: the context's update gives it all (no finalize needed).
     if algorithm is Algorithm.SM4:
         _check_key(card_key, (16,), "SM4")
-        return bytes(Cipher(algorithms.SM4(card_key), _ECB).encryptor().update(pad80(seed, 16)))
+        return bytes(encryptor(algorithms.SM4(card_key), _ECB)(pad80(seed, 16)))
     _check_key(card_key, (16,), "3DES")
-    return bytes(Cipher(TripleDES(card_key + card_key[:8]), _ECB).encryptor().update(seed))
+    return bytes(encryptor(TripleDES(card_key + card_key[:8]), _ECB)(seed))
 
 
 def tac_key(algorithm: Algorithm, dtk: bytes) -> bytes:
@@ -183,9 +216,9 @@ def tac(algorithm: Algorithm, dtk: bytes, data: bytes) -> bytes:
 _masters = threading.local()  # per thread: a cipher context must not run in two threads at once
 
 
-def _master_update(algorithm: Algorithm, master_key: bytes) -> Any:
+def _master_update(algorithm: Algorithm, master_key: bytes) -> Update:
     """The ECB `update` of a master key's context, set up once (per thread) and kept."""
-    contexts: dict[tuple[Algorithm, bytes], Any] | None = getattr(_masters, "contexts", None)
+    contexts: dict[tuple[Algorithm, bytes], Update] | None = getattr(_masters, "contexts", None)
     if contexts is None:
         contexts = _masters.contexts = {}
     update = contexts.get((algorithm, master_key))
@@ -198,7 +231,7 @@ def _master_update(algorithm: Algorithm, master_key: bytes) -> Any:
         )
         if len(contexts) >= MASTER_CONTEXTS_MAX:
             contexts.clear()
-        update = contexts[(algorithm, master_key)] = Cipher(cipher, _ECB).encryptor().update
+        update = contexts[(algorithm, master_key)] = encryptor(cipher, _ECB)
     return update
 
 

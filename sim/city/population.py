@@ -1,7 +1,8 @@
 """The population: one row per simulated citizen, held as columns (numpy arrays), not objects.
 
 Each simulated citizen stands for `weight` real cardholders (the sample). A citizen's card is
-held as its compact image (about 600 bytes); the card OS is materialised only for a tap.
+held as its compact image (about 140 bytes at issue, growing by a log record a transaction, up
+to ten) in one `ImageStore`; the card OS is materialised only for a tap.
 Columns are drawn for the whole sampled population from the "population" stream and a shard
 keeps its rows (every `shards`-th citizen), so a citizen is the same person whichever way the
 run is split.
@@ -19,6 +20,7 @@ from model.card import CardType
 from model.security import IssuerKeys
 from scenarios.schema import Scenario
 from sim.city.balances import warm_balances
+from sim.city.images import ImageStore
 from sim.rng import stream
 
 ASN_PREFIX = bytes.fromhex("33012009")  # city 3301 (Hangzhou), issue series 2009
@@ -40,7 +42,7 @@ def index_of(asn: bytes) -> int:
 
 @dataclass(slots=True)
 class Population:
-    """Columns, one entry per citizen of this shard. `images` is the only per-citizen object."""
+    """Columns, one entry per citizen of this shard, and their card images (one buffer)."""
 
     index: np.ndarray  # global citizen index (the ASN's serial)
     card_type: np.ndarray  # CardType value
@@ -56,7 +58,7 @@ class Population:
     topup_amount_fen: np.ndarray
     opening_balance_fen: np.ndarray
     weight: np.ndarray  # real cardholders each simulated citizen stands for
-    images: list[bytes]
+    images: ImageStore
     last_board_s: np.ndarray  # time of the last transit boarding today (NaN: none yet)
     recharging: np.ndarray  # on the way to, or queuing at, a recharge point
 
@@ -75,6 +77,11 @@ class Population:
             for name in Population.__slots__
             if isinstance(getattr(self, name), np.ndarray)
         )
+
+    def held_nbytes(self) -> int:
+        """The bytes the population's data hold: columns and card images (not the objects'
+        overheads, which `sim.day.shards.AnonPeak` measures in the resident memory)."""
+        return self.columns_nbytes() + self.images.nbytes
 
 
 def draw_columns(scenario: Scenario, district_share: np.ndarray) -> dict[str, np.ndarray]:
@@ -146,16 +153,27 @@ def build_population(
     # Run.day's annotation names the field `date` (a str), so mypy sees Any: typed here.
     day: date = scenario.run.day
     start, expiry = date(day.year - 5, 1, 1), date(day.year + 10, 12, 31)
-    images: list[bytes] = []
-    for i, kind, balance in zip(
-        rows.tolist(), picked["card_type"].tolist(), picked["opening_balance_fen"], strict=True
-    ):
+
+    def image(i: int, kind: int, balance: int) -> bytes:
         state = factory.personalise(
             CardProfile(asn=asn_of(i), card_type=CardType(kind), start=start, expiry=expiry)
         )
         if with_balances:
-            state.ep_balance_fen = min(int(balance), state.max_balance_fen)
-        images.append(state.to_image())
+            state.ep_balance_fen = min(balance, state.max_balance_fen)
+        return state.to_image()
+
+    images = ImageStore(
+        (
+            image(i, kind, balance)
+            for i, kind, balance in zip(
+                rows.tolist(),
+                picked["card_type"].tolist(),
+                picked["opening_balance_fen"].tolist(),
+                strict=True,
+            )
+        ),
+        count=len(rows),
+    )
     picked["opening_balance_fen"] = np.minimum(picked["opening_balance_fen"], MAX_BALANCE_FEN_DEFAULT)
     weight = scenario.population.cardholders / n
     return Population(

@@ -11,7 +11,16 @@ import click
 
 from hardware_bridge.vpcd import VPCD_SLOTS
 from model.security import Algorithm
-from sim.bench import bench_apdu, bench_clearing, bench_clearing_twin, bench_day, bench_purchase, bench_sweep
+from sim.bench import (
+    SHARDS_TABLE_MAX,
+    bench_apdu,
+    bench_clearing,
+    bench_clearing_twin,
+    bench_day,
+    bench_purchase,
+    bench_shards_table,
+    bench_sweep,
+)
 from sim.cli.sweep import scenario_path, workers_option
 from sim.sweep import KINDS, LOCAL_WORKERS_DEFAULT, spec_from
 
@@ -166,9 +175,49 @@ def apdu(count: int, slot: int, purchases: int) -> None:
     help="inbox: the day only (the clearing house has its own bench); backoffice: issuance loads, "
     "then the night's clearing and settlement included in the wall time.",
 )
-def day(cardholders: int, sample: float, shards: int, seed: int, clearing: str) -> None:
-    """One city day of the default scenario at a given size: prints tx_per_s, wall_s, bytes_per_citizen."""
-    _echo(bench_day(cardholders, sample, shards, seed, clearing))
+@click.option(
+    "--shards-table",
+    default=None,
+    metavar="K,K,...",
+    help="Instead of one run: a table of CPU per transaction, one whole day per shard count "
+    "(e.g. 1,2,4,8), the shards on a Dask cluster (--dask).",
+)
+@click.option(
+    "--dask",
+    default="local",
+    show_default=True,
+    help='With --shards-table: "local" (a LocalCluster) or a scheduler tcp://HOST:PORT.',
+)
+def day(
+    cardholders: int,
+    sample: float,
+    shards: int,
+    seed: int,
+    clearing: str,
+    shards_table: str | None,
+    dask: str,
+) -> None:
+    """One city day of the default scenario at a given size: prints CPU and wall, a full-scale
+    estimate, then cpu_us_per_tx and bytes_per_citizen (measured) on the last line."""
+    if shards_table is None:
+        _echo(bench_day(cardholders, sample, shards, seed, clearing))
+        return
+    _echo(bench_shards_table(cardholders, sample, _shard_counts(shards_table), seed, clearing, dask))
+
+
+def _shard_counts(text: str) -> list[int]:
+    """`1,2,4,8` -> [1, 2, 4, 8]; each 1..SHARDS_TABLE_MAX."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r}: a comma-separated list of shard counts", param_hint="'--shards-table'"
+        ) from None
+    if not counts or any(not 1 <= k <= SHARDS_TABLE_MAX for k in counts):
+        raise click.BadParameter(
+            f"{text!r}: each shard count 1..{SHARDS_TABLE_MAX}", param_hint="'--shards-table'"
+        )
+    return counts
 
 
 @bench.command("sweep")

@@ -69,6 +69,7 @@ class ShardResult:
     registry: list[TerminalEntry] = field(default_factory=list)
     reader: ReaderReport | None = None  # real cards in the loop: what the reader measured
     services: ServicesTally | None = None  # the services' day (sim.services), with [services]
+    issued_loads: int = 0  # back-office mode: the issuance window's loads of opening balances
 
 
 @dataclass(slots=True)
@@ -147,7 +148,7 @@ def run_shard(
     points = {"kiosk": day.kiosk_points, "window": day.window_points}
     fleet = world.fleet.by_kind
     pop = world.population
-    held = pop.columns_nbytes() + sum(len(i) + 33 for i in pop.images) + 8 * len(pop.images)
+    held = pop.held_nbytes()
     return ShardResult(
         shard=shard,
         citizens=len(pop),
@@ -171,6 +172,7 @@ def run_shard(
         registry=registry_entries(world),
         reader=reader_report,
         services=services,
+        issued_loads=day.issued_loads,
     )
 
 

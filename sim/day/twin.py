@@ -69,6 +69,16 @@ def _reason(exc: CardTwinError) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__.removesuffix("Error")).lower()
 
 
+def _by_district(
+    points: list[tuple[ServicePoint, list[Terminal]]],
+) -> dict[int, list[tuple[ServicePoint, list[Terminal]]]]:
+    """The points of each district, in the points' order (a point's district: its first terminal's)."""
+    near: dict[int, list[tuple[ServicePoint, list[Terminal]]]] = {}
+    for point in points:
+        near.setdefault(point[1][0].district, []).append(point)
+    return near
+
+
 def _share(points: list[Any], shard: int, shards: int) -> list[Any]:
     mine = points[shard::shards]
     return mine or points
@@ -129,12 +139,19 @@ class CityDay:
         # shards-th one), so queues carry the same load per position as in one process.
         self.kiosk_points = _share(self.kiosk_points, world.shard, world.shards)
         self.window_points = _share(self.window_points, world.shard, world.shards)
+        # A recharge trip picks among its home district's points: listed once, not per trip.
+        self._near = {
+            window: _by_district(self.window_points if window else self.kiosk_points)
+            for window in (False, True)
+        }
+        self._day_start = world.day_start  # (a property that builds a datetime: once, not per tap)
         self.night: NightReport | None = None
         self._short = False  # the last tap failed for want of balance
         self.sent = CardTally.zeros(len(world.population))  # records uploaded, once each
         self.sent_records = 0
         self._recharge_count: dict[int, int] = {}
         self.issued_fen = 0  # yesterday's balances loaded at the issuance window
+        self.issued_loads = 0  # and the loads that carried them (real transactions, not taps)
         self._metro_exit_at: dict[int, float] = {}  # rows riding the metro -> when they tap out
         # The citizen card beyond the purse (medical, account, identity, service centre): its own
         # processes on this day's clock, when the scenario has [services] (sim.services).
@@ -171,6 +188,7 @@ class CityDay:
             record = self._tap(row, Tear.NONE, load)
             assert record is not None, f"issuance load of citizen {int(pop.index[row])} failed"
             self.issued_fen += amount
+            self.issued_loads += 1
             if len(app.journal) >= ISSUANCE_BATCH_RECORDS:
                 self._send(window, measured=False)
         self._send(window, measured=False)
@@ -255,7 +273,7 @@ class CityDay:
         return _OneTear(TearPhase.BEFORE_COMMIT if tear is Tear.BEFORE_COMMIT else TearPhase.AFTER_COMMIT)
 
     def _moment(self) -> Any:
-        return self.w.day_start + timedelta(seconds=self.env.now)
+        return self._day_start + timedelta(seconds=self.env.now)
 
     def _since_board(self, row: int) -> float | None:
         last = self.w.population.last_board_s[row]
@@ -446,8 +464,7 @@ class CityDay:
 
     def _choose_point(self, row: int, window: bool, u: float) -> tuple[ServicePoint, list[Terminal]]:
         points = self.window_points if window else self.kiosk_points
-        home = int(self.w.population.home[row])
-        near = [p for p in points if p[1][0].district == home] or points
+        near = self._near[window].get(int(self.w.population.home[row])) or points
         return near[int(u * len(near))]
 
     def _load(self, row: int, terminal: Terminal, window: bool, tear: Tear, service_s: float) -> bool:
@@ -481,7 +498,7 @@ class CityDay:
         arrived_s = self.env.now + (self.s.service.upload_delay_s if terminal.kind.online else 0.0)
         batch = Batch(tid, seq, tuple(records), arrived_s)
         if measured:
-            start = self.w.day_start
+            start = self._day_start
             self.metrics.upload(np.array([arrived_s - (r.moment - start).total_seconds() for r in records]))
         for record in records:
             self.sent.add(self.w.row_of_asn(record.asn), record)

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from sim.cli import main
@@ -45,5 +46,34 @@ def test_bench_purchase_prints_the_contract_line() -> None:
     result = CliRunner().invoke(main, ["bench", "purchase", "--count", "50"])
     assert result.exit_code == 0, result.output
     last = result.output.strip().splitlines()[-1]
-    assert re.fullmatch(r"purchases_per_s=\d+ crypto_floor_per_s=\d+ ratio=\d+\.\d\d", last)
-    assert "cipher_ops_per_purchase full_path=5 crypto_floor=5" in result.output
+    assert re.fullmatch(
+        r"purchases_per_s=\d+ crypto_floor_per_s=\d+ c_floor_per_s=(\d+|na) ratio=\d+\.\d\d", last
+    )
+    # The block operations are counted from a real purchase: PSAM diversification (2 blocks of
+    # 3DES), two session keys (1 each), MAC1 made and checked (3 DES blocks each), the TAC (3),
+    # MAC2 made and checked (1 each); five contexts set up (two session keys, two MAC keys, the
+    # TAC key), the master key's kept.
+    assert "per_purchase cipher_contexts_set_up=5 cipher_calls=8 blocks=15 single_des_ops=23" in result.output
+
+
+def test_bench_day_counts_the_issuance_loads_and_the_night_and_ends_with_cpu_and_bytes() -> None:
+    args = ["bench", "day", "--cardholders", "20000", "--sample", "0.01", "--clearing", "backoffice"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    last = lines[-1]
+    assert re.fullmatch(
+        r"cpu_s=\d+\.\d wall_s=\d+\.\d tx_per_cpu_s=\d+ cpu_us_per_tx=\d+ bytes_per_citizen=\d+", last
+    )
+    figures = dict(item.split("=", 1) for item in lines[1].split() if "=" in item)
+    tx, day_tx, issued = int(figures["tx"]), int(figures["day_tx"]), int(figures["issuance_loads"])
+    assert tx == day_tx + issued and 0 < issued <= 200  # one load per citizen with an opening balance
+    assert float(figures["night_cpu_s"]) > 0  # the clearing house's night ran and was counted
+    assert "full_scale_estimate cardholders=20000" in result.output
+
+
+@pytest.mark.parametrize("table", ["0,2", "1,x", "65"])
+def test_bench_day_refuses_a_bad_shards_table(table: str) -> None:
+    result = CliRunner().invoke(main, ["bench", "day", "--shards-table", table])
+    assert result.exit_code == 2
+    assert "'--shards-table'" in result.output

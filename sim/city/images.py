@@ -1,0 +1,110 @@
+"""Every citizen's card image in one buffer: the population's only per-citizen bytes.
+
+A list of `bytes` costs each image a 33-byte object header and an 8-byte pointer, and, worse,
+every tap replaces a card's image with a longer one (a log record more), so the old images'
+small-object pools stay allocated, half empty, under the new ones: a full-scale day ended with
+roughly old plus new images resident. Here an image is a slot in one `bytearray`, found by its
+offset; a slot is made with room for one more log record, so most taps write in place; an image
+that outgrows its slot moves to the end, and once the abandoned slots exceed a share of the
+buffer it is compacted (one pass, in row order). The bytes handed out and taken in are the
+images themselves: same bytes as a list would hold (the day's digest test compares).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+SLOT_SLACK_BYTES = 24  # one log record (23 bytes) more than the image, so a tap writes in place
+GARBAGE_SHARE_MAX = 0.125  # abandoned slot bytes, as a share of the buffer, before compacting
+IMAGE_BYTES_MAX = 0xFFFF
+
+
+class ImageStore:
+    """Card images by row: `store[row]` gives one, `store[row] = image` replaces it."""
+
+    __slots__ = ("_at", "_buf", "_cap", "_garbage", "_len")
+
+    def __init__(self, images: Iterable[bytes] = (), count: int | None = None) -> None:
+        """The images in row order; `count`, when given, is how many `images` yields (then
+        they are taken one at a time, never all held as objects at once)."""
+        listed = images if count is not None else list(images)
+        n = count if count is not None else len(listed)  # type: ignore[arg-type]  # listed: a list
+        self._at = np.zeros(n, np.int64)
+        self._len = np.zeros(n, np.uint16)
+        self._cap = np.zeros(n, np.uint16)
+        self._buf = bytearray()
+        self._garbage = 0
+        rows = 0
+        for row, image in enumerate(listed):
+            self._append(row, image)
+            rows += 1
+        if rows != n:
+            raise ValueError(f"card images: {rows} given, {n} announced")
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def __getitem__(self, row: int) -> bytes:
+        at = int(self._at[row])
+        return bytes(self._buf[at : at + int(self._len[row])])
+
+    def __setitem__(self, row: int, image: bytes) -> None:
+        size = len(image)
+        if size <= self._cap[row]:
+            at = int(self._at[row])
+            self._buf[at : at + size] = image
+            self._len[row] = size
+            return
+        old_cap = int(self._cap[row])
+        self._append(row, image)  # (raises, changing nothing, for an image too big)
+        self._garbage += old_cap
+        if self._garbage > GARBAGE_SHARE_MAX * len(self._buf):
+            self._compact()
+
+    def __iter__(self) -> Iterator[bytes]:
+        for row in range(len(self)):
+            yield self[row]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ImageStore):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: the buffer (with its slack and abandoned slots) and the slot columns."""
+        return len(self._buf) + self._at.nbytes + self._len.nbytes + self._cap.nbytes
+
+    def _append(self, row: int, image: bytes) -> None:
+        size = len(image)
+        if size > IMAGE_BYTES_MAX - SLOT_SLACK_BYTES:
+            raise ValueError(
+                f"card image of row {row}: {size} bytes, at most {IMAGE_BYTES_MAX - SLOT_SLACK_BYTES}"
+            )
+        self._at[row] = len(self._buf)
+        self._len[row] = size
+        self._cap[row] = size + SLOT_SLACK_BYTES
+        self._buf += image
+        self._buf += bytes(SLOT_SLACK_BYTES)
+
+    def _compact(self) -> None:
+        """Live slots packed down in place, in the order they lie in the buffer (each moves to
+        a lower offset or stays, so no slot overwrites one not yet moved), then the tail cut:
+        no second buffer, so compacting adds no peak of its own."""
+        buf = self._buf
+        order = np.argsort(self._at, kind="stable").tolist()
+        at_list, cap_list = self._at.tolist(), self._cap.tolist()
+        end = 0
+        for row in order:
+            at, cap = at_list[row], cap_list[row]
+            if at != end:
+                buf[end : end + cap] = buf[at : at + cap]
+                at_list[row] = end
+            end += cap
+        del buf[end:]
+        self._at[:] = at_list
+        self._garbage = 0

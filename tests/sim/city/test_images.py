@@ -1,0 +1,35 @@
+"""The card-image store: the bytes in are the bytes out, whatever grows, moves or compacts."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from sim.city.images import GARBAGE_SHARE_MAX, SLOT_SLACK_BYTES, ImageStore
+
+
+def test_images_read_back_as_written_through_growth_moves_and_compactions() -> None:
+    rng = random.Random(3)
+    reference = [rng.randbytes(rng.randint(100, 180)) for _ in range(2_000)]
+    store = ImageStore(iter(reference), count=len(reference))
+    for _ in range(20_000):
+        row = rng.randrange(len(reference))
+        # Mostly a log record more (23 bytes: in place), sometimes much more (a move), or less.
+        grow = rng.choice((23, 23, 23, 60, -10))
+        image = rng.randbytes(max(1, len(reference[row]) + grow) % 600 + 1)
+        store[row] = reference[row] = image
+    assert list(store) == reference
+    assert store == ImageStore(reference)
+    # Abandoned slots never exceed their share of the buffer (plus the one being written).
+    live = sum(len(i) + SLOT_SLACK_BYTES for i in reference)
+    assert store.nbytes - 12 * len(reference) <= live / (1 - GARBAGE_SHARE_MAX) + 700
+
+
+def test_a_short_count_or_an_oversized_image_is_refused() -> None:
+    with pytest.raises(ValueError, match="1 given, 2 announced"):
+        ImageStore(iter([b"x"]), count=2)
+    store = ImageStore([b"x"])
+    with pytest.raises(ValueError, match="card image of row 0: 70000 bytes"):
+        store[0] = bytes(70_000)
+    assert store[0] == b"x"  # nothing changed
