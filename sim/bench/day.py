@@ -1,8 +1,7 @@
 """One city day of the default scenario at a given size, and its scale-out over shards.
 
-tx counts card transactions run through the real protocol: the day's taps and loads and, with
-`--clearing backoffice`, the issuance window's loads of the opening balances the evening
-before (real loads, their CPU in the run; `day_tx` and `issuance_loads` apart). CPU is what the
+tx counts card transactions run through the real protocol: the day's taps and loads (the
+opening balances are the clearing house's opening float, not loads). CPU is what the
 run's processes spent (this one and its shard processes, `os.times`): the build, the day and,
 with `--clearing backoffice`, the night's clearing house; wall is printed beside it, but on a
 machine shared with other work only CPU is the run's own. The full-scale estimate scales the
@@ -44,8 +43,7 @@ def bench_day(cardholders: int, sample: float, shards: int, seed: int, clearing:
     result = run_day(scenario)
     wall_s, cpu_s = time.perf_counter() - start, _cpu_s() - start_cpu
     taps = result.taps()
-    issued = sum(s.issued_loads for s in result.shards)
-    tx = taps + issued
+    tx = taps
     night_cpu_s = result.night.night_cpu_s if result.night is not None else 0.0
     shard_cpu_s = [s.cpu_s for s in result.shards]
     full_cpu_s = cpu_s / sample
@@ -53,7 +51,7 @@ def bench_day(cardholders: int, sample: float, shards: int, seed: int, clearing:
         f"cardholders={cardholders} sample={sample} citizens={result.citizens} shards={shards} "
         f"clearing={clearing} build_s={sum(s.build_s for s in result.shards):.1f} "
         f"day_s={sum(s.day_s for s in result.shards):.1f}",
-        f"tx={tx} day_tx={taps} issuance_loads={issued} "
+        f"tx={tx} "
         f"cpu_s_by_shard={' '.join(f'{c:.1f}' for c in shard_cpu_s)} night_cpu_s={night_cpu_s:.2f} "
         f"day_cpu_us_per_tx={sum(shard_cpu_s) / max(1, tx) * 1e6:.0f} "
         f"added_rss_mb_by_shard={' '.join(f'{s.rss_added_bytes / 2**20:.0f}' for s in result.shards)}",
@@ -84,7 +82,7 @@ def bench_shards_table(
         start = time.perf_counter()
         result = run_day(scenario, dask=dask)
         wall_s = time.perf_counter() - start
-        tx = result.taps() + sum(s.issued_loads for s in result.shards)
+        tx = result.taps()
         shard_cpu_s = sum(s.cpu_s for s in result.shards)
         night_cpu_s = result.night.night_cpu_s if result.night is not None else 0.0
         cpu_us_per_tx = (shard_cpu_s + night_cpu_s) / max(1, tx) * 1e6

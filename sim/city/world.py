@@ -40,7 +40,6 @@ class World:
     rules: FareRules
     demand: list[Taps]
     carried_fen: np.ndarray  # opening balances no record of the day explains (the opening float)
-    issuance: Terminal | None  # None: opening balances are no longer loaded (kept for the twin's door)
 
     @property
     def day_start(self) -> datetime:
@@ -51,8 +50,8 @@ class World:
         return (index_of(asn) - self.shard) // self.shards
 
     def terminals(self) -> list[Terminal]:
-        """Every terminal that holds records: the fleet and the issuance window."""
-        return self.fleet.all() + ([self.issuance] if self.issuance is not None else [])
+        """Every terminal that holds records."""
+        return self.fleet.all()
 
     def opening_float_fen(self) -> int:
         return int(self.population.opening_balance_fen.sum())
@@ -138,7 +137,6 @@ def build_world(scenario: Scenario, shard: int = 0, shards: int = 1) -> World:
         rules=scenario.fares,
         demand=demand,
         carried_fen=carried,
-        issuance=None,
     )
 
 

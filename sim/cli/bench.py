@@ -172,8 +172,8 @@ def apdu(count: int, slot: int, purchases: int) -> None:
     type=click.Choice(["inbox", "backoffice"]),
     default="inbox",
     show_default=True,
-    help="inbox: the day only (the clearing house has its own bench); backoffice: issuance loads, "
-    "then the night's clearing and settlement included in the wall time.",
+    help="inbox: the day only (the clearing house has its own bench); backoffice: the night's "
+    "clearing and settlement included in the CPU and wall time.",
 )
 @click.option(
     "--shards-table",

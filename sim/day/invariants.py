@@ -70,19 +70,17 @@ def _compare(name: str, want: np.ndarray, got: np.ndarray, world: World) -> Chec
 
 
 def check_day(
-    world: World, sent: CardTally, sent_records: int, night: NightReport, issued_fen: int = 0
+    world: World, sent: CardTally, sent_records: int, night: NightReport
 ) -> tuple[list[Check], Closing]:
     """Every invariant, each as a named check; nothing raises here (see `enforce`).
 
     `sent` tallies the records that left the terminals, `sent_records` counts them. The records
     still held in terminals are tallied here, so a card's money is checked against both.
-    `issued_fen`: yesterday's balances loaded by real records at the issuance window (they are
-    in the records, and in the opening float).
     """
     held = _held_in_terminals(world)
     balances, offline, online = _card_columns(world)
     loads_fen = int((sent.load_fen + held.tally.load_fen).sum())
-    closing = _closing(world, balances, sent, held, loads_fen, issued_fen, sent_records)
+    closing = _closing(world, balances, sent, held, loads_fen, sent_records)
     checks = [
         *_card_checks(world, sent, held.tally, balances, offline, online),
         *_funding_checks(world, loads_fen),
@@ -191,21 +189,16 @@ def _closing(
     sent: CardTally,
     held: _Held,
     loads_fen: int,
-    issued_fen: int,
     sent_records: int,
 ) -> Closing:
     """The day's money: purchases are what the loads put on the cards less what stayed there.
-
-    Loads made at the issuance window carry yesterday's balances, already in the opening float,
-    so they are not the day's loads.
-    """
+    Yesterday's balances are the opening float (model.backoffice.opening_float), not loads."""
     opening_float_fen = int(world.population.opening_balance_fen.sum())
     net_fen = int((sent.signed_fen + held.tally.signed_fen).sum())
-    assert issued_fen in (0, opening_float_fen), "issuance loads every opening balance or none"
     return Closing(
         opening_float_fen=opening_float_fen,
         closing_float_fen=int(balances.sum()),
-        loads_fen=loads_fen - issued_fen,
+        loads_fen=loads_fen,
         purchases_fen=loads_fen - net_fen,
         funded_fen=world.funding.funded_fen,
         held_records=held.records,

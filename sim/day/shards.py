@@ -69,7 +69,6 @@ class ShardResult:
     registry: list[TerminalEntry] = field(default_factory=list)
     reader: ReaderReport | None = None  # real cards in the loop: what the reader measured
     services: ServicesTally | None = None  # the services' day (sim.services), with [services]
-    issued_loads: int = 0  # back-office mode: the issuance window's loads of opening balances
 
 
 @dataclass(slots=True)
@@ -139,7 +138,7 @@ def run_shard(
             day = CityDay(world, clearing, progress, reader)
             night = day.run()
             reader_report = reader.report() if reader is not None else None
-    checks, closing = check_day(world, day.sent, day.sent_records, night, day.issued_fen)
+    checks, closing = check_day(world, day.sent, day.sent_records, night)
     enforce(checks, f"{scenario.source}: shard {shard} of {shards}")
     services = day.services.close() if day.services is not None else None
     if services is not None:
@@ -172,7 +171,6 @@ def run_shard(
         registry=registry_entries(world),
         reader=reader_report,
         services=services,
-        issued_loads=day.issued_loads,
     )
 
 

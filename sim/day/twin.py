@@ -49,7 +49,6 @@ ONLINE_SWEEP_S = 60.0
 DEPOT_SPREAD_S = 1800.0  # buses reach the depot over half an hour
 RECHARGE_ATTEMPTS_MAX = 3
 TORN_ATTEMPTS_MAX = 4  # presentations of one card at one tap while the terminal says it was torn
-ISSUANCE_BATCH_RECORDS = 50_000
 GENERATOR_CHUNK = 10_000
 RECHARGE_RETRY_S = 1800.0  # after turning away from a queue, come back in half an hour
 _COMMIT_INS = (0x52, 0x54)  # CREDIT FOR LOAD, DEBIT FOR PURCHASE
@@ -150,8 +149,6 @@ class CityDay:
         self.sent = CardTally.zeros(len(world.population))  # records uploaded, once each
         self.sent_records = 0
         self._recharge_count: dict[int, int] = {}
-        self.issued_fen = 0  # yesterday's balances loaded at the issuance window
-        self.issued_loads = 0  # and the loads that carried them (real transactions, not taps)
         self._metro_exit_at: dict[int, float] = {}  # rows riding the metro -> when they tap out
         # The citizen card beyond the purse (medical, account, identity, service centre): its own
         # processes on this day's clock, when the scenario has [services] (sim.services).
@@ -160,8 +157,6 @@ class CityDay:
     # -- running ----------------------------------------------------------------------------
 
     def run(self) -> NightReport:
-        if self.w.issuance is not None:
-            self._issue(self.w.issuance)
         for taps in self.w.demand:
             self.env.process(self._generator(taps))
         self.env.process(self._online_uploads())
@@ -170,28 +165,6 @@ class CityDay:
         self._upload_online()
         self.night = self.clearing.close_day(self.s.run.day)
         return self.night
-
-    def _issue(self, window: Terminal) -> None:
-        """Yesterday evening: every card's opening balance loaded in cash at the issuance window,
-        through the real load protocol, and uploaded, so the clearing house knows each fen."""
-        pop = self.w.population
-        moment = self.w.day_start - timedelta(hours=4)
-        app = window.load_app
-        for row in range(len(pop)):
-            amount = int(pop.opening_balance_fen[row])
-            if amount <= 0:
-                continue
-
-            def load(card: CardChannel, amount_fen: int = amount) -> TransactionRecord:
-                return app.load(card, amount_fen, moment)
-
-            record = self._tap(row, Tear.NONE, load)
-            assert record is not None, f"issuance load of citizen {int(pop.index[row])} failed"
-            self.issued_fen += amount
-            self.issued_loads += 1
-            if len(app.journal) >= ISSUANCE_BATCH_RECORDS:
-                self._send(window, measured=False)
-        self._send(window, measured=False)
 
     def _generator(self, taps: Taps) -> Generator[simpy.Event, Any, None]:
         """A sector's demand, in time order."""

@@ -177,7 +177,6 @@ class FaultyDay(CityDay):
             # One period, many days: the records sent and batch numbers carry over.
             self.sent, self.sent_records = carry.sent, carry.sent_records
             self._sequence = carry._sequence
-            self.issued_fen = carry.issued_fen
             self._recharge_count = carry._recharge_count
         if "hotlist-delay" in truth.faults:
             self.env.process(self._hotlist_propagation())

@@ -170,7 +170,7 @@ class Period:
         self._day = day
         night = day.run()
         self.transactions += int(day.metrics.tx_count.sum())
-        checks, _closing = check_day(w, day.sent, day.sent_records, night, day.issued_fen)
+        checks, _closing = check_day(w, day.sent, day.sent_records, night)
         self._fail(d, [Check(c.name, c.ok, c.detail) for c in checks])
         self.night(d, (d + 1) * DAY_S)
 

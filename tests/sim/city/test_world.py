@@ -57,7 +57,6 @@ def test_cards_are_images_holding_the_opening_balance() -> None:
     # clearing house's opening float (model.backoffice.opening_float), never an issuance load.
     inbox = build_world(SMALL.replace(clearing="inbox"))
     office = build_world(SMALL)
-    assert office.issuance is None and inbox.issuance is None
     assert int(office.carried_fen.sum()) == office.opening_float_fen() == inbox.opening_float_fen() > 0
     pop = inbox.population
     for row in (0, len(pop) - 1):

@@ -56,7 +56,7 @@ def test_bench_purchase_prints_the_contract_line() -> None:
     assert "per_purchase cipher_contexts_set_up=5 cipher_calls=8 blocks=15 single_des_ops=23" in result.output
 
 
-def test_bench_day_counts_the_issuance_loads_and_the_night_and_ends_with_cpu_and_bytes() -> None:
+def test_bench_day_counts_the_night_and_ends_with_cpu_and_bytes() -> None:
     args = ["bench", "day", "--cardholders", "20000", "--sample", "0.01", "--clearing", "backoffice"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -66,8 +66,9 @@ def test_bench_day_counts_the_issuance_loads_and_the_night_and_ends_with_cpu_and
         r"cpu_s=\d+\.\d wall_s=\d+\.\d tx_per_cpu_s=\d+ cpu_us_per_tx=\d+ bytes_per_citizen=\d+", last
     )
     figures = dict(item.split("=", 1) for item in lines[1].split() if "=" in item)
-    tx, day_tx, issued = int(figures["tx"]), int(figures["day_tx"]), int(figures["issuance_loads"])
-    assert tx == day_tx + issued and 0 < issued <= 200  # one load per citizen with an opening balance
+    # The opening balances are the clearing house's opening float, not loads: every transaction
+    # counted is one of the day's taps or loads, and 200 citizens make a few hundred of them.
+    assert 200 <= int(figures["tx"]) <= 2_000
     assert float(figures["night_cpu_s"]) > 0  # the clearing house's night ran and was counted
     assert "full_scale_estimate cardholders=20000" in result.output
 

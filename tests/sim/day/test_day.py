@@ -59,7 +59,7 @@ def test_a_day_runs_every_sector_through_the_real_protocol() -> None:
     # Morning and evening peaks: the peak hours carry more taps than the midday hour.
     bus = day.metrics.tx_count[0]
     assert bus[8] > bus[12] and bus[17] > bus[12]
-    checks, closing = check_day(day.w, day.sent, day.sent_records, night, day.issued_fen)
+    checks, closing = check_day(day.w, day.sent, day.sent_records, night)
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
     assert closing.opening_float_fen + closing.loads_fen - closing.purchases_fen == closing.closing_float_fen
     assert closing.loads_fen > 0 and closing.purchases_fen > 0
@@ -70,7 +70,7 @@ def test_tears_are_recovered_and_money_still_adds_up() -> None:
     assert day.metrics.torn > 20
     recovered = sum(sum(t.app.recoveries.values()) for t in day.w.fleet.all())
     assert recovered == day.metrics.torn
-    checks, _ = check_day(day.w, day.sent, day.sent_records, night, day.issued_fen)
+    checks, _ = check_day(day.w, day.sent, day.sent_records, night)
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
 
 
@@ -79,7 +79,7 @@ def test_duplicate_and_late_uploads() -> None:
     assert day.metrics.duplicate_batches == day.metrics.batches > 0
     assert night.rejected_by_reason["duplicate_batch"] == night.accepted_records
     assert day.metrics.late_records > 0
-    checks, closing = check_day(day.w, day.sent, day.sent_records, night, day.issued_fen)
+    checks, closing = check_day(day.w, day.sent, day.sent_records, night)
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
     assert closing.held_records == day.metrics.late_records  # buses kept them for tomorrow
 
@@ -92,7 +92,7 @@ def test_outages_and_bank_declines_are_rejections_not_losses() -> None:
     assert day.metrics.rejected["terminal_down"] > 0
     assert day.metrics.rejected["load_declined"] > 0
     assert sum(day.w.funding.declined.values()) == day.metrics.rejected["load_declined"]
-    checks, _ = check_day(day.w, day.sent, day.sent_records, night, day.issued_fen)
+    checks, _ = check_day(day.w, day.sent, day.sent_records, night)
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
 
 
@@ -102,7 +102,7 @@ def test_a_tampered_card_stops_the_run_with_a_report() -> None:
     state = CardState.from_image(pop.images[7])
     state.ep_balance_fen += 1  # one fen appears from nowhere
     pop.images[7] = state.to_image()
-    checks, _ = check_day(day.w, day.sent, day.sent_records, night, day.issued_fen)
+    checks, _ = check_day(day.w, day.sent, day.sent_records, night)
     failed = [c for c in checks if not c.ok]
     assert [c.name for c in failed] == [
         "card balance = balance brought forward + loads - purchases (records uploaded or held)",
@@ -117,7 +117,7 @@ def test_a_lost_record_is_caught() -> None:
     day, _, night = _day(_faults(SMALL, late_upload_probability=1.0))
     bus = next(t for t in day.w.fleet.all() if len(t.app.journal))  # buses held their records
     bus.app.journal.drain()  # and lose them
-    checks, _ = check_day(day.w, day.sent, day.sent_records, night, day.issued_fen)
+    checks, _ = check_day(day.w, day.sent, day.sent_records, night)
     assert not all(c.ok for c in checks)
 
 

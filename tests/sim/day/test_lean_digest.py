@@ -1,9 +1,11 @@
 """The lean tap path is byte-identical to the reference: a fixed-seed day (two shards, the
-back-office port, so the issuance loads and every upload's batch file are in it) gives the same
-digest of every card image and every uploaded batch file as the code before the lean path.
+back-office port, so every upload's batch file is in it) gives the same digest of every card
+image and every uploaded batch file as the code before the lean path.
 
-DIGEST_BEFORE was computed on `main` at f57eb18 (before the lean path) with this very function;
-any change to a protocol byte, a record, a MAC, a TAC or a card image changes it."""
+DIGEST_BEFORE was computed with this very function on `main` at 2da91c3: the code before the lean
+path, after opening balances became an opening float (no issuance loads; the lean branch matched
+its own reference on f57eb18, with them, too). Any change to a protocol byte, a record, a MAC,
+a TAC or a card image changes it."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from sim.city.world import build_world
 from sim.day.night import BatchCollector
 from sim.day.twin import CityDay
 
-DIGEST_BEFORE = "172f08aae5a385eae9351e7cba5cbc6f939fee5b32aaa108349478b4fc6766f6"
+DIGEST_BEFORE = "7b314af9334019a8d27e90810c91dec15c9a6e95994e03620b3887c09ab33453"
 SHARDS = 2
 
 
