@@ -12,9 +12,21 @@ from sim.cli import main
 def _commands(command: click.Command, path: str) -> list[tuple[str, click.Command]]:
     found = [(path, command)]
     if isinstance(command, click.Group):
-        for name, sub in sorted(command.commands.items()):
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None, f"{path} {name}: listed but not found"
             found += _commands(sub, f"{path} {name}")
     return found
+
+
+def test_every_command_is_listed_and_loads_by_its_own_name() -> None:
+    listed = main.list_commands(click.Context(main))
+    assert {"bench", "card", "clearing", "compare", "dashboard", "demo", "hil", "keys", "plan"} <= set(listed)
+    assert {"region", "rollout", "run", "sweep", "verify"} <= set(listed)
+    assert main.get_command(click.Context(main), "no-such-command") is None
+    result = CliRunner().invoke(main, ["--help"])
+    assert all(name in result.output for name in listed)
 
 
 def test_every_command_option_and_argument_has_help() -> None:
