@@ -38,6 +38,9 @@ from model.backoffice.terms import day_int
 from model.errors import CardTwinError
 
 VISIT_FEN_MAX = 100_000_000  # CNY 1 million: beyond any single visit
+# A day's contribution to the pool is the whole city's (a full-scale Hangzhou day is ~CNY 18M),
+# so it cannot share the visit's limit; CNY 100 billion is beyond any city's yearly fund.
+CONTRIBUTION_FEN_MAX = 10_000_000_000_000
 BP_ONE = 10_000
 CLAIM_VISITS_MAX = 100_000
 ID_MAX = 40
@@ -90,9 +93,9 @@ def _check_id(text: str, what: str) -> str:
     return text
 
 
-def _check_fen(amount_fen: int, what: str) -> int:
-    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or not 0 < amount_fen <= VISIT_FEN_MAX:
-        raise MedicalError(f"{what}: {amount_fen!r} fen must be 1..{VISIT_FEN_MAX}")
+def _check_fen(amount_fen: int, what: str, fen_max: int = VISIT_FEN_MAX) -> int:
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or not 0 < amount_fen <= fen_max:
+        raise MedicalError(f"{what}: {amount_fen!r} fen must be 1..{fen_max}")
     return amount_fen
 
 
@@ -167,7 +170,7 @@ class MedicalFund:
             (f"medacct:{_check_id(c, 'citizen')}", -_check_fen(fen, f"account of {c}")) for c, fen in accounts
         ]
         if pool_fen:
-            lines.append(("medpool", -_check_fen(pool_fen, "pool contribution")))
+            lines.append(("medpool", -_check_fen(pool_fen, "pool contribution", CONTRIBUTION_FEN_MAX)))
         total = -sum(fen for _, fen in lines)
         with self.ledger.transaction():
             return self.ledger.post(day_int(day), "medical contributions", [("medfund", total), *lines])

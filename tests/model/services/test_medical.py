@@ -125,3 +125,13 @@ def test_bad_ids_and_keys_are_refused() -> None:
         f.add_institution("a:b")
     with pytest.raises(MedicalError, match="citizen"):
         f.contribute(DAY, 0, [("", 100)])
+
+
+def test_a_city_wide_pool_contribution_is_taken_and_an_absurd_one_refused(fund: MedicalFund) -> None:
+    # A full-scale day's pool contribution (~CNY 18M) is far above one visit's limit.
+    from model.services.medical import CONTRIBUTION_FEN_MAX, VISIT_FEN_MAX
+
+    fund.contribute(date(2009, 3, 1), 1_823_314_848, [])
+    assert fund.pool_fen() >= 1_823_314_848 > VISIT_FEN_MAX
+    with pytest.raises(MedicalError, match=r"pool contribution: \d+ fen must be 1\.\."):
+        fund.contribute(date(2009, 3, 1), CONTRIBUTION_FEN_MAX + 1, [])
