@@ -19,7 +19,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED_FACTS = ROOT.parent / "shared" / "reference" / "seed-facts.md"
+# The project's copy of the team's seed facts: CI runs in a fresh clone with no ../shared beside
+# it. Where ../shared is present the copy must equal it (test below), so it cannot drift.
+SEED_FACTS = ROOT / "docs" / "reference" / "seed-facts.md"
+SHARED_SEED_FACTS = ROOT.parent / "shared" / "reference" / "seed-facts.md"
 ROLLOUTS = ROOT / "scenarios" / "rollout"
 TAGS = ("[HZ]", "[PLAN]", "[CMP]", "[EXT]")
 CITED_TABLES = ("target", "batch", "observation")
@@ -246,3 +249,9 @@ def test_numbers_reads_units() -> None:
         2006, 1_500_000, 2_500_000, 600, 6000, 100_000_000, 2_000_000_000,
     ]  # fmt: skip
     assert numbers("about 55% of the fleet") == [0.55]
+
+
+def test_the_projects_copy_of_seed_facts_equals_the_shared_one_where_it_is_present() -> None:
+    assert SEED_FACTS.stat().st_size > 1_000
+    if SHARED_SEED_FACTS.exists():  # a developer's checkout; a fresh CI clone has only the copy
+        assert SEED_FACTS.read_bytes() == SHARED_SEED_FACTS.read_bytes(), "refresh docs/reference"
