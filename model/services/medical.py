@@ -41,6 +41,7 @@ VISIT_FEN_MAX = 100_000_000  # CNY 1 million: beyond any single visit
 # A day's contribution to the pool is the whole city's (a full-scale Hangzhou day is ~CNY 18M),
 # so it cannot share the visit's limit; CNY 100 billion is beyond any city's yearly fund.
 CONTRIBUTION_FEN_MAX = 10_000_000_000_000
+CONTRIBUTION_LINES_PER_POSTING = 50_000  # below the ledger's entries per posting, with room
 BP_ONE = 10_000
 CLAIM_VISITS_MAX = 100_000
 ID_MAX = 40
@@ -165,15 +166,26 @@ class MedicalFund:
         return institution_key(self._master, institution)
 
     def contribute(self, day: date, pool_fen: int, accounts: list[tuple[str, int]]) -> int:
-        """Money arrives in the fund: to the pool and to personal medical accounts."""
+        """Money arrives in the fund: to the pool and to personal medical accounts. A city's
+        accounts outnumber one posting's entries, so they go in balanced postings of at most
+        `CONTRIBUTION_LINES_PER_POSTING` lines, all in one transaction (all or none); returns
+        the first posting's id."""
         lines = [
             (f"medacct:{_check_id(c, 'citizen')}", -_check_fen(fen, f"account of {c}")) for c, fen in accounts
         ]
         if pool_fen:
-            lines.append(("medpool", -_check_fen(pool_fen, "pool contribution", CONTRIBUTION_FEN_MAX)))
-        total = -sum(fen for _, fen in lines)
+            lines.insert(0, ("medpool", -_check_fen(pool_fen, "pool contribution", CONTRIBUTION_FEN_MAX)))
+        if not lines:
+            raise MedicalError("medical contributions: no pool and no account to credit")
+        ids: list[int] = []
         with self.ledger.transaction():
-            return self.ledger.post(day_int(day), "medical contributions", [("medfund", total), *lines])
+            for start in range(0, len(lines), CONTRIBUTION_LINES_PER_POSTING):
+                part = lines[start : start + CONTRIBUTION_LINES_PER_POSTING]
+                total = -sum(fen for _, fen in part)
+                ids.append(
+                    self.ledger.post(day_int(day), "medical contributions", [("medfund", total), *part])
+                )
+        return ids[0]
 
     def medical_account_fen(self, citizen: str) -> int:
         return -self.ledger.balance(f"medacct:{_check_id(citizen, 'citizen')}")

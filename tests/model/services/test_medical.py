@@ -135,3 +135,24 @@ def test_a_city_wide_pool_contribution_is_taken_and_an_absurd_one_refused(fund: 
     assert fund.pool_fen() >= 1_823_314_848 > VISIT_FEN_MAX
     with pytest.raises(MedicalError, match=r"pool contribution: \d+ fen must be 1\.\."):
         fund.contribute(date(2009, 3, 1), CONTRIBUTION_FEN_MAX + 1, [])
+
+
+def test_a_city_of_personal_accounts_is_credited_in_several_balanced_postings_at_once(
+    fund: MedicalFund,
+) -> None:
+    from model.services.medical import CONTRIBUTION_LINES_PER_POSTING
+
+    n = 2 * CONTRIBUTION_LINES_PER_POSTING + 7  # a full-scale day credits ~700,000 accounts
+    accounts = [(f"m{i}", 100 + i % 50) for i in range(n)]
+    pool_before, fund_before = fund.pool_fen(), -fund.ledger.balance("medfund")
+    memo = "SELECT COUNT(*) FROM postings WHERE memo = 'medical contributions'"
+    postings_before = fund.ledger.db.execute(memo).fetchone()[0]
+    fund.contribute(date(2009, 3, 1), 5_000, accounts)
+    assert fund.pool_fen() == pool_before + 5_000
+    assert fund.medical_account_fen("m0") == 100
+    assert fund.medical_account_fen(f"m{n - 1}") == 100 + (n - 1) % 50
+    assert fund.ledger.db.execute(memo).fetchone()[0] == postings_before + 3
+    assert -fund.ledger.balance("medfund") == fund_before - (5_000 + sum(fen for _, fen in accounts))
+    with pytest.raises(MedicalError, match="account of m1: 0 fen"):  # one bad line: nothing posted
+        fund.contribute(date(2009, 3, 2), 5_000, [("m0", 1), ("m1", 0)])
+    assert fund.pool_fen() == pool_before + 5_000
