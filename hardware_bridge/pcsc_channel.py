@@ -151,6 +151,30 @@ class PcscContext:
                 return present, bytes(atr)
             state = event_state & ~scard.SCARD_STATE_CHANGED
 
+    def card_stays(self, reader: str, hold_s: float) -> bool:
+        """Whether a card pcscd shows in `reader` is still shown after `hold_s`.
+
+        pcscd learns of a removal only at its next presence poll (every 0.4 s for vpcd), so a
+        card taken out a moment ago still shows as present; an application that trusted that
+        would talk to a card that is gone."""
+        deadline = time.monotonic() + hold_s
+        present, _ = self.card_state(reader)
+        state = scard.SCARD_STATE_PRESENT if present else scard.SCARD_STATE_EMPTY
+        while present:
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0:
+                return True
+            hresult, states = scard.SCardGetStatusChange(self.handle, remaining_ms, [(reader, state)])
+            _check_service(hresult, f"reader {reader!r}")
+            if hresult == scard.SCARD_E_TIMEOUT:
+                return True
+            if hresult != scard.SCARD_S_SUCCESS:
+                raise PcscError(f"reader {reader!r}: status: {_message(hresult)}")
+            event_state = states[0][1]
+            present = bool(event_state & scard.SCARD_STATE_PRESENT)
+            state = event_state & ~scard.SCARD_STATE_CHANGED
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class ReaderStatus:

@@ -140,9 +140,16 @@ class Opened:
 SERVED_CARD_WAIT_S = 1.0  # > pcscd's 0.4 s poll: a card served a moment ago may not show yet
 
 
+SERVED_CARD_HOLD_S = 0.6  # > pcscd's 0.4 s poll: a card removed a moment ago still shows
+
+
 def _reader_holds_card(reader: str) -> bool:
     with PcscContext() as context:
-        return reader in context.readers() and context.card_state(reader, SERVED_CARD_WAIT_S)[0]
+        return (
+            reader in context.readers()
+            and context.card_state(reader, SERVED_CARD_WAIT_S)[0]
+            and context.card_stays(reader, SERVED_CARD_HOLD_S)
+        )
 
 
 def vpcd_reader(slot: int) -> str:

@@ -318,6 +318,20 @@ def test_cli_card_list_info_and_trace(pcscd: object, tmp_path: Path) -> None:
     assert not_hex.returncode == 1 and "APDU #1 'zz': not hex" in not_hex.stderr
 
 
+def test_a_card_removed_a_moment_ago_is_not_taken_for_a_served_one(serve: Serve, make_card: MakeCard) -> None:
+    # `card info` then `card trace` in a new process: the first card's socket is closed, but pcscd
+    # shows it present until its next poll (0.4 s); reusing that "card" failed every transmit.
+    server = serve(make_card()[0])
+    with PcscContext() as context:
+        assert context.card_state(READER_0, 3.0)[0]
+        assert context.card_stays(READER_0, 0.6)
+        server.remove()
+        started = time.monotonic()
+        assert context.card_stays(READER_0, 2.0) is False
+        assert time.monotonic() - started < 1.0
+        assert context.card_stays(READER_0, 0.6) is False  # an empty reader: at once
+
+
 def test_factory_cards_served_on_both_slots_at_once(serve: Serve, factory: CardFactory) -> None:
     cards = [CardOS(factory.personalise(CardProfile(asn=n.to_bytes(8, "big")))) for n in (5, 6)]
     for slot, card in enumerate(cards):
