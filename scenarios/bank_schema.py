@@ -71,6 +71,12 @@ class Cards:
     ec_load_fen: int = param(
         30_000, unit="fen", doc="what a cardholder loads (圈存) when below the threshold", low=1
     )
+    ec_unloads_per_holder_per_day: float = param(
+        0.0,
+        unit="per cardholder per day",
+        doc="EC unloads (圈提): the whole EC balance back to the account",
+        high=1,
+    )
     source: str = param("", unit="", doc="why these values", low=None)
 
 

@@ -116,6 +116,7 @@ def summary(r: BankRolloutResult) -> dict[str, Any]:
         "days": len(r.days), "holders_each": r.holders_simulated,
         "transactions": sum(sum(d.tx_by_channel.values()) for d in r.days),
         "ec_offline": sum(d.ec_offline for d in r.days), "loads": sum(d.loads for d in r.days),
+        "unloads": sum(d.unloads for d in r.days),
         "declined": sum(d.declined for d in r.days), "apdus": sum(d.apdus for d in r.days),
         "violations": sum(len(d.violations) for d in r.days),
     }  # fmt: skip
@@ -161,7 +162,7 @@ def summary_lines(r: BankRolloutResult) -> list[str]:
     d = s["sample_days"]
     lines.append(
         f"sample days: {d['days']}, {d['transactions']:,} payments ({d['ec_offline']:,} offline on EC), "
-        f"{d['loads']:,} EC loads, {d['declined']:,} declined, {d['apdus']:,} APDUs"
+        f"{d['loads']:,} EC loads, {d['unloads']:,} unloads, {d['declined']:,} declined, {d['apdus']:,} APDUs"
     )
     lines.append("every sample day cleared, settled T+1 with every position at zero, money conserved")
     return lines
