@@ -205,8 +205,11 @@ def compare(
 ) -> None:
     """Run rollout scenarios A and B and report them side by side (`--set` applies to both)."""
     overrides = parse_sets(sets)
-    sa = load_rollout(resolve(a, ("rollout",), "A"), overrides)
-    sb = load_rollout(resolve(b, ("rollout",), "B"), overrides)
+    pa, pb = resolve(a, ("rollout",), "A"), resolve(b, ("rollout",), "B")
+    if bank_city_for(pa) is not None or bank_city_for(pb) is not None:
+        _compare_worlds(pa, pb, overrides, seed, sample, out)
+        return
+    sa, sb = load_rollout(pa, overrides), load_rollout(pb, overrides)
     ra = _run(sa, seed, sample, sa.name)
     rb = _run(sb, seed, sample, sb.name)
     folder = out or Path("results") / f"compare-{sa.name}-vs-{sb.name}"
@@ -216,3 +219,24 @@ def compare(
         for line in summary_lines(r):
             click.echo(f"  {line}")
     click.echo(f"report {report}")
+
+
+def _compare_worlds(
+    pa: Path, pb: Path, overrides: dict[str, object], seed: int | None, sample: float | None, out: Path | None
+) -> None:
+    """A and B when one runs on the bank card world: each on its own world, its report in
+    FOLDER/A and FOLDER/B (an e-purse and a bank-card rollout share no table to put side by side)."""
+    folder = out or Path("results") / f"compare-{pa.stem}-vs-{pb.stem}"
+    for label, path in (("A", pa), ("B", pb)):
+        city = bank_city_for(path)
+        if city is not None:
+            lines, report = run_bank_city(city, overrides, seed, sample, 0, folder / label)
+            lines = lines[1:-1]  # the head and the report line are said here
+        else:
+            s = load_rollout(path, overrides)
+            r = _run(s, seed, sample, s.name)
+            report, lines = write_rollout(r, folder / label), summary_lines(r)
+        click.echo(f"{label}: {path.stem}")
+        for line in lines:
+            click.echo(f"  {line}")
+        click.echo(f"  report {report}")

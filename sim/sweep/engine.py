@@ -29,8 +29,10 @@ from typing import Any
 import numpy as np
 
 from model.errors import CardTwinError
+from scenarios.bank_schema import bank_city_for
 from scenarios.rollout_loader import load_rollout
 from scenarios.schema import Scenario, load, table_keys, with_key
+from sim.bankcity.command import load_sampled, sweep_kpis
 from sim.day import cluster, run_day, wait_summary
 from sim.rollout import run_rollout
 
@@ -165,12 +167,22 @@ def _day_scenario(t: Task) -> Scenario:
     return s.replace(**changes)
 
 
-def _rollout_scenario(t: Task) -> Any:
+def _rollout_overrides(t: Task) -> dict[str, object]:
     if t.scenario is None:
         raise SweepError("sweep --kind rollout: name a rollout scenario (scenarios/rollout/*.toml)")
     overrides: dict[str, object] = dict(t.overrides)
     if t.param is not None:
         overrides[t.param] = t.value
+    return overrides
+
+
+def _rollout_scenario(t: Task) -> Any:
+    """The plan loaded, or its bank-card city (`system = "bankcard"`, `sim.bankcity`)."""
+    overrides = _rollout_overrides(t)
+    assert t.scenario is not None
+    bank_city = bank_city_for(t.scenario)
+    if bank_city is not None:
+        return load_sampled(bank_city, overrides, t.sample)
     return load_rollout(t.scenario, overrides)
 
 
@@ -212,6 +224,10 @@ def _day_kpis(t: Task) -> dict[str, float]:
 
 
 def _rollout_kpis(t: Task) -> dict[str, float]:
+    assert t.scenario is not None
+    bank_city = bank_city_for(t.scenario)
+    if bank_city is not None:  # the plan runs on the bank card world: its own KPIs
+        return sweep_kpis(bank_city, _rollout_overrides(t), t.seed, t.sample)
     scenario = _rollout_scenario(t)
     r = run_rollout(scenario, seed=t.seed, sample=t.sample)
     last = r.months[-1]
