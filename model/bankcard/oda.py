@@ -19,9 +19,9 @@ Hashes are SHA-1 (hash algorithm indicator 01, the only one EMV 4.x defines).
 DECIDE: key sizes CA 1408, issuer 1152, ICC 1024 bits (`cryptography` makes no key under 1024
 bits; each certificate fits the key above it);
 the static data to be authenticated is SFI 1 record 1's value || AIP (the AFL marks that record,
-`9F4A` = 82); test keys are not seeded (`cryptography` draws them from the OS), so certificates
-differ between processes while every money figure stays seeded; a certificate's expiry is
-checked against the transaction date.
+`9F4A` = 82); the CA, issuer and card keys are fixed test keys (`model.bankcard.testkeys`: made
+once by `cryptography`, stored as fixture primes), so certificates and signatures are the same
+in every process and run; a certificate's expiry is checked against the transaction date.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from model.bankcard.bcd import encode_pan
+from model.bankcard.testkeys import private_numbers
 from model.errors import CardTwinError
 
 CA_BITS, ISSUER_BITS, ICC_BITS = 1408, 1152, 1024
@@ -77,10 +78,18 @@ class KeyPair:
 
     @classmethod
     def generate(cls, bits: int) -> KeyPair:
-        key = rsa.generate_private_key(public_exponent=EXPONENT, key_size=bits)
-        numbers = key.private_numbers()
-        public = PublicKey(numbers.public_numbers.n, numbers.public_numbers.e, bits // 8)
-        return cls(public, numbers)
+        """A new key from the OS's randomness (tests of a key no fixture has)."""
+        return cls.of(rsa.generate_private_key(public_exponent=EXPONENT, key_size=bits).private_numbers())
+
+    @classmethod
+    def of(cls, numbers: rsa.RSAPrivateNumbers) -> KeyPair:
+        n = numbers.public_numbers.n
+        return cls(PublicKey(n, numbers.public_numbers.e, (n.bit_length() + 7) // 8), numbers)
+
+    @classmethod
+    def fixture(cls, role: str, slot: int) -> KeyPair:
+        """The test key of `role` in `slot` (`model.bankcard.testkeys`)."""
+        return cls.of(private_numbers(role, slot))
 
     def sign(self, block: bytes) -> bytes:
         """The raw RSA private operation on a 6A .. BC block of the key's size (by the CRT)."""
@@ -172,7 +181,8 @@ class TestCa:
 
     def __init__(self, index: int = CA_INDEX_TEST) -> None:
         self.index = index
-        self.keys = KeyPair.generate(CA_BITS)
+        self.keys = KeyPair.fixture("ca", 0)
+        assert self.keys.public.size == CA_BITS // 8
 
     def certify_issuer(self, issuer: IssuerPki, expiry: tuple[int, int] = (2030, 12)) -> None:
         issuer_id = bytes.fromhex(issuer.bin[:8].ljust(8, "F"))
@@ -185,9 +195,11 @@ class TestCa:
 class IssuerPki:
     """An issuing bank's RSA key and its certificate from the CA."""
 
-    def __init__(self, bin_: str, serial: int = 1) -> None:
+    def __init__(self, bin_: str, serial: int = 1, slot: int = 0) -> None:
+        """`slot`: which fixture issuer key (a scenario's bank k takes slot k)."""
         self.bin, self.serial = bin_, serial
-        self.keys = KeyPair.generate(ISSUER_BITS)
+        self.keys = KeyPair.fixture("issuer", slot)
+        assert self.keys.public.size == ISSUER_BITS // 8
         self.certificate, self.remainder, self.ca_index = b"", b"", 0
 
     def certify_card(
@@ -207,11 +219,13 @@ class IssuerPki:
 
 
 @functools.cache
-def icc_key_pool(bank: str, index: int) -> KeyPair:
-    """A process-wide pool of card keys (DECIDE: the sampled city's cards share a few key pairs
-    per bank, each with its own PAN-bound certificate, since an RSA key takes ~30 ms to make)."""
-    del bank, index  # the cache key: one pair per (bank, slot)
-    return KeyPair.generate(ICC_BITS)
+def icc_key_pool(slot: int) -> KeyPair:
+    """A card key from the fixture pool (DECIDE: the sampled city's cards share a few key pairs,
+    each card with its own PAN-bound certificate from its issuer; `slot` is taken modulo the
+    pool)."""
+    key = KeyPair.fixture("icc", slot)
+    assert key.public.size == ICC_BITS // 8
+    return key
 
 
 def sign_dynamic(icc: KeyPair, dynamic_data: bytes, terminal_data: bytes) -> bytes:

@@ -45,15 +45,17 @@ BILLERS = ("water", "electricity", "gas", "telecom", "cable-tv")  # [HB] phase 1
 PIN = "123456"
 MERCHANTS_PER_CLASS = 20  # ASSUMPTION: a sample day's merchants of one class (names only)
 ICC_KEYS_PER_BANK = 4  # the sample's cards share a few RSA pairs per bank (model.bankcard.icc_key_pool)
+# (bank k's cards take pool slots 4k..4k+3, so the first eight banks share no card key)
 
 
 @functools.cache
 def test_pki(banks: tuple[tuple[str, str], ...]) -> tuple[TestCa, dict[str, IssuerPki]]:
-    """The test CA and each bank's RSA key with its CA certificate, once per process."""
+    """The test CA and each bank's RSA key (fixture slot: its place in the scenario) with its
+    CA certificate, once per process."""
     ca = TestCa()
     issuers = {}
-    for name, bin_ in banks:
-        issuers[name] = IssuerPki(bin_)
+    for slot, (name, bin_) in enumerate(banks):
+        issuers[name] = IssuerPki(bin_, slot=slot)
         ca.certify_issuer(issuers[name])
     return ca, issuers
 
@@ -116,18 +118,19 @@ class BankWorld:
             self.images[holder] = chip.state.to_image()
 
 
-_ODA_CACHE: dict[tuple[str, str], OdaKeys] = {}
+_ODA_CACHE: dict[tuple[int, str], OdaKeys] = {}
 ODA_CACHE_MAX = 100_000
 
 
-def _oda(bank: str, holder: int, state: BankCardState, pki: IssuerPki) -> OdaKeys:
-    """The card's certificates, made once per process per (bank, PAN): a sample's holder k of a
-    bank has the same PAN, expiry and so static data on every sample day."""
-    key = (bank, state.pan)
+def _oda(bank_slot: int, holder: int, state: BankCardState, pki: IssuerPki) -> OdaKeys:
+    """The card's certificates, made once per process per (bank slot, PAN): a sample's holder k
+    of a bank has the same PAN, expiry and so static data on every sample day."""
+    key = (bank_slot, state.pan)
     if key not in _ODA_CACHE:
         if len(_ODA_CACHE) >= ODA_CACHE_MAX:
             _ODA_CACHE.clear()
-        _ODA_CACHE[key] = personalise_oda(state, pki, icc_key_pool(bank, holder % ICC_KEYS_PER_BANK), AIP)
+        card_key = icc_key_pool(bank_slot * ICC_KEYS_PER_BANK + holder % ICC_KEYS_PER_BANK)
+        _ODA_CACHE[key] = personalise_oda(state, pki, card_key, AIP)
     return _ODA_CACHE[key]
 
 
@@ -176,7 +179,7 @@ def build_world(city: BankCity, seed: int) -> BankWorld:
         issuers[bank.name].ec_float_fen += int(ec[holder])  # funded when it was loaded
         images.append(state.to_image())
         bank_of_holder.append(bank.name)
-        oda.append(_oda(bank.name, holder, state, pki[bank.name]))
+        oda.append(_oda(int(draws[holder]), holder, state, pki[bank.name]))
     a = city.acquirer
     acquirers = {f"acq:{name}": Acquirer(f"acq:{name}", switch) for name in names}
     acquirers[a.name] = Acquirer(a.name, switch)
