@@ -180,6 +180,14 @@ LABELS: dict[str, dict[str, str]] = {
     "role:load": {"en": "load banks", "zh": "充值银行"},
     "role:other": {"en": "other participants", "zh": "其他参与方"},
     "bank_points": {"en": "{bank} recharge points", "zh": "{bank} 充值网点"},
+    # the bank card world's parties (dashboard.participants): issuers, acquirers, the switch
+    "switch": {"en": "card network switch", "zh": "银行卡网络转接"},
+    "role:issuer": {"en": "issuing banks", "zh": "发卡银行"},
+    "bank_issuer": {"en": "{who} (issuer)", "zh": "{who}（发卡行）"},
+    "bank_acquiring": {"en": "{bank} (acquiring its POS)", "zh": "{bank}（POS 收单）"},
+    "bank_acquirer": {"en": "{who} (acquirer)", "zh": "{who}（收单机构）"},
+    "bank_partner": {"en": "{who} (acquirer's partner)", "zh": "{who}（收单分润方）"},
+    "bank_biller": {"en": "{who} (biller)", "zh": "{who}（缴费单位）"},
     "cast_unnamed": {
         "en": "This run has no participant data of this scenario's own for: {roles}. Its representative "
         "days reuse the day scenario's participants, so these are shown by role, not under another "
@@ -243,6 +251,12 @@ NAMES_ZH: dict[str, str] = {
     "housing_fund": "住房公积金",
     "pos": "POS 机",
     "Huishang": "徽商银行",
+    "ICBC": "工商银行",
+    "ABC": "农业银行",
+    "BOC": "中国银行",
+    "CCB": "建设银行",
+    "third-party": "第三方收单机构",
+    "city-card": "市民卡公司",
     "greedy": "最大覆盖（贪心）",
     "uniform": "按区人口均匀",
     "random": "随机",

@@ -9,6 +9,13 @@ rollout's `[day.city]` changes), a company of its own city (the city the scenari
 begins with). Every other participant is shown by its role alone ("bus companies"), and the
 page says plainly which roles the run has no participant of the scenario's own for. Flows
 regrouped this way move the same money: the reserve's and every total are unchanged.
+
+A plan that runs on the bank card world (`system = "bankcard"`, `scenarios.bank_schema`:
+Huaibei) is cast from its bank-card city: its issuing banks (the city file's `[[bank]]`), its
+third-party acquirer and the card network's switch. The bank card world's parties are
+`issuer:<bank>`, `acquirer:acq:<bank>` (a bank acquiring its own merchants' POS),
+`acquirer:<name>`, `partner:<name>`, `biller:<utility>`, `merchant:<n>` (shown as merchants)
+and `switch`; `party` keeps each the cast names.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from dashboard.i18n import LABELS, check_lang, name, t
+from scenarios.bank_schema import bank_city_for, load_bank_city
 from scenarios.rollout_schema import RolloutScenario
 from sim.rollout import Flow
 from sim.rollout.sites import ACQUIRER, OPERATOR, RESERVE, UNNAMED_LOADS, UNNAMED_SPENDING
@@ -46,10 +54,25 @@ class Cast:
     city: str  # a key of CITY_NAMES, or "" for a scenario of no real city
     banks: tuple[str, ...]
     acquirer: bool
+    acquirer_name: str = ""  # the bank card world's third-party acquirer (and its partner)
+    partner: str = ""
+    switch: bool = False  # the card network's switch (the bank card world)
 
 
 def cast_of(scenario: RolloutScenario) -> Cast:
     city = next((c for c in CITY_NAMES if scenario.name.startswith(c)), "")
+    bank_city = bank_city_for(scenario.source)
+    if bank_city is not None:  # the plan runs on the bank card world: its banks, acquirer, switch
+        c = load_bank_city(bank_city)
+        return Cast(
+            scenario=scenario.name,
+            city=city,
+            banks=tuple(b.name for b in c.bank),
+            acquirer=True,
+            acquirer_name=c.acquirer.name,
+            partner=c.acquirer.partner,
+            switch=True,
+        )
     finance = scenario.finance
     return Cast(
         scenario=scenario.name,
@@ -64,12 +87,32 @@ def party(raw: str, cast: Cast) -> str:
     names that participant, else its role."""
     if raw in SYSTEM or raw.startswith("role:"):
         return raw
+    if ":" in raw or raw == "switch":
+        return _bank_party(raw, cast)
     role, _, owner = raw.partition("-")
     if role == "load" and owner in cast.banks:
         return raw
     if role in _COMPANY and cast.city and CITY_CODES.get(owner) == cast.city:
         return raw
     return ROLES.get(role, OTHER)
+
+
+def _bank_party(raw: str, cast: Cast) -> str:
+    """A bank card world's party: named when the cast has it, else its role."""
+    if raw == "switch":
+        return raw if cast.switch else OTHER
+    kind, _, owner = raw.partition(":")
+    if kind == "issuer":
+        return raw if owner in cast.banks else "role:issuer"
+    if kind == "acquirer" and owner.startswith("acq:"):
+        return raw if owner[4:] in cast.banks else "role:issuer"
+    if kind == "acquirer":
+        return raw if owner == cast.acquirer_name else ACQUIRER
+    if kind == "partner":
+        return raw if owner == cast.partner else OTHER
+    if kind == "biller":  # the city's utilities ([HB] phase 1), named in every bank card world
+        return raw if cast.switch else OTHER
+    return ROLES["shop"] if kind == "merchant" else OTHER
 
 
 def regroup(flows: tuple[Flow, ...], cast: Cast) -> tuple[Flow, ...]:
@@ -89,6 +132,11 @@ def shown(key: str, lang: str) -> str:
     check_lang(lang)
     if key in LABELS:
         return t(key, lang)
+    kind, colon, owner = key.partition(":")
+    if colon and kind in ("issuer", "acquirer", "partner", "biller"):
+        if owner.startswith("acq:"):
+            return t("bank_acquiring", lang, bank=name(owner[4:], lang))
+        return t(f"bank_{kind}", lang, who=name(owner, lang))
     role, _, owner = key.partition("-")
     if role == "load" and owner:
         return t("bank_points", lang, bank=name(owner, lang))
