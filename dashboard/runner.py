@@ -7,6 +7,10 @@ scenario's chain of files is a different key. Finished results are frozen, so th
 hands out the object itself. The cache lives in the Streamlit server process (one per
 server, shared by sessions) and is bounded.
 
+A plan whose city runs on the bank card world (`scenarios.bank_schema.bank_city_for`, the test
+`cardtwin rollout` dispatches on: Huaibei) runs the same engine with the bank-card city's days
+(`sim.bankcity.days.BankDays`); its key adds the bank-card city's values.
+
 Uploaded files are placed among copies of the shipped scenarios so that their relative
 references (`extends`, `day_scenario = "../default.toml"`) resolve as they would in
 scenarios/rollout/.
@@ -25,6 +29,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scenarios.bank_schema import bank_city_for, load_bank_city
 from scenarios.rollout_loader import ROLLOUT_DIR, load_rollout, shipped
 from scenarios.rollout_schema import RolloutScenario
 from scenarios.schema import ScenarioError
@@ -85,13 +90,24 @@ def run(
     cache: RunCache, scenario: RolloutScenario, seed: int, sample: float, progress: Progress | None = None
 ) -> tuple[RolloutResult, bool]:
     """The result of a scenario, and whether it came from the cache."""
-    key = fingerprint(scenario, seed, sample)
+    bank_path = bank_city_for(scenario.source)
+    bank_city = load_bank_city(bank_path) if bank_path is not None else None
+    key = fingerprint(scenario, seed, sample) + (
+        hashlib.sha256(repr(bank_city).encode()).hexdigest() if bank_city else ""
+    )
     cached = cache.get(key)
     if cached is not None:
         return cached, True
     from sim.rollout import run_rollout
 
-    result = run_rollout(scenario, seed=seed, sample=sample, progress=progress)
+    if bank_city is not None:  # the plan runs on the bank card world (`system = "bankcard"`)
+        from sim.bankcity.days import BankDays
+
+        result = run_rollout(
+            scenario, seed=seed, sample=sample, progress=progress, represent=BankDays(bank_city)
+        )
+    else:
+        result = run_rollout(scenario, seed=seed, sample=sample, progress=progress)
     cache.put(key, result)
     return result, False
 

@@ -58,6 +58,7 @@ class BankDay:
     holders: int
     tx_by_channel: dict[str, int]
     fen_by_channel: dict[str, int]
+    tx_by_sector: dict[str, int]  # the plan's sectors (bank_cards, bus, ...) the payments were in
     ec_offline: int  # payments the card approved offline (EC TC)
     loads: int
     loads_fen: int
@@ -67,6 +68,7 @@ class BankDay:
     fees_fen: dict[str, int]  # income per party, from the clearing
     settlement_fen: dict[str, int]  # T+1 net instruction per party (+ pays, - is paid)
     cards_by_bank: dict[str, int]
+    ec_float_fen: int  # EC money on the sample's cards at the day's end
     wait_s_mean_by_till: dict[str, float]  # queueing at the tills, by what the holder came for
     wait_s_p95_by_till: dict[str, float]
     apdus: int
@@ -83,6 +85,7 @@ class DayPlay:
         self.rng = stream(seed, "bankcity/merchants")
         self.tx: Counter[str] = Counter()
         self.fen: Counter[str] = Counter()
+        self.by_sector: Counter[str] = Counter()
         self.ec_offline = self.loads = self.loads_fen = self.unloads = self.unloads_fen = 0
         self.declined = self.bills = 0
         self.waits: defaultdict[str, list[float]] = defaultdict(list)
@@ -133,6 +136,7 @@ class DayPlay:
                 return
         self.tx[ch.channel] += 1
         self.fen[ch.channel] += p.amount_fen
+        self.by_sector[ch.sector] += 1
         if record.kind != "ec-offline":
             yield from self._online(acquirer, p.holder)
             return
@@ -258,6 +262,7 @@ def run_day(
         holders=city.run.cardholders_simulated,
         tx_by_channel=dict(day.tx),
         fen_by_channel=dict(day.fen),
+        tx_by_sector=dict(day.by_sector),
         ec_offline=day.ec_offline,
         loads=day.loads,
         loads_fen=day.loads_fen,
@@ -267,6 +272,7 @@ def run_day(
         fees_fen=clearing.fees_fen,
         settlement_fen={i.party: i.pay_fen for i in settlement.instructions},
         cards_by_bank=dict(Counter(world.bank_of_holder)),
+        ec_float_fen=sum(world.ec_on_cards_fen().values()),
         wait_s_mean_by_till=means,
         wait_s_p95_by_till=p95s,
         apdus=world.apdus,

@@ -29,6 +29,10 @@ from sim.rollout.sites import flows_of, lay_out
 from sim.rollout.targets import check_targets
 
 Progress = Callable[[int, int], None]
+# What runs a representative month's day: (scenario, month plan, sample, seed) -> its figures.
+# The e-purse twin (`sim.rollout.days.run_representative`) unless another card world gives its
+# own (`sim.bankcity.days.BankDays`, for a plan whose city runs on the bank card world).
+Represent = Callable[[RolloutScenario, MonthPlan, float, int], DayFigures]
 
 
 def representative_months(plans: list[MonthPlan]) -> dict[str, str]:
@@ -77,8 +81,10 @@ def run_rollout(
     seed: int | None = None,
     sample: float | None = None,
     progress: Progress | None = None,
+    represent: Represent = run_representative,
 ) -> RolloutResult:
-    """Advance the scenario's plan over its span and return every month, target and cash flow."""
+    """Advance the scenario's plan over its span and return every month, target and cash flow;
+    `represent` runs each representative month's day."""
     started = time.perf_counter()
     s = scenario
     seed = s.rollout.seed if seed is None else seed
@@ -87,7 +93,7 @@ def run_rollout(
         raise ScenarioError(f"{s.source}: sample {sample!r}: out of range (allowed: 0 < sample <= 1)")
     plans = plan_months(s)
     layout = lay_out(s, plans)
-    days = _representative_days(s, plans, sample, seed, progress)
+    days = _representative_days(s, plans, sample, seed, progress, represent)
     figures = month_figures(plans, days)
     spends = _spends_by_month(s)
     rows: list[MonthRow] = []
@@ -127,7 +133,12 @@ def run_rollout(
 
 
 def _representative_days(
-    s: RolloutScenario, plans: list[MonthPlan], sample: float, seed: int, progress: Progress | None
+    s: RolloutScenario,
+    plans: list[MonthPlan],
+    sample: float,
+    seed: int,
+    progress: Progress | None,
+    represent: Represent,
 ) -> dict[str, DayFigures]:
     """The twin's day of every representative month, the i-th (in month order) under seed
     `seed * 1000 + i`."""
@@ -135,7 +146,7 @@ def _representative_days(
     by_month = {p.month: p for p in plans}
     days: dict[str, DayFigures] = {}
     for i, month in enumerate(chosen):
-        days[month] = run_representative(s, by_month[month], sample, seed * 1000 + i)
+        days[month] = represent(s, by_month[month], sample, seed * 1000 + i)
         if progress is not None:
             progress(i + 1, len(chosen))
     return days

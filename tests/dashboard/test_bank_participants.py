@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from dashboard import runner
 from dashboard.participants import Cast, cast_of, party, regroup, shown, unnamed_roles
 from scenarios.bank_schema import load_bank_city
 from scenarios.rollout_loader import load_rollout, shipped
@@ -69,3 +70,24 @@ def test_the_page_names_them_in_english_and_chinese() -> None:
     assert party("issuer:HSBC", _huaibei()) == "role:issuer"
     assert party("switch", cast_of(load_rollout(shipped()["hangzhou-2004-2009"]))) == "role:other"
     assert Counter(party(f"issuer:{b}", _huaibei()) for b in BANKS) == Counter(f"issuer:{b}" for b in BANKS)
+
+
+def test_the_dashboard_runs_huaibei_on_the_bank_card_world() -> None:
+    s = load_rollout(shipped()["huaibei-2011-2014"])
+    result, cached = runner.run(runner.RunCache(), s, 1, 0.0001)
+    assert not cached
+    parties = {p for m in result.months for p in m.settlement_fen_by_participant}
+    assert {"switch", "acquirer:third-party", "issuer:ICBC", "issuer:Huishang"} <= parties
+    assert not any(p.startswith(("load-", "bus-", "shop-")) for p in parties)  # no e-purse day's ids
+    last = result.months[-1]
+    assert set(last.tx_per_day_by_sector) <= {
+        "bank_cards",
+        "utilities",
+        "bus",
+        "taxi",
+        "schools",
+        "small_payments",
+    }
+    assert last.tx_per_day_by_sector["bus"] > last.tx_per_day_by_sector["bank_cards"] > 0
+    first = result.months[0]
+    assert "bus" not in first.tx_per_day_by_sector  # phase 1: bank cards and utilities only

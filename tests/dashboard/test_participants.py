@@ -14,8 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import LABELS, t
 from dashboard.i18n import name as shown_name
-from dashboard.participants import CITY_CODES, CITY_NAMES, shown
+from dashboard.participants import CITY_CODES, CITY_NAMES, cast_of, shown
 from scenarios.rollout_loader import load_rollout, shipped
+from sim.bankcity.world import BILLERS
 from tests.dashboard.test_app import APP, SAMPLE, TIMEOUT_S, _run, chart_data
 
 ROLES = [k for k in LABELS if k.startswith("role:")]
@@ -32,6 +33,12 @@ def _names_allowed(name: str, lang: str) -> set[str]:
     for code, city in CITY_CODES.items():
         if CITY_NAMES[city]["en"] in s.rollout.title:  # the scenario's own title names its city
             allowed |= {shown(f"{role}-{code}", lang) for role in ("bus", "metro", "taxi", "window")}
+    cast = cast_of(s)
+    if cast.switch:  # a bank-card plan: its bank card world's parties (dashboard.participants)
+        allowed |= {shown(f"issuer:{b}", lang) for b in cast.banks}
+        allowed |= {shown(f"acquirer:acq:{b}", lang) for b in cast.banks}
+        allowed |= {shown(f"acquirer:{cast.acquirer_name}", lang), shown(f"partner:{cast.partner}", lang)}
+        allowed |= {shown(f"biller:{b}", lang) for b in BILLERS} | {t("switch", lang)}
     return allowed
 
 
@@ -79,3 +86,4 @@ def test_huaibei_shows_no_hangzhou_company() -> None:
     assert not any("Hangzhou" in n for n in allowed)
     assert t("bank_points", "en", bank="Huishang") in allowed and t("acquirer", "en") in allowed
     assert t("bank_points", "zh", bank="徽商银行") in _names_allowed("huaibei-2011-2014", "zh")
+    assert "Huishang (issuer)" in allowed and "card network switch" in allowed
