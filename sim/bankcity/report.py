@@ -141,7 +141,10 @@ def summary_lines(r: BankRolloutResult) -> list[str]:
         lines.append(
             f"{kpi} by {due}: {kind}: {actual:,} against {low:,} ({'met' if actual >= low else 'MISSED'})"
         )
-    lines.append(f"cards per bank at {end} (prediction of the adoption model x card mix, an input):")
+    lines.append(
+        f"cards per bank at {end}, {r.plans[-1].cardholders:,} in all (prediction of the plan's adoption"
+        " model, whose values are ASSUMPTIONS, x card mix, an input):"
+    )
     lines += [
         f"  {bank:<10} {v['cards']:>9,}  ({r.card_share[bank]:.0%})" for bank, v in s["cards_by_bank"].items()
     ]

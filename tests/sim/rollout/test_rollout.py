@@ -212,16 +212,18 @@ def test_a_failure_while_writing_leaves_no_folder(
 
 def test_cli_compare_puts_two_plans_side_by_side(tmp_path: Path) -> None:
     slower = tmp_path / "slower.toml"
-    base = Path(load_rollout("huaibei-2011-2014").source).resolve()
+    base = Path(
+        load_rollout("one-card-plan-2005-2010").source
+    ).resolve()  # (Huaibei's plan runs on the bank card world)
     slower.write_text(
         f'extends = "{base}"\n[rollout]\nname = "slower"\n[adoption]\nimitation_q = 0.02\n', "utf-8"
     )
     out = tmp_path / "cmp"
     result = CliRunner().invoke(
-        main, ["compare", "huaibei-2011-2014", str(slower), "--sample", str(TINY), "--out", str(out)]
+        main, ["compare", "one-card-plan-2005-2010", str(slower), "--sample", str(TINY), "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "A: huaibei-2011-2014" in result.output and "B: slower" in result.output
+    assert "A: one-card-plan-2005-2010" in result.output and "B: slower" in result.output
     names = {p.name for p in out.iterdir()}
     assert {
         "compare.sqlite",
