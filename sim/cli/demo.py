@@ -6,17 +6,12 @@ import click
 
 from model.money import MoneyError, parse_yuan
 from model.security import Algorithm
+from sim.cli.options import seed_option
 from sim.scripted import run_morning
 
 
 @click.command()
-@click.option(
-    "--seed",
-    default=1,
-    show_default=True,
-    type=click.IntRange(0, 2**32 - 1),
-    help="Seed of the card's random source.",
-)
+@seed_option("Seed of the card's random source.", default=1, show_default=True)
 @click.option(
     "--algorithm",
     type=click.Choice(["3des", "sm4"]),

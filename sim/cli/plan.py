@@ -20,6 +20,7 @@ import click
 from scenarios.rollout_loader import load_rollout
 from scenarios.schema import Scenario
 from sim.city import URBAN_AREA_KM2, WALK_CELL_M
+from sim.cli.options import out_dir_option, seed_option
 from sim.cli.scenario_arg import load_day, resolve
 from sim.placement import (
     BASELINES,
@@ -137,10 +138,8 @@ def read_plan(path: Path, geo: Geography) -> Plan:
     show_default=True,
     help=f"{', '.join(BASELINES)} or a plan CSV (node,count).",
 )
-@click.option(
-    "--seed", type=int, default=None, help="Seed of the city and the baseline (default: the scenario's)."
-)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Report folder.")
+@seed_option("Seed of the city and the baseline (default: the scenario's).")
+@out_dir_option("Report folder.")
 def plan(
     scenario: str | None,
     points: int,

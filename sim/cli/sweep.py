@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from sim.cli.options import dask_option, out_dir_option, sample_option, workers_option
 from sim.cli.progress import Progress
 from sim.cli.scenario_arg import resolve
 from sim.sweep import (
@@ -27,10 +28,6 @@ from sim.sweep import (
 )
 from sim.sweep.engine import SEEDS_MAX
 from sim.sweep.stats import Interval
-
-WORKERS_MAX = 256  # a LocalCluster larger than this is a typo, not a machine
-
-workers_option = click.IntRange(1, WORKERS_MAX)
 
 
 def scenario_path(kind: str, scenario: str | None) -> Path | None:
@@ -55,16 +52,11 @@ def scenario_path(kind: str, scenario: str | None) -> Path | None:
 @click.option(
     "--kind", type=click.Choice(KINDS), default="rollout", show_default=True, help="What one run is."
 )
-@click.option("--sample", type=float, default=None, help="Share of cardholders simulated in each day.")
-@click.option("--dask", default="local", show_default=True, help='"local" or a scheduler tcp://HOST:PORT.')
-@click.option(
-    "--workers",
-    type=workers_option,
-    default=LOCAL_WORKERS_DEFAULT,
-    show_default=True,
-    help=f"LocalCluster size (1..{WORKERS_MAX}).",
-)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Results folder.")
+# --sample too: the engine checks it with the scenario's bounds (spec_from), for every caller.
+@sample_option("Share of cardholders simulated in each day.", checked_by_engine=True)
+@dask_option()
+@workers_option(LOCAL_WORKERS_DEFAULT)
+@out_dir_option()
 def sweep(
     scenario: str | None,
     param: str | None,
