@@ -24,7 +24,7 @@ COMMAND_MODULES: dict[str, str] = {
     "compare": "sim.cli.rollout:compare",
     "dashboard": "sim.cli.dashboard:dashboard",
     "demo": "sim.cli.demo:demo",
-    "hil": "sim.cli.card:hil",
+    "hil": "sim.cli.hil:hil",
     "keys": "sim.cli.keys:keys",
     "plan": "sim.cli.plan:plan",
     "region": "sim.cli.region:region",
