@@ -22,12 +22,14 @@ from sim.bench import (
 )
 from sim.cli.options import (
     dask_option,
+    list_option,
     sample_option,
     seed_option,
     shards_option,
     slot_option,
     workers_option,
 )
+from sim.cli.scenario_arg import echo_shipped, kinds_of_sweep
 from sim.cli.sweep import scenario_path
 from sim.sweep import KINDS, LOCAL_WORKERS_DEFAULT, spec_from
 
@@ -202,6 +204,7 @@ def _shard_counts(text: str) -> list[int]:
 
 @bench.command("sweep")
 @click.argument("scenario", required=False)
+@list_option("List the shipped scenarios of --kind (the names SCENARIO takes) and exit.")
 @click.option(
     "--param",
     default="city.recharge_points=150,600,1000,2000",
@@ -216,9 +219,19 @@ def _shard_counts(text: str) -> list[int]:
 @dask_option()
 @workers_option(LOCAL_WORKERS_DEFAULT)
 def sweep(
-    scenario: str | None, param: str, seeds: int, kind: str, sample: float, dask: str, workers: int
+    scenario: str | None,
+    list_: bool,
+    param: str,
+    seeds: int,
+    kind: str,
+    sample: float,
+    dask: str,
+    workers: int,
 ) -> None:
     """Run a sweep of SCENARIO (a file or a shipped name; 20 runs by default) and print its wall time."""
+    if list_:
+        echo_shipped(kinds_of_sweep(kind))
+        return
     spec = spec_from(kind, scenario_path(kind, scenario), param, seeds, None, sample)
     runs = len(spec.tasks())
     with click.progressbar(length=runs, label=f"{runs} runs", show_pos=True, file=sys.stderr) as bar:

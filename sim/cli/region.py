@@ -49,7 +49,8 @@ def region(
     out: Path | None,
     as_json: bool,
 ) -> None:
-    """Run the two-city day of SCENARIO and check every fen in both ledgers and the interchange."""
+    """Run the two-city day of SCENARIO (a region file or a shipped name; default: the
+    Hangzhou-Shaoxing weekday) and check every fen in both ledgers and the interchange."""
     if list_:
         for name, path in region_shipped().items():
             click.echo(f"{name}  {path}")

@@ -31,7 +31,7 @@ from sim.cli.options import (
     seed_option,
     workers_option,
 )
-from sim.cli.scenario_arg import resolve
+from sim.cli.scenario_arg import list_shipped_option, resolve
 from sim.operator import build_report, write_report
 from sim.operator import lines as framework_lines
 from sim.rollout import RolloutResult, run_rollout, summary_lines, write_compare, write_rollout
@@ -197,11 +197,13 @@ def _render(result: RolloutResult, sector_lines: list[str]) -> None:
 @click.command("compare")
 @click.argument("a")
 @click.argument("b")
+@list_shipped_option(("rollout",))
 @_with_options
 def compare(
     a: str, b: str, seed: int | None, sample: float | None, sets: tuple[str, ...], out: Path | None
 ) -> None:
-    """Run rollout scenarios A and B and report them side by side (`--set` applies to both)."""
+    """Run rollout scenarios A and B (files or shipped names) and report them side by side (`--set`
+    applies to both)."""
     overrides = parse_sets(sets)
     sa = load_rollout(resolve(a, ("rollout",), "A"), overrides)
     sb = load_rollout(resolve(b, ("rollout",), "B"), overrides)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import click
 
-from sim.cli.options import dask_option, out_dir_option, sample_option, workers_option
+from sim.cli.options import dask_option, list_option, out_dir_option, sample_option, workers_option
 from sim.cli.progress import Progress
-from sim.cli.scenario_arg import resolve
+from sim.cli.scenario_arg import echo_shipped, kinds_of_sweep, resolve
 from sim.sweep import (
     KINDS,
     LOCAL_WORKERS_DEFAULT,
@@ -34,11 +34,12 @@ def scenario_path(kind: str, scenario: str | None) -> Path | None:
     """SCENARIO of a sweep of this kind: a file, or a shipped scenario of that kind's name."""
     if scenario is None:
         return None
-    return resolve(scenario, ("day",) if kind == "day" else ("rollout",))
+    return resolve(scenario, kinds_of_sweep(kind))
 
 
 @click.command("sweep")
 @click.argument("scenario", required=False)
+@list_option("List the shipped scenarios of --kind (the names SCENARIO takes) and exit.")
 @click.option(
     "--param",
     default=None,
@@ -59,6 +60,7 @@ def scenario_path(kind: str, scenario: str | None) -> Path | None:
 @out_dir_option()
 def sweep(
     scenario: str | None,
+    list_: bool,
     param: str | None,
     seeds: int,
     first_seed: int | None,
@@ -70,6 +72,9 @@ def sweep(
 ) -> None:
     """Run SCENARIO (a file or a shipped name) for every value of --param and every seed; report
     KPIs with 95% intervals."""
+    if list_:
+        echo_shipped(kinds_of_sweep(kind))
+        return
     spec = spec_from(kind, scenario_path(kind, scenario), param, seeds, first_seed, sample)
     execute(spec, dask, workers, out)
 
