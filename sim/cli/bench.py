@@ -21,6 +21,7 @@ from sim.bench import (
     bench_sweep,
 )
 from sim.cli.options import (
+    algorithm_option,
     dask_option,
     list_option,
     sample_option,
@@ -52,13 +53,7 @@ def bench() -> None:
     type=click.IntRange(1, 10_000_000),
     help="Purchases to run (and crypto rounds).",
 )
-@click.option(
-    "--algorithm",
-    type=click.Choice(["3des", "sm4"]),
-    default="3des",
-    show_default=True,
-    help="Card algorithm.",
-)
+@algorithm_option("Card algorithm.")
 @click.option(
     "--rounds",
     default=5,
@@ -66,9 +61,9 @@ def bench() -> None:
     type=click.IntRange(1, 100),
     help="Alternating rounds of full path and crypto floor; the best round of each counts.",
 )
-def purchase(count: int, algorithm: str, rounds: int) -> None:
+def purchase(count: int, algorithm: Algorithm, rounds: int) -> None:
     """Full-path purchases against bare crypto: prints purchases_per_s, crypto_floor_per_s, ratio."""
-    _echo(bench_purchase(count, Algorithm.SM4 if algorithm == "sm4" else Algorithm.DES3, rounds))
+    _echo(bench_purchase(count, algorithm, rounds))
 
 
 @bench.command()

@@ -2,8 +2,8 @@
 
 A command takes a shared option as a decorator (`@seed_option()`); where its meaning differs
 (a replay seed, a bench's fixed default), the command passes its own `help`, `default` or
-`show_default`, never other bounds. Only click and vpcd's constants are imported here, so the
-lightest command (`card list`) pays nothing for the options of the heaviest (`sweep`).
+`show_default`, never other bounds. Only click, vpcd's constants and the card algorithms are imported
+here, so the lightest command (`card list`) pays nothing for the options of the heaviest (`sweep`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from hardware_bridge.vpcd import VPCD_SLOTS
+from model.security import Algorithm
 
 F = TypeVar("F", bound=Callable[..., Any])
 Decorator = Callable[[F], F]
@@ -134,3 +135,18 @@ def _finite(value: float, flag: str) -> float:
     if not math.isfinite(value):
         raise click.BadParameter(f"{value} is not a number of seconds", param_hint=f"'{flag}'")
     return value
+
+
+ALGORITHMS = {"3des": Algorithm.DES3, "sm4": Algorithm.SM4}
+
+
+def algorithm_option(help: str) -> Decorator[F]:
+    """`--algorithm 3des|sm4`: the card's algorithm family, passed on as an `Algorithm`."""
+    return click.option(
+        "--algorithm",
+        type=click.Choice(list(ALGORITHMS)),
+        default="3des",
+        show_default=True,
+        callback=lambda _ctx, _param, value: ALGORITHMS[value],
+        help=help,
+    )

@@ -67,7 +67,7 @@ def list_shipped_option(kinds: tuple[Kind, ...]) -> Any:
         is_eager=True,
         expose_value=False,
         callback=listed,
-        help=f"List the shipped {' and '.join(kinds)} scenarios (names SCENARIO takes) and exit.",
+        help=f"List the shipped {' and '.join(kinds)} scenarios (names a scenario argument takes) and exit.",
     )
 
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
@@ -19,7 +18,6 @@ from sim.cli.scenario_arg import resolve, shipped
 REPO = Path(__file__).resolve().parents[3]
 DAYS = ["hangzhou-2009-weekday"]
 ROLLOUTS = ["hangzhou-2004-2009", "huaibei-2011-2014", "one-card-plan-2005-2010"]
-SCENARIO_PARAMS = {"scenario", "a", "b"}
 
 
 @pytest.mark.parametrize(
@@ -41,28 +39,6 @@ def test_list_prints_the_names_a_command_takes(args: list[str], names: list[str]
     rows = [line.split(None, 1) for line in result.output.splitlines()]
     assert [name for name, _ in rows] == names
     assert all((REPO / path.strip()).is_file() for _, path in rows)
-
-
-def _commands(command: click.Command, path: str) -> list[tuple[str, click.Command]]:
-    found = [(path, command)]
-    if isinstance(command, click.Group):
-        ctx = click.Context(command)
-        for name in command.list_commands(ctx):
-            sub = command.get_command(ctx, name)
-            assert sub is not None
-            found += _commands(sub, f"{path} {name}")
-    return found
-
-
-def test_every_command_taking_a_scenario_has_list_and_says_names_or_paths() -> None:
-    takers = []
-    for path, command in _commands(main, "cardtwin"):
-        arguments = {p.name for p in command.params if isinstance(p, click.Argument)}
-        if arguments & SCENARIO_PARAMS:
-            takers.append(path.removeprefix("cardtwin "))
-            assert any("--list" in p.opts for p in command.params), path
-            assert "shipped name" in " ".join((command.help or "").split()), path
-    assert sorted(takers) == ["bench sweep", "compare", "plan", "region", "rollout", "run", "sweep"]
 
 
 def test_a_shipped_name_and_its_path_are_the_same_scenario() -> None:
