@@ -56,11 +56,12 @@ class CardTwinGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # click's own listing, over stand-ins for the commands not loaded yet: `cardtwin --help`
-        # imported every command's stack (~2 CPU-s, numpy, matplotlib, dask) to print one line each.
+        # imported every command's stack (1.7 CPU-s: numpy, matplotlib, dask) to print one line each.
         shown = {
             name: self.commands.get(name) or self._described(ctx, name) for name in self.list_commands(ctx)
         }
-        click.Group.format_commands(click.Group(commands=shown), ctx, formatter)
+        listed = {name: command for name, command in shown.items() if command is not None}
+        click.Group.format_commands(click.Group(commands=listed), ctx, formatter)
 
     def _described(self, ctx: click.Context, name: str) -> click.Command | None:
         """A stand-in carrying the command's docstring, read from its module's source; the

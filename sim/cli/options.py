@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import click
 
@@ -19,7 +19,13 @@ from hardware_bridge.vpcd import VPCD_SLOTS
 from model.security import Algorithm
 
 F = TypeVar("F", bound=Callable[..., Any])
-Decorator = Callable[[F], F]
+
+
+class Decorator(Protocol):
+    """What click.option returns: a command function in, the same function out (typed)."""
+
+    def __call__(self, f: F, /) -> F: ...
+
 
 SEED_MAX = 2**32 - 1  # numpy's seed sequence takes any non-negative int; keep names printable
 SAMPLE_MIN = 1e-6  # below this a city of millions has no simulated citizen left
@@ -31,7 +37,7 @@ SOURCE_HELP = "sim | vpcd[:N] | pcsc:READER-NAME"
 WORKERS = click.IntRange(1, WORKERS_MAX)
 
 
-def seed_option(help: str = "Override the scenario's seed (0 or more).", **kw: Any) -> Decorator[F]:
+def seed_option(help: str = "Override the scenario's seed (0 or more).", **kw: Any) -> Decorator:
     """`--seed`: 0..SEED_MAX (a usage error outside it); default None: the scenario's own."""
     kw.setdefault("default", None)
     return click.option("--seed", type=click.IntRange(0, SEED_MAX), help=help, **kw)
@@ -41,7 +47,7 @@ def sample_option(
     help: str = f"Override the share of cardholders simulated ({SAMPLE_MIN:g}..1).",
     checked_by_engine: bool = False,
     **kw: Any,
-) -> Decorator[F]:
+) -> Decorator:
     """`--sample`: the share of cardholders simulated, SAMPLE_MIN..1. `checked_by_engine`: a
     plain float, for commands whose engine checks the final value (a scenario's own sample or
     an override) with the scenario's bounds, in one line naming the flag."""
@@ -52,36 +58,36 @@ def sample_option(
 
 def shards_option(
     help: str = f"Split the population over this many processes (1..{SHARDS_MAX}).", **kw: Any
-) -> Decorator[F]:
+) -> Decorator:
     """`--shards`: 1..SHARDS_MAX population shards (processes)."""
     kw.setdefault("default", None)
     return click.option("--shards", type=click.IntRange(1, SHARDS_MAX), help=help, **kw)
 
 
-def out_dir_option(help: str = "Results folder.", **kw: Any) -> Decorator[F]:
+def out_dir_option(help: str = "Results folder.", **kw: Any) -> Decorator:
     """`--out FOLDER`: where a command writes its results (a folder, never a file)."""
     kw.setdefault("default", None)
     return click.option("--out", type=click.Path(file_okay=False, path_type=Path), help=help, **kw)
 
 
-def json_option(help: str = "Print the summary as one JSON object instead of text.") -> Decorator[F]:
+def json_option(help: str = "Print the summary as one JSON object instead of text.") -> Decorator:
     """`--json`: the machine-readable summary."""
     return click.option("--json", "as_json", is_flag=True, help=help)
 
 
-def list_option(help: str) -> Decorator[F]:
+def list_option(help: str) -> Decorator:
     """`--list`: the shipped scenarios this command takes, by name, then exit."""
     return click.option("--list", "list_", is_flag=True, help=help)
 
 
-def dask_option(help: str = '"local" or a scheduler tcp://HOST:PORT.', **kw: Any) -> Decorator[F]:
+def dask_option(help: str = '"local" or a scheduler tcp://HOST:PORT.', **kw: Any) -> Decorator:
     """`--dask`: where the runs go: "local" (a LocalCluster) or a scheduler address."""
     kw.setdefault("default", "local")
     kw.setdefault("show_default", kw["default"] is not None)
     return click.option("--dask", help=help, **kw)
 
 
-def workers_option(default: int) -> Decorator[F]:
+def workers_option(default: int) -> Decorator:
     """`--workers`: the LocalCluster's size, 1..WORKERS_MAX (`default`: the engine's)."""
     return click.option(
         "--workers",
@@ -92,7 +98,7 @@ def workers_option(default: int) -> Decorator[F]:
     )
 
 
-def keys_option() -> Decorator[F]:
+def keys_option() -> Decorator:
     """`--keys FILE`: an issuer key file (`cardtwin keys new`)."""
     return click.option(
         "--keys",
@@ -103,24 +109,24 @@ def keys_option() -> Decorator[F]:
     )
 
 
-def card_option(default: str) -> Decorator[F]:
+def card_option(default: str) -> Decorator:
     """`--card SOURCE`: the card under test (`sim.cards.sources`)."""
     return click.option("--card", "card_source", default=default, show_default=True, help=SOURCE_HELP)
 
 
-def sam_option() -> Decorator[F]:
+def sam_option() -> Decorator:
     """`--sam SOURCE`: the PSAM the terminal side uses."""
     return click.option("--sam", "sam_source", default="sim", show_default=True, help=SOURCE_HELP + " (PSAM)")
 
 
-def slot_option() -> Decorator[F]:
+def slot_option() -> Decorator:
     """`--slot N`: the vpcd slot (reader `Virtual PCD 00 0N`), 0..VPCD_SLOTS - 1."""
     return click.option(
         "--slot", default=0, show_default=True, type=click.IntRange(0, VPCD_SLOTS - 1), help="vpcd slot."
     )
 
 
-def seconds_option() -> Decorator[F]:
+def seconds_option() -> Decorator:
     """`--seconds`: how long a served card stays, 0 (until Ctrl-C) to SERVE_SECONDS_MAX."""
     return click.option(
         "--seconds",
@@ -140,7 +146,7 @@ def _finite(value: float, flag: str) -> float:
 ALGORITHMS = {"3des": Algorithm.DES3, "sm4": Algorithm.SM4}
 
 
-def algorithm_option(help: str) -> Decorator[F]:
+def algorithm_option(help: str) -> Decorator:
     """`--algorithm 3des|sm4`: the card's algorithm family, passed on as an `Algorithm`."""
     return click.option(
         "--algorithm",

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import click
 
 from scenarios.rollout_loader import shipped as shipped_rollouts
 from scenarios.schema import DEFAULT_SCENARIO, Scenario, ScenarioError, load
+from sim.cli.options import Decorator
 
 Kind = Literal["day", "rollout"]
 DAY_AND_ROLLOUT: tuple[Kind, ...] = ("day", "rollout")
@@ -52,7 +53,7 @@ def echo_shipped(kinds: tuple[Kind, ...]) -> None:
         click.echo(f"{name}\t{path}")
 
 
-def list_shipped_option(kinds: tuple[Kind, ...]) -> Any:
+def list_shipped_option(kinds: tuple[Kind, ...]) -> Decorator:
     """`--list` for a command whose other parameters are required: it lists and exits before
     click asks for them (an eager flag)."""
 
