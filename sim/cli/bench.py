@@ -9,7 +9,6 @@ import sys
 
 import click
 
-from hardware_bridge.vpcd import VPCD_SLOTS
 from model.security import Algorithm
 from sim.bench import (
     SHARDS_TABLE_MAX,
@@ -21,7 +20,18 @@ from sim.bench import (
     bench_shards_table,
     bench_sweep,
 )
-from sim.cli.sweep import scenario_path, workers_option
+from sim.cli.options import (
+    algorithm_option,
+    dask_option,
+    list_option,
+    sample_option,
+    seed_option,
+    shards_option,
+    slot_option,
+    workers_option,
+)
+from sim.cli.scenario_arg import echo_shipped, kinds_of_sweep
+from sim.cli.sweep import scenario_path
 from sim.sweep import KINDS, LOCAL_WORKERS_DEFAULT, spec_from
 
 
@@ -43,13 +53,7 @@ def bench() -> None:
     type=click.IntRange(1, 10_000_000),
     help="Purchases to run (and crypto rounds).",
 )
-@click.option(
-    "--algorithm",
-    type=click.Choice(["3des", "sm4"]),
-    default="3des",
-    show_default=True,
-    help="Card algorithm.",
-)
+@algorithm_option("Card algorithm.")
 @click.option(
     "--rounds",
     default=5,
@@ -57,9 +61,9 @@ def bench() -> None:
     type=click.IntRange(1, 100),
     help="Alternating rounds of full path and crypto floor; the best round of each counts.",
 )
-def purchase(count: int, algorithm: str, rounds: int) -> None:
+def purchase(count: int, algorithm: Algorithm, rounds: int) -> None:
     """Full-path purchases against bare crypto: prints purchases_per_s, crypto_floor_per_s, ratio."""
-    _echo(bench_purchase(count, Algorithm.SM4 if algorithm == "sm4" else Algorithm.DES3, rounds))
+    _echo(bench_purchase(count, algorithm, rounds))
 
 
 @bench.command()
@@ -77,16 +81,8 @@ def purchase(count: int, algorithm: str, rounds: int) -> None:
     type=click.IntRange(1, 20_000_000),
     help="twin: the city's size (a real city has 2 to 10 million).",
 )
-@click.option(
-    "--sample",
-    default=0.05,
-    show_default=True,
-    type=click.FloatRange(1e-6, 1.0),
-    help="twin: the share of cardholders simulated.",
-)
-@click.option(
-    "--seed", default=1, show_default=True, type=click.IntRange(0, 2**32 - 1), help="twin: the day's seed."
-)
+@sample_option("twin: the share of cardholders simulated.", default=0.05, show_default=True)
+@seed_option("twin: the day's seed.", default=1, show_default=True)
 @click.option(
     "--count",
     default=100_000,
@@ -132,9 +128,7 @@ def clearing(
 @click.option(
     "--count", default=2_000, show_default=True, type=click.IntRange(1, 1_000_000), help="APDUs each way."
 )
-@click.option(
-    "--slot", default=0, show_default=True, type=click.IntRange(0, VPCD_SLOTS - 1), help="vpcd slot."
-)
+@slot_option()
 @click.option(
     "--purchases", default=200, show_default=True, type=click.IntRange(1, 100_000), help="Purchases each way."
 )
@@ -152,21 +146,9 @@ def apdu(count: int, slot: int, purchases: int) -> None:
     type=click.IntRange(1, 100_000_000),
     help="Cardholders in the city.",
 )
-@click.option(
-    "--sample",
-    default=0.01,
-    show_default=True,
-    type=click.FloatRange(1e-6, 1.0),
-    help="Share of cardholders simulated.",
-)
-@click.option(
-    "--shards",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="Population shards (processes).",
-)
-@click.option("--seed", default=1, show_default=True, type=click.IntRange(0, 2**32 - 1), help="Random seed.")
+@sample_option("Share of cardholders simulated.", default=0.01, show_default=True)
+@shards_option("Population shards (processes).", default=1, show_default=True)
+@seed_option("Random seed.", default=1, show_default=True)
 @click.option(
     "--clearing",
     type=click.Choice(["inbox", "backoffice"]),
@@ -182,12 +164,7 @@ def apdu(count: int, slot: int, purchases: int) -> None:
     help="Instead of one run: a table of CPU per transaction, one whole day per shard count "
     "(e.g. 1,2,4,8), the shards on a Dask cluster (--dask).",
 )
-@click.option(
-    "--dask",
-    default="local",
-    show_default=True,
-    help='With --shards-table: "local" (a LocalCluster) or a scheduler tcp://HOST:PORT.',
-)
+@dask_option('With --shards-table: "local" (a LocalCluster) or a scheduler tcp://HOST:PORT.')
 def day(
     cardholders: int,
     sample: float,
@@ -222,6 +199,7 @@ def _shard_counts(text: str) -> list[int]:
 
 @bench.command("sweep")
 @click.argument("scenario", required=False)
+@list_option("List the shipped scenarios of --kind (the names SCENARIO takes) and exit.")
 @click.option(
     "--param",
     default="city.recharge_points=150,600,1000,2000",
@@ -230,21 +208,25 @@ def _shard_counts(text: str) -> list[int]:
 )
 @click.option("--seeds", type=int, default=5, show_default=True, help="Replications per point.")
 @click.option("--kind", type=click.Choice(KINDS), default="day", show_default=True, help="What one run is.")
-@click.option(
-    "--sample", type=float, default=0.001, show_default=True, help="Share of cardholders simulated a day."
+@sample_option(
+    "Share of cardholders simulated a day.", checked_by_engine=True, default=0.001, show_default=True
 )
-@click.option("--dask", default="local", show_default=True, help='"local" or a scheduler tcp://HOST:PORT.')
-@click.option(
-    "--workers",
-    type=workers_option,
-    default=LOCAL_WORKERS_DEFAULT,
-    show_default=True,
-    help="LocalCluster size.",
-)
+@dask_option()
+@workers_option(LOCAL_WORKERS_DEFAULT)
 def sweep(
-    scenario: str | None, param: str, seeds: int, kind: str, sample: float, dask: str, workers: int
+    scenario: str | None,
+    list_: bool,
+    param: str,
+    seeds: int,
+    kind: str,
+    sample: float,
+    dask: str,
+    workers: int,
 ) -> None:
     """Run a sweep of SCENARIO (a file or a shipped name; 20 runs by default) and print its wall time."""
+    if list_:
+        echo_shipped(kinds_of_sweep(kind))
+        return
     spec = spec_from(kind, scenario_path(kind, scenario), param, seeds, None, sample)
     runs = len(spec.tasks())
     with click.progressbar(length=runs, label=f"{runs} runs", show_pos=True, file=sys.stderr) as bar:

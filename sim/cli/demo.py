@@ -6,30 +6,18 @@ import click
 
 from model.money import MoneyError, parse_yuan
 from model.security import Algorithm
+from sim.cli.options import algorithm_option, seed_option
 from sim.scripted import run_morning
 
 
 @click.command()
-@click.option(
-    "--seed",
-    default=1,
-    show_default=True,
-    type=click.IntRange(0, 2**32 - 1),
-    help="Seed of the card's random source.",
-)
-@click.option(
-    "--algorithm",
-    type=click.Choice(["3des", "sm4"]),
-    default="3des",
-    show_default=True,
-    help="Card algorithm family.",
-)
+@seed_option("Seed of the card's random source.", default=1, show_default=True)
+@algorithm_option("Card algorithm family.")
 @click.option("--load", "load_yuan", default="50.00", show_default=True, help="Amount to load, in yuan.")
-def demo(seed: int, algorithm: str, load_yuan: str) -> None:
+def demo(seed: int, algorithm: Algorithm, load_yuan: str) -> None:
     """Personalise a card, load it, ride a bus and the metro, print its balance and log."""
-    algo = Algorithm.SM4 if algorithm == "sm4" else Algorithm.DES3
     load_fen = parse_yuan(load_yuan, "--load")
     if load_fen <= 0:
         raise MoneyError(f"--load {load_yuan}: a load is more than 0.00")
-    for line in run_morning(seed, algo, load_fen):
+    for line in run_morning(seed, algorithm, load_fen):
         click.echo(line)

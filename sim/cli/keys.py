@@ -14,6 +14,7 @@ import click
 
 from model.errors import CardTwinError
 from model.security import generate_issuer_keys, issuer_keys_toml
+from sim.cli.options import seed_option
 
 KEY_FILE_MODE = 0o600
 
@@ -37,9 +38,7 @@ def keys() -> None:
 @click.option(
     "--issuer", "issuer_hex", default="3301000000000001", show_default=True, help="Issuer ID, 8 bytes in hex."
 )
-@click.option(
-    "--seed", default=1, show_default=True, type=click.IntRange(0, 2**32 - 1), help="Seed of the test keys."
-)
+@seed_option("Seed of the test keys.", default=1, show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def keys_new(out: Path, issuer_hex: str, seed: int, force: bool) -> None:
     """Write a TEST issuer key file (0600) that `--keys` options read."""

@@ -20,7 +20,8 @@ import click
 from scenarios.rollout_loader import load_rollout
 from scenarios.schema import Scenario
 from sim.city import URBAN_AREA_KM2, WALK_CELL_M
-from sim.cli.scenario_arg import load_day, resolve
+from sim.cli.options import out_dir_option, seed_option
+from sim.cli.scenario_arg import list_shipped_option, load_day, resolve
 from sim.placement import (
     BASELINES,
     MAX_PER_SITE_DEFAULT,
@@ -118,6 +119,7 @@ def read_plan(path: Path, geo: Geography) -> Plan:
 
 @click.command("plan")
 @click.argument("scenario", required=False)
+@list_shipped_option(("day", "rollout"))
 @click.option("--recharge-points", "points", type=int, required=True, help="Recharge points to place.")
 @click.option("--walk-m", type=float, default=None, help="Walking distance counted as covered (m).")
 @click.option("--area-km2", type=float, default=None, help="Urban area the grid covers (km2).")
@@ -137,10 +139,8 @@ def read_plan(path: Path, geo: Geography) -> Plan:
     show_default=True,
     help=f"{', '.join(BASELINES)} or a plan CSV (node,count).",
 )
-@click.option(
-    "--seed", type=int, default=None, help="Seed of the city and the baseline (default: the scenario's)."
-)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Report folder.")
+@seed_option("Seed of the city and the baseline (default: the scenario's).")
+@out_dir_option("Report folder.")
 def plan(
     scenario: str | None,
     points: int,

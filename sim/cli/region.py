@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from scenarios.region_schema import DEFAULT_REGION, load_region, region_shipped
+from sim.cli.options import json_option, list_option, out_dir_option
 from sim.region import NIGHTS_DEFAULT, lines, run_region
 from sim.region.night import NIGHTS_MAX, fault_plan
 
@@ -24,7 +25,8 @@ _FAULTS = ("late", "lost", "duplicated", "ack-lost")
 
 @click.command("region")
 @click.argument("scenario", required=False)
-@click.option("--list", "list_", is_flag=True, help="List the shipped region scenarios.")
+@list_option("List the shipped region scenarios.")
+# Not the shared --seed: a region file's seed is 0..2**31 (scenarios.region_schema), and so is this.
 @click.option("--seed", type=click.IntRange(0, 2**31), default=None, help="Override the scenario's seed.")
 @click.option(
     "--nights",
@@ -35,13 +37,8 @@ _FAULTS = ("late", "lost", "duplicated", "ack-lost")
 )
 @click.option("--fault", "faults", multiple=True, type=click.Choice(_FAULTS), help="An interchange fault.")
 @click.option("--house-down", default=None, help="A city whose clearing house is down the first night.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder for both cities' clearing databases (default results/region-NAME-seedS).",
-)
-@click.option("--json", "as_json", is_flag=True, help="The figures as one JSON object (fen).")
+@out_dir_option("Folder for both cities' clearing databases (default results/region-NAME-seedS).")
+@json_option("The figures as one JSON object (fen).")
 def region(
     scenario: str | None,
     list_: bool,
@@ -52,7 +49,8 @@ def region(
     out: Path | None,
     as_json: bool,
 ) -> None:
-    """Run the two-city day of SCENARIO and check every fen in both ledgers and the interchange."""
+    """Run the two-city day of SCENARIO (a region file or a shipped name; default: the
+    Hangzhou-Shaoxing weekday) and check every fen in both ledgers and the interchange."""
     if list_:
         for name, path in region_shipped().items():
             click.echo(f"{name}  {path}")

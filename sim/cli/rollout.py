@@ -23,8 +23,15 @@ from scenarios.rollout_loader import load_rollout, shipped
 from scenarios.rollout_schema import RolloutScenario
 from scenarios.schema import ScenarioError
 from sim.bankcity.command import run_bank_city
-from sim.cli.scenario_arg import resolve
-from sim.cli.sweep import workers_option
+from sim.cli.options import (
+    dask_option,
+    list_option,
+    out_dir_option,
+    sample_option,
+    seed_option,
+    workers_option,
+)
+from sim.cli.scenario_arg import list_shipped_option, resolve
 from sim.operator import build_report, write_report
 from sim.operator import lines as framework_lines
 from sim.rollout import RolloutResult, run_rollout, summary_lines, write_compare, write_rollout
@@ -62,14 +69,11 @@ def _run(scenario: RolloutScenario, seed: int | None, sample: float | None, labe
 
 
 _options = [
-    click.option("--seed", type=int, default=None, help="Override the scenario's seed."),
-    click.option(
-        "--sample", type=float, default=None, help="Share of cardholders simulated in each twin day."
-    ),
+    seed_option(),
+    # A plain float: the rollout's own sample and an override are checked alike (rollout below).
+    sample_option("Share of cardholders simulated in each twin day.", checked_by_engine=True),
     click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a scenario value."),
-    click.option(
-        "--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Results folder."
-    ),
+    out_dir_option(),
 ]
 
 
@@ -103,21 +107,15 @@ def _replicate(
 
 @click.command("rollout")
 @click.argument("scenario", required=False)
-@click.option("--list", "list_", is_flag=True, help="List the shipped rollout scenarios.")
+@list_option("List the shipped rollout scenarios.")
 @click.option(
     "--replications",
     type=click.IntRange(0, SEEDS_MAX),
     default=0,
     help="Also run N replications (seeds and [[assumption]] ranges drawn): each target as P(met).",
 )
-@click.option("--dask", default="local", show_default=True, help='"local" or a scheduler tcp://HOST:PORT.')
-@click.option(
-    "--workers",
-    type=workers_option,
-    default=LOCAL_WORKERS_DEFAULT,
-    show_default=True,
-    help="LocalCluster size.",
-)
+@dask_option()
+@workers_option(LOCAL_WORKERS_DEFAULT)
 @_with_options
 def rollout(
     scenario: str | None,
@@ -199,11 +197,13 @@ def _render(result: RolloutResult, sector_lines: list[str]) -> None:
 @click.command("compare")
 @click.argument("a")
 @click.argument("b")
+@list_shipped_option(("rollout",))
 @_with_options
 def compare(
     a: str, b: str, seed: int | None, sample: float | None, sets: tuple[str, ...], out: Path | None
 ) -> None:
-    """Run rollout scenarios A and B and report them side by side (`--set` applies to both)."""
+    """Run rollout scenarios A and B (files or shipped names) and report them side by side (`--set`
+    applies to both)."""
     overrides = parse_sets(sets)
     pa, pb = resolve(a, ("rollout",), "A"), resolve(b, ("rollout",), "B")
     if bank_city_for(pa) is not None or bank_city_for(pb) is not None:

@@ -21,13 +21,19 @@ from model.errors import CardTwinError
 from model.money import format_fen
 from scenarios.schema import Scenario
 from sim.city import planned_taps
+from sim.cli.options import (
+    dask_option,
+    json_option,
+    list_option,
+    out_dir_option,
+    sample_option,
+    seed_option,
+    shards_option,
+)
 from sim.cli.progress import Progress
 from sim.cli.scenario_arg import load_day, shipped_days
 from sim.day import RunResult, run_day, wait_summary, write_results
 from sim.services.report import services_tables, summary_lines
-
-SEED_MAX = 2**32 - 1  # numpy's seed sequence takes any non-negative int; keep names printable
-SAMPLE_MIN = 1e-6  # below this a city of millions has no simulated citizen left
 
 
 class RunOptionError(CardTwinError):
@@ -36,26 +42,12 @@ class RunOptionError(CardTwinError):
 
 @click.command("run")
 @click.argument("scenario", required=False)
-@click.option("--list", "list_", is_flag=True, help="List the shipped day scenarios and exit.")
-@click.option(
-    "--seed", type=click.IntRange(0, SEED_MAX), default=None, help="Override the scenario's seed (0 or more)."
-)
-@click.option(
-    "--sample",
-    type=click.FloatRange(SAMPLE_MIN, 1.0),
-    default=None,
-    help=f"Override the share of cardholders simulated ({SAMPLE_MIN:g}..1).",
-)
-@click.option(
-    "--shards",
-    type=click.IntRange(1, 64),
-    default=None,
-    help="Split the population over this many processes (1..64).",
-)
-@click.option(
-    "--dask",
-    default=None,
-    help='Run the shards on a Dask cluster: a scheduler address (tcp://host:8786) or "local".',
+@list_option("List the shipped day scenarios and exit.")
+@seed_option()
+@sample_option()
+@shards_option()
+@dask_option(
+    'Run the shards on a Dask cluster: a scheduler address (tcp://host:8786) or "local".', default=None
 )
 @click.option(
     "--real-cards",
@@ -70,13 +62,8 @@ class RunOptionError(CardTwinError):
     metavar="N,N,...",
     help="The citizens (numbers in the simulated population) whose taps go through --real-cards.",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Results folder (default: results/<scenario name>-seed<seed>).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object instead of text.")
+@out_dir_option("Results folder (default: results/<scenario name>-seed<seed>).")
+@json_option()
 def run(
     scenario: str | None,
     list_: bool,

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import click
 
+from sim.cli.options import dask_option, list_option, out_dir_option, sample_option, workers_option
 from sim.cli.progress import Progress
-from sim.cli.scenario_arg import resolve
+from sim.cli.scenario_arg import echo_shipped, kinds_of_sweep, resolve
 from sim.sweep import (
     KINDS,
     LOCAL_WORKERS_DEFAULT,
@@ -28,20 +29,17 @@ from sim.sweep import (
 from sim.sweep.engine import SEEDS_MAX
 from sim.sweep.stats import Interval
 
-WORKERS_MAX = 256  # a LocalCluster larger than this is a typo, not a machine
-
-workers_option = click.IntRange(1, WORKERS_MAX)
-
 
 def scenario_path(kind: str, scenario: str | None) -> Path | None:
     """SCENARIO of a sweep of this kind: a file, or a shipped scenario of that kind's name."""
     if scenario is None:
         return None
-    return resolve(scenario, ("day",) if kind == "day" else ("rollout",))
+    return resolve(scenario, kinds_of_sweep(kind))
 
 
 @click.command("sweep")
 @click.argument("scenario", required=False)
+@list_option("List the shipped scenarios of --kind (the names SCENARIO takes) and exit.")
 @click.option(
     "--param",
     default=None,
@@ -55,18 +53,14 @@ def scenario_path(kind: str, scenario: str | None) -> Path | None:
 @click.option(
     "--kind", type=click.Choice(KINDS), default="rollout", show_default=True, help="What one run is."
 )
-@click.option("--sample", type=float, default=None, help="Share of cardholders simulated in each day.")
-@click.option("--dask", default="local", show_default=True, help='"local" or a scheduler tcp://HOST:PORT.')
-@click.option(
-    "--workers",
-    type=workers_option,
-    default=LOCAL_WORKERS_DEFAULT,
-    show_default=True,
-    help=f"LocalCluster size (1..{WORKERS_MAX}).",
-)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Results folder.")
+# --sample too: the engine checks it with the scenario's bounds (spec_from), for every caller.
+@sample_option("Share of cardholders simulated in each day.", checked_by_engine=True)
+@dask_option()
+@workers_option(LOCAL_WORKERS_DEFAULT)
+@out_dir_option()
 def sweep(
     scenario: str | None,
+    list_: bool,
     param: str | None,
     seeds: int,
     first_seed: int | None,
@@ -78,6 +72,9 @@ def sweep(
 ) -> None:
     """Run SCENARIO (a file or a shipped name) for every value of --param and every seed; report
     KPIs with 95% intervals."""
+    if list_:
+        echo_shipped(kinds_of_sweep(kind))
+        return
     spec = spec_from(kind, scenario_path(kind, scenario), param, seeds, first_seed, sample)
     execute(spec, dask, workers, out)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from sim.cli.options import out_dir_option
 from sim.cli.progress import Progress
 from sim.verify import (
     DAYS_MAX,
@@ -43,13 +44,7 @@ SEED_MAX = 2**32 - 1  # the seeded streams take 32-bit seeds
 @click.option(
     "--sample", type=float, default=SAMPLE_DEFAULT, show_default=True, help="Share of cardholders simulated."
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("results/verify"),
-    show_default=True,
-    help="Folder for the report.",
-)
+@out_dir_option("Folder for the report.", default=Path("results/verify"), show_default=True)
 def verify(
     seeds: int, first_seed: int, seed: int | None, faults: str, days: int, sample: float, out: Path
 ) -> None:

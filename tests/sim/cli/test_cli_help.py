@@ -1,5 +1,6 @@
 """Every command documents itself: a docstring, help text for every option, every argument named
-in its command's help, and the exit-code convention in `cardtwin --help`."""
+in its command's help, a scenario argument's names listed (`--list`), and the exit-code
+convention in `cardtwin --help`."""
 
 from __future__ import annotations
 
@@ -42,6 +43,17 @@ def test_every_command_option_and_argument_has_help() -> None:
             if isinstance(param, click.Argument) and param.human_readable_name not in text:
                 missing.append(f"{path} {param.human_readable_name}: not named in the help")
     assert missing == []
+
+
+def test_every_command_taking_a_scenario_has_list_and_says_names_or_paths() -> None:
+    takers = []
+    for path, command in _commands(main, "cardtwin"):
+        arguments = {p.name for p in command.params if isinstance(p, click.Argument)}
+        if arguments & {"scenario", "a", "b"}:
+            takers.append(path.removeprefix("cardtwin "))
+            assert any("--list" in p.opts for p in command.params), path
+            assert "shipped name" in " ".join((command.help or "").split()), path
+    assert sorted(takers) == ["bench sweep", "compare", "plan", "region", "rollout", "run", "sweep"]
 
 
 def test_the_group_help_states_the_exit_codes() -> None:

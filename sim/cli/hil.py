@@ -1,0 +1,118 @@
+"""`cardtwin hil`: the conformance and HIL suites against a card and a PSAM (sim, vpcd or a
+PC/SC reader), written as JUnit XML and an APDU trace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hardware_bridge.hil import CASE_NAMES, Outcome
+from hardware_bridge.junit import write_error_report, write_junit
+from hardware_bridge.script import load_script
+from model.errors import CardTwinError
+from model.money import parse_yuan
+from sim.cards import CardSourceError, HilPlan, issuer_keys, parse_source, run_hil
+from sim.cli.options import card_option, keys_option, sam_option
+
+
+@click.command()
+@card_option("sim")
+@sam_option()
+@keys_option()
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(path_type=Path),
+    default=Path("hil-report.xml"),
+    show_default=True,
+    help="JUnit XML report, written even when the run cannot start.",
+)
+@click.option(
+    "--trace",
+    "trace_path",
+    type=click.Path(path_type=Path),
+    default=Path("hil-trace.txt"),
+    show_default=True,
+    help="APDU trace of the whole run.",
+)
+@click.option("--allow-block", is_flag=True, help="Run the blocking cases: they block the card for good.")
+@click.option(
+    "--suite",
+    type=click.Choice(["all", "conformance", "hil"]),
+    default="all",
+    show_default=True,
+    help="conformance: raw APDUs against the spec; hil: the terminal code against the card.",
+)
+@click.option(
+    "--case", "cases", multiple=True, type=click.Choice(CASE_NAMES), help="Run only these HIL cases."
+)
+@click.option(
+    "--script",
+    "script_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Run this hand-written APDU script instead of the suites (format: hardware_bridge/script.py).",
+)
+@click.option("--pin", "pin_hex", default="123456", show_default=True, help="The card's ED PIN, in hex.")
+@click.option("--load", "load_yuan", default="10.00", show_default=True, help="Amount of each load, in yuan.")
+@click.option(
+    "--fare", "fare_yuan", default="1.50", show_default=True, help="Fare of each purchase, in yuan."
+)
+def hil(
+    card_source: str,
+    sam_source: str,
+    key_file: Path | None,
+    junit_path: Path,
+    trace_path: Path,
+    allow_block: bool,
+    suite: str,
+    cases: tuple[str, ...],
+    script_path: Path | None,
+    pin_hex: str,
+    load_yuan: str,
+    fare_yuan: str,
+) -> None:
+    """Run the conformance and HIL suites against a card and a PSAM; write JUnit XML and a trace.
+
+    Exit status: 0 all passed, 1 a case failed or errored, or the run could not start (the
+    JUnit report then holds one error case saying why)."""
+    properties = {"card": card_source, "sam": sam_source, "keys": str(key_file or "TEST keys")}
+    try:
+        plan = HilPlan(
+            card=parse_source(card_source, "--card", default_slot=0),
+            sam=parse_source(sam_source, "--sam", default_slot=1),
+            keys=issuer_keys(key_file),
+            pin=_pin(pin_hex),
+            load_fen=parse_yuan(load_yuan, "--load"),
+            fare_fen=parse_yuan(fare_yuan, "--fare"),
+            suite=suite,
+            cases=cases,
+            script=load_script(script_path) if script_path is not None else None,
+            allow_block=allow_block,
+        )
+        results = run_hil(plan, trace_path)
+    except CardTwinError as exc:
+        write_error_report(junit_path, "cardtwin-hil", properties, exc)
+        raise
+    write_junit(junit_path, results, "cardtwin-hil", properties)
+    for result in results:
+        click.echo(f"{result.outcome.value.upper():<8} {result.name:<44} {result.message}")
+    bad = [r for r in results if r.outcome in (Outcome.FAILED, Outcome.ERROR)]
+    passed = sum(r.outcome is Outcome.PASSED for r in results)
+    skipped = len(results) - passed - len(bad)
+    click.echo(f"hil: {len(results)} cases: {passed} passed, {len(bad)} failed, {skipped} skipped")
+    click.echo(f"report: {junit_path}  trace: {trace_path}")
+    if bad:
+        raise SystemExit(1)
+
+
+def _pin(text: str) -> bytes:
+    try:
+        pin = bytes.fromhex(text)
+    except ValueError:
+        raise CardSourceError(f"--pin {text!r}: not hex (e.g. 123456)") from None
+    if not 2 <= len(pin) <= 6:
+        raise CardSourceError(f"--pin {text!r}: {len(pin)} bytes, a PIN has 2..6")
+    return pin
