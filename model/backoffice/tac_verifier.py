@@ -58,7 +58,8 @@ class TacVerifier:
         cached = self._encryptors.get(asn)
         if cached is not None and cached[0] == algorithm and cached[1] == key_index:
             return cached[2]
-        algo = _ALGORITHMS.get(algorithm) or Algorithm(algorithm)  # an unknown id raises there
+        # DES3 is 0, a falsy member: `get(..) or` would call the enum for every 3DES card.
+        algo = _ALGORITHMS[algorithm] if algorithm in _ALGORITHMS else Algorithm(algorithm)  # unknown: raises
         dtk = self._keys.card_key(KeyUsage.TAC, algo, key_index, asn)
         if algo is Algorithm.SM4:
             encryptor = Cipher(algorithms.SM4(tac_key(algo, dtk)), _ECB).encryptor()
