@@ -13,6 +13,7 @@ and releasing records (`holds`), posting a batch (`posting`) and the operator's 
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,10 +73,29 @@ class House:
         everything flushed just before the commit; on any failure the transaction rolls back
         and memory is rebuilt from what is committed."""
         try:
-            with self.ledger.transaction(durable):
+            with paused_gc(), self.ledger.transaction(durable):
                 self.stage.open(self.db)
                 yield
                 self.stage.flush(self.db)
         except BaseException:
             self.load_state()
             raise
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Python's cycle collector off for one unit of work, back as it was after.
+
+    A group of files allocates a few hundred thousand tuples, bytes and small objects, none of
+    them in a reference cycle; each allocation burst made the collector walk the house's whole
+    memory (every counter set and serial dict of the night), which cost a sixth of a night of
+    small files (measured: 0.466 s with it, 0.387 s without, same uploads). Reference counting
+    still frees everything at once; a group is bounded (model.backoffice.clearing), and any
+    cycle made meanwhile is collected by the next pass after it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
