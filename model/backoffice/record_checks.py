@@ -50,7 +50,12 @@ def check_records(
         serial = r.terminal_serial
         seen = counters[fam_key]
         key = fam_key + counter.to_bytes(2, "big")
-        reason = identity_fault(r, key, seen, terminal_serials, is_load, tac_ok)
+        # identity_fault's answer is None for a proven record with a fresh counter and serial:
+        # that common case is decided here, without the call.
+        if r.flags or not tac_ok or counter in seen or (not is_load and serial in terminal_serials):
+            reason = identity_fault(r, key, seen, terminal_serials, is_load, tac_ok)
+        else:
+            reason = None
         if reason is not None:
             kept = key if reason in (Reason.NO_PROOF, Reason.COUNTER_CONFLICT) else None
             held.append(Held(index, reason, hold_detail(reason, name, index, r), chunk, kept, r))
