@@ -72,15 +72,24 @@ def _insert_cpu_s(parsed: list[ParsedBatch]) -> float:
         h = batch.header
         assert h is not None, "the twin's own uploads have readable headers"
         batches.append(
-            (batch_id, batch_id.to_bytes(32, "big"), f"b{batch_id}", h.terminal_id, h.batch_seq, 20261124, 0, 0)
+            (
+                batch_id,
+                batch_id.to_bytes(32, "big"),
+                f"b{batch_id}",
+                h.terminal_id,
+                h.batch_seq,
+                20261124,
+                0,
+                0,
+            )
         )
         for _, _, r in batch.records:
             key = r.asn + bytes((1 if r.tx_type in _LOAD_TYPES else 2,)) + r.counter.to_bytes(2, "big")
-            identity = key if r.tx_type in _LOAD_TYPES else r.terminal_id + r.terminal_serial.to_bytes(4, "big")
-            rows.append(
-                (key, batch_id, "p", r.tx_type, r.amount_fen, 20261124, r.terminal_id, r.terminal_serial,
-                 batch_id, identity, r.date_time, r.balance_after_fen)
-            )  # fmt: skip
+            identity = (
+                key if r.tx_type in _LOAD_TYPES else r.terminal_id + r.terminal_serial.to_bytes(4, "big")
+            )
+            where = (r.terminal_id, r.terminal_serial, batch_id, identity, r.date_time, r.balance_after_fen)
+            rows.append((key, batch_id, "p", r.tx_type, r.amount_fen, 20261124, *where))
     with tempfile.TemporaryDirectory() as folder:
         db = sqlite3.connect(str(Path(folder) / "floor.db"), isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
@@ -94,8 +103,9 @@ def _insert_cpu_s(parsed: list[ParsedBatch]) -> float:
             batches,
         )
         db.executemany(
-            "INSERT OR IGNORE INTO records(key, batch_id, participant, tx_type, amount_fen, day, terminal_id, "
-            "serial, posting_id, identity, moment, balance_after_fen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO records(key, batch_id, participant, tx_type, amount_fen, day, "
+            "terminal_id, serial, posting_id, identity, moment, balance_after_fen) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         db.execute("COMMIT")
@@ -127,7 +137,9 @@ def _tacs(parsed: list[ParsedBatch], keys: IssuerKeys) -> int:
                     r.balance_after_fen, r.counter, r.amount_fen, r.tx_type, r.terminal_id, r.date_time
                 )
             else:
-                data = purchase_tac_data(r.amount_fen, r.tx_type, r.terminal_id, r.terminal_serial, r.date_time)
+                data = purchase_tac_data(
+                    r.amount_fen, r.tx_type, r.terminal_id, r.terminal_serial, r.date_time
+                )
             data = pad80(data, block)
             out = bytes(block)
             for at in range(0, len(data), block):

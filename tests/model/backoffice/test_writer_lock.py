@@ -111,10 +111,16 @@ def test_a_sigkilled_holder_leaves_a_file_the_next_run_takes_and_removes(tmp_pat
     lock_file = Path(str(db) + LOCK_SUFFIX)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLD, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True
+        [sys.executable, "-c", _HOLD, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
     )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-    with pytest.raises(ClearingError, match=rf"another clearing run holds this database \(pid {holder.pid} since"):
+    with pytest.raises(
+        ClearingError, match=rf"another clearing run holds this database \(pid {holder.pid} since"
+    ):
         WriterLock.acquire(db)
     holder.send_signal(signal.SIGKILL)
     holder.wait(timeout=60)
