@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from model.backoffice.bank import Bank
+from model.backoffice.gc_pause import paused_gc
 from model.backoffice.ledger import Ledger
 from model.backoffice.opening_float import opening_float_fen
 from model.backoffice.registry import Registry, Sector
@@ -83,6 +84,16 @@ def reconcile(
     bank_load_participants: dict[str, Bank] | None = None,
 ) -> ReconciliationReport:
     """Run every check over the clearing database behind `ledger`."""
+    with paused_gc():
+        return _reconcile(ledger, registry, card_balances_fen, bank_load_participants)
+
+
+def _reconcile(
+    ledger: Ledger,
+    registry: Registry,
+    card_balances_fen: int | None,
+    bank_load_participants: dict[str, Bank] | None,
+) -> ReconciliationReport:
     ledger.check()
     report = ReconciliationReport()
     report.checks += _float_checks(ledger, card_balances_fen)
