@@ -3,7 +3,8 @@
 `holds`, `posting`, `stage` and `review`; its vocabulary in `terms`, its tables and identity
 indexes in `clearing_schema`, the identities it has seen in `identity`, TACs through
 `tac_verifier`, the night's key check in
-`key_check`, one writer per database in `writer_lock`, cloned cards in `clone_watch`), the
+`key_check`, one writer per database in `writer_lock`, cloned cards in `clone_watch`, the
+cycle collector paused for a unit of work in `gc_pause`), the
 double-entry ledger on SQLite (`ledger`), T+1 settlement with fees (`settlement`, `fees`),
 reconciliation of card-side totals against the ledger and banks (`reconciliation`), the float
 carried in from before the books began (`opening_float`), the

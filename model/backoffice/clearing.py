@@ -65,6 +65,7 @@ from datetime import date
 
 from model.backoffice import review
 from model.backoffice.batch_ingest import ingest_batch
+from model.backoffice.holds import stage_gap_releases
 from model.backoffice.house import CUTOFF_DAYS_DEFAULT, House
 from model.backoffice.terms import ClearingError, IngestReport, Reason
 from model.records import WireRecord
@@ -154,8 +155,17 @@ class ClearingHouse(House):
     def _stage_files(
         self, chunk: list[File], clearing_day: date
     ) -> tuple[list[IngestReport], ClearingError | None]:
-        """Each file of the chunk onto the stage, in order, until one is refused."""
-        known = self._known_digests(chunk)
+        """Each file of the chunk onto the stage, in order, until one is refused; then the gap
+        releases the staged files made, posted together (holds.stage_gap_releases)."""
+        reports, refused = self._stage_each(chunk, clearing_day)
+        stage_gap_releases(self, clearing_day)
+        return reports, refused
+
+    def _stage_each(
+        self, chunk: list[File], clearing_day: date
+    ) -> tuple[list[IngestReport], ClearingError | None]:
+        digests = {id(item): hashlib.sha256(item).digest() for _, item in chunk if isinstance(item, bytes)}
+        known = self._known_digests(list(digests.values()))
         reports: list[IngestReport] = []
         for name, item in chunk:
             if isinstance(item, IngestReport):
@@ -165,7 +175,7 @@ class ClearingHouse(House):
                 return reports, ClearingError(
                     f"{name}: {len(item)} bytes, a batch file has at most {BATCH_BYTES_MAX}"
                 )
-            digest = hashlib.sha256(item).digest()
+            digest = digests[id(item)]
             if digest in known or digest in self.stage.digests:
                 reports.append(IngestReport(name, already_ingested=True))
                 continue
@@ -177,9 +187,8 @@ class ClearingHouse(House):
                 return reports, exc
         return reports, None
 
-    def _known_digests(self, chunk: list[File]) -> set[bytes]:
-        """Which of the chunk's files the database has seen: one query per 500 files."""
-        digests = [hashlib.sha256(item).digest() for _, item in chunk if isinstance(item, bytes)]
+    def _known_digests(self, digests: list[bytes]) -> set[bytes]:
+        """Which of these file digests the database has seen: one query per 500 files."""
         known: set[bytes] = set()
         for start in range(0, len(digests), _DIGESTS_PER_QUERY):
             part = digests[start : start + _DIGESTS_PER_QUERY]

@@ -72,8 +72,10 @@ def release_closed_gaps(house: House, clearing_day: date, touched: list[WireReco
     close in turn; all held gaps when `touched` is None (after a review).
 
     O(touched + released): a held gap is found by the counter or serial it waits for, never
-    by scanning every held gap at every batch (which made the night quadratic). The released
-    records of one call share one posting per participant (`stage_releases`)."""
+    by scanning every held gap at every batch (which made the night quadratic). Memory takes
+    each release at once (the batch's next records and the next file see it); the rows of a
+    batch's releases wait on the stage (`Stage.gap_releases`) and the whole group's share one
+    posting per participant (`stage_gap_releases`). After a review they are staged at once."""
     spent = house.spent
     if not spent.held_gaps:
         return 0
@@ -88,8 +90,19 @@ def release_closed_gaps(house: House, clearing_day: date, touched: list[WireReco
         _spend(house, qid, record)
         released.append((qid, record, participant, batch_id))
         queue.extend(spent.waiting_on([record]))
-    stage_releases(house, released, clearing_day, GAP_CLOSED_NOTE)
+    if touched is None:
+        stage_releases(house, released, clearing_day, GAP_CLOSED_NOTE)
+    else:
+        house.stage.gap_releases += released
     return len(released)
+
+
+def stage_gap_releases(house: House, clearing_day: date) -> None:
+    """The rows of the gap releases the group's files made: one posting per participant. O(released)."""
+    released = house.stage.gap_releases
+    if released:
+        stage_releases(house, released, clearing_day, GAP_CLOSED_NOTE)
+        house.stage.gap_releases = []
 
 
 def stage_release(

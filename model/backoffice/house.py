@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from model.backoffice.clearing_schema import ensure_schema
+from model.backoffice.gc_pause import paused_gc
 from model.backoffice.identity import Spent
 from model.backoffice.ledger import Ledger
 from model.backoffice.registry import Registry
@@ -56,7 +57,8 @@ class House:
         """Memory is whatever the committed rows say: after a crash or a rolled-back batch too.
         O(records + quarantine)."""
         self.stage.drop()
-        self.spent = Spent.load(self.db, self.registry)
+        with paused_gc():
+            self.spent = Spent.load(self.db, self.registry)
         self.batch_seqs = {
             bytes(terminal): int(seq)
             for terminal, seq in self.db.execute(
@@ -72,7 +74,7 @@ class House:
         everything flushed just before the commit; on any failure the transaction rolls back
         and memory is rebuilt from what is committed."""
         try:
-            with self.ledger.transaction(durable):
+            with paused_gc(), self.ledger.transaction(durable):
                 self.stage.open(self.db)
                 yield
                 self.stage.flush(self.db)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from model.backoffice.fees import FeeSchedule
+from model.backoffice.gc_pause import paused_gc
 from model.backoffice.ledger import Ledger
 from model.backoffice.registry import Registry, Sector
 from model.backoffice.terms import day_int
@@ -130,7 +131,7 @@ class Settlement:
             "SELECT 1 FROM settlements WHERE business_day = ?", (day_int(business_day),)
         ).fetchone():
             raise SettlementError(f"settlement {business_day}: already run")
-        with self.ledger.transaction():
+        with paused_gc(), self.ledger.transaction():
             return self._run(business_day)
 
     def _run(self, business_day: date) -> SettlementReport:

@@ -52,6 +52,10 @@ class Stage:
     quarantine: list[QuarantineRow] = field(default_factory=list)
     releases: list[tuple[int, int | None, str]] = field(default_factory=list)
     alerts: list[tuple[int, str, str]] = field(default_factory=list)
+    # Gap holds that this group's files closed, (quarantine id, record, participant, batch id):
+    # posted together when the group's files are staged (holds.stage_gap_releases), one posting
+    # per participant instead of one per file. Memory took them at once (holds._spend).
+    gap_releases: list[tuple[int, Any, str, int]] = field(default_factory=list)
     digests: dict[bytes, int] = field(default_factory=dict)  # staged batch digest -> batch id
 
     def _tables(self) -> tuple[list[Any], ...]:
@@ -63,6 +67,7 @@ class Stage:
             self.quarantine,
             self.releases,
             self.alerts,
+            self.gap_releases,
         )
 
     def open(self, db: sqlite3.Connection) -> None:

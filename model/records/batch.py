@@ -56,6 +56,8 @@ BATCH_RECORDS_MAX = 200_000  # a terminal journal's limit: no upload can hold mo
 HEADER = struct.Struct(">4sB6s6sI7sIQQ4sI")
 RECORD_BODY = struct.Struct(">8sHIB6sI7sii4sBBB")
 RECORD_SIZE = RECORD_BODY.size + 4
+# The same fields with the record's CRC skipped: `iter_unpack` over a whole proven body.
+_RECORD_WHOLE = struct.Struct(RECORD_BODY.format + "4x")
 HEADER_SIZE = HEADER.size
 FLAG_NO_PROOF = 0x01
 NO_PSAM = bytes(6)
@@ -302,6 +304,40 @@ def parse_header(raw: bytes, where: str) -> BatchHeader:
     return BatchHeader(terminal_id, psam_id, seq, created, count, loads, purchases)
 
 
+def _proven_records(body: bytes, whole: int, terminal_id: bytes, parsed: ParsedBatch) -> tuple[int, int, int]:
+    """The fast path of a body whose batch checksum holds: one `iter_unpack` over it, the same
+    field checks as `decode_record` inline. It stops at the first record that fails one, which
+    the caller's record-by-record loop then decodes for its message: (loads, purchases, index
+    to go on from)."""
+    loads = purchases = 0
+    records = parsed.records
+    append = records.append
+    make = WireRecord._make
+    valid_dates = _VALID_DATES
+    hours, sixty = _BCD_HOURS, _BCD_SIXTY
+    for index, fields in enumerate(_RECORD_WHOLE.iter_unpack(body[: whole * RECORD_SIZE])):
+        amount, tx_type, date_time, before, after, algo, flags = _CHECKED(fields)
+        is_load = tx_type in _LOAD_TYPES
+        if (
+            tx_type not in _TX_TYPES
+            or algo not in _ALGORITHMS
+            or flags & ~FLAG_NO_PROOF
+            or fields[4] != terminal_id
+            or after != (before + amount if is_load else before - amount)
+            or not (valid_dates.get(date_time[:4]) or _valid_date_time(date_time))
+            or date_time[4] not in hours
+            or date_time[5] not in sixty
+            or date_time[6] not in sixty
+        ):
+            return loads, purchases, index
+        if is_load:
+            loads += amount
+        else:
+            purchases += amount
+        append((index, body[index * RECORD_SIZE : (index + 1) * RECORD_SIZE], make(fields)))
+    return loads, purchases, whole
+
+
 def parse_batch(raw: bytes, where: str = "batch") -> ParsedBatch:
     """Read everything that can be trusted from `raw`; never raises on damage."""
     try:
@@ -320,8 +356,11 @@ def parse_batch(raw: bytes, where: str = "batch") -> ParsedBatch:
             (kind, f"{where}: {len(body)} record bytes, header says {header.record_count} x {RECORD_SIZE}")
         )
     whole = min(len(body), expected) // RECORD_SIZE
-    loads = purchases = 0
-    for index in range(whole):
+    if checksum_ok:
+        loads, purchases, start = _proven_records(body, whole, header.terminal_id, parsed)
+    else:
+        loads = purchases = start = 0
+    for index in range(start, whole):
         chunk = body[index * RECORD_SIZE : (index + 1) * RECORD_SIZE]
         try:
             # A whole batch whose checksum holds needs no per-record CRC: those are for salvage.

@@ -49,6 +49,7 @@ def main(argv: list[str]) -> int:
     for path in sorted(folder.glob(f"*{BATCH_SUFFIX}")):
         print(_progress(path.name), flush=True)
         office.clearing.ingest_file(path.read_bytes(), path.name, day)
+    office.close()  # gives the writer lock back: its file goes with it
     print("done", flush=True)
     return 0
 

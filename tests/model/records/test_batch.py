@@ -174,6 +174,31 @@ def test_record_fields_out_of_range_are_corrupt_even_with_good_crcs(
     assert "transaction type 07 unknown" in parsed.faults[0].detail
 
 
+def test_a_bad_record_mid_file_costs_only_itself_on_the_proven_path(
+    records: tuple[list[TransactionRecord], list[TransactionRecord]], purchase_terminal: PurchaseTerminal
+) -> None:
+    """A file whose checksum holds is read in one pass (`_proven_records`); a record that fails
+    a field check there hands over to the record-by-record reading: the records before and
+    after it are kept, in order, and it alone is held with decode_record's message."""
+    purchases = records[1]
+    raw = bytearray(_purchase_batch(purchase_terminal, purchases))
+    at = HEADER_SIZE + 2 * RECORD_SIZE  # the third record of six
+    raw[at + 14] = 0x07  # no such transaction type
+    raw[at + 47 : at + 51] = zlib.crc32(bytes(raw[at : at + 47])).to_bytes(4, "big")
+    raw[52:56] = zlib.crc32(bytes(raw[HEADER_SIZE:]), zlib.crc32(bytes(raw[:52]))).to_bytes(4, "big")
+    parsed = parse_batch(bytes(raw), "mid.ctb")
+    assert [(f.index, f.fault) for f in parsed.faults] == [(2, BatchFault.CORRUPT_RECORD)]
+    assert parsed.faults[0].detail == "mid.ctb record 2: transaction type 07 unknown"
+    assert [index for index, _, _ in parsed.records] == [0, 1, 3, 4, 5]
+    clean = parse_batch(_purchase_batch(purchase_terminal, purchases), "clean.ctb")
+    assert [r for i, _, r in parsed.records] == [r for i, _, r in clean.records if i != 2]
+    assert [chunk for _, chunk, _ in parsed.records] == [
+        bytes(raw[HEADER_SIZE + i * RECORD_SIZE : HEADER_SIZE + (i + 1) * RECORD_SIZE])
+        for i in range(6)
+        if i != 2
+    ]
+
+
 def test_record_of_another_terminal_inside_a_batch_is_corrupt(
     records: tuple[list[TransactionRecord], list[TransactionRecord]], purchase_terminal: PurchaseTerminal
 ) -> None:
