@@ -215,10 +215,7 @@ LABELS: dict[str, dict[str, str]] = {
     "svc_share_axis": {"en": "share of visits", "zh": "就诊占比"},
     "svc_holders_axis": {"en": "holders", "zh": "持卡人"},
     "svc_per_day_axis": {"en": "a day, city-wide", "zh": "全市每日"},
-    "fig_svc_day": {
-        "en": "Account payments, bike rentals and library loans a day",
-        "zh": "市民卡账户支付、公共自行车租车与图书借阅（每日）",
-    },
+    "fig_svc_day": {"en": "Payments, bike rentals, loans a day", "zh": "账户支付、租车与借阅（每日）"},
     "svc_model": {"en": "model", "zh": "模型值"},
     "svc_p5": {"en": "5th percentile", "zh": "第 5 百分位"},
     "svc_p95": {"en": "95th percentile", "zh": "第 95 百分位"},
