@@ -38,7 +38,13 @@ def run_request(request: sidebar.Request, lang: str) -> None:
     from dashboard.participants import cast_of
 
     walk_km = scenario.deployment.walk_m / 1000
-    state.set_result(result, walk_km=walk_km, overrides=dict(request.overrides), cast=cast_of(scenario))
+    state.set_result(
+        result,
+        walk_km=walk_km,
+        overrides=dict(request.overrides),
+        cast=cast_of(scenario),
+        services=runner.services_of(scenario, result),
+    )
     if cached:
         st.session_state[state.MESSAGE] = ("success", "run_cached", {})
     else:
@@ -72,7 +78,7 @@ def main() -> None:
         return
     # The views (pandas, the figures, the rollout's types) load once there is a run to show:
     # the first page, a sidebar and a prompt, stays light.
-    from dashboard import view_header, view_more, view_play
+    from dashboard import view_header, view_more, view_play, view_services
 
     view = st.session_state[state.VIEW]
     view_header.header(result, state.overrides(), lang)
@@ -83,6 +89,8 @@ def main() -> None:
         view_play.played(lambda r, i, lg: view_play.city_body(r, i, lg, walk_km), result)
     elif view == "view_flows":
         view_more.flows_view(result, lang, state.cast())
+    elif view == "view_services":
+        view_services.services_view(result, state.services(), lang)
     elif view == "view_compare":
         view_more.compare_view(result, lang, run_cache())
     else:

@@ -53,6 +53,7 @@ LABELS: dict[str, dict[str, str]] = {
     "view_rollout": {"en": "Rollout", "zh": "推广进程"},
     "view_city": {"en": "City map", "zh": "城市地图"},
     "view_flows": {"en": "Settlement flows", "zh": "清算资金流"},
+    "view_services": {"en": "Card services", "zh": "医保与公共服务"},
     "view_compare": {"en": "Compare", "zh": "场景对比"},
     "view_downloads": {"en": "Downloads", "zh": "下载"},
     # playback
@@ -179,6 +180,59 @@ LABELS: dict[str, dict[str, str]] = {
     "role:shop": {"en": "merchants", "zh": "商户"},
     "role:load": {"en": "load banks", "zh": "充值银行"},
     "role:other": {"en": "other participants", "zh": "其他参与方"},
+    "role:hosp": {"en": "medical institutions", "zh": "医疗机构"},
+    # the card beyond the purse (dashboard/view_services.py)
+    "svc_none": {
+        "en": "This scenario's day runs the e-purse alone: it has no medical insurance, citizen account "
+        "or identity services to show.",
+        "zh": "该场景的代表日只模拟电子钱包，没有医保、市民卡账户或身份服务可显示。",
+    },
+    "svc_caption": {
+        "en": "The medical-insurance share and the park-card holders are model outputs of the adoption "
+        "mechanisms (the band: 5th to 95th percentile over the assumed ranges); the day figures are the "
+        "month's representative day of the twin, scaled to the city.",
+        "zh": "医保刷卡结算占比与公园年卡持卡人数是采用机制的模型输出（区间：假设范围内的第 5 至第 95 "
+        "百分位）；日度数据来自该月代表日的模拟，按全市放大。",
+    },
+    "svc_medical_share": {"en": "Medical-insurance visits settled by card", "zh": "医保就诊刷卡结算占比"},
+    "svc_park_holders": {"en": "Park annual card holders", "zh": "公园年卡持卡人"},
+    "svc_band_of": {"en": "90% band {low} – {high}", "zh": "90% 区间 {low} – {high}"},
+    "svc_day_heading": {"en": "A day of {month}, city-wide", "zh": "{month} 的一天（全市）"},
+    "svc_no_day": {
+        "en": "No day of this month ran the services.",
+        "zh": "本月代表日未模拟这些服务。",
+    },
+    "svc_medical_visits": {"en": "Medical visits / day", "zh": "医保就诊（人次/日）"},
+    "svc_purse_fen": {
+        "en": "Own payments by e-purse at hospitals / day",
+        "zh": "医院药店电子钱包自付（每日）",
+    },
+    "svc_account_payments": {"en": "Citizen-account payments / day", "zh": "市民卡账户支付（笔/日）"},
+    "svc_account_fen": {"en": "Citizen-account payments, money / day", "zh": "市民卡账户支付金额（每日）"},
+    "svc_bike_rentals": {"en": "Bike rentals / day", "zh": "公共自行车租车（次/日）"},
+    "svc_library_loans": {"en": "Library loans / day", "zh": "图书借阅（册/日）"},
+    "svc_park_entries": {"en": "Park entries / day", "zh": "公园入园（人次/日）"},
+    "svc_share_axis": {"en": "share of visits", "zh": "就诊占比"},
+    "svc_holders_axis": {"en": "holders", "zh": "持卡人"},
+    "svc_per_day_axis": {"en": "a day, city-wide", "zh": "全市每日"},
+    "fig_svc_day": {"en": "Payments, bike rentals, loans a day", "zh": "账户支付、租车与借阅（每日）"},
+    "svc_model": {"en": "model", "zh": "模型值"},
+    "svc_p5": {"en": "5th percentile", "zh": "第 5 百分位"},
+    "svc_p95": {"en": "95th percentile", "zh": "第 95 百分位"},
+    "svc_band": {"en": "90% band", "zh": "90% 区间"},
+    "svc_seed": {"en": "seed 003", "zh": "种子资料 003"},
+    "svc_verdict": {"en": "verdict", "zh": "判断"},
+    "svc_vs_seed": {"en": "Model outputs against the seed's figures", "zh": "模型输出与种子资料数字的对比"},
+    "svc_verdict_inside": {
+        "en": "seed figure inside the model's 90% band",
+        "zh": "种子数字在模型 90% 区间内",
+    },
+    "svc_verdict_above_floor": {
+        "en": "model above the seed's floor (consistent with its '+')",
+        "zh": "模型高于种子数字的下限（与“以上”一致）",
+    },
+    "svc_verdict_below": {"en": "model below the seed figure", "zh": "模型低于种子数字"},
+    "svc_verdict_above": {"en": "model above the seed figure", "zh": "模型高于种子数字"},
     "bank_points": {"en": "{bank} recharge points", "zh": "{bank} 充值网点"},
     # the bank card world's parties (dashboard.participants): issuers, acquirers, the switch
     "switch": {"en": "card network switch", "zh": "银行卡网络转接"},
@@ -295,6 +349,7 @@ _ROLES_ZH = {
     "load": "充值银行",
     "bank": "银行",
     "kiosk": "自助充值",
+    "hosp": "医疗机构",
 }
 
 _OWNERS_ZH = {"hz": "杭州", "hb": "淮北"}

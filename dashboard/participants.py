@@ -35,7 +35,7 @@ SYSTEM = (RESERVE, OPERATOR, ACQUIRER, UNNAMED_LOADS, UNNAMED_SPENDING)  # roles
 CITY_CODES = {"hz": "hangzhou", "hb": "huaibei"}
 CITY_NAMES = {"hangzhou": {"en": "Hangzhou", "zh": "杭州"}, "huaibei": {"en": "Huaibei", "zh": "淮北"}}
 ROLES = {"bus": "role:bus", "metro": "role:metro", "taxi": "role:taxi", "window": "role:window"}
-ROLES |= {"shop": "role:shop", "load": "role:load", "kiosk": "role:load"}
+ROLES |= {"shop": "role:shop", "load": "role:load", "kiosk": "role:load", "hosp": "role:hosp"}
 OTHER = "role:other"
 # What a named company of a role is called: "Hangzhou bus company" / "杭州公交公司".
 _COMPANY = {
@@ -148,8 +148,10 @@ def shown(key: str, lang: str) -> str:
 def unnamed_roles(flows: tuple[Flow, ...], cast: Cast) -> list[str]:
     """The roles (keys) the run's flows carry no participant of the scenario's own for."""
     seen = {party(p, cast) for f in flows for p in (f.payer, f.payee)}
-    # merchants are anonymous in every scenario (shop-N): a role, not a missing name
-    return sorted(k for k in seen if k.startswith("role:") and k != ROLES["shop"])
+    # merchants and medical institutions are anonymous in every scenario (shop-N, hosp-N): a
+    # role, not a missing name
+    anonymous = (ROLES["shop"], ROLES["hosp"])
+    return sorted(k for k in seen if k.startswith("role:") and k not in anonymous)
 
 
 def notes(flows: tuple[Flow, ...], cast: Cast, lang: str) -> list[str]:

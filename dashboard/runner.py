@@ -36,6 +36,7 @@ from scenarios.schema import ScenarioError
 
 if TYPE_CHECKING:  # the engine (and matplotlib under it) loads with the first run, not the first page
     from sim.rollout import RolloutResult
+    from sim.services.rollout import ServicesRollout
 
 CACHE_ENTRIES = 8
 UPLOAD_BYTES_MAX = 1 << 20  # a rollout scenario is a few kB of TOML
@@ -110,6 +111,16 @@ def run(
         result = run_rollout(scenario, seed=seed, sample=sample, progress=progress)
     cache.put(key, result)
     return result, False
+
+
+def services_of(scenario: RolloutScenario, result: RolloutResult) -> ServicesRollout | None:
+    """The run's services outputs, as `cardtwin rollout` computes them (None without [services])."""
+    services = scenario.day_scenario.services
+    if services is None:
+        return None
+    from sim.services.rollout import services_rollout
+
+    return services_rollout(services, result.months, result.seed)
 
 
 class UploadFolder:

@@ -18,7 +18,7 @@ from dashboard.i18n import name, t, title
 from model.errors import CardTwinError
 from scenarios.rollout_schema import RolloutScenario
 
-VIEWS = ("view_rollout", "view_city", "view_flows", "view_compare", "view_downloads")
+VIEWS = ("view_rollout", "view_city", "view_flows", "view_services", "view_compare", "view_downloads")
 # The dashboard's default sample keeps a first run of a shipped scenario to seconds; the
 # viewer raises it for closer figures (each simulated citizen then weighs less).
 SAMPLE_DEFAULT_MAX = 0.0002

@@ -18,6 +18,7 @@ from dashboard.playback import Playback
 if TYPE_CHECKING:  # imported with the first run (dashboard/app.py), not by the first page
     from dashboard.participants import Cast
     from sim.rollout import RolloutResult
+    from sim.services.rollout import ServicesRollout
 
 LANG = "lang_zh"  # the sidebar toggle: True shows Chinese
 RESULT = "result"  # the run being played (scenario A)
@@ -30,6 +31,7 @@ MESSAGE = "run_message"  # the last run's outcome, shown above the views
 WALK_KM = "walk_km"  # the run's walking distance, for the map's coverage shading
 OVERRIDES = "overrides"  # the parameters the viewer changed for the run shown, for its header
 CAST = "cast"  # the participants the shown run's scenario names (dashboard/participants.py)
+SERVICES = "services"  # the shown run's services outputs (sim.services.rollout), None without [services]
 
 
 def lang() -> str:
@@ -49,11 +51,18 @@ def result_b() -> RolloutResult | None:
     return st.session_state.get(RESULT_B)
 
 
-def set_result(run: RolloutResult, walk_km: float, overrides: dict[str, object], cast: Cast) -> None:
+def set_result(
+    run: RolloutResult,
+    walk_km: float,
+    overrides: dict[str, object],
+    cast: Cast,
+    services: ServicesRollout | None = None,
+) -> None:
     """A new run to play: the same scenario keeps its position (a what-if seen at the same
     month); another scenario starts at its first month."""
     previous = result()
     st.session_state[RESULT] = run
+    st.session_state[SERVICES] = services
     st.session_state[WALK_KM] = walk_km
     st.session_state[CAST] = cast
     st.session_state[OVERRIDES] = dict(overrides)
@@ -65,12 +74,17 @@ def set_result(run: RolloutResult, walk_km: float, overrides: dict[str, object],
 
 
 def clear_results() -> None:
-    for key in (RESULT, RESULT_B, PLAYBACK, OVERRIDES, CAST):
+    for key in (RESULT, RESULT_B, PLAYBACK, OVERRIDES, CAST, SERVICES):
         st.session_state.pop(key, None)
 
 
 def cast() -> Cast:
     shown: Cast = st.session_state[CAST]
+    return shown
+
+
+def services() -> ServicesRollout | None:
+    shown: ServicesRollout | None = st.session_state.get(SERVICES)
     return shown
 
 

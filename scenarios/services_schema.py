@@ -43,6 +43,7 @@ class Medical:
     fund_share_bp: int
     medical_account_fen_mean: int
     own_from_account_share: float
+    own_from_purse_share: float
     claim_h: float
     forged_claim_probability: float
     replayed_claim_probability: float

@@ -1,5 +1,7 @@
-"""The terminal fleet: bus validators, metro gates, taxi terminals, merchant POS, recharge kiosks
-and service windows, each running the real terminal application with its own PSAM.
+"""The terminal fleet: bus validators, metro gates, taxi terminals, merchant POS, recharge kiosks,
+service windows and, with `[services]`, the cashier terminals of the medical institutions
+(hospitals and pharmacies: the citizen's own payment by e-purse), each running the real
+terminal application with its own PSAM.
 
 A `Terminal` wraps one application with what the simulation knows about it in time: where it
 is, how long it was busy, when it is out of service, how many batches it sent. Counts come from
@@ -37,6 +39,7 @@ class Kind(IntEnum):
     POS = 4
     KIOSK = 5
     WINDOW = 6
+    MEDICAL = 7  # a hospital's or pharmacy's cashier: the own payment of a medical visit
 
     @property
     def sector(self) -> str:
@@ -60,6 +63,7 @@ _SECTORS = {
     Kind.POS: "retail",
     Kind.KIOSK: "load_kiosk",
     Kind.WINDOW: "load_window",
+    Kind.MEDICAL: "medical",
 }
 SECTORS = tuple(_SECTORS[k] for k in Kind)
 
@@ -97,7 +101,7 @@ class Terminal:
 
     @property
     def purchase_app(self) -> PurchaseTerminal:
-        """The application of a terminal that takes money off cards (bus, gate, taxi, POS)."""
+        """The application of a terminal that takes money off cards (bus, gate, taxi, POS, medical)."""
         # By kind, not isinstance: a fault injector (verify's clock skew) may stand in for the
         # application with a proxy that behaves as it does.
         assert not self.kind.loads, f"{self.kind.name}: not a purchase terminal"
@@ -168,6 +172,12 @@ def build_fleet(scenario: Scenario, city: City, keys: IssuerKeys, host: LoadHost
     fleet.by_kind[Kind.WINDOW] = [
         Terminal(Kind.WINDOW, LoadTerminal(terminal_id(Kind.WINDOW, shard, i), host), int(d), i)
         for i, d in enumerate(city.window_district)
+    ]
+    # One cashier terminal per institution (not scaled: a visit names its institution, and a
+    # sampled day still visits most of the 175); none without [services].
+    institutions = scenario.services.medical.institutions if scenario.services is not None else 0
+    fleet.by_kind[Kind.MEDICAL] = [
+        Terminal(Kind.MEDICAL, purchase(Kind.MEDICAL, i), i % city.districts, i) for i in range(institutions)
     ]
     for kind, terminals in fleet.by_kind.items():
         if len(terminals) > TERMINALS_PER_KIND_MAX:

@@ -57,16 +57,41 @@ class World:
         return int(self.population.opening_balance_fen.sum())
 
 
+# The city's own participants are named by the issuer's city code ("bus-hz"): the city is
+# declared once, by the code its issuer, terminals and cards carry.
+CITY_NAMES = {bytes.fromhex("3301"): ("hz", "Hangzhou")}
+
+
+def city_tag(issuer_id: bytes = ISSUER_ID) -> tuple[str, str]:
+    """(the participants' city suffix, the city's name) of an issuer's city code."""
+    code = issuer_id[:2]
+    if code not in CITY_NAMES:
+        raise ValueError(f"issuer {issuer_id.hex()}: city code {code.hex()} has no participant names")
+    return CITY_NAMES[code]
+
+
+def institution_participant(number: int) -> str:
+    """A medical institution, paid the own payments its cashier took by e-purse (the services'
+    back office names it the same: `sim.services.backend.institution_id`)."""
+    return f"hosp-{number}"
+
+
+_ROLES = {Kind.BUS: "bus", Kind.GATE: "metro", Kind.TAXI: "taxi", Kind.WINDOW: "window"}
+
+
 def participants(scenario: Scenario) -> list[Participant]:
     """The clearing participants. ASSUMPTION: one bus company, one metro operator, one taxi
     clearing company, each merchant acceptance point its own participant, each bank's recharge
-    points one participant; the operator's windows bank with the first bank."""
+    points one participant; the operator's windows bank with the first bank; with [services],
+    each medical institution a participant of the utilities fee class, banking with the first
+    bank (as the services' back office settles through it)."""
     banks = scenario.city.banks
+    tag, city = city_tag()
     out = [
-        Participant("bus-hz", "Hangzhou Public Transport", Sector.BUS, banks[0]),
-        Participant("metro-hz", "Hangzhou Metro", Sector.METRO, banks[1 % len(banks)]),
-        Participant("taxi-hz", "Hangzhou taxi card clearing", Sector.TAXI, banks[2 % len(banks)]),
-        Participant("window-hz", "Citizen card service windows (cash)", Sector.LOAD, banks[0]),
+        Participant(f"bus-{tag}", f"{city} Public Transport", Sector.BUS, banks[0]),
+        Participant(f"metro-{tag}", f"{city} Metro", Sector.METRO, banks[1 % len(banks)]),
+        Participant(f"taxi-{tag}", f"{city} taxi card clearing", Sector.TAXI, banks[2 % len(banks)]),
+        Participant(f"window-{tag}", "Citizen card service windows (cash)", Sector.LOAD, banks[0]),
     ]
     out += [Participant(load_participant(b), f"{b} recharge points", Sector.LOAD, b) for b in banks]
     merchants = len(build_city(scenario).merchant_district)
@@ -74,23 +99,28 @@ def participants(scenario: Scenario) -> list[Participant]:
         Participant(f"shop-{m}", f"Merchant {m}", Sector.RETAIL, banks[m % len(banks)])
         for m in range(merchants)
     ]
+    institutions = scenario.services.medical.institutions if scenario.services is not None else 0
+    out += [
+        Participant(institution_participant(i), f"Medical institution {i}", Sector.UTILITIES, banks[0])
+        for i in range(institutions)
+    ]
     return out
-
-
-_OWNERS = {Kind.BUS: "bus-hz", Kind.GATE: "metro-hz", Kind.TAXI: "taxi-hz", Kind.WINDOW: "window-hz"}
 
 
 def registry_entries(world: World) -> list[TerminalEntry]:
     """This shard's terminals as the clearing house's registry lists them."""
     banks = world.scenario.city.banks
+    tag, _ = city_tag()
     entries = []
     for t in world.terminals():
         if t.kind is Kind.POS:
             owner = f"shop-{t.place}"
+        elif t.kind is Kind.MEDICAL:
+            owner = institution_participant(t.place)
         elif t.kind is Kind.KIOSK:
             owner = load_participant(banks[bank_of_point(t.place, len(banks))])
         else:
-            owner = _OWNERS[t.kind]
+            owner = f"{_ROLES[t.kind]}-{tag}"
         psam = NO_PSAM if t.kind in (Kind.KIOSK, Kind.WINDOW) else t.terminal_id
         entries.append(TerminalEntry(t.terminal_id, psam, owner))
     return entries

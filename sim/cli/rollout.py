@@ -159,7 +159,8 @@ def rollout(
     folder = out or Path("results") / f"rollout-{s.name}-seed{result.seed}"
     services = s.day_scenario.services
     outputs = services_rollout(services, result.months, result.seed) if services is not None else None
-    report = write_rollout(result, folder, rollout_tables(outputs) if outputs is not None else None)
+    per_day = [m.services_per_day for m in result.months]
+    report = write_rollout(result, folder, rollout_tables(outputs, per_day) if outputs is not None else None)
     _render(result, rollout_lines(outputs) if outputs is not None else [])
     click.echo(f"wall {time.perf_counter() - started:.1f} s (rollout {result.wall_s:.1f} s); report {report}")
 

@@ -53,7 +53,7 @@ GENERATOR_CHUNK = 10_000
 RECHARGE_RETRY_S = 1800.0  # after turning away from a queue, come back in half an hour
 _COMMIT_INS = (0x52, 0x54)  # CREDIT FOR LOAD, DEBIT FOR PURCHASE
 _SECTOR_OF = {TapKind.BUS: 0, TapKind.METRO: 1, TapKind.TAXI: 2, TapKind.RETAIL: 3}
-_KIOSK_SECTOR, _WINDOW_SECTOR = 4, 5
+_KIOSK_SECTOR, _WINDOW_SECTOR, _MEDICAL_SECTOR = 4, 5, 6
 
 
 class TapChannel(Protocol):
@@ -152,7 +152,7 @@ class CityDay:
         self._metro_exit_at: dict[int, float] = {}  # rows riding the metro -> when they tap out
         # The citizen card beyond the purse (medical, account, identity, service centre): its own
         # processes on this day's clock, when the scenario has [services] (sim.services).
-        self.services = start_services(self.env, world)
+        self.services = start_services(self.env, world, self._cashier)
 
     # -- running ----------------------------------------------------------------------------
 
@@ -382,6 +382,19 @@ class CityDay:
         record = self._tap(row, tear, lambda ch: app.purchase(ch, amount_fen, moment))
         pos.busy_s += self.s.service.pos_tap_s
         self._charged(pos, 3, row, record)
+
+    def _cashier(self, row: int, cashier: Terminal, amount_fen: int) -> TransactionRecord | None:
+        """A medical visit's own payment by e-purse at the institution's cashier (`sim.services`):
+        a purchase like a shop's; a short purse is paid in cash there (no top-up trip for it)."""
+        if cashier.down_at(self.env.now):
+            self.metrics.reject("terminal_down")
+            return None
+        moment = self._moment()
+        app = cashier.purchase_app
+        record = self._tap(row, Tear.NONE, lambda ch: app.purchase(ch, amount_fen, moment), False)
+        cashier.busy_s += self.s.service.pos_tap_s
+        self._charged(cashier, _MEDICAL_SECTOR, row, record)
+        return record
 
     # -- recharge -------------------------------------------------------------------------
 

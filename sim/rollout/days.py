@@ -6,14 +6,16 @@ demand per cardholder is scaled by the share of its sectors switched on and by t
 its fleet that accepts the card (terminals of that kind / the day scenario's fleet, at most
 1: a bus without a validator takes cash). `run_day` then runs every tap through the card
 protocol, the night's clearing and T+1 settlement at the rollout's sample. What a rollout
-keeps from the day is per cardholder (taps, money, fees, float, settlement) plus the queue
-waits, so months between representative days scale it by their own cardholders.
+keeps from the day is per cardholder (taps, money, fees, float, settlement, and with
+`[services]` the services' day figures: medical visits, account payments, bike rentals, library
+loans, park entries) plus the queue waits, so months between representative days scale it by
+their own cardholders.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scenarios.rollout_schema import RolloutScenario
 from scenarios.schema import Scenario
@@ -22,6 +24,18 @@ from sim.day import run_day, wait_summary
 from sim.rollout.plan import MonthPlan, twin_sector_shares
 
 TWIN_PAYMENT_SECTORS = ("bus", "metro", "taxi", "retail")
+# The services' day figures a rollout keeps (counts, and money in fen), a day per cardholder.
+SERVICES_KEPT = (
+    "medical_visits",
+    "medical_visits_card",
+    "medical_own_purse_payments",
+    "medical_own_purse_fen",
+    "account_payments",
+    "account_payments_fen",
+    "bike_rentals",
+    "library_loans",
+    "park_entries",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +53,7 @@ class DayFigures:
     recharge_wait_s_p95: float
     window_wait_s_mean: float
     wall_s: float
+    services_per_holder: dict[str, float] = field(default_factory=dict)  # SERVICES_KEPT, a day
 
 
 def _acceptance(plan: MonthPlan, fleet: int, kind: str) -> float:
@@ -101,6 +116,8 @@ def run_representative(s: RolloutScenario, plan: MonthPlan, sample: float, seed:
             positions[line.participant] = positions.get(line.participant, 0.0) + line.position_fen / holders
     _, kiosk_mean, kiosk_p95 = wait_summary(result.waits_s("kiosk"))
     _, window_mean, _ = wait_summary(result.waits_s("window"))
+    tally = result.services()
+    services = {k: tally.get(k) / holders for k in SERVICES_KEPT} if tally is not None else {}
     return DayFigures(
         month=plan.month,
         citizens=result.citizens,
@@ -113,6 +130,7 @@ def run_representative(s: RolloutScenario, plan: MonthPlan, sample: float, seed:
         recharge_wait_s_p95=kiosk_p95,
         window_wait_s_mean=window_mean,
         wall_s=result.wall_s,
+        services_per_holder=services,
     )
 
 
@@ -136,4 +154,5 @@ def blend(a: DayFigures, b: DayFigures, w: float, month: str) -> DayFigures:
         fees_fen_per_holder=mix(a.fees_fen_per_holder, b.fees_fen_per_holder),
         float_fen_per_holder=mix(a.float_fen_per_holder, b.float_fen_per_holder),
         positions_fen_per_holder=mix_map(a.positions_fen_per_holder, b.positions_fen_per_holder),
+        services_per_holder=mix_map(a.services_per_holder, b.services_per_holder),
     )

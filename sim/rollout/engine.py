@@ -196,6 +196,7 @@ def _month_row(
         sectors=plan.sectors,
         coverage_share=coverage_share,
         tx_per_day_by_sector={k: round(v * n) for k, v in day.taps_per_holder.items()},
+        services_per_day={k: round(v * n) for k, v in day.services_per_holder.items()},
         card_spending_fen=spending_fen,
         loads_fen=loads_fen,
         float_fen=float_fen,

@@ -116,6 +116,9 @@ class MonthRow:
     acceptance_share: float = 1.0  # terminals in place / the city's fleet: what adoption responds to
     recharge_points_limited_by: str = "plan"  # what held them back this month: plan, crews, capital
     terminals_limited_by: str = "plan"
+    # With [services]: the services' figures of a day, city-wide (counts; money in fen), from
+    # the representative days (sim.rollout.days.SERVICES_KEPT); empty without [services].
+    services_per_day: dict[str, int] = field(default_factory=dict)
 
 
 # The month's single-valued figures, in field order: one table column each (the dictionaries
@@ -123,7 +126,14 @@ class MonthRow:
 MONTH_SCALARS = tuple(
     f.name
     for f in fields(MonthRow)
-    if f.name not in ("terminals_by_kind", "sectors", "tx_per_day_by_sector", "settlement_fen_by_participant")
+    if f.name
+    not in (
+        "terminals_by_kind",
+        "sectors",
+        "tx_per_day_by_sector",
+        "settlement_fen_by_participant",
+        "services_per_day",
+    )
 )
 
 

@@ -1,5 +1,6 @@
 """The citizen card beyond the purse in the simulated day and the rollout (seed 003, Hangzhou):
-the day's processes (`day`: `start_services`, medical visits, the citizen account, identity
+the day's processes (`day`: `start_services`, medical visits with the own payment by e-purse
+through the twin's purchase at the institution's cashier terminal, the citizen account, identity
 services) over a per-shard services back office (`backend`), events drawn per citizen
 (`draws`), the service centre's queues and the data-exchange platform (`centre`), the figures
 (`tally`), the invariants (`checks`), the results tables and summary lines (`report`), and the

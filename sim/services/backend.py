@@ -22,6 +22,7 @@ from model.backoffice import CitizenAccounts, Ledger, Participant, Registry, Sec
 from model.backoffice.clearing_schema import ensure_schema
 from model.services import AccountBook, Entitlements, Listed, LoanDesk, MedicalFund, PayerBatch, StatusList
 from scenarios.services_schema import Services
+from sim.city import institution_participant
 
 LIBRARY_DEADLINE_S = 30 * 86_400.0  # ASSUMPTION: a book is due in 30 days (never within one day)
 LIBRARY_LOANS_PER_CARD_MAX_DEFAULT = 5
@@ -33,7 +34,8 @@ def citizen_id(index: int) -> str:
 
 
 def institution_id(number: int) -> str:
-    return f"hosp-{number}"
+    """The institution's name in the fund, the same as its clearing participant's."""
+    return institution_participant(number)
 
 
 def merchant_id(number: int) -> str:

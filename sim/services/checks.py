@@ -1,7 +1,11 @@
 """The services' invariants at the close of the day (money conserved on the services ledger).
 
 - the ledger balances (every posting sums to zero);
-- every visit: fund + medical account + own payment = cost, and own = from account + in cash;
+- every visit: fund + medical account + own payment = cost, and own = from account + by e-purse
+  + in cash;
+- the e-purse own payments are exactly the purchase records the cashier terminals signed for
+  them (each at a cashier, each taking its amount off the card's balance): those records are
+  then the purse day's, conserved by its invariants and cleared at night;
 - the fund's tables agree with its accounts: settled insured = fund + medical-account shares;
   paid claims = what left `medfund`; owed to institutions = settled - paid; the pool and the
   personal accounts are their openings less what the visits took;
@@ -13,8 +17,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from model.backoffice.terms import day_int
 from model.errors import CardTwinError
+from model.records import TransactionRecord
+from sim.city import Terminal
 from sim.services.backend import Backend
 from sim.services.tally import ServiceCheck, ServicesTally
 
@@ -30,13 +38,13 @@ def _sum(backend: Backend, prefix: str) -> int:
 def _medical(b: Backend, t: ServicesTally) -> list[ServiceCheck]:
     m, o = t.money_fen.get, b.openings
     fund, account = m("medical_fund_fen", 0), m("medical_account_fen", 0)
-    own = m("medical_own_account_fen", 0) + m("medical_own_cash_fen", 0)
+    own = m("medical_own_account_fen", 0) + m("medical_own_purse_fen", 0) + m("medical_own_cash_fen", 0)
     totals = b.fund.totals()
     paid = m("claims_paid_fen", 0)
     medfund = b.ledger.balance("medfund")
     return [
         ServiceCheck(
-            "visits: fund + medical account + own (account + cash) = cost",
+            "visits: fund + medical account + own (account + e-purse + cash) = cost",
             fund + account + own == m("medical_cost_fen", 0),
             f"{fund} + {account} + {own} vs {m('medical_cost_fen', 0)}",
         ),
@@ -95,7 +103,28 @@ def _accounts(b: Backend, t: ServicesTally) -> list[ServiceCheck]:
     ]
 
 
-def check_services(b: Backend, t: ServicesTally) -> list[ServiceCheck]:
+def _purse(
+    t: ServicesTally, records: Sequence[TransactionRecord], cashiers: Sequence[Terminal]
+) -> ServiceCheck:
+    at = {c.terminal_id for c in cashiers}
+    taken = sum(r.amount_fen for r in records)
+    off_cards = sum(r.balance_before_fen - r.balance_after_fen for r in records)
+    elsewhere = sum(1 for r in records if r.terminal_id not in at or r.tx_type.is_load)
+    paid, count = t.money_fen.get("medical_own_purse_fen", 0), t.counts.get("medical_own_purse_payments", 0)
+    return ServiceCheck(
+        "own payments by e-purse = the cashiers' purchase records = what left the cards",
+        taken == paid == off_cards and len(records) == count and elsewhere == 0,
+        f"records {len(records)} ({taken} fen, {off_cards} off the cards, {elsewhere} not a cashier's "
+        f"purchase) vs {count} payments ({paid} fen)",
+    )
+
+
+def check_services(
+    b: Backend,
+    t: ServicesTally,
+    purse_records: Sequence[TransactionRecord] = (),
+    cashiers: Sequence[Terminal] = (),
+) -> list[ServiceCheck]:
     """Every services invariant as a named check; nothing raises here."""
     try:
         b.ledger.check()
@@ -113,6 +142,7 @@ def check_services(b: Backend, t: ServicesTally) -> list[ServiceCheck]:
     return [
         ServiceCheck("services ledger balances", ledger_ok, detail),
         *_medical(b, t),
+        _purse(t, purse_records, cashiers),
         *_accounts(b, t),
         *loans,
     ]

@@ -5,9 +5,11 @@
 
 - medical visits: the card is read at the institution (real APDUs through a `SimChannel` on the
   citizen's card image, which is only read), the fund splits the cost, the citizen pays the own
-  part from the citizen account (if that is the habit and the balance allows) or in cash; in
-  the evening every institution claims its visits, and the attack drills send a forged claim
-  and a replayed one, which the fund must refuse;
+  part from the citizen account (if that is the habit and the balance allows), by e-purse at the
+  institution's cashier terminal (the twin's own purchase path, `PursePayment`: card OS, PSAM,
+  terminal application, journal, upload, the night's clearing) or in cash; in the evening every
+  institution claims its visits, and the attack drills send a forged claim and a replayed one,
+  which the fund must refuse;
 - the citizen account: a payer's batch credits accounts at 10:00 (and is sent twice: paid
   once), citizens pay online, vouchers expire at midnight;
 - identity services: bike rentals (credit checked online or from the hourly list copy; a bike
@@ -15,7 +17,9 @@
   elderly concessions, monthly-pass activations; cards reported lost go on the status list;
 - the service centre and the data-exchange platform (`centre`), in shard 0 only.
 
-Nothing here writes a card or moves purse money: the purse's invariants stay the twin's.
+Nothing here writes a card or moves purse money itself: the e-purse own payment is a tap the
+twin runs (and its invariants check), and the services' close checks that the purse took
+exactly the own payments the visits asked of it, record by record.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from model.backoffice.accounts import AccountError
 from model.backoffice.terms import day_int
 from model.card import CardType, PublicInfo
 from model.errors import CardTwinError
+from model.records import TransactionRecord
 from model.services import (
     Claim,
     ClaimError,
@@ -44,7 +49,7 @@ from model.services import (
     refused_reason,
     sign_claim,
 )
-from sim.city import World
+from sim.city import Kind, Terminal, World
 from sim.rng import stream
 from sim.services.backend import Backend, citizen_id, institution_id, merchant_id, open_backend
 from sim.services.centre import ServiceCentre
@@ -56,14 +61,21 @@ SWEEP_S = 900.0  # the bike system looks for overdue bikes every quarter hour
 BATCH_H = 10.0  # ASSUMPTION: payers' batches arrive mid-morning
 PARK_VALID_DAYS = 180  # ASSUMPTION: a holder's annual card has half a year left on the day
 
+# The twin's purchase at a cashier terminal: (population row, terminal, amount) -> the signed
+# record, or None when the purse was short or the terminal down (the citizen then pays cash).
+PursePayment = Callable[[int, Terminal, int], TransactionRecord | None]
+
 
 class ServicesDay:
     """One shard's services over one day's SimPy environment."""
 
-    def __init__(self, env: simpy.Environment, world: World) -> None:
+    def __init__(self, env: simpy.Environment, world: World, purse: PursePayment | None = None) -> None:
         s = world.scenario
         assert s.services is not None
         self.env, self.w, self.sv = env, world, s.services
+        self.purse = purse
+        self.cashiers: list[Terminal] = world.fleet.by_kind.get(Kind.MEDICAL, [])
+        self.purse_records: list[TransactionRecord] = []  # the own payments taken by e-purse
         self.day: date = s.run.day
         self.t: Traits = traits(s)
         self.tally = ServicesTally()
@@ -174,15 +186,32 @@ class ServicesDay:
         self.tally.add_fen("medical_fund_fen", split.fund_fen)
         self.tally.add_fen("medical_account_fen", split.medical_account_fen)
         self._visit_ids.setdefault(inst, []).append((key, split.insured_fen))
+        self._own_payment(row, citizen, institution, split.own_fen, info.asn)
+
+    def _own_payment(self, row: int, citizen: int, institution: int, own_fen: int, asn: bytes) -> None:
+        """The citizen account if that is the habit and it covers the part; else the e-purse at
+        the cashier if that is the habit; cash when neither (or the purse is short)."""
+        cid, inst = citizen_id(citizen), institution_id(institution)
         if (
-            split.own_fen
+            own_fen
             and self.t.pays_from_account[citizen]
-            and self.b.book.spendable_fen(cid, self.day) >= split.own_fen
+            and self.b.book.spendable_fen(cid, self.day) >= own_fen
         ):
-            self.b.book.spend(cid, inst, split.own_fen, self.day)
-            self.tally.add_fen("medical_own_account_fen", split.own_fen)
-        else:
-            self.tally.add_fen("medical_own_cash_fen", split.own_fen)
+            self.b.book.spend(cid, inst, own_fen, self.day)
+            self.tally.add_fen("medical_own_account_fen", own_fen)
+            return
+        if own_fen and self.t.pays_by_purse[citizen] and self.purse is not None and self.cashiers:
+            record = self.purse(row, self.cashiers[institution % len(self.cashiers)], own_fen)
+            if record is not None:
+                assert record.asn == asn and record.amount_fen == own_fen, (
+                    "the cashier charged another card or sum"
+                )
+                self.purse_records.append(record)
+                self.tally.count("medical_own_purse_payments")
+                self.tally.add_fen("medical_own_purse_fen", own_fen)
+                return
+            self.tally.count("medical_own_purse_refused")  # short or terminal down: paid in cash
+        self.tally.add_fen("medical_own_cash_fen", own_fen)
 
     def _claims(self) -> None:
         """Each institution claims its day; drills send a forged and a replayed claim."""
@@ -332,7 +361,7 @@ class ServicesDay:
         self.tally.add_fen("vouchers_expired_fen", self.b.book.expire(self.day + timedelta(days=1)))
         self.tally.count("bikes_not_returned", self.b.bikes.made - self.b.bikes.returned)
         self.tally.count("cards_listed_for_bikes", self.b.bikes.defaulted)
-        self.tally.checks = check_services(self.b, self.tally)
+        self.tally.checks = check_services(self.b, self.tally, self.purse_records, self.cashiers)
         if self.centre is not None:
             self.tally.centre = self.centre.report
         return self.tally
@@ -342,10 +371,13 @@ def _asn(pop: Any, row: int) -> bytes:
     return bytes(CardState.from_image(pop.images[row]).asn)
 
 
-def start_services(env: simpy.Environment, world: World) -> ServicesDay | None:
-    """The services' processes on the day's environment, when the scenario has [services]."""
+def start_services(
+    env: simpy.Environment, world: World, purse: PursePayment | None = None
+) -> ServicesDay | None:
+    """The services' processes on the day's environment, when the scenario has [services];
+    `purse` is the twin's purchase at a cashier (without it own payments are never by e-purse)."""
     if world.scenario.services is None:
         return None
-    day = ServicesDay(env, world)
+    day = ServicesDay(env, world, purse)
     day.start()
     return day

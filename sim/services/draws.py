@@ -54,6 +54,7 @@ class Traits:
     voucher: np.ndarray
     park_holder: np.ndarray
     pays_from_account: np.ndarray
+    pays_by_purse: np.ndarray  # of those who do not pay from the account: the e-purse habit
     medical_fen: np.ndarray
     account_fen: np.ndarray
 
@@ -64,14 +65,23 @@ def traits(s: Scenario) -> Traits:
     rng = stream(s.run.seed, "services/traits")
     m, a, i = s.services.medical, s.services.account, s.services.identity
     funded = rng.random(n) < a.holder_share
+    insured = rng.random(n) < m.insured_share
+    voucher = funded & (rng.random(n) < a.voucher_share)
+    park_holder = rng.random(n) < i.park_card_share
+    pays_from_account = funded & (rng.random(n) < m.own_from_account_share)
+    medical_fen = np.round(rng.exponential(max(1, m.medical_account_fen_mean), n)).astype(np.int64)
+    account_fen = np.round(rng.exponential(max(1, a.opening_fen_mean), n)).astype(np.int64)
+    # Drawn last, from its own stream, so the other traits are those of a day without it.
+    purse = stream(s.run.seed, "services/traits/purse").random(n) < m.own_from_purse_share
     return Traits(
-        insured=rng.random(n) < m.insured_share,
+        insured=insured,
         funded=funded,
-        voucher=funded & (rng.random(n) < a.voucher_share),
-        park_holder=rng.random(n) < i.park_card_share,
-        pays_from_account=funded & (rng.random(n) < m.own_from_account_share),
-        medical_fen=np.round(rng.exponential(max(1, m.medical_account_fen_mean), n)).astype(np.int64),
-        account_fen=np.round(rng.exponential(max(1, a.opening_fen_mean), n)).astype(np.int64),
+        voucher=voucher,
+        park_holder=park_holder,
+        pays_from_account=pays_from_account,
+        pays_by_purse=~pays_from_account & purse,
+        medical_fen=medical_fen,
+        account_fen=account_fen,
     )
 
 

@@ -68,6 +68,7 @@ def summary_lines(t: ServicesTally, weight: float) -> list[str]:
         f"medical visits {n('medical_visits')} ({n('medical_visits_card')} settled by card): cost CNY "
         f"{cny('medical_cost_fen')} = fund {cny('medical_fund_fen')} + medical accounts "
         f"{cny('medical_account_fen')} + own {cny('medical_own_account_fen')} (citizen account) + "
+        f"{cny('medical_own_purse_fen')} (e-purse, {n('medical_own_purse_payments')} taps at the cashiers) + "
         f"{cny('medical_own_cash_fen')} (cash); claims paid CNY {cny('claims_paid_fen')} to "
         f"{len(t.institutions_claimed)} institutions; drills refused: "
         f"{len(t.drills.get('claims_forged_refused', ()))} forged, "
@@ -97,6 +98,6 @@ def summary_lines(t: ServicesTally, weight: float) -> list[str]:
     ok = all(c.ok for c in t.checks)
     lines.append(
         f"services invariants {'hold' if ok else 'VIOLATED'} ({len(t.checks)} checks: money conserved "
-        "across the medical fund, personal accounts, citizen accounts and the services ledger)"
+        "across the medical fund, personal accounts, citizen accounts, the e-purse and the services ledger)"
     )
     return lines

@@ -26,7 +26,7 @@ the seed's "目前": its cards-issued figure is of 2009-03-02).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -131,23 +131,35 @@ def services_rollout(sv: Services, months: Sequence[MonthLike], seed: int) -> Se
     return ServicesRollout(tuple(m.month for m in months), _medical(sv, months, p), _park(sv, months, p))
 
 
-def rollout_tables(r: ServicesRollout) -> dict[str, Table]:
+# The services' day figures of the rollout's months (MonthRow.services_per_day), as columns.
+PER_DAY = (
+    "medical_visits",
+    "medical_own_purse_fen",
+    "account_payments",
+    "account_payments_fen",
+    "bike_rentals",
+    "library_loans",
+    "park_entries",
+)
+
+
+def rollout_tables(r: ServicesRollout, per_day: Sequence[Mapping[str, int]] = ()) -> dict[str, Table]:
+    """The months' outputs (and, given `per_day`, each month's services figures a day, city-wide,
+    from the rollout's representative days) and the comparison with the seed."""
+    assert not per_day or len(per_day) == len(r.months), "one day of services figures per month"
     rows = []
     for i, month in enumerate(r.months):
         share, s_low, s_high = r.band(r.medical_share, i)
         park, p_low, p_high = r.band(r.park_holders, i)
-        rows.append(
-            (
-                month,
-                round(share, 4),
-                round(s_low, 4),
-                round(s_high, 4),
-                round(park),
-                round(p_low),
-                round(p_high),
-            )
-        )
+        day = tuple(per_day[i].get(k, 0) for k in PER_DAY) if per_day else ()
+        bands = (round(share, 4), round(s_low, 4), round(s_high, 4), round(park), round(p_low), round(p_high))
+        rows.append((month, *bands, *day))
     columns = ["month", "medical_card_share", "share_p5", "share_p95", "park_holders", "park_p5", "park_p95"]
+    columns += (
+        [f"{k.removesuffix('_fen')}_per_day{'_fen' if k.endswith('_fen') else ''}" for k in PER_DAY]
+        if per_day
+        else []
+    )
     return {
         "services_months": (columns, rows),
         "services_vs_seed": (["figure", "month", "model", "p5", "p95", "seed", "verdict"], _compare(r)),

@@ -62,7 +62,15 @@ def test_first_render_offers_scenarios_and_parameters() -> None:
     labels |= {x.label for x in at.selectbox}
     assert {p.label["en"] for p in PARAMS} <= labels
     assert at.radio(key="view:en").options == [
-        t(v, "en") for v in ("view_rollout", "view_city", "view_flows", "view_compare", "view_downloads")
+        t(v, "en")
+        for v in (
+            "view_rollout",
+            "view_city",
+            "view_flows",
+            "view_services",
+            "view_compare",
+            "view_downloads",
+        )
     ]
     assert not at.button(key="run").disabled
 

@@ -73,7 +73,7 @@ def english_words(texts: list[str]) -> list[tuple[str, str]]:
     return found
 
 
-VIEWS = ["view_rollout", "view_city", "view_flows", "view_compare", "view_downloads"]
+VIEWS = ["view_rollout", "view_city", "view_flows", "view_services", "view_compare", "view_downloads"]
 
 
 @pytest.mark.parametrize("view", VIEWS)

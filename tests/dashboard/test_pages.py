@@ -22,16 +22,19 @@ from playwright.sync_api import Locator, Page, expect
 
 from dashboard import participants, runner, settle, units, verdicts
 from dashboard.i18n import LABELS, t
+from dashboard.runner import services_of
 from dashboard.sidebar import DEFAULT_SCENARIO, SAMPLE_DEFAULT_MAX, SAMPLE_MIN
 from scenarios.rollout_loader import load_rollout, shipped
+from scenarios.rollout_schema import RolloutScenario
 from sim.rollout import KPI_COUNTS, RolloutResult, run_rollout
 from sim.rollout.result import KPI_MONEY_PER_YEAR
 from tests.dashboard.test_chinese import english_words
 from tests.dashboard.test_e2e import _CLIPPED_JS, RUN_S, Visit, _chromium
+from tests.dashboard.test_services import expected_metrics
 
 MONEY = {"en": re.compile(r"CNY -?[\d,.]+[MB]?"), "zh": re.compile(r"-?[\d,.]+ [万亿]?元")}
 DESKTOP, PHONE = {"width": 1500, "height": 1900}, {"width": 390, "height": 844}
-VIEWS = ("view_rollout", "view_city", "view_flows", "view_compare", "view_downloads")
+VIEWS = ("view_rollout", "view_city", "view_flows", "view_services", "view_compare", "view_downloads")
 
 
 def _metrics(page: Page) -> dict[str, str]:
@@ -120,6 +123,23 @@ def _flows(page: Page, result: RolloutResult, lang: str) -> None:
     assert abs(into - loads / 100) <= sum(units.shown_precision(units.parse_yuan(r[2])) for r in rows)
 
 
+def _services(page: Page, result: RolloutResult, scenario: RolloutScenario, lang: str) -> None:
+    """The last month: the medical share and park holders are the run's outputs, the day's
+    services figures its last month's, each in its unit; no other amount of money is shown."""
+    services = services_of(scenario, result)
+    assert services is not None
+    want = expected_metrics(result, services, lang)
+    shown = _metrics(page)
+    assert {k: shown.get(k) for k in want} == want
+    day = result.months[-1].services_per_day
+    money = set(MONEY[lang].findall(_main_text(page)))
+    assert money == {units.yuan(day[k], lang) for k in ("medical_own_purse_fen", "account_payments_fen")}
+    rows = _cells(page.get_by_test_id("stTable").first)
+    assert [r[1] for r in rows[1:]] == ["2009-03", "2008-12"] and rows[2][4] == units.count(
+        36_000, lang
+    ) + "+"
+
+
 def _compare(v: Visit, a: RolloutResult, lang: str) -> RolloutResult:
     main = v.page.get_by_test_id("stMain")
     other = next(n for n in shipped() if n != DEFAULT_SCENARIO)
@@ -183,6 +203,8 @@ def test_every_page_in_both_languages(server: tuple[str, float], tmp_path: Path)
                     _headline(page, result, lang)
                 elif view == "view_flows":
                     _flows(page, result, lang)
+                elif view == "view_services":
+                    _services(page, result, scenario, lang)
                 elif view == "view_compare":
                     _compare(v, result, lang)
                 if lang == "zh":

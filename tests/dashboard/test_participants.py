@@ -71,7 +71,8 @@ def test_every_participant_shown_is_the_scenarios_own(name: str) -> None:
         for city in others:  # no other city's name anywhere on the flows view
             text = "\n".join([captions, *names])
             assert CITY_NAMES[city]["en"] not in text and CITY_NAMES[city]["zh"] not in text, (name, city)
-        roles_shown = sorted(names & {t(k, lang) for k in ROLES} - {t("role:shop", lang)})
+        anonymous = {t("role:shop", lang), t("role:hosp", lang)}  # merchants, medical institutions
+        roles_shown = sorted(names & {t(k, lang) for k in ROLES} - anonymous)
         if roles_shown:  # shown by role: the page says there is no participant data of its own
             opening = t("cast_unnamed", lang, roles="")[:12]
             note = next(c.value for c in at.caption if c.value.startswith(opening))

@@ -38,6 +38,7 @@ def test_every_service_runs_with_counts_and_money(tally: ServicesTally) -> None:
         m["medical_fund_fen"]
         + m["medical_account_fen"]
         + m.get("medical_own_account_fen", 0)
+        + m["medical_own_purse_fen"]
         + m["medical_own_cash_fen"]
     )
     assert (
