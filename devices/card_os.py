@@ -73,7 +73,7 @@ from model.security import (
     purchase_mac2_data,
     purchase_session_seed,
     purchase_tac_data,
-    session_key,
+    session_mac_key,
     tac,
 )
 
@@ -376,9 +376,7 @@ class CardOS:
             if counter >= COUNTER_MAX:
                 return status(SW.COUNTER_EXHAUSTED)
             tx_type = TxType.ED_LOAD if ed else TxType.EP_LOAD
-            sk = MacKey(
-                state.algorithm, session_key(state.algorithm, state.dlk, load_session_seed(random4, counter))
-            )
+            sk = session_mac_key(state.algorithm, state.dlk, load_session_seed(random4, counter))
             mac1 = sk.mac(load_mac1_data(balance, amount, tx_type, terminal_id))
             self._pending = _Pending(
                 p1, p2, tx_type, amount, terminal_id, counter, balance, random4, mac_key=sk
@@ -476,11 +474,8 @@ class CardOS:
         date_time, mac1 = data[4:11], data[11:15]
         if not self._valid_on(date_time):
             return status(SW.CONDITIONS_NOT_SATISFIED)
-        sk = MacKey(
-            state.algorithm,
-            session_key(
-                state.algorithm, state.dpk, purchase_session_seed(pending.random4, pending.counter, serial)
-            ),
+        sk = session_mac_key(
+            state.algorithm, state.dpk, purchase_session_seed(pending.random4, pending.counter, serial)
         )
         expected = sk.mac(
             purchase_mac1_data(pending.amount_fen, pending.tx_type, pending.terminal_id, date_time)
