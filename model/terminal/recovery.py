@@ -129,19 +129,22 @@ def resolve(card: CardChannel, pending: PendingTransaction) -> Recovery:
 
 
 class PendingBook:
-    """The terminal's unresolved torn transactions, bounded."""
+    """The terminal's unresolved torn transactions, bounded. Every tap asks for its card's
+    entries (twice), so they are also kept by ASN: found by one look-up, not a scan of the book."""
 
-    __slots__ = ("_items", "limit")
+    __slots__ = ("_by_asn", "_items", "limit")
 
     def __init__(self, limit: int = PENDING_MAX) -> None:
         self.limit = limit
         self._items: dict[tuple[bytes, int, int], PendingTransaction] = {}
+        self._by_asn: dict[bytes, list[PendingTransaction]] = {}  # each card's, in the order added
 
     def __len__(self) -> int:
         return len(self._items)
 
     def for_card(self, asn: bytes) -> list[PendingTransaction]:
-        return [p for p in self._items.values() if p.asn == asn]
+        entries = self._by_asn.get(asn)
+        return list(entries) if entries else []
 
     def add(self, pending: PendingTransaction) -> None:
         if len(self._items) >= self.limit:
@@ -149,9 +152,14 @@ class PendingBook:
         key = (pending.asn, pending.tx_type, pending.counter)
         assert key not in self._items, "one counter torn twice"
         self._items[key] = pending
+        self._by_asn.setdefault(pending.asn, []).append(pending)
 
     def remove(self, pending: PendingTransaction) -> None:
-        del self._items[(pending.asn, pending.tx_type, pending.counter)]
+        stored = self._items.pop((pending.asn, pending.tx_type, pending.counter))
+        entries = self._by_asn[pending.asn]
+        entries.remove(stored)  # (a card has one or two entries at most)
+        if not entries:
+            del self._by_asn[pending.asn]
 
     def values(self) -> tuple[PendingTransaction, ...]:
         return tuple(self._items.values())

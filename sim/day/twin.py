@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Generator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
@@ -36,6 +36,7 @@ from model.card import CardChannel, CardType
 from model.errors import CardRemovedError, CardTwinError, InsufficientBalanceError, TransactionTornError
 from model.records import TransactionRecord
 from model.terminal import bus_fare_fen, metro_exit_fare, taxi_fare_fen
+from model.timefmt import card_time
 from sim.cards import CardReader
 from sim.city import Kind, TapKind, Taps, Tear, Terminal, World
 from sim.day.metrics import DayMetrics
@@ -144,6 +145,7 @@ class CityDay:
             for window in (False, True)
         }
         self._day_start = world.day_start  # (a property that builds a datetime: once, not per tap)
+        self._moment_s, self._moment_at = -1, self._day_start  # the last second `_moment` made
         self.night: NightReport | None = None
         self._short = False  # the last tap failed for want of balance
         self.sent = CardTally.zeros(len(world.population))  # records uploaded, once each
@@ -245,8 +247,18 @@ class CityDay:
             return None
         return _OneTear(TearPhase.BEFORE_COMMIT if tear is Tear.BEFORE_COMMIT else TearPhase.AFTER_COMMIT)
 
-    def _moment(self) -> Any:
-        return self._day_start + timedelta(seconds=self.env.now)
+    def _moment(self) -> datetime:
+        """Now, to the card's second (`card_time`, which every terminal applies: the tap's
+        record, log and MACs carry whole seconds), made once per second of the clock, not per
+        tap. A fraction within a microsecond of the next second rounds up to it in a timedelta,
+        so such a moment is made the long way, to stay the same second."""
+        now = self.env.now
+        second = int(now)
+        if now - second >= 0.999999:
+            return card_time(self._day_start + timedelta(seconds=now))
+        if second != self._moment_s:
+            self._moment_s, self._moment_at = second, self._day_start + timedelta(seconds=second)
+        return self._moment_at
 
     def _since_board(self, row: int) -> float | None:
         last = self.w.population.last_board_s[row]
