@@ -117,6 +117,9 @@ class DerivedRandom:
         self._draws = 0
 
     def randbytes(self, n: int) -> bytes:
+        if n <= 32:  # (every INITIALIZE draws 4: one digest, no loop)
+            self._draws += 1
+            return hashlib.blake2b(self._seed + self._draws.to_bytes(4, "big"), digest_size=32).digest()[:n]
         out = b""
         while len(out) < n:
             self._draws += 1

@@ -249,10 +249,12 @@ T = TypeVar("T")
 
 
 def _keep(kept: dict[tuple[Algorithm, bytes], T], slot: tuple[Algorithm, bytes], value: T) -> None:
-    """Keep `value`, dropping the oldest kept one past SESSION_CONTEXTS_MAX (first in, first
-    out: a tap's keys are used within the tap, so age is the right measure)."""
+    """Keep `value`; past SESSION_CONTEXTS_MAX the older ones go, all at once. The other side of
+    a tap looks up what its first side has just kept, which stays: only a new key is kept, and
+    it goes in after the clear. (Dropping the oldest one by one from the front of a dict would
+    leave a trail of dead slots that each later look for the front walks again.)"""
     if len(kept) >= SESSION_CONTEXTS_MAX:
-        del kept[next(iter(kept))]
+        kept.clear()
     kept[slot] = value
 
 
