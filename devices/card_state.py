@@ -175,7 +175,9 @@ class CardState:
         if blank:
             files = _BLANKS.get(public[_CARD_TYPE_AT])
             if files is None:
-                raise CardImageError(f"card image: blank files of unknown card type {public[_CARD_TYPE_AT]:02X}")
+                raise CardImageError(
+                    f"card image: blank files of unknown card type {public[_CARD_TYPE_AT]:02X}"
+                )
             holder, management = files
             at = 20
         else:
