@@ -55,6 +55,8 @@ RECHARGE_RETRY_S = 1800.0  # after turning away from a queue, come back in half 
 _COMMIT_INS = (0x52, 0x54)  # CREDIT FOR LOAD, DEBIT FOR PURCHASE
 _SECTOR_OF = {TapKind.BUS: 0, TapKind.METRO: 1, TapKind.TAXI: 2, TapKind.RETAIL: 3}
 _KIOSK_SECTOR, _WINDOW_SECTOR = 4, 5
+_TEARS = {int(t): t for t in Tear}  # (by value: every tap, a dict rather than the enum's call)
+_CARD_TYPES = {int(t): t for t in CardType}
 
 
 class TapChannel(Protocol):
@@ -192,13 +194,13 @@ class CityDay:
                 taps.c[start:stop].tolist(),
                 taps.tear[start:stop].tolist(),
             )
+            env, shard, shards, progress = self.env, self.w.shard, self.w.shards, self.progress
             for i in range(len(t_s)):
-                if t_s[i] > self.env.now:
-                    yield self.env.timeout(t_s[i] - self.env.now)
-                row = (citizen[i] - self.w.shard) // self.w.shards
-                handler(row, a[i], b[i], c[i], Tear(tear[i]))
-                if self.progress is not None:
-                    self.progress(1)
+                if t_s[i] > env.now:
+                    yield env.timeout(t_s[i] - env.now)
+                handler((citizen[i] - shard) // shards, a[i], b[i], c[i], _TEARS[tear[i]])
+                if progress is not None:
+                    progress(1)
 
     def _tap(
         self,
@@ -287,7 +289,7 @@ class CityDay:
         pop = self.w.population
         fare = bus_fare_fen(
             self.w.rules,
-            CardType(int(pop.card_type[row])),
+            _CARD_TYPES[int(pop.card_type[row])],
             int(self.w.city.route_numbers[route]),
             bool(pop.has_pass[row]),
             self._since_board(row),
@@ -354,7 +356,7 @@ class CityDay:
         if gate is None:
             self.metrics.reject("terminal_down")
             return
-        card_type = CardType(int(self.w.population.card_type[row]))
+        card_type = _CARD_TYPES[int(self.w.population.card_type[row])]
         fare = metro_exit_fare(self.w.rules, card_type, self.w.city.stations_between, since)
         station_id = int(self.w.city.station_ids[exit_])
         moment = self._moment()
