@@ -60,20 +60,20 @@ class PendingTransaction:
     key_index: int
 
     def to_record(self, tac: bytes) -> TransactionRecord:
-        sign = 1 if self.tx_type.is_load else -1
-        return TransactionRecord(
-            asn=self.asn,
-            counter=self.counter,
-            amount_fen=self.amount_fen,
-            tx_type=self.tx_type,
-            terminal_id=self.terminal_id,
-            terminal_serial=self.terminal_serial,
-            moment=self.moment,
-            balance_before_fen=self.balance_before_fen,
-            balance_after_fen=self.balance_before_fen + sign * self.amount_fen,
-            tac=tac,
-            algorithm=self.algorithm,
-            key_index=self.key_index,
+        amount = self.amount_fen if self.tx_type.is_load else -self.amount_fen
+        return TransactionRecord(  # (positional, in the record's field order: every tap makes one)
+            self.asn,
+            self.counter,
+            self.amount_fen,
+            self.tx_type,
+            self.terminal_id,
+            self.terminal_serial,
+            self.moment,
+            self.balance_before_fen,
+            self.balance_before_fen + amount,
+            tac,
+            self.algorithm,
+            self.key_index,
         )
 
 
