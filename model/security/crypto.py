@@ -205,6 +205,7 @@ def mac(algorithm: Algorithm, session_key: bytes, data: bytes) -> bytes:
     """The PBOC transaction MAC (MAC1, MAC2, TAC): CBC over pad80(data), IV 0, first 4 bytes.
     (A key used for more than one MAC should be a `MacKey`.) One MAC, one fresh context: no
     chaining value to carry, so no `MacKey` is made (the tests compare)."""
+    cipher: TripleDES | algorithms.SM4
     if algorithm is Algorithm.SM4:
         _check_key(session_key, (16,), "SM4 MAC")
         cipher, block = _sm4(session_key), 16
