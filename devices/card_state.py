@@ -151,44 +151,40 @@ class CardState:
 
     @staticmethod
     def from_image(image: bytes) -> CardState:
-        """Unpack an image made by `to_image`."""
+        """Unpack an image made by `to_image`: one `struct` call for the whole image, by a
+        layout kept for its variable lengths (proofs, log and CAPP records: a few hundred
+        combinations at most), since a card is unpacked at every tap."""
         try:
             if image[0] != IMAGE_VERSION:
                 raise CardImageError(f"card image: version {image[0]}, expected {IMAGE_VERSION}")
-            if image[3] & _BLANK_FILES:
-                *head, load_len, purchase_len = _SHORT.unpack_from(image, 0)
-                files = _BLANKS.get(head[-1][_CARD_TYPE_AT])
-                if files is None:
-                    raise CardImageError(
-                        f"card image: blank files of unknown card type {head[-1][_CARD_TYPE_AT]:02X}"
-                    )
-                holder, management = files
-                at = _SHORT.size
-            else:
-                *head, holder, management, load_len, purchase_len = _FIXED.unpack_from(image, 0)
-                at = _FIXED.size
-            (_, algorithm, key_index, flags, tries, pin_len, pin, ep, ed, max_bal, overdraft) = head[:11]
-            (ep_on, ep_off, ed_on, ed_off, e_dpk, e_dlk, e_damk, keys, public) = head[11:]
-            proof_load = image[at : at + load_len]
-            at += load_len
-            proof_purchase = image[at : at + purchase_len]
-            at += purchase_len
+            blank = bool(image[3] & _BLANK_FILES)
+            at = (_SHORT if blank else _FIXED).size
+            if len(image) < at:
+                raise IndexError
+            load_len, purchase_len = image[at - 2], image[at - 1]
+            at += load_len + purchase_len
             log_n, capp_n = image[at], image[at + 1]
-            at += 2
-            log = tuple(
-                image[i : i + LOG_RECORD_SIZE]
-                for i in range(at, at + log_n * LOG_RECORD_SIZE, LOG_RECORD_SIZE)
-            )
-            at += log_n * LOG_RECORD_SIZE
-            capp = tuple(
-                image[i : i + CAPP_RECORD_SIZE]
-                for i in range(at, at + capp_n * CAPP_RECORD_SIZE, CAPP_RECORD_SIZE)
-            )
-            at += capp_n * CAPP_RECORD_SIZE
-        except (struct.error, IndexError):
+        except IndexError:
             raise CardImageError(f"card image: truncated ({len(image)} bytes)") from None
+        at += 2 + log_n * LOG_RECORD_SIZE + capp_n * CAPP_RECORD_SIZE
         if at != len(image):
             raise CardImageError(f"card image: {len(image)} bytes, layout says {at}")
+        fields = _layout(blank, load_len, purchase_len, log_n, capp_n).unpack(image)
+        (_, algorithm, key_index, flags, tries, pin_len, pin, ep, ed, max_bal, overdraft) = fields[:11]
+        (ep_on, ep_off, ed_on, ed_off, e_dpk, e_dlk, e_damk, keys, public) = fields[11:20]
+        if blank:
+            files = _BLANKS.get(public[_CARD_TYPE_AT])
+            if files is None:
+                raise CardImageError(
+                    f"card image: blank files of unknown card type {public[_CARD_TYPE_AT]:02X}"
+                )
+            holder, management = files
+            at = 20
+        else:
+            holder, management = fields[20:22]
+            at = 22
+        proof_load, proof_purchase = fields[at : at + 2]
+        at += 2
         algo = _ALGORITHMS.get(algorithm)
         if algo is None:
             raise CardImageError(f"card image: algorithm {algorithm:02X} is unknown")
@@ -210,9 +206,28 @@ class CardState:
             pin[:pin_len],
             tries,
             bool(flags & _BLOCKED),
-            log,
-            capp,
+            fields[at : at + log_n],
+            fields[at + log_n :],
             proof_load,
             proof_purchase,
             (e_dpk, e_dlk, e_damk),
         )
+
+
+LAYOUTS_KEPT_MAX = 1024  # image layouts kept (a city's cards have a few hundred at most)
+_layouts: dict[tuple[bool, int, int, int, int], struct.Struct] = {}
+
+
+def _layout(blank: bool, load_len: int, purchase_len: int, log_n: int, capp_n: int) -> struct.Struct:
+    """The `struct` of a whole image with these lengths: the fixed part (its two proof-length
+    bytes skipped: they are known), the proofs, the two counts (skipped), the records."""
+    key = (blank, load_len, purchase_len, log_n, capp_n)
+    layout = _layouts.get(key)
+    if layout is None:
+        files = "" if blank else f"{HOLDER_SIZE}s{MANAGEMENT_SIZE}s"
+        records = f"{LOG_RECORD_SIZE}s" * log_n + f"{CAPP_RECORD_SIZE}s" * capp_n
+        layout = struct.Struct(f"{_HEADER}64s{PUBLIC_SIZE}s{files}2x{load_len}s{purchase_len}s2x{records}")
+        if len(_layouts) >= LAYOUTS_KEPT_MAX:
+            _layouts.clear()
+        _layouts[key] = layout
+    return layout

@@ -37,7 +37,7 @@ from model.security import (
     purchase_mac1_data,
     purchase_mac2_data,
     purchase_session_seed,
-    session_key,
+    session_mac_key,
 )
 
 PSAM_ADF_FID = bytes.fromhex("1001")
@@ -123,7 +123,7 @@ class Psam:
             return status(SW.COUNTER_EXHAUSTED)
         serial = self.serial
         algorithm = _ALGORITHMS[algorithm_id]  # (known: _card_key found its key)
-        sk = MacKey(algorithm, session_key(algorithm, dpk, purchase_session_seed(random4, counter, serial)))
+        sk = session_mac_key(algorithm, dpk, purchase_session_seed(random4, counter, serial))
         mac1 = sk.mac(purchase_mac1_data(amount, tx_type, self.terminal_id, date_time))
         # The serial is spent once MAC1 leaves the PSAM, used by the card or not.
         self.serial = serial + 1

@@ -14,7 +14,7 @@ class DateFormatError(CardTwinError):
 def card_time(moment: datetime) -> datetime:
     """The moment as the card will record it: whole seconds. Terminals stamp records with this,
     so a record, the card's log and a recovery compare equal."""
-    return moment.replace(microsecond=0)
+    return moment.replace(microsecond=0) if moment.microsecond else moment
 
 
 def _bcd(digits: str) -> bytes:

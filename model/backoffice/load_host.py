@@ -26,8 +26,7 @@ from model.security import (
     load_mac1_data,
     load_mac2_data,
     load_session_seed,
-    mac,
-    session_key,
+    session_mac_key,
 )
 from model.timefmt import encode_datetime
 
@@ -118,11 +117,9 @@ class LoadHost:
             dlk = self._keys.card_key(KeyUsage.LOAD, request.algorithm, request.key_index, request.asn)
         except KeyStoreError as exc:
             raise LoadDeclinedError(f"{where}: {exc}") from None
-        sk = session_key(request.algorithm, dlk, load_session_seed(request.random4, request.counter))
-        expected = mac(
-            request.algorithm,
-            sk,
-            load_mac1_data(request.balance_fen, request.amount_fen, request.tx_type, request.terminal_id),
+        sk = session_mac_key(request.algorithm, dlk, load_session_seed(request.random4, request.counter))
+        expected = sk.mac(
+            load_mac1_data(request.balance_fen, request.amount_fen, request.tx_type, request.terminal_id)
         )
         if expected != request.mac1:
             raise LoadDeclinedError(f"{where}: MAC1 does not verify (not a genuine card?)")
@@ -133,12 +130,10 @@ class LoadHost:
         self._funding.reserve(serial, request)
         self._next_serial += 1
         self._open[serial] = request
-        mac2 = mac(
-            request.algorithm,
-            sk,
+        mac2 = sk.mac(
             load_mac2_data(
                 request.amount_fen, request.tx_type, request.terminal_id, encode_datetime(request.moment)
-            ),
+            )
         )
         return LoadAuthorisation(mac2=mac2, host_serial=serial)
 

@@ -101,6 +101,8 @@ def parse_command(raw: bytes) -> Command:
 def command_fields(raw: bytes) -> tuple[int, int, int, int, bytes, int | None]:
     """`parse_command` as a plain tuple (CLA, INS, P1, P2, data, Le), for the chips' hot path."""
     n = len(raw)
+    if n > 5 and n == raw[4] + 6 and raw[4]:  # case 4 first: most commands of a tap are
+        return raw[0], raw[1], raw[2], raw[3], bytes(raw[5:-1]), raw[-1] or 256
     if n < 4:
         raise ApduFormatError(f"command APDU: {n} bytes, a header needs 4")
     cla, ins, p1, p2 = raw[:4]

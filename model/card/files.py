@@ -57,6 +57,9 @@ class CardType(IntEnum):
     ELDERLY = 0x03
 
 
+_CARD_TYPES = {int(t): t for t in CardType}
+
+
 def _need(raw: bytes, size: int, what: str) -> None:
     if len(raw) != size:
         raise CardFileError(f"{what}: {len(raw)} bytes, expected {size}")
@@ -86,10 +89,9 @@ class PublicInfo:
     @staticmethod
     def decode(raw: bytes) -> PublicInfo:
         _need(raw, PUBLIC_SIZE, "file 15 (public information)")
-        try:
-            card_type = CardType(raw[28])
-        except ValueError:
-            raise CardFileError(f"file 15: card type {raw[28]:02X} is unknown") from None
+        card_type = _CARD_TYPES.get(raw[28])  # (every tap: a dict, not the enum's call)
+        if card_type is None:
+            raise CardFileError(f"file 15: card type {raw[28]:02X} is unknown")
         return PublicInfo(
             issuer_id=raw[0:8],
             asn=raw[12:20],

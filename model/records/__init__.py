@@ -6,6 +6,7 @@ transaction produces (`record`) and the batch file terminals upload (`batch`: a 
 from model.records.batch import (
     HEADER_SIZE,
     NO_PSAM,
+    RECORD_HEAD,
     RECORD_SIZE,
     BatchFault,
     BatchHeader,
@@ -15,13 +16,16 @@ from model.records.batch import (
     encode_record,
     parse_batch,
     parse_header,
+    read_body,
     write_batch,
+    write_batch_body,
 )
 from model.records.record import TransactionRecord, TxType, verify_tac
 
 __all__ = [
     "HEADER_SIZE",
     "NO_PSAM",
+    "RECORD_HEAD",
     "RECORD_SIZE",
     "BatchFault",
     "BatchHeader",
@@ -33,6 +37,8 @@ __all__ = [
     "encode_record",
     "parse_batch",
     "parse_header",
+    "read_body",
     "verify_tac",
     "write_batch",
+    "write_batch_body",
 ]

@@ -196,14 +196,55 @@ def write_batch(
     if len(terminal_id) != 6 or len(psam_id) != 6:
         raise BatchFormatError(f"batch {batch_seq}: terminal and PSAM IDs must be 6 bytes")
     for record in records:
-        if record.terminal_id != terminal_id:
+        if record.terminal_id != terminal_id:  # (before encoding, which would pad a short one)
             raise BatchFormatError(
                 f"batch {batch_seq}: record of terminal {record.terminal_id.hex()} in the batch of "
                 f"{terminal_id.hex()}"
             )
-    loads = sum(r.amount_fen for r in records if r.tx_type.is_load)
-    purchases = sum(r.amount_fen for r in records if not r.tx_type.is_load)
-    body = b"".join(encode_record(r) for r in records)
+    return write_batch_body(
+        terminal_id, psam_id, batch_seq, created, b"".join(encode_record(r) for r in records)
+    )
+
+
+def read_body(body: bytes, where: str = "batch body") -> list[TransactionRecord]:
+    """The records of a batch body this process encoded and never let out of memory (a
+    terminal's journal, an upload on its way), so their CRCs are not checked again; a field out
+    of range still raises BatchFormatError."""
+    return [
+        decode_record(body[at : at + RECORD_SIZE], where, at // RECORD_SIZE, check_crc=False).to_record()
+        for at in range(0, len(body), RECORD_SIZE)
+    ]
+
+
+# The leading fields of a record (ASN, counter, amount, type, terminal, serial, date/time) and
+# the rest skipped: what an uploader reads of the records it sends, without decoding them whole.
+RECORD_HEAD = struct.Struct(">8sHIB6sI7s19x")
+assert RECORD_HEAD.size == RECORD_SIZE
+
+
+def write_batch_body(
+    terminal_id: bytes, psam_id: bytes, batch_seq: int, created: datetime, body: bytes
+) -> bytes:
+    """`write_batch` from its records already encoded (`encode_record`, one after another), as
+    a terminal's journal holds them: the header, its checksum, the body as it is."""
+    count, rest = divmod(len(body), RECORD_SIZE)
+    if rest:
+        raise BatchFormatError(f"batch {batch_seq}: {len(body)} record bytes, not a whole number of records")
+    if count > BATCH_RECORDS_MAX:
+        raise BatchFormatError(f"batch {batch_seq}: {count} records, at most {BATCH_RECORDS_MAX}")
+    if len(terminal_id) != 6 or len(psam_id) != 6:
+        raise BatchFormatError(f"batch {batch_seq}: terminal and PSAM IDs must be 6 bytes")
+    loads = purchases = 0
+    for _asn, _counter, amount, tx_type, record_terminal, _serial, _when in RECORD_HEAD.iter_unpack(body):
+        if record_terminal != terminal_id:
+            raise BatchFormatError(
+                f"batch {batch_seq}: record of terminal {record_terminal.hex()} in the batch of "
+                f"{terminal_id.hex()}"
+            )
+        if tx_type in _LOAD_TYPES:
+            loads += amount
+        else:
+            purchases += amount
     head = HEADER.pack(
         MAGIC,
         FORMAT_VERSION,
@@ -211,7 +252,7 @@ def write_batch(
         psam_id,
         batch_seq,
         encode_datetime(created),
-        len(records),
+        count,
         loads,
         purchases,
         bytes(4),

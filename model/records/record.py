@@ -26,7 +26,10 @@ class TxType(IntEnum):
 
     @property
     def is_load(self) -> bool:
-        return self in (TxType.ED_LOAD, TxType.EP_LOAD)
+        return self in _LOAD_VALUES  # (plain ints: a member looked up on the class costs ~0.2 us)
+
+
+_LOAD_VALUES = (int(TxType.ED_LOAD), int(TxType.EP_LOAD))
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from model.security.crypto import (
     maintenance_mac,
     pad80,
     session_key,
+    session_mac_key,
     tac,
     tac_key,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "purchase_tac_data",
     "require_usages",
     "session_key",
+    "session_mac_key",
     "tac",
     "tac_key",
     "write_issuer_keys",

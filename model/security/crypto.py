@@ -18,8 +18,11 @@ which makes EDE collapse to single DES).
 
 Speed: setting up a cipher context costs several microseconds (key schedule, OpenSSL context),
 running a block through one well under one. A city day runs millions of taps, so a key used
-more than once keeps its context: `MacKey` serves every MAC under one session key, and the
-issuer master keys (a handful, used for every card) keep one ECB context each, per thread.
+more than once keeps its context: `MacKey` serves every MAC under one session key, the issuer
+master keys (a handful, used for every card) keep one ECB context each, per thread, and the
+last few card keys and session keys keep theirs (`session_mac_key`): in one tap the card and
+its PSAM (or the load host) each derive the same session key from the same card key, and each
+then MACs under it, so the second of the two finds both contexts ready.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from enum import IntEnum
+from typing import TypeVar
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -34,6 +38,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from model.errors import CardTwinError
 
 MASTER_CONTEXTS_MAX = 64  # master keys with a ready context (an issuer has 8 per key index)
+# Card and session keys with a ready context: one tap uses two (the card key, the session key),
+# each twice (card, then PSAM or load host); a few more cover a torn tap's retry.
+SESSION_CONTEXTS_MAX = 8
 _ECB = modes.ECB()  # a mode object holds no state: one serves every context
 _CBC_IV0 = {8: modes.CBC(bytes(8)), 16: modes.CBC(bytes(16))}  # nor does a CBC mode: just its IV
 _ALL_ONES_64 = (1 << 64) - 1
@@ -97,6 +104,22 @@ def _make_encryptor() -> Callable[[TripleDES | algorithms.SM4, modes.Mode], Upda
 encryptor = _make_encryptor()
 
 
+def _tdes(key24: bytes) -> TripleDES:
+    """A TripleDES of a 24-byte key already checked here (`_check_key`): made without the
+    library's own re-checks (byteslike, key size through the ABC), a third of a context's
+    set-up cost at one cipher per MAC. Same object as `TripleDES(key24)` (the tests compare)."""
+    cipher: TripleDES = object.__new__(TripleDES)
+    cipher.key = key24
+    return cipher
+
+
+def _sm4(key16: bytes) -> algorithms.SM4:
+    """An SM4 of a 16-byte key already checked here, as `_tdes`."""
+    cipher: algorithms.SM4 = object.__new__(algorithms.SM4)
+    cipher.key = key16
+    return cipher
+
+
 def _ecb(cipher_algorithm: TripleDES | algorithms.SM4, data: bytes) -> bytes:
     block = cipher_algorithm.block_size // 8
     if len(data) % block:
@@ -151,10 +174,10 @@ class MacKey:
         cipher: TripleDES | algorithms.SM4
         if algorithm is Algorithm.SM4:
             _check_key(key, (16,), "SM4 MAC")
-            cipher, self._block = algorithms.SM4(key), 16
+            cipher, self._block = _sm4(key), 16
         else:
             _check_key(key, (8,), "DES MAC")
-            cipher, self._block = TripleDES(key * 3), 8
+            cipher, self._block = _tdes(key * 3), 8
         self._update = encryptor(cipher, _CBC_IV0[self._block])
         self._last = b""  # the context's chaining value: its last block out (none yet: zeros)
 
@@ -163,25 +186,33 @@ class MacKey:
         block = self._block
         if len(data) % block or not data:
             raise CryptoError(f"CBC: {len(data)} bytes is not a whole number of {block}-byte blocks")
-        if self._last or iv:
-            start = int.from_bytes(self._last or bytes(block), "big") ^ int.from_bytes(
-                iv or bytes(block), "big"
-            )
-            if start:
-                data = (int.from_bytes(data[:block], "big") ^ start).to_bytes(block, "big") + data[block:]
+        start = int.from_bytes(self._last, "big")  # (b"": 0, a fresh context's zero chaining value)
+        if iv:
+            start ^= int.from_bytes(iv, "big")
+        if start:
+            data = (int.from_bytes(data[:block], "big") ^ start).to_bytes(block, "big") + data[block:]
         last: bytes = self._update(data)[-block:]
         self._last = last
         return last
 
     def mac(self, data: bytes) -> bytes:
         """The PBOC MAC: CBC over pad80(data), IV 0, first 4 bytes."""
-        return self.last_block(pad80(data, self._block))[:4]
+        block = self._block
+        return self.last_block(data + _PADS[block][len(data) % block])[:4]
 
 
 def mac(algorithm: Algorithm, session_key: bytes, data: bytes) -> bytes:
     """The PBOC transaction MAC (MAC1, MAC2, TAC): CBC over pad80(data), IV 0, first 4 bytes.
-    (A key used for more than one MAC should be a `MacKey`.)"""
-    return MacKey(algorithm, session_key).mac(data)
+    (A key used for more than one MAC should be a `MacKey`.) One MAC, one fresh context: no
+    chaining value to carry, so no `MacKey` is made (the tests compare)."""
+    cipher: TripleDES | algorithms.SM4
+    if algorithm is Algorithm.SM4:
+        _check_key(session_key, (16,), "SM4 MAC")
+        cipher, block = _sm4(session_key), 16
+    else:
+        _check_key(session_key, (8,), "DES MAC")
+        cipher, block = _tdes(session_key * 3), 8
+    return bytes(encryptor(cipher, _CBC_IV0[block])(data + _PADS[block][len(data) % block])[-block:][:4])
 
 
 def session_key(algorithm: Algorithm, card_key: bytes, seed: bytes) -> bytes:
@@ -194,10 +225,67 @@ def session_key(algorithm: Algorithm, card_key: bytes, seed: bytes) -> bytes:
         raise CryptoError(f"session key: seed of {len(seed)} bytes, expected 8")
     # One block, whole: the context's update gives it all (no finalize needed).
     if algorithm is Algorithm.SM4:
-        _check_key(card_key, (16,), "SM4")
-        return bytes(encryptor(algorithms.SM4(card_key), _ECB)(pad80(seed, 16)))
-    _check_key(card_key, (16,), "3DES")
-    return bytes(encryptor(TripleDES(card_key + card_key[:8]), _ECB)(seed))
+        return bytes(_card_key_update(algorithm, card_key)(pad80(seed, 16)))
+    return bytes(_card_key_update(algorithm, card_key)(seed))
+
+
+def session_mac_key(algorithm: Algorithm, card_key: bytes, seed: bytes) -> MacKey:
+    """The MAC key of a transaction's session key (`session_key`), its context kept for the
+    other side of the same transaction: the card and its PSAM (or the load host) derive the
+    same session key, and the second finds its `MacKey` ready. A kept MacKey's chaining value
+    travels with it, so a MAC under it is the same whoever asks first (the tests compare)."""
+    sk = session_key(algorithm, card_key, seed)
+    kept = _KEPT.macs
+    mac_key = kept.get((algorithm, sk))
+    if mac_key is None:
+        mac_key = MacKey(algorithm, sk)
+        _keep(kept, (algorithm, sk), mac_key)
+    return mac_key
+
+
+class _Kept(threading.local):
+    """This thread's kept card-key ECB contexts and session MacKeys (a context must not run in
+    two threads at once)."""
+
+    def __init__(self) -> None:
+        self.card_keys: dict[tuple[Algorithm, bytes], Update] = {}
+        self.macs: dict[tuple[Algorithm, bytes], MacKey] = {}
+
+
+_KEPT = _Kept()
+T = TypeVar("T")
+
+
+def _keep(kept: dict[tuple[Algorithm, bytes], T], slot: tuple[Algorithm, bytes], value: T) -> None:
+    """Keep `value`; past SESSION_CONTEXTS_MAX the older ones go, all at once. The other side of
+    a tap looks up what its first side has just kept, which stays: only a new key is kept, and
+    it goes in after the clear. (Dropping the oldest one by one from the front of a dict would
+    leave a trail of dead slots that each later look for the front walks again.)"""
+    if len(kept) >= SESSION_CONTEXTS_MAX:
+        kept.clear()
+    kept[slot] = value
+
+
+def _card_key_update(algorithm: Algorithm, card_key: bytes) -> Update:
+    """The ECB `update` of a card key's context (3DES two-key, or SM4), kept for a while."""
+    kept = _KEPT.card_keys
+    update = kept.get((algorithm, card_key))
+    if update is None:
+        if algorithm is Algorithm.SM4:
+            _check_key(card_key, (16,), "SM4")
+            update = encryptor(_sm4(card_key), _ECB)
+        else:
+            _check_key(card_key, (16,), "3DES")
+            update = encryptor(_tdes(card_key + card_key[:8]), _ECB)
+        _keep(kept, (algorithm, card_key), update)
+    return update
+
+
+def drop_session_contexts() -> None:
+    """Forget the kept card- and session-key contexts of this thread (a benchmark's trace
+    counts the contexts one purchase sets up, so it starts from none)."""
+    _KEPT.card_keys.clear()
+    _KEPT.macs.clear()
 
 
 def tac_key(algorithm: Algorithm, dtk: bytes) -> bytes:
@@ -224,11 +312,7 @@ def _master_update(algorithm: Algorithm, master_key: bytes) -> Update:
     update = contexts.get((algorithm, master_key))
     if update is None:
         _check_key(master_key, (16,), "SM4" if algorithm is Algorithm.SM4 else "3DES")
-        cipher = (
-            algorithms.SM4(master_key)
-            if algorithm is Algorithm.SM4
-            else TripleDES(master_key + master_key[:8])
-        )
+        cipher = _sm4(master_key) if algorithm is Algorithm.SM4 else _tdes(master_key + master_key[:8])
         if len(contexts) >= MASTER_CONTEXTS_MAX:
             contexts.clear()
         update = contexts[(algorithm, master_key)] = encryptor(cipher, _ECB)

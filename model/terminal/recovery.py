@@ -60,20 +60,20 @@ class PendingTransaction:
     key_index: int
 
     def to_record(self, tac: bytes) -> TransactionRecord:
-        sign = 1 if self.tx_type.is_load else -1
-        return TransactionRecord(
-            asn=self.asn,
-            counter=self.counter,
-            amount_fen=self.amount_fen,
-            tx_type=self.tx_type,
-            terminal_id=self.terminal_id,
-            terminal_serial=self.terminal_serial,
-            moment=self.moment,
-            balance_before_fen=self.balance_before_fen,
-            balance_after_fen=self.balance_before_fen + sign * self.amount_fen,
-            tac=tac,
-            algorithm=self.algorithm,
-            key_index=self.key_index,
+        amount = self.amount_fen if self.tx_type.is_load else -self.amount_fen
+        return TransactionRecord(  # (positional, in the record's field order: every tap makes one)
+            self.asn,
+            self.counter,
+            self.amount_fen,
+            self.tx_type,
+            self.terminal_id,
+            self.terminal_serial,
+            self.moment,
+            self.balance_before_fen,
+            self.balance_before_fen + amount,
+            tac,
+            self.algorithm,
+            self.key_index,
         )
 
 
@@ -129,19 +129,22 @@ def resolve(card: CardChannel, pending: PendingTransaction) -> Recovery:
 
 
 class PendingBook:
-    """The terminal's unresolved torn transactions, bounded."""
+    """The terminal's unresolved torn transactions, bounded. Every tap asks for its card's
+    entries (twice), so they are also kept by ASN: found by one look-up, not a scan of the book."""
 
-    __slots__ = ("_items", "limit")
+    __slots__ = ("_by_asn", "_items", "limit")
 
     def __init__(self, limit: int = PENDING_MAX) -> None:
         self.limit = limit
         self._items: dict[tuple[bytes, int, int], PendingTransaction] = {}
+        self._by_asn: dict[bytes, list[PendingTransaction]] = {}  # each card's, in the order added
 
     def __len__(self) -> int:
         return len(self._items)
 
     def for_card(self, asn: bytes) -> list[PendingTransaction]:
-        return [p for p in self._items.values() if p.asn == asn]
+        entries = self._by_asn.get(asn)
+        return list(entries) if entries else []
 
     def add(self, pending: PendingTransaction) -> None:
         if len(self._items) >= self.limit:
@@ -149,9 +152,14 @@ class PendingBook:
         key = (pending.asn, pending.tx_type, pending.counter)
         assert key not in self._items, "one counter torn twice"
         self._items[key] = pending
+        self._by_asn.setdefault(pending.asn, []).append(pending)
 
     def remove(self, pending: PendingTransaction) -> None:
-        del self._items[(pending.asn, pending.tx_type, pending.counter)]
+        stored = self._items.pop((pending.asn, pending.tx_type, pending.counter))
+        entries = self._by_asn[pending.asn]
+        entries.remove(stored)  # (a card has one or two entries at most)
+        if not entries:
+            del self._by_asn[pending.asn]
 
     def values(self) -> tuple[PendingTransaction, ...]:
         return tuple(self._items.values())

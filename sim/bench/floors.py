@@ -62,8 +62,12 @@ class CipherTrace:
 
     def record(self, work: Callable[[], object]) -> None:
         """Run `work` with every context set-up and `update` call counted, those on the
-        issuer master keys' kept contexts (`crypto._master_update`) too."""
+        issuer master keys' kept contexts (`crypto._master_update`) too. The card- and
+        session-key contexts kept from before are dropped first, so a context the work shares
+        between card and PSAM counts once, as it is set up once; and dropped after, so no
+        counted context outlives the trace."""
         real_encryptor, real_master = crypto.encryptor, crypto._master_update
+        crypto.drop_session_contexts()
 
         def traced(cipher: CipherAlgorithm, mode: modes.Mode) -> crypto.Update:
             self.contexts += 1
@@ -83,6 +87,7 @@ class CipherTrace:
             mock.patch.object(crypto, "_master_update", traced_master),
         ):
             work()
+        crypto.drop_session_contexts()
 
     def _counted(self, update: crypto.Update, cipher: CipherAlgorithm, mode: modes.Mode) -> crypto.Update:
         # A DES key goes in as k*3 (24 bytes): its calls are single-DES ones.

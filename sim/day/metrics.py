@@ -49,13 +49,16 @@ class DayMetrics:
     def reject(self, reason: str) -> None:
         self.rejected[reason] += 1
 
-    def upload(self, delays_s: np.ndarray) -> None:
-        if len(delays_s) == 0:
+    def upload(self, delays_s: list[float]) -> None:
+        """One upload's records' delays. In plain Python: an online terminal's minute holds a
+        few records, where numpy's set-up per call would cost more than the records."""
+        if not delays_s:
             return
-        bins = np.minimum(delays_s // UPLOAD_DELAY_BIN_S, UPLOAD_DELAY_BINS - 1).astype(np.int64)
-        np.add.at(self.upload_delay_hist, bins, 1)
-        self.upload_delay_sum_s += float(delays_s.sum())
-        self.upload_delay_max_s = max(self.upload_delay_max_s, float(delays_s.max()))
+        hist = self.upload_delay_hist
+        for delay_s in delays_s:
+            hist[min(int(delay_s // UPLOAD_DELAY_BIN_S), UPLOAD_DELAY_BINS - 1)] += 1
+        self.upload_delay_sum_s += _numpy_sum(delays_s)
+        self.upload_delay_max_s = max(self.upload_delay_max_s, max(delays_s))
         self.uploaded_records += len(delays_s)
 
     def merge(self, other: DayMetrics) -> None:
@@ -77,6 +80,20 @@ class DayMetrics:
             "late_records",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+PAIRWISE_FROM = 8  # numpy sums this many floats or more pairwise; fewer, one after another
+
+
+def _numpy_sum(values_s: list[float]) -> float:
+    """The float `np.sum` gives, to the last bit (the totals stay those of every earlier run):
+    for a few values its own sequential loop from -0.0, for more numpy itself."""
+    if len(values_s) >= PAIRWISE_FROM:
+        return float(np.asarray(values_s, np.float64).sum())
+    total = -0.0
+    for value in values_s:
+        total += value
+    return total
 
 
 def wait_summary(waits_s: list[float]) -> tuple[int, float, float]:

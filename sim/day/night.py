@@ -22,7 +22,16 @@ from typing import Protocol
 import numpy as np
 
 from model.backoffice import Bank, Registry, SettlementReport, book_opening_float, reconcile
-from model.records import HEADER_SIZE, RECORD_SIZE, TransactionRecord, decode_record, write_batch
+from model.records import (
+    HEADER_SIZE,
+    RECORD_HEAD,
+    RECORD_SIZE,
+    TransactionRecord,
+    TxType,
+    decode_record,
+    read_body,
+    write_batch_body,
+)
 from model.security import IssuerKeys
 from sim.city import SECTORS, kind_of, load_participant
 from sim.day.back_office import BackOffice
@@ -32,15 +41,29 @@ BATCH_RECORDS_MAX = 200_000  # a terminal journal's size: a batch is at most one
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """One upload: a terminal's drained journal. (terminal_id, sequence) identifies it."""
+    """One upload: a terminal's drained journal, its records in the upload format as the
+    journal held them (`Journal.drain_wire`). (terminal_id, sequence) identifies it."""
 
     terminal_id: bytes
     sequence: int
-    records: tuple[TransactionRecord, ...]
+    wire: bytes  # the records, RECORD_SIZE bytes each: the batch file's body
     sent_s: float
 
     def __post_init__(self) -> None:
-        assert len(self.records) <= BATCH_RECORDS_MAX
+        assert len(self.wire) % RECORD_SIZE == 0 and self.count <= BATCH_RECORDS_MAX
+
+    @property
+    def count(self) -> int:
+        return len(self.wire) // RECORD_SIZE
+
+    @property
+    def records(self) -> list[TransactionRecord]:
+        """The records decoded (for checks and fault injectors; the day's ports read `wire`)."""
+        return read_body(self.wire, f"upload {self.terminal_id.hex()}-{self.sequence}")
+
+    def amounts_fen(self) -> int:
+        """The sum of the records' amounts, loads and purchases alike."""
+        return sum(head[2] for head in RECORD_HEAD.iter_unpack(self.wire))
 
 
 @dataclass(slots=True)
@@ -83,14 +106,22 @@ class CardTally:
         return CardTally(*(np.zeros(n, np.int64) for _ in range(6)))
 
     def add(self, row: int, record: TransactionRecord) -> None:
-        self.signed_fen[row] += record.signed_amount_fen
-        if record.tx_type.is_load:
+        self.add_fields(row, record.tx_type, record.amount_fen, record.counter)
+
+    def add_fields(self, row: int, tx_type: int, amount_fen: int, counter: int) -> None:
+        """`add` from a record's fields as an upload carries them (`RECORD_HEAD`)."""
+        if tx_type in _LOAD_TYPES:
+            self.signed_fen[row] += amount_fen
             self.loads[row] += 1
-            self.load_fen[row] += record.amount_fen
-            self.load_counter_sum[row] += record.counter
+            self.load_fen[row] += amount_fen
+            self.load_counter_sum[row] += counter
         else:
+            self.signed_fen[row] -= amount_fen
             self.purchases[row] += 1
-            self.purchase_counter_sum[row] += record.counter
+            self.purchase_counter_sum[row] += counter
+
+
+_LOAD_TYPES = (int(TxType.ED_LOAD), int(TxType.EP_LOAD))
 
 
 class RecordInbox:
@@ -107,12 +138,12 @@ class RecordInbox:
     def receive(self, batch: Batch) -> None:
         key = (batch.terminal_id, batch.sequence)
         if key in self._seen:
-            self.rejected["duplicate_batch"] += len(batch.records)
+            self.rejected["duplicate_batch"] += batch.count
             return
         self._seen.add(key)
         sector = SECTORS[kind_of(batch.terminal_id) - 1]
-        self.fen_by_sector[sector] += sum(r.amount_fen for r in batch.records)
-        self.accepted_records += len(batch.records)
+        self.fen_by_sector[sector] += batch.amounts_fen()
+        self.accepted_records += batch.count
 
     def close_day(self, business_date: date) -> NightReport:
         return NightReport(
@@ -153,12 +184,12 @@ class BatchCollector:
 
     def receive(self, batch: Batch) -> None:
         created = self.day_start + timedelta(seconds=batch.sent_s)
-        raw = write_batch(
-            batch.terminal_id, self.psam_of(batch.terminal_id), batch.sequence + 1, created, batch.records
+        raw = write_batch_body(
+            batch.terminal_id, self.psam_of(batch.terminal_id), batch.sequence + 1, created, batch.wire
         )
         name = f"{self.shard:02d}-{len(self.uploads):08d}-{batch.terminal_id.hex()}-{batch.sequence:06d}.ctb"
         self.uploads.append(Upload(batch.sent_s, self.shard, len(self.uploads), name, raw))
-        self._records[(batch.terminal_id, batch.sequence)] = len(batch.records)
+        self._records[(batch.terminal_id, batch.sequence)] = batch.count
 
     def close_day(self, business_date: date) -> NightReport:
         # The shard's part ends here: the files go to the one clearing house (`clear_night`).

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Generator
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 
 import numpy as np
@@ -34,8 +34,9 @@ from devices.card_state import CardState
 from devices.sim_channel import SimChannel
 from model.card import CardChannel, CardType
 from model.errors import CardRemovedError, CardTwinError, InsufficientBalanceError, TransactionTornError
-from model.records import TransactionRecord
+from model.records import RECORD_HEAD, TransactionRecord
 from model.terminal import bus_fare_fen, metro_exit_fare, taxi_fare_fen
+from model.timefmt import card_time, decode_datetime, encode_datetime
 from sim.cards import CardReader
 from sim.city import Kind, TapKind, Taps, Tear, Terminal, World
 from sim.day.metrics import DayMetrics
@@ -54,6 +55,8 @@ RECHARGE_RETRY_S = 1800.0  # after turning away from a queue, come back in half 
 _COMMIT_INS = (0x52, 0x54)  # CREDIT FOR LOAD, DEBIT FOR PURCHASE
 _SECTOR_OF = {TapKind.BUS: 0, TapKind.METRO: 1, TapKind.TAXI: 2, TapKind.RETAIL: 3}
 _KIOSK_SECTOR, _WINDOW_SECTOR, _MEDICAL_SECTOR = 4, 5, 6
+_TEARS = {int(t): t for t in Tear}  # (by value: every tap, a dict rather than the enum's call)
+_CARD_TYPES = {int(t): t for t in CardType}
 
 
 class TapChannel(Protocol):
@@ -144,6 +147,11 @@ class CityDay:
             for window in (False, True)
         }
         self._day_start = world.day_start  # (a property that builds a datetime: once, not per tap)
+        self._moment_s, self._moment_at = -1, self._day_start  # the last second `_moment` made
+        # The records' date today: their time of day is their second of the day (a day that
+        # starts at midnight; any other start takes `_day_s_of`'s long way).
+        midnight = self._day_start.time() == time(0)
+        self._day_bcd = encode_datetime(self._day_start)[:4] if midnight else b""
         self.night: NightReport | None = None
         self._short = False  # the last tap failed for want of balance
         self.sent = CardTally.zeros(len(world.population))  # records uploaded, once each
@@ -186,13 +194,13 @@ class CityDay:
                 taps.c[start:stop].tolist(),
                 taps.tear[start:stop].tolist(),
             )
+            env, shard, shards, progress = self.env, self.w.shard, self.w.shards, self.progress
             for i in range(len(t_s)):
-                if t_s[i] > self.env.now:
-                    yield self.env.timeout(t_s[i] - self.env.now)
-                row = (citizen[i] - self.w.shard) // self.w.shards
-                handler(row, a[i], b[i], c[i], Tear(tear[i]))
-                if self.progress is not None:
-                    self.progress(1)
+                if t_s[i] > env.now:
+                    yield env.timeout(t_s[i] - env.now)
+                handler((citizen[i] - shard) // shards, a[i], b[i], c[i], _TEARS[tear[i]])
+                if progress is not None:
+                    progress(1)
 
     def _tap(
         self,
@@ -245,8 +253,18 @@ class CityDay:
             return None
         return _OneTear(TearPhase.BEFORE_COMMIT if tear is Tear.BEFORE_COMMIT else TearPhase.AFTER_COMMIT)
 
-    def _moment(self) -> Any:
-        return self._day_start + timedelta(seconds=self.env.now)
+    def _moment(self) -> datetime:
+        """Now, to the card's second (`card_time`, which every terminal applies: the tap's
+        record, log and MACs carry whole seconds), made once per second of the clock, not per
+        tap. A fraction within a microsecond of the next second rounds up to it in a timedelta,
+        so such a moment is made the long way, to stay the same second."""
+        now = self.env.now
+        second = int(now)
+        if now - second >= 0.999999:
+            return card_time(self._day_start + timedelta(seconds=now))
+        if second != self._moment_s:
+            self._moment_s, self._moment_at = second, self._day_start + timedelta(seconds=second)
+        return self._moment_at
 
     def _since_board(self, row: int) -> float | None:
         last = self.w.population.last_board_s[row]
@@ -271,7 +289,7 @@ class CityDay:
         pop = self.w.population
         fare = bus_fare_fen(
             self.w.rules,
-            CardType(int(pop.card_type[row])),
+            _CARD_TYPES[int(pop.card_type[row])],
             int(self.w.city.route_numbers[route]),
             bool(pop.has_pass[row]),
             self._since_board(row),
@@ -338,7 +356,7 @@ class CityDay:
         if gate is None:
             self.metrics.reject("terminal_down")
             return
-        card_type = CardType(int(self.w.population.card_type[row]))
+        card_type = _CARD_TYPES[int(self.w.population.card_type[row])]
         fare = metro_exit_fare(self.w.rules, card_type, self.w.city.stations_between, since)
         station_id = int(self.w.city.station_ids[exit_])
         moment = self._moment()
@@ -475,20 +493,24 @@ class CityDay:
     # -- uploads ----------------------------------------------------------------------------
 
     def _send(self, terminal: Terminal, measured: bool = True) -> None:
-        records = terminal.app.journal.drain()
-        if not records:
+        """Upload the terminal's journal as it holds it (the upload format's records): the
+        records are read for the day's tallies field by field, never rebuilt."""
+        wire = terminal.app.journal.drain_wire()
+        if not wire:
             return
         tid = terminal.terminal_id
         seq = self._sequence.get(tid, 0)
         self._sequence[tid] = seq + 1
         arrived_s = self.env.now + (self.s.service.upload_delay_s if terminal.kind.online else 0.0)
-        batch = Batch(tid, seq, tuple(records), arrived_s)
+        batch = Batch(tid, seq, wire, arrived_s)
+        delays_s = []
+        row_of_asn, add = self.w.row_of_asn, self.sent.add_fields
+        for asn, counter, amount, tx_type, _terminal, _serial, when in RECORD_HEAD.iter_unpack(wire):
+            add(row_of_asn(asn), tx_type, amount, counter)
+            delays_s.append(arrived_s - self._day_s_of(when))
         if measured:
-            start = self._day_start
-            self.metrics.upload(np.array([arrived_s - (r.moment - start).total_seconds() for r in records]))
-        for record in records:
-            self.sent.add(self.w.row_of_asn(record.asn), record)
-        self.sent_records += len(records)
+            self.metrics.upload(delays_s)
+        self.sent_records += batch.count
         self.metrics.batches += 1
         terminal.batches_sent += 1
         self.clearing.receive(batch)
@@ -496,6 +518,16 @@ class CityDay:
             # The terminal did not see the acknowledgement and sends the same batch again.
             self.metrics.duplicate_batches += 1
             self.clearing.receive(batch)
+
+    def _day_s_of(self, date_time: bytes) -> float:
+        """Seconds from the day's start to a record's BCD date and time (today's by its time
+        of day; another day's, a record held over, the long way)."""
+        if date_time[:4] == self._day_bcd:
+            h, m, s = date_time[4], date_time[5], date_time[6]
+            return float(
+                (((h >> 4) * 10 + (h & 15)) * 60 + (m >> 4) * 10 + (m & 15)) * 60 + (s >> 4) * 10 + (s & 15)
+            )
+        return (decode_datetime(date_time, "uploaded record") - self._day_start).total_seconds()
 
     def _upload_online(self) -> None:
         dirty, self._dirty = self._dirty, {}

@@ -59,3 +59,57 @@ def test_mac_key_refuses_partial_blocks_and_bad_keys() -> None:
         MacKey(Algorithm.DES3, bytes(16))
     with pytest.raises(CryptoError, match="3DES: key of 8 bytes"):
         crypto.diversify(Algorithm.DES3, bytes(8), bytes(8))
+
+
+def _fresh_session_key(algorithm: Algorithm, card_key: bytes, seed: bytes) -> bytes:
+    if algorithm is Algorithm.SM4:
+        return crypto.sm4_ecb(card_key, crypto.pad80(seed, 16))
+    return crypto.tdes_ecb(card_key, seed)
+
+
+@pytest.mark.parametrize("algorithm", list(Algorithm))
+def test_kept_session_contexts_give_the_bytes_of_fresh_ones_whoever_asks_first(algorithm: Algorithm) -> None:
+    """Two sides (card, PSAM) derive the same session key and MAC under it in turn, over more
+    card keys than are kept, some coming back after being dropped."""
+    rng = random.Random(11 + int(algorithm))
+    card_keys = [rng.randbytes(16) for _ in range(crypto.SESSION_CONTEXTS_MAX + 3)]
+    for _ in range(60):
+        card_key, seed = rng.choice(card_keys), rng.randbytes(8)
+        sk = _fresh_session_key(algorithm, card_key, seed)
+        assert crypto.session_key(algorithm, card_key, seed) == sk
+        sides = [crypto.session_mac_key(algorithm, card_key, seed) for _ in range(2)]
+        assert sides[0] is sides[1]  # the second side found the first one's context
+        for turn in range(4):
+            data = rng.randbytes(rng.randrange(0, 40))
+            fresh = crypto.MacKey(algorithm, sk).mac(data)
+            assert sides[turn % 2].mac(data) == fresh == crypto.mac(algorithm, sk, data)
+    assert crypto.session_mac_key(algorithm, card_key, seed) is sides[0]
+    crypto.drop_session_contexts()
+    assert crypto.session_mac_key(algorithm, card_key, seed) is not sides[0]
+
+
+def test_kept_session_contexts_check_their_keys() -> None:
+    with pytest.raises(CryptoError, match="3DES: key of 8 bytes"):
+        crypto.session_mac_key(Algorithm.DES3, bytes(8), bytes(8))
+    with pytest.raises(CryptoError, match="SM4: key of 15 bytes"):
+        crypto.session_key(Algorithm.SM4, bytes(15), bytes(8))
+    with pytest.raises(CryptoError, match="seed of 7 bytes"):
+        crypto.session_mac_key(Algorithm.SM4, bytes(16), bytes(7))
+
+
+def test_ciphers_made_without_the_library_checks_equal_the_librarys() -> None:
+    rng = random.Random(3)
+    for _ in range(20):
+        key24, key16, data8, data16 = (
+            rng.randbytes(24),
+            rng.randbytes(16),
+            rng.randbytes(8),
+            rng.randbytes(16),
+        )
+        ecb = modes.ECB()
+        assert crypto.encryptor(crypto._tdes(key24), ecb)(data8) == crypto._public_encryptor(
+            TripleDES(key24), ecb
+        )(data8)
+        assert crypto.encryptor(crypto._sm4(key16), ecb)(data16) == crypto._public_encryptor(
+            algorithms.SM4(key16), ecb
+        )(data16)
