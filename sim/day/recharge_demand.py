@@ -32,7 +32,7 @@ import numpy as np
 
 from scenarios.schema import Scenario
 from sim.city.balances import pay_days
-from sim.city.demand import draw_times
+from sim.city.demand import TapKind, draw_times
 from sim.city.population import draw_columns
 from sim.rng import stream
 
@@ -67,7 +67,7 @@ def recharge_demand(s: Scenario) -> RechargeDemand:
     and every day of a scenario asks the same)."""
     c = s.city
     # The sections that set it are the key (a Scenario holds lists and is not hashable).
-    key = (s.population, s.fares, s.demand, s.service, c.recharge_points, c.service_windows, c.districts)
+    key = (s.population, s.fares, repr(s.demand), s.service, c.recharge_points, c.service_windows, c.districts)
     found = _CACHE.get(key)
     if found is None:
         if len(_CACHE) >= CACHE_MAX:
@@ -104,12 +104,31 @@ def topups_per_cardholder_day(s: Scenario) -> float:
     return loads / (len(opening) * REFERENCE_DAYS)
 
 
+def spend_weights(s: Scenario) -> dict[TapKind, float]:
+    """Each sector's share of a cardholder's spending by its mean price (the warm-up's
+    prices: the bus fare at the e-purse rate, a mean-length taxi ride, the mean purchase)."""
+    p, f = s.population, s.fares
+    taxi = f.taxi_flag_fen + f.taxi_per_km_fen * max(0.0, f.taxi_trip_km_mean - f.taxi_flag_km)
+    spend = {
+        TapKind.BUS: p.transit_trips_per_day * f.bus_fare_fen * f.epurse_percent / 100,
+        TapKind.TAXI: p.taxi_trips_per_day * taxi,
+        TapKind.RETAIL: p.merchant_purchases_per_day * p.merchant_spend_fen_mean,
+    }
+    total = sum(spend.values())
+    if total <= 0:
+        return {TapKind.BUS: 1.0}
+    return {k: v / total for k, v in spend.items()}
+
+
 def arrival_density(s: Scenario) -> np.ndarray:
     """The share of a day's recharge arrivals in each BIN_S bin (sums to 1 over the day, less
-    the trips that would arrive after midnight)."""
+    the trips that would arrive after midnight): each sector's profile (`profile_of`, transit's
+    for bus and metro alike) weighted by what it spends, shifted by the walk."""
     rng = stream(0, "recharge/profile")
     bins = int(DAY_S / BIN_S)
-    walk_s = s.service.walk_to_recharge_s
-    t_s = draw_times(rng, PROFILE_DRAWS, s) + walk_s
-    hist, _ = np.histogram(t_s, bins=bins, range=(0.0, DAY_S))
-    return np.asarray(hist / PROFILE_DRAWS)
+    density = np.zeros(bins)
+    for kind, weight in spend_weights(s).items():
+        t_s = draw_times(rng, PROFILE_DRAWS, s, kind) + s.service.walk_to_recharge_s
+        hist, _ = np.histogram(t_s, bins=bins, range=(0.0, DAY_S))
+        density += weight * hist / PROFILE_DRAWS
+    return density
