@@ -7,8 +7,10 @@ path, after opening balances became an opening float (no issuance loads; the lea
 its own reference on f57eb18, with them, too). Re-based when the recharge queues became
 full-scale (`sim.day.recharge.Background`): other waits give the loads other moments, so other
 records; on that commit the day built with the former queues (each shard's share of the points,
-sampled arrivals alone) still gave the former digest 7b314af9...ab33453. Any change to a protocol
-byte, a record, a MAC, a TAC or a card image changes it."""
+sampled arrivals alone) still gave the former digest 7b314af9...ab33453; and again when taxis
+and shops got their own time-of-day profiles (other tap times: bc7e85f4...baddf608a with the
+full-scale queues and the commuter profile for every sector). Any change to a protocol byte, a
+record, a MAC, a TAC or a card image changes it."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from sim.city.world import build_world
 from sim.day.night import BatchCollector
 from sim.day.twin import CityDay
 
-DIGEST_BEFORE = "bc7e85f4e0da2d19a1982335205802922b73df46bd317418bc2dda8baddf608a"
+DIGEST_BEFORE = "11f18d6130b2311b0cf9def41d4dd2213088a3a1c65321078d1da2bd4459e398"
 SHARDS = 2
 
 
