@@ -397,7 +397,9 @@ def _check_profile(d: Table, sector: str, f: str) -> None:
     peaks, shares = d[f"{sector}_peaks_h"], d[f"{sector}_peak_shares"]
     _need(len(shares) == len(peaks), where + "peak_shares", f"one share per peak ({len(peaks)})", shares)
     _need(all(0 <= h < 24 for h in peaks), where + "peaks_h", "hours 0 <= h < 24", peaks)
-    _need(all(0 <= x <= 1 for x in shares) and sum(shares) <= 1, where + "peak_shares", "0..1, sum <= 1", shares)
+    _need(
+        all(0 <= x <= 1 for x in shares) and sum(shares) <= 1, where + "peak_shares", "0..1, sum <= 1", shares
+    )
     start, end = d[f"{sector}_start_h"], d[f"{sector}_end_h"]
     _need(0 <= start < end <= 24, where + "start_h/end_h", "0 <= start < end <= 24", (start, end))
     _need(d[f"{sector}_peak_width_h"] > 0, where + "peak_width_h", "> 0", d[f"{sector}_peak_width_h"])

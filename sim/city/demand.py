@@ -4,8 +4,9 @@ Taps are drawn per sector (bus, metro, taxi, retail) for the whole sampled popul
 their own named streams, then a shard keeps its citizens' taps. Times follow the sector's
 time-of-day profile (`profile_of`): transit a morning and an evening peak over a flat base
 between the first and the last service; taxis and shops their own peaks and hours when the
-scenario gives them (taxis through the night, shops at midday and in the evening). What happens at each tap (the fare, the card's answer, a queue at a recharge
-point) is the simulation's business at that moment; only the intent is drawn here.
+scenario gives them (taxis through the night, shops at midday and in the evening). What
+happens at each tap (the fare, the card's answer, a queue at a recharge point) is the
+simulation's business at that moment; only the intent is drawn here.
 """
 
 from __future__ import annotations

@@ -67,7 +67,15 @@ def recharge_demand(s: Scenario) -> RechargeDemand:
     and every day of a scenario asks the same)."""
     c = s.city
     # The sections that set it are the key (a Scenario holds lists and is not hashable).
-    key = (s.population, s.fares, repr(s.demand), s.service, c.recharge_points, c.service_windows, c.districts)
+    key = (
+        s.population,
+        s.fares,
+        repr(s.demand),
+        s.service,
+        c.recharge_points,
+        c.service_windows,
+        c.districts,
+    )
     found = _CACHE.get(key)
     if found is None:
         if len(_CACHE) >= CACHE_MAX:
@@ -90,7 +98,9 @@ def _demand(s: Scenario) -> RechargeDemand:
         per_place = city * share / max(1, count)
         return PlaceDemand(tuple(float(x) for x in per_place * density / BIN_S))
 
-    return RechargeDemand(rate, place(1 - window_share, s.city.recharge_points), place(window_share, s.city.service_windows))
+    return RechargeDemand(
+        rate, place(1 - window_share, s.city.recharge_points), place(window_share, s.city.service_windows)
+    )
 
 
 def topups_per_cardholder_day(s: Scenario) -> float:

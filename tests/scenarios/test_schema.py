@@ -78,7 +78,10 @@ def test_every_default_value_cites_a_source_or_states_an_assumption() -> None:
             "demand.retail_start_h/end_h: (23.0, 22.0) out of range (allowed: 0 <= start < end <= 24)",
         ),
         (("taxi_peak_width_h = 1.25", "taxi_peak_width_h = 0"), "demand.taxi_peak_width_h: 0.0 out of range"),
-        (("taxi_peaks_h = [8.5, 18.0, 22.5]", 'taxi_peaks_h = ["late"]'), "demand.taxi_peaks_h[0]: 'late' is not a number"),
+        (
+            ("taxi_peaks_h = [8.5, 18.0, 22.5]", 'taxi_peaks_h = ["late"]'),
+            "demand.taxi_peaks_h[0]: 'late' is not a number",
+        ),
         (
             ("taxi_per_km_fen = 200", "taxi_per_km_fen = 200\npass_route_max = 99"),
             "fares.pass_route_max: unknown key (allowed: bus_fare_fen, epurse_percent",

@@ -66,10 +66,14 @@ def _lindley_mean_wait_s(place: PlaceDemand, service_s: float, days: int = 400) 
     waits: list[float] = []
     for _ in range(days):
         counts = rng.poisson(rates * place.bin_s)
-        t = np.sort(np.concatenate([rng.uniform(a, b, n) for a, b, n in zip(edges[:-1], edges[1:], counts)]))
+        t = np.sort(
+            np.concatenate(
+                [rng.uniform(a, b, n) for a, b, n in zip(edges[:-1], edges[1:], counts, strict=True)]
+            )
+        )
         s = rng.exponential(service_s, len(t))
         w, free = 0.0, 0.0
-        for ti, si in zip(t.tolist(), s.tolist()):
+        for ti, si in zip(t.tolist(), s.tolist(), strict=True):
             w = max(0.0, free - ti)
             free = ti + w + si
             waits.append(w)
