@@ -62,6 +62,7 @@ class QueueStats:
     busy_s: float = 0.0
     others: int = 0  # background customers served
     others_balked: int = 0  # background customers turned away (each attempt)
+    others_busy_s: list[float] = field(default_factory=list)  # their service time, by position
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,7 @@ class ServicePoint:
         self._rng = random.Random(f"{name}/{background.seed}" if background is not None else name)
         self._retries: list[tuple[float, int]] = []  # (when, attempt) of those coming back, a heap
         self._next_s = self._arrival_after(0.0) if background is not None else math.inf
+        self.stats.others_busy_s = [0.0] * positions
 
     def _queued(self, t: float) -> int:
         while self._starts and self._starts[0] <= t:
@@ -144,6 +146,11 @@ class ServicePoint:
             t, k = end, k + 1
         return math.inf
 
+    def close(self, at_s: float) -> None:
+        """The stream's customers up to `at_s` (the day's end), so its counts and busy time are
+        the whole day's, not only up to the last sampled visit."""
+        self._advance_background(at_s)
+
     def _advance_background(self, now: float) -> None:
         """Every background arrival (new or coming back) before `now`, in time order."""
         b = self.background
@@ -163,7 +170,9 @@ class ServicePoint:
                 if attempt < b.attempts_max:
                     heapq.heappush(self._retries, (t + b.retry_s, attempt + 1))
                 continue
-            self._join(t, self._rng.expovariate(1.0 / b.service_mean_s))
+            duration = self._rng.expovariate(1.0 / b.service_mean_s)
+            position = self._join(t, duration)[1]
+            self.stats.others_busy_s[position] += duration
             self.stats.others += 1
         raise AssertionError(f"{self.name}: over {BACKGROUND_PER_ARRIVAL_MAX} customers between two visits")
 

@@ -166,6 +166,15 @@ class CityDay:
         ]
         return kiosk_points, window_points
 
+    def _close_service_points(self) -> None:
+        """A load terminal's busy time is its full-scale place's: the stream's customers at its
+        position over the day (the sampled citizens are among them, so theirs is not added);
+        the same in every shard, as the stream is."""
+        for point, terminals in self.kiosk_points + self.window_points:
+            point.close(DAY_S)
+            for terminal, busy_s in zip(terminals, point.stats.others_busy_s, strict=True):
+                terminal.busy_s = busy_s
+
     # -- running ----------------------------------------------------------------------------
 
     def run(self) -> NightReport:
@@ -174,6 +183,7 @@ class CityDay:
         self.env.process(self._online_uploads())
         self.env.process(self._depot_uploads())
         self.env.run(until=DAY_S)
+        self._close_service_points()
         self._upload_online()
         self.night = self.clearing.close_day(self.s.run.day)
         return self.night
