@@ -107,7 +107,9 @@ def topups_per_cardholder_day(s: Scenario) -> float:
     """The steady-state habit's loads per cardholder-day, over the reference population."""
     if s.population.topup_amount_fen <= 0:
         return 0.0
-    reference = s.replace(sample=REFERENCE_CITIZENS / s.population.cardholders, seed=0)
+    # The habit per cardholder does not depend on the city's size: a city of the reference's
+    # size, all of it drawn, stands for any.
+    reference = s.replace(cardholders=REFERENCE_CITIZENS, sample=1.0, seed=0, shards=1)
     columns = draw_columns(reference, np.full(s.city.districts, 1.0 / s.city.districts))
     opening = columns["opening_balance_fen"].astype(np.float64)
     _, loads = pay_days(reference, stream(0, "recharge/reference"), columns, opening, REFERENCE_DAYS)

@@ -81,7 +81,7 @@ def test_one_seed_prints_means_without_nan_and_says_it_is_replications(tmp_path:
     assert run.returncode == 0, run.stderr
     assert "nan" not in run.stdout
     row = run.stdout.splitlines()[1].split()
-    assert row[:3] == ["as", "is", "3.215e+06"] and row[3:5] == ["(1", "run)"]
+    assert row[:3] == ["as", "is", "3.21e+06"] and row[3:5] == ["(1", "run)"]
     assert run.stderr.startswith(
         "sweep day " + str(REPO / "scenarios" / "default.toml")
         + ": no --param: replications of the scenario as it is x 1 seeds = 1 runs on local"
