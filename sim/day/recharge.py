@@ -31,7 +31,11 @@ its full-scale positions, and its queue carries the whole city's customers of th
   finds `queue_limit` waiting turns away and comes back `retry_s` later, at most `attempts_max`
   times, as the twin's citizens do, so an overloaded place fills with its own retries. The stream
   is advanced lazily to each sampled arrival, its next arrival kept (not redrawn), so its path is
-  one seeded sequence whatever the times it is looked at.
+  one seeded sequence whatever the times it is looked at. `close` runs it to the day's end; its
+  service time by position is the load terminals' busy time (`CityDay`).
+Checked by tests/sim/day/test_sample_invariance.py (one place, against Erlang C), by
+tests/sim/day/test_twin_queues.py (the whole day at three samples, against a Lindley oracle) and
+by tests/sim/day/test_shard_table.py (queues, hours and funding equal with 1 and 2 shards).
 Limits: the rate is the steady state's expected demand, not this day's realised top-ups; and a
 sampled citizen does not delay the next, which at sample 1 leaves the citizens' own bunching out.
 """
