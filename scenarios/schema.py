@@ -121,6 +121,19 @@ class Demand:
     peak_share: float
     service_start_h: float
     service_end_h: float
+    # A sector's own time-of-day profile (taxi_*, retail_*): peaks at `*_peaks_h` holding
+    # `*_peak_shares` of its taps, over a flat base between `*_start_h` and `*_end_h`. A sector
+    # with no peaks listed follows the transit profile above.
+    taxi_peaks_h: list[float] = field(default_factory=list)
+    taxi_peak_shares: list[float] = field(default_factory=list)
+    taxi_peak_width_h: float = 1.0
+    taxi_start_h: float = 0.0
+    taxi_end_h: float = 24.0
+    retail_peaks_h: list[float] = field(default_factory=list)
+    retail_peak_shares: list[float] = field(default_factory=list)
+    retail_peak_width_h: float = 1.0
+    retail_start_h: float = 0.0
+    retail_end_h: float = 24.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,11 +381,28 @@ def _check_tables(t: dict[str, Table], f: str) -> None:
         (d["service_start_h"], d["service_end_h"]),
     )
     _need(d["peak_width_h"] > 0, f"{f}: demand.peak_width_h", "> 0", d["peak_width_h"])
+    for sector in ("taxi", "retail"):
+        _check_profile(d, sector, f)
     fares = t["fares"]
     for key in ("metro_base_stations", "metro_step_stations"):
         _need(fares[key] >= 1, f"{f}: fares.{key}", ">= 1", fares[key])
     queue_limit = t["service"]["queue_limit"]
     _need(queue_limit >= 1, f"{f}: service.queue_limit", ">= 1", queue_limit)
+
+
+def _check_profile(d: Table, sector: str, f: str) -> None:
+    """A sector's own time-of-day profile: peaks inside the day, shares of its taps that sum to
+    at most 1, one share per peak, its hours a stretch of the day."""
+    where = f"{f}: demand.{sector}_"
+    peaks, shares = d[f"{sector}_peaks_h"], d[f"{sector}_peak_shares"]
+    _need(len(shares) == len(peaks), where + "peak_shares", f"one share per peak ({len(peaks)})", shares)
+    _need(all(0 <= h < 24 for h in peaks), where + "peaks_h", "hours 0 <= h < 24", peaks)
+    _need(
+        all(0 <= x <= 1 for x in shares) and sum(shares) <= 1, where + "peak_shares", "0..1, sum <= 1", shares
+    )
+    start, end = d[f"{sector}_start_h"], d[f"{sector}_end_h"]
+    _need(0 <= start < end <= 24, where + "start_h/end_h", "0 <= start < end <= 24", (start, end))
+    _need(d[f"{sector}_peak_width_h"] > 0, where + "peak_width_h", "> 0", d[f"{sector}_peak_width_h"])
 
 
 def check(s: Scenario) -> None:

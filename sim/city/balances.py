@@ -47,6 +47,22 @@ def warm_balances(
     threshold, amount = p.topup_threshold_fen, p.topup_amount_fen
     if amount <= 0:
         return rng.gamma(2.0, p.initial_balance_fen_mean / 2.0, n)
+    balance = rng.uniform(threshold, threshold + amount, n)
+    return pay_days(s, rng, columns, balance, WARMUP_DAYS)[0]
+
+
+def pay_days(
+    s: Scenario,
+    rng: np.random.Generator,
+    columns: dict[str, np.ndarray],
+    balance: np.ndarray,
+    days: int,
+) -> tuple[np.ndarray, int]:
+    """`days` days of the habit from `balance`: the balances after them and the loads made (the
+    warm-up's chain; `sim.day.recharge_demand` counts its loads to know a day's top-ups)."""
+    p = s.population
+    n = len(balance)
+    threshold, amount = p.topup_threshold_fen, p.topup_amount_fen
     fare = _fares(s, columns["card_type"], columns["has_pass"])
     f = s.fares
     taxi = f.taxi_flag_fen + f.taxi_per_km_fen * max(0.0, f.taxi_trip_km_mean - f.taxi_flag_km)
@@ -58,8 +74,8 @@ def warm_balances(
     # as independent Poisson counts per kind
     cut_transit = rates[0] / np.maximum(per_day, 1e-12)
     cut_taxi = (rates[0] + rates[1]) / np.maximum(per_day, 1e-12)
-    balance = rng.uniform(threshold, threshold + amount, n)
-    for _ in range(WARMUP_DAYS):
+    loads = 0
+    for _ in range(days):
         total = np.minimum(rng.poisson(per_day), EVENTS_PER_DAY_MAX)
         for k in range(int(total.max(initial=0))):
             paying = total > k
@@ -69,5 +85,6 @@ def warm_balances(
             short = paying & (price > balance)
             balance = np.where(paying & ~short, balance - price, balance)
             low = short | (paying & (balance < threshold))
+            loads += int(low.sum())
             balance = np.where(low, balance + amount, balance)
-    return np.asarray(balance)
+    return np.asarray(balance), loads

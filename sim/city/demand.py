@@ -1,10 +1,12 @@
 """The day's demand: every tap the population will try, drawn up front as sorted columns.
 
 Taps are drawn per sector (bus, metro, taxi, retail) for the whole sampled population from
-their own named streams, then a shard keeps its citizens' taps. Times follow the scenario's
-time-of-day profile (a morning and an evening peak over a flat base between the first and the
-last service). What happens at each tap (the fare, the card's answer, a queue at a recharge
-point) is the simulation's business at that moment; only the intent is drawn here.
+their own named streams, then a shard keeps its citizens' taps. Times follow the sector's
+time-of-day profile (`profile_of`): transit a morning and an evening peak over a flat base
+between the first and the last service; taxis and shops their own peaks and hours when the
+scenario gives them (taxis through the night, shops at midday and in the evening). What
+happens at each tap (the fare, the card's answer, a queue at a recharge point) is the
+simulation's business at that moment; only the intent is drawn here.
 """
 
 from __future__ import annotations
@@ -54,19 +56,58 @@ class Taps:
         return len(self.t_s)
 
 
-def draw_times(rng: np.random.Generator, n: int, scenario: Scenario) -> np.ndarray:
-    """Seconds since midnight following the peaks-over-base profile, within service hours."""
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A sector's time of day: normal peaks holding `peak_shares` of its taps, the rest flat
+    between `start_h` and `end_h` (its hours)."""
+
+    peaks_h: tuple[float, ...]
+    peak_shares: tuple[float, ...]
+    width_h: float
+    start_h: float
+    end_h: float
+
+
+def profile_of(scenario: Scenario, kind: TapKind) -> Profile:
+    """The scenario's profile for a sector: taxis and shops their own when the scenario lists
+    their peaks, else (and transit always) the commuter one."""
     d = scenario.demand
-    start_s, end_s = d.service_start_h * 3600, d.service_end_h * 3600
+    own = {
+        TapKind.TAXI: (d.taxi_peaks_h, d.taxi_peak_shares, d.taxi_peak_width_h, d.taxi_start_h, d.taxi_end_h),
+        TapKind.RETAIL: (
+            d.retail_peaks_h,
+            d.retail_peak_shares,
+            d.retail_peak_width_h,
+            d.retail_start_h,
+            d.retail_end_h,
+        ),
+    }.get(kind)
+    if own is not None and own[0]:
+        peaks, shares, width, start, end = own
+        return Profile(tuple(peaks), tuple(shares), width, start, end)
+    half = d.peak_share / 2
+    return Profile(
+        (d.morning_peak_h, d.evening_peak_h), (half, half), d.peak_width_h, d.service_start_h, d.service_end_h
+    )
+
+
+def draw_times(
+    rng: np.random.Generator, n: int, scenario: Scenario, kind: TapKind = TapKind.BUS
+) -> np.ndarray:
+    """Seconds since midnight following the sector's peaks-over-base profile, within its hours."""
+    f = profile_of(scenario, kind)
+    start_s, end_s = f.start_h * 3600, f.end_h * 3600
     u = rng.random(n)
-    peak_h = np.where(u < d.peak_share / 2, d.morning_peak_h, d.evening_peak_h)
-    in_peak = u < d.peak_share
+    bounds = np.cumsum(f.peak_shares)
+    which = np.minimum(np.searchsorted(bounds, u, side="right"), len(f.peaks_h) - 1)
+    peak_h = np.asarray(f.peaks_h)[which]
+    in_peak = u < bounds[-1]
     t = np.where(
         in_peak,
-        rng.normal(peak_h * 3600, d.peak_width_h * 3600, n),
+        rng.normal(peak_h * 3600, f.width_h * 3600, n),
         rng.uniform(start_s, end_s, n),
     )
-    # Peak draws outside service hours fall back onto the base, so the clipping adds no spike.
+    # Peak draws outside the hours fall back onto the base, so the clipping adds no spike.
     outside = (t < start_s) | (t >= end_s)
     t[outside] = rng.uniform(start_s, end_s, int(outside.sum()))
     return t
@@ -228,7 +269,7 @@ def _taxi_taps(
     distance_m = np.maximum(
         1000, np.round(rng.exponential(scenario.fares.taxi_trip_km_mean * 1000, len(who)), -2)
     ).astype(np.int32)
-    t_s = draw_times(rng, len(who), scenario)
+    t_s = draw_times(rng, len(who), scenario, TapKind.TAXI)
     taxi_pick = rng.integers(0, 1 << 30, len(who)).astype(np.int32)
     return Taps(
         TapKind.TAXI,
@@ -259,7 +300,7 @@ def _retail_taps(
     amount_fen = np.maximum(
         100, np.round(rng.exponential(scenario.population.merchant_spend_fen_mean, len(who)), -1)
     ).astype(np.int32)
-    t_s = draw_times(rng, len(who), scenario)
+    t_s = draw_times(rng, len(who), scenario, TapKind.RETAIL)
     merchant = _pick_in(rng, merchant_lists, near, len(city.merchant_district))
     return Taps(
         TapKind.RETAIL,

@@ -1,8 +1,8 @@
 """One SimPy day of the city and its night: the twin's processes (`twin`: `CityDay`), recharge
-queues (`recharge`), the night's clearing of every batch (`night`, through the back office
-assembled in `back_office`), metrics (`metrics`), the day's invariants (`invariants`), the run
-split into population shards and merged at one clearing house (`shards`: `run_day`) and the
-results folder (`report`).
+queues (`recharge`, carrying the full-scale demand of `recharge_demand`), the night's clearing
+of every batch (`night`, through the back office assembled in `back_office`), metrics
+(`metrics`), the day's invariants (`invariants`), the run split into population shards and
+merged at one clearing house (`shards`: `run_day`) and the results folder (`report`).
 """
 
 from sim.day.back_office import BATCH_SUFFIX, BackOffice

@@ -41,7 +41,8 @@ from sim.cards import CardReader
 from sim.city import Kind, TapKind, Taps, Tear, Terminal, World
 from sim.day.metrics import DayMetrics
 from sim.day.night import Batch, CardTally, ClearingPort, NightReport
-from sim.day.recharge import ServicePoint
+from sim.day.recharge import Background, ServicePoint
+from sim.day.recharge_demand import PlaceDemand, recharge_demand
 from sim.rng import keyed, stream
 from sim.services import start_services
 
@@ -79,11 +80,6 @@ def _by_district(
     for point in points:
         near.setdefault(point[1][0].district, []).append(point)
     return near
-
-
-def _share(points: list[Any], shard: int, shards: int) -> list[Any]:
-    mine = points[shard::shards]
-    return mine or points
 
 
 class _OneTear:
@@ -124,23 +120,7 @@ class CityDay:
         self._rng = stream(self.s.run.seed, "day", world.shard)
         self._dirty: dict[bytes, Terminal] = {}  # online terminals holding unsent records
         self._sequence: dict[bytes, int] = {}
-        kiosks = world.fleet.by_kind[Kind.KIOSK]
-        per_point = self.s.city.kiosks_per_recharge_point
-        self.kiosk_points = [
-            (
-                ServicePoint(self.env, f"recharge point {i}", per_point, self.s.service.queue_limit),
-                kiosks[i * per_point : (i + 1) * per_point],
-            )
-            for i in range(len(kiosks) // per_point)
-        ]
-        self.window_points = [
-            (ServicePoint(self.env, f"window {i}", 1, self.s.service.queue_limit), [t])
-            for i, t in enumerate(world.fleet.by_kind[Kind.WINDOW])
-        ]
-        # A shard's citizens use their share of the recharge points and windows (every
-        # shards-th one), so queues carry the same load per position as in one process.
-        self.kiosk_points = _share(self.kiosk_points, world.shard, world.shards)
-        self.window_points = _share(self.window_points, world.shard, world.shards)
+        self.kiosk_points, self.window_points = self._service_points()
         # A recharge trip picks among its home district's points: listed once, not per trip.
         self._near = {
             window: _by_district(self.window_points if window else self.kiosk_points)
@@ -162,6 +142,47 @@ class CityDay:
         # processes on this day's clock, when the scenario has [services] (sim.services).
         self.services = start_services(self.env, world, self._cashier)
 
+    def _service_points(
+        self,
+    ) -> tuple[list[tuple[ServicePoint, list[Terminal]]], list[tuple[ServicePoint, list[Terminal]]]]:
+        """The recharge points and windows, each one full-scale place whose queue carries the
+        city's customers of that place (`sim.day.recharge`). Every shard hosts every place, on
+        its own replica of the terminals, with the same seeded queue: a citizen meets the same
+        queue however the run is split."""
+        s = self.s
+        demand = recharge_demand(s)
+        retry_s = RECHARGE_RETRY_S + s.service.walk_to_recharge_s  # turned away, back, walk again
+
+        def point(name: str, positions: int, place: PlaceDemand, service_mean_s: float) -> ServicePoint:
+            background = Background(
+                place.rate_per_s, place.bin_s, service_mean_s, s.run.seed, retry_s, RECHARGE_ATTEMPTS_MAX
+            )
+            return ServicePoint(self.env, name, positions, s.service.queue_limit, background)
+
+        kiosks = self.w.fleet.by_kind[Kind.KIOSK]
+        per_point = s.city.kiosks_per_recharge_point
+        kiosk_points = [
+            (
+                point(f"recharge point {i}", per_point, demand.kiosk, s.service.kiosk_service_s),
+                kiosks[i * per_point : (i + 1) * per_point],
+            )
+            for i in range(len(kiosks) // per_point)
+        ]
+        window_points = [
+            (point(f"window {i}", 1, demand.window, s.service.window_service_s), [t])
+            for i, t in enumerate(self.w.fleet.by_kind[Kind.WINDOW])
+        ]
+        return kiosk_points, window_points
+
+    def _close_service_points(self) -> None:
+        """A load terminal's busy time is its full-scale place's: the stream's customers at its
+        position over the day (the sampled citizens are among them, so theirs is not added);
+        the same in every shard, as the stream is."""
+        for point, terminals in self.kiosk_points + self.window_points:
+            point.close(DAY_S)
+            for terminal, busy_s in zip(terminals, point.stats.others_busy_s, strict=True):
+                terminal.busy_s = busy_s
+
     # -- running ----------------------------------------------------------------------------
 
     def run(self) -> NightReport:
@@ -170,6 +191,7 @@ class CityDay:
         self.env.process(self._online_uploads())
         self.env.process(self._depot_uploads())
         self.env.run(until=DAY_S)
+        self._close_service_points()
         self._upload_online()
         self.night = self.clearing.close_day(self.s.run.day)
         return self.night

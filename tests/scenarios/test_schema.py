@@ -62,6 +62,27 @@ def test_every_default_value_cites_a_source_or_states_an_assumption() -> None:
         (("bus_fare_fen = 200", "bus_fare_fen = 2.5"), "fares.bus_fare_fen: 2.5 is not an integer"),
         (("taxi_trip_km_mean = 6.0", "taxi_trip_km_mean = nan"), "fares.taxi_trip_km_mean: nan out of range"),
         (
+            ("retail_peak_shares = [0.25, 0.3]", "retail_peak_shares = [0.25]"),
+            "demand.retail_peak_shares: [0.25] out of range (allowed: one share per peak (2))",
+        ),
+        (
+            ("taxi_peak_shares = [0.12, 0.18, 0.15]", "taxi_peak_shares = [0.5, 0.4, 0.3]"),
+            "demand.taxi_peak_shares: [0.5, 0.4, 0.3] out of range (allowed: 0..1, sum <= 1)",
+        ),
+        (
+            ("taxi_peaks_h = [8.5, 18.0, 22.5]", "taxi_peaks_h = [8.5, 18.0, 25.0]"),
+            "demand.taxi_peaks_h: [8.5, 18.0, 25.0] out of range (allowed: hours 0 <= h < 24)",
+        ),
+        (
+            ("retail_start_h = 9.0", "retail_start_h = 23.0"),
+            "demand.retail_start_h/end_h: (23.0, 22.0) out of range (allowed: 0 <= start < end <= 24)",
+        ),
+        (("taxi_peak_width_h = 1.25", "taxi_peak_width_h = 0"), "demand.taxi_peak_width_h: 0.0 out of range"),
+        (
+            ("taxi_peaks_h = [8.5, 18.0, 22.5]", 'taxi_peaks_h = ["late"]'),
+            "demand.taxi_peaks_h[0]: 'late' is not a number",
+        ),
+        (
             ("taxi_per_km_fen = 200", "taxi_per_km_fen = 200\npass_route_max = 99"),
             "fares.pass_route_max: unknown key (allowed: bus_fare_fen, epurse_percent",
         ),

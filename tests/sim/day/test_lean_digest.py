@@ -4,8 +4,13 @@ image and every uploaded batch file as the code before the lean path.
 
 DIGEST_BEFORE was computed with this very function on `main` at 2da91c3: the code before the lean
 path, after opening balances became an opening float (no issuance loads; the lean branch matched
-its own reference on f57eb18, with them, too). Any change to a protocol byte, a record, a MAC,
-a TAC or a card image changes it."""
+its own reference on f57eb18, with them, too). Re-based when the recharge queues became
+full-scale (`sim.day.recharge.Background`): other waits give the loads other moments, so other
+records; on that commit the day built with the former queues (each shard's share of the points,
+sampled arrivals alone) still gave the former digest 7b314af9...ab33453; and again when taxis
+and shops got their own time-of-day profiles (other tap times: bc7e85f4...baddf608a with the
+full-scale queues and the commuter profile for every sector). Any change to a protocol byte, a
+record, a MAC, a TAC or a card image changes it."""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from sim.city.world import build_world
 from sim.day.night import BatchCollector
 from sim.day.twin import CityDay
 
-DIGEST_BEFORE = "7b314af9334019a8d27e90810c91dec15c9a6e95994e03620b3887c09ab33453"
+DIGEST_BEFORE = "11f18d6130b2311b0cf9def41d4dd2213088a3a1c65321078d1da2bd4459e398"
 SHARDS = 2
 
 

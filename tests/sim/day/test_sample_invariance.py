@@ -3,9 +3,11 @@
 A city of COUNT places (Hangzhou's 11 windows; 600 recharge points of 2 kiosks) has full-scale
 Poisson arrivals. A sampled day keeps a fraction `sample` of them and max(1, round(COUNT x
 sample)) places, each sampled citizen going to one at random: exactly what the city day does.
+Each place carries its full-scale stream (`Background`) and the sampled citizens observe it.
 The mean wait of the sampled citizens, replicated over seeds with a Student-t 95% interval,
 must agree across samples 0.002, 0.005 and 0.01 and with Erlang C for one full-scale place.
-Today's scaling (the sampled arrivals alone, `Others` left out) is shown not to.
+The sampled arrivals alone (no `Background`) are shown not to. The same through the whole
+twin's day: tests/sim/day/test_twin_queues.py.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import simpy
 from scipy import stats
 
 from sim.city.graph import scaled
-from sim.day.recharge import Others, Pace, ServicePoint
+from sim.day.recharge import Background, ServicePoint
 from sim.placement.queueing import erlang_c_wait_s
 
 SAMPLES = (0.002, 0.005, 0.01)
@@ -37,10 +39,14 @@ def _mean_wait(
     rng = random.Random(f"{seed}/{sample}")
     env = simpy.Environment()
     places = scaled(count, sample)
-    others = Others(sample * count / places, service_s, seed, pace=Pace(places)) if fix else None
-    points = [ServicePoint(env, f"place {i}", positions, QUEUE_LIMIT, others) for i in range(places)]
-    # Full-scale arrivals at rate count x positions x rho / service; the sample keeps `sample`.
-    rate = sample * count * positions * RHO / service_s
+    # Full-scale arrivals at one place at positions x rho / service; the sample keeps `sample`
+    # of the city's count x that.
+    per_place = positions * RHO / service_s
+    rate = sample * count * per_place
+    horizon_s = 3 * arrivals / rate  # the stream runs past the last sampled arrival
+    bins = 100
+    background = Background((per_place,) * bins, horizon_s / bins, service_s, seed) if fix else None
+    points = [ServicePoint(env, f"place {i}", positions, QUEUE_LIMIT, background) for i in range(places)]
 
     def citizen(point: ServicePoint) -> Generator[simpy.Event, Any, None]:
         s = rng.expovariate(1.0 / service_s)
@@ -87,8 +93,7 @@ def test_window_waits_do_not_depend_on_the_sample() -> None:
 
 
 def test_recharge_point_waits_do_not_depend_on_the_sample() -> None:
-    # 600 x sample rounds to about one place per 600 x sample: the sampled citizens are most of
-    # a place's customers, whose waits are correlated, so more of them are needed.
+    # Several places, each a full-scale place's queue: the sampled citizens see more paths.
     _check_invariant(count=600, positions=2, service_s=60.0, arrivals=4 * SAMPLED_ARRIVALS)
 
 
