@@ -51,9 +51,9 @@ def test_bench_purchase_prints_the_contract_line() -> None:
     )
     # The block operations are counted from a real purchase: PSAM diversification (2 blocks of
     # 3DES), two session keys (1 each), MAC1 made and checked (3 DES blocks each), the TAC (3),
-    # MAC2 made and checked (1 each); five contexts set up (two session keys, two MAC keys, the
-    # TAC key), the master key's kept.
-    assert "per_purchase cipher_contexts_set_up=5 cipher_calls=8 blocks=15 single_des_ops=23" in result.output
+    # MAC2 made and checked (1 each); three contexts set up (the session key both sides derive
+    # once and share, its MAC key, the TAC key), the master key's kept.
+    assert "per_purchase cipher_contexts_set_up=3 cipher_calls=8 blocks=15 single_des_ops=23" in result.output
 
 
 def test_bench_day_counts_the_night_and_ends_with_cpu_and_bytes() -> None:
