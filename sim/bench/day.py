@@ -50,7 +50,8 @@ def bench_day(cardholders: int, sample: float, shards: int, seed: int, clearing:
     return [
         f"cardholders={cardholders} sample={sample} citizens={result.citizens} shards={shards} "
         f"clearing={clearing} build_s={sum(s.build_s for s in result.shards):.1f} "
-        f"day_s={sum(s.day_s for s in result.shards):.1f}",
+        f"day_s={sum(s.day_s for s in result.shards):.1f} "
+        f"build_cpu_s_by_shard={' '.join(f'{s.build_cpu_s:.1f}' for s in result.shards)}",
         f"tx={tx} "
         f"cpu_s_by_shard={' '.join(f'{c:.1f}' for c in shard_cpu_s)} night_cpu_s={night_cpu_s:.2f} "
         f"day_cpu_us_per_tx={sum(shard_cpu_s) / max(1, tx) * 1e6:.0f} "

@@ -82,8 +82,9 @@ def warm_balances(
                 continue
             who = mine[paying]
             u, held = u_all[who], balance[paying]
+            shop = p.merchant_spend_fen_mean * unit_all[who]
             price = np.where(
-                u < cut_transit[paying], fare[paying], np.where(u < cut_taxi[paying], taxi, p.merchant_spend_fen_mean * unit_all[who])
+                u < cut_transit[paying], fare[paying], np.where(u < cut_taxi[paying], taxi, shop)
             )
             short = price > held
             held = np.where(short, held, held - price)
