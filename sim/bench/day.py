@@ -7,7 +7,8 @@ with `--clearing backoffice`, the night's clearing house; wall is printed beside
 machine shared with other work only CPU is the run's own. The full-scale estimate scales the
 CPU linearly from the sampled citizens to every cardholder (a day's work is per citizen and
 per tap; the fixed part, the fleet and the keys, is small beside it at any size the estimate
-is quoted for).
+is quoted for). build_cpu_s_by_shard is each shard's CPU for building its world (the
+population's draws, its opening balances, its cards, its demand), before the day.
 
 bytes_per_citizen is measured, not derived: the peak anonymous resident memory each shard's
 process added while building and running its shard (`AnonPeak`: its heap, Python objects and
