@@ -10,7 +10,7 @@ one-process run exactly when no two citizens meet in a queue.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import gc
 import multiprocessing
 import tempfile
@@ -225,20 +225,19 @@ def release_free_memory() -> None:
     fragments of the whole population's draw arrays resident otherwise). Nothing where the C
     library has no `malloc_trim`."""
     gc.collect()
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
-def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's `malloc_trim` from the process's own symbols (no library search, no subprocess)."""
     try:
-        libc = ctypes.CDLL(name) if name else None
-    except OSError:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
         return None
-    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
-
-
-_LIBC = _libc()
+    return trim
 
 
 def _anon_bytes() -> int:
