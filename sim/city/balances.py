@@ -43,7 +43,27 @@ def warm_balances(
 ) -> np.ndarray:
     """Opening balances (fen) after the warm-up, of the citizens `rows` (all when None); without
     a top-up habit (A = 0) the scenario's mean balance (a gamma of shape 2) stands in, as there
-    is no steady state to reach.
+    is no steady state to reach."""
+    p = s.population
+    n = len(columns["card_type"])
+    mine = np.arange(n) if rows is None else np.asarray(rows, np.int64)
+    threshold, amount = p.topup_threshold_fen, p.topup_amount_fen
+    if amount <= 0:
+        return np.asarray(rng.gamma(2.0, p.initial_balance_fen_mean / 2.0, n)[mine])
+    balance = rng.uniform(threshold, threshold + amount, n)[mine]
+    return pay_days(s, rng, columns, balance, WARMUP_DAYS, mine)[0]
+
+
+def pay_days(
+    s: Scenario,
+    rng: np.random.Generator,
+    columns: dict[str, np.ndarray],
+    balance: np.ndarray,
+    days: int,
+    rows: np.ndarray | None = None,
+) -> tuple[np.ndarray, int]:
+    """`days` days of the habit from `balance` (of the citizens `rows` of `columns`, all when
+    None): the balances after them and the loads made (the warm-up's chain).
 
     Every citizen's numbers are drawn, in one order, whatever `rows` are (a Poisson or an
     exponential draw takes a varying count of the stream's numbers, so none can be skipped), so
@@ -52,9 +72,9 @@ def warm_balances(
     p = s.population
     n = len(columns["card_type"])
     mine = np.arange(n) if rows is None else np.asarray(rows, np.int64)
+    assert len(balance) == len(mine)
+    balance = np.array(balance, np.float64)
     threshold, amount = p.topup_threshold_fen, p.topup_amount_fen
-    if amount <= 0:
-        return np.asarray(rng.gamma(2.0, p.initial_balance_fen_mean / 2.0, n)[mine])
     fare = _fares(s, columns["card_type"][mine], columns["has_pass"][mine])
     f = s.fares
     taxi = f.taxi_flag_fen + f.taxi_per_km_fen * max(0.0, f.taxi_trip_km_mean - f.taxi_flag_km)
@@ -67,11 +87,11 @@ def warm_balances(
     cut_transit = rates[0, mine] / np.maximum(per_day[mine], 1e-12)
     cut_taxi = (rates[0, mine] + rates[1, mine]) / np.maximum(per_day[mine], 1e-12)
     del rates
-    balance = rng.uniform(threshold, threshold + amount, n)[mine]
     # Drawn into the same two buffers every round (a fresh array a round costs its page faults);
     # an exponential of scale m is m times a standard one, to the bit (numpy multiplies so).
     u_all, unit_all = np.empty(n), np.empty(n)
-    for _ in range(WARMUP_DAYS):
+    loads = 0
+    for _ in range(days):
         total_all = np.minimum(rng.poisson(per_day), EVENTS_PER_DAY_MAX)
         total = total_all[mine]
         for k in range(int(total_all.max(initial=0))):
@@ -89,5 +109,6 @@ def warm_balances(
             short = price > held
             held = np.where(short, held, held - price)
             low = short | (held < threshold)
+            loads += int(low.sum())
             balance[paying] = np.where(low, held + amount, held)
-    return np.asarray(balance)
+    return balance, loads

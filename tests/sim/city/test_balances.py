@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from scenarios.schema import Scenario, load
-from sim.city.balances import EVENTS_PER_DAY_MAX, WARMUP_DAYS, _fares, warm_balances
+from sim.city.balances import EVENTS_PER_DAY_MAX, WARMUP_DAYS, _fares, pay_days, warm_balances
 from sim.city.graph import build_city
 from sim.city.population import draw_columns
 from sim.day import run_day
@@ -63,7 +63,9 @@ def test_the_warm_up_keeps_balances_in_the_habits_range() -> None:
     assert out.mean() == pytest.approx(p.topup_threshold_fen + p.topup_amount_fen / 2, rel=0.03)
 
 
-def _whole_chain(s: Scenario, rng: np.random.Generator, columns: dict[str, np.ndarray]) -> np.ndarray:
+def _whole_chain(
+    s: Scenario, rng: np.random.Generator, columns: dict[str, np.ndarray]
+) -> tuple[np.ndarray, int]:
     """The oracle: the warm-up as it ran before shards computed only their rows, every
     citizen's chain on whole arrays."""
     p, f = s.population, s.fares
@@ -78,6 +80,7 @@ def _whole_chain(s: Scenario, rng: np.random.Generator, columns: dict[str, np.nd
     cut_transit = rates[0] / np.maximum(per_day, 1e-12)
     cut_taxi = (rates[0] + rates[1]) / np.maximum(per_day, 1e-12)
     balance = rng.uniform(threshold, threshold + amount, n)
+    loads = 0
     for _ in range(WARMUP_DAYS):
         total = np.minimum(rng.poisson(per_day), EVENTS_PER_DAY_MAX)
         for k in range(int(total.max(initial=0))):
@@ -88,18 +91,25 @@ def _whole_chain(s: Scenario, rng: np.random.Generator, columns: dict[str, np.nd
             short = paying & (price > balance)
             balance = np.where(paying & ~short, balance - price, balance)
             low = short | (paying & (balance < threshold))
+            loads += int(low.sum())
             balance = np.where(low, balance + amount, balance)
-    return balance
+    return balance, loads
 
 
 @pytest.mark.parametrize("shards", [1, 2, 3])
 def test_a_shards_rows_get_the_whole_chains_balances_to_the_bit(shards: int) -> None:
     s = load("scenarios/default.toml").replace(sample=0.0005, seed=5)  # ~1,000 citizens
     columns = draw_columns(s, build_city(s).district_share)
-    whole = _whole_chain(s, stream(s.run.seed, "balances"), columns)
+    whole, loads = _whole_chain(s, stream(s.run.seed, "balances"), columns)
     n = len(whole)
     for shard in range(shards):
         rows = np.arange(shard, n, shards)
         mine = warm_balances(s, stream(s.run.seed, "balances"), columns, rows)
         assert mine.tobytes() == whole[rows].tobytes()
     assert len(np.unique(whole)) > n // 2  # the chains ran: balances differ between citizens
+    rng = stream(s.run.seed, "balances")
+    opening = rng.uniform(
+        s.population.topup_threshold_fen, s.population.topup_threshold_fen + s.population.topup_amount_fen, n
+    )
+    after, counted = pay_days(s, rng, columns, opening, WARMUP_DAYS)
+    assert after.tobytes() == whole.tobytes() and counted == loads > n  # the loads, counted alike
