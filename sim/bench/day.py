@@ -7,7 +7,8 @@ with `--clearing backoffice`, the night's clearing house; wall is printed beside
 machine shared with other work only CPU is the run's own. The full-scale estimate scales the
 CPU linearly from the sampled citizens to every cardholder (a day's work is per citizen and
 per tap; the fixed part, the fleet and the keys, is small beside it at any size the estimate
-is quoted for).
+is quoted for). build_cpu_s_by_shard is each shard's CPU for building its world (the
+population's draws, its opening balances, its cards, its demand), before the day.
 
 bytes_per_citizen is measured, not derived: the peak anonymous resident memory each shard's
 process added while building and running its shard (`AnonPeak`: its heap, Python objects and
@@ -50,7 +51,8 @@ def bench_day(cardholders: int, sample: float, shards: int, seed: int, clearing:
     return [
         f"cardholders={cardholders} sample={sample} citizens={result.citizens} shards={shards} "
         f"clearing={clearing} build_s={sum(s.build_s for s in result.shards):.1f} "
-        f"day_s={sum(s.day_s for s in result.shards):.1f}",
+        f"day_s={sum(s.day_s for s in result.shards):.1f} "
+        f"build_cpu_s_by_shard={' '.join(f'{s.build_cpu_s:.1f}' for s in result.shards)}",
         f"tx={tx} "
         f"cpu_s_by_shard={' '.join(f'{c:.1f}' for c in shard_cpu_s)} night_cpu_s={night_cpu_s:.2f} "
         f"day_cpu_us_per_tx={sum(shard_cpu_s) / max(1, tx) * 1e6:.0f} "

@@ -39,16 +39,19 @@ def warm_balances(
     s: Scenario,
     rng: np.random.Generator,
     columns: dict[str, np.ndarray],
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Opening balances (fen) after the warm-up; without a top-up habit (A = 0) the scenario's
-    mean balance (a gamma of shape 2) stands in, as there is no steady state to reach."""
+    """Opening balances (fen) after the warm-up, of the citizens `rows` (all when None); without
+    a top-up habit (A = 0) the scenario's mean balance (a gamma of shape 2) stands in, as there
+    is no steady state to reach."""
     p = s.population
     n = len(columns["card_type"])
+    mine = np.arange(n) if rows is None else np.asarray(rows, np.int64)
     threshold, amount = p.topup_threshold_fen, p.topup_amount_fen
     if amount <= 0:
-        return rng.gamma(2.0, p.initial_balance_fen_mean / 2.0, n)
-    balance = rng.uniform(threshold, threshold + amount, n)
-    return pay_days(s, rng, columns, balance, WARMUP_DAYS)[0]
+        return np.asarray(rng.gamma(2.0, p.initial_balance_fen_mean / 2.0, n)[mine])
+    balance = rng.uniform(threshold, threshold + amount, n)[mine]
+    return pay_days(s, rng, columns, balance, WARMUP_DAYS, mine)[0]
 
 
 def pay_days(
@@ -57,34 +60,55 @@ def pay_days(
     columns: dict[str, np.ndarray],
     balance: np.ndarray,
     days: int,
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
-    """`days` days of the habit from `balance`: the balances after them and the loads made (the
-    warm-up's chain; `sim.day.recharge_demand` counts its loads to know a day's top-ups)."""
+    """`days` days of the habit from `balance` (of the citizens `rows` of `columns`, all when
+    None): the balances after them and the loads made (the warm-up's chain).
+
+    Every citizen's numbers are drawn, in one order, whatever `rows` are (a Poisson or an
+    exponential draw takes a varying count of the stream's numbers, so none can be skipped), so
+    a row's balance is the same whichever rows are asked for; the chain's arithmetic runs only
+    on the rows asked for, and each payment round only on those still paying that day."""
     p = s.population
-    n = len(balance)
+    n = len(columns["card_type"])
+    mine = np.arange(n) if rows is None else np.asarray(rows, np.int64)
+    assert len(balance) == len(mine)
+    balance = np.array(balance, np.float64)
     threshold, amount = p.topup_threshold_fen, p.topup_amount_fen
-    fare = _fares(s, columns["card_type"], columns["has_pass"])
+    fare = _fares(s, columns["card_type"][mine], columns["has_pass"][mine])
     f = s.fares
     taxi = f.taxi_flag_fen + f.taxi_per_km_fen * max(0.0, f.taxi_trip_km_mean - f.taxi_flag_km)
     rates = np.stack([columns["trip_rate"], columns["taxi_rate"], columns["merchant_rate"]]).astype(
         np.float64
     )
-    per_day = rates.sum(axis=0)
+    per_day = rates.sum(axis=0)  # every citizen's: the Poisson draws take each one's rate
     # a Poisson number of payments a day, each of a kind in proportion to its rate: the same law
     # as independent Poisson counts per kind
-    cut_transit = rates[0] / np.maximum(per_day, 1e-12)
-    cut_taxi = (rates[0] + rates[1]) / np.maximum(per_day, 1e-12)
+    cut_transit = rates[0, mine] / np.maximum(per_day[mine], 1e-12)
+    cut_taxi = (rates[0, mine] + rates[1, mine]) / np.maximum(per_day[mine], 1e-12)
+    del rates
+    # Drawn into the same two buffers every round (a fresh array a round costs its page faults);
+    # an exponential of scale m is m times a standard one, to the bit (numpy multiplies so).
+    u_all, unit_all = np.empty(n), np.empty(n)
     loads = 0
     for _ in range(days):
-        total = np.minimum(rng.poisson(per_day), EVENTS_PER_DAY_MAX)
-        for k in range(int(total.max(initial=0))):
-            paying = total > k
-            u = rng.random(n)
-            shop = rng.exponential(p.merchant_spend_fen_mean, n)
-            price = np.where(u < cut_transit, fare, np.where(u < cut_taxi, taxi, shop))
-            short = paying & (price > balance)
-            balance = np.where(paying & ~short, balance - price, balance)
-            low = short | (paying & (balance < threshold))
+        total_all = np.minimum(rng.poisson(per_day), EVENTS_PER_DAY_MAX)
+        total = total_all[mine]
+        for k in range(int(total_all.max(initial=0))):
+            rng.random(out=u_all)
+            rng.standard_exponential(out=unit_all)
+            paying = np.flatnonzero(total > k)  # positions in `mine`
+            if not len(paying):
+                continue
+            who = mine[paying]
+            u, held = u_all[who], balance[paying]
+            shop = p.merchant_spend_fen_mean * unit_all[who]
+            price = np.where(
+                u < cut_transit[paying], fare[paying], np.where(u < cut_taxi[paying], taxi, shop)
+            )
+            short = price > held
+            held = np.where(short, held, held - price)
+            low = short | (held < threshold)
             loads += int(low.sum())
-            balance = np.where(low, balance + amount, balance)
-    return np.asarray(balance), loads
+            balance[paying] = np.where(low, held + amount, held)
+    return balance, loads

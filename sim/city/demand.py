@@ -314,8 +314,10 @@ def _retail_taps(
 
 
 def _numbered_from(taps: Taps, start: int) -> Taps:
-    """A block's taps with its citizens numbered globally (the block's first is `start`)."""
-    return Taps(taps.kind, taps.t_s, taps.citizen + start, taps.a, taps.b, taps.c, taps.tear)
+    """A block's taps with its citizens numbered globally (the block's first is `start`), as
+    int32 (population.CITIZENS_MAX < 2**31: half the bytes of the day's longest column but one)."""
+    citizen = (taps.citizen + start).astype(np.int32)
+    return Taps(taps.kind, taps.t_s, citizen, taps.a, taps.b, taps.c, taps.tear)
 
 
 def _sorted(taps: Taps) -> Taps:

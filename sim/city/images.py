@@ -19,6 +19,7 @@ import numpy as np
 SLOT_SLACK_BYTES = 24  # one log record (23 bytes) more than the image, so a tap writes in place
 GARBAGE_SHARE_MAX = 0.125  # abandoned slot bytes, as a share of the buffer, before compacting
 IMAGE_BYTES_MAX = 0xFFFF
+_OFFSET32_MAX = 0xFFFF_FFFF
 
 
 class ImageStore:
@@ -31,7 +32,7 @@ class ImageStore:
         they are taken one at a time, never all held as objects at once)."""
         listed = images if count is not None else list(images)
         n = count if count is not None else len(listed)  # type: ignore[arg-type]  # listed: a list
-        self._at = np.zeros(n, np.int64)
+        self._at = np.zeros(n, np.uint32)  # offsets; widened to int64 past 4 GiB (`_append`)
         self._len = np.zeros(n, np.uint16)
         self._cap = np.zeros(n, np.uint16)
         self._buf = bytearray()
@@ -85,6 +86,8 @@ class ImageStore:
             raise ValueError(
                 f"card image of row {row}: {size} bytes, at most {IMAGE_BYTES_MAX - SLOT_SLACK_BYTES}"
             )
+        if len(self._buf) > _OFFSET32_MAX and self._at.dtype != np.int64:
+            self._at = self._at.astype(np.int64)
         self._at[row] = len(self._buf)
         self._len[row] = size
         self._cap[row] = size + SLOT_SLACK_BYTES

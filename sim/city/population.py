@@ -5,7 +5,11 @@ held as its compact image (about 140 bytes at issue, growing by a log record a t
 to ten) in one `ImageStore`; the card OS is materialised only for a tap.
 Columns are drawn for the whole sampled population from the "population" stream and a shard
 keeps its rows (every `shards`-th citizen), so a citizen is the same person whichever way the
-run is split.
+run is split. A stream's numbers cannot be skipped (gamma, Poisson and exponential draws take a
+varying count of raw numbers each, so where a citizen's numbers lie depends on everyone drawn
+before), so a shard draws every citizen's numbers but computes only its own rows' opening
+balances (the warm-up, `sim.city.balances`, the build's costliest part). Columns a scenario
+holds constant are one value seen as a column (`np.broadcast_to`: no bytes per citizen).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ def index_of(asn: bytes) -> int:
 class Population:
     """Columns, one entry per citizen of this shard, and their card images (one buffer)."""
 
-    index: np.ndarray  # global citizen index (the ASN's serial)
+    index: np.ndarray  # global citizen index (the ASN's serial), int32 (CITIZENS_MAX < 2**31)
     card_type: np.ndarray  # CardType value
     home: np.ndarray  # district
     work: np.ndarray  # district
@@ -72,8 +76,9 @@ class Population:
         return row
 
     def columns_nbytes(self) -> int:
+        """Bytes the columns hold (a constant seen as a column holds one value, not `nbytes`)."""
         return sum(
-            getattr(self, name).nbytes
+            _held(getattr(self, name))
             for name in Population.__slots__
             if isinstance(getattr(self, name), np.ndarray)
         )
@@ -84,8 +89,18 @@ class Population:
         return self.columns_nbytes() + self.images.nbytes
 
 
+def _held(column: np.ndarray) -> int:
+    return column.itemsize if column.strides == (0,) else column.nbytes
+
+
+def _constant(value: float | int, n: int, dtype: type) -> np.ndarray:
+    """A read-only column of `n` times `value` that holds one value."""
+    return np.broadcast_to(np.array(value, dtype), (n,))
+
+
 def draw_columns(scenario: Scenario, district_share: np.ndarray) -> dict[str, np.ndarray]:
-    """Every citizen's attributes, for the whole sampled population."""
+    """Every citizen's attributes, for the whole sampled population, without the opening
+    balances (`opening_balances`: drawn for the rows a shard holds)."""
     p = scenario.population
     n = sampled_citizens(scenario)
     if n > CITIZENS_MAX:
@@ -106,15 +121,11 @@ def draw_columns(scenario: Scenario, district_share: np.ndarray) -> dict[str, np
     elderly = kind == CardType.ELDERLY
     trip_rate[elderly] *= 0.6  # fewer commute trips
     trip_rate *= p.transit_trips_per_day / max(float(trip_rate.mean()), 1e-9)
-    taxi_rate = np.full(n, p.taxi_trips_per_day, np.float32)
-    merchant_rate = np.full(n, p.merchant_purchases_per_day, np.float32)
+    taxi_rate = _constant(p.taxi_trips_per_day, n, np.float32)
+    merchant_rate = _constant(p.merchant_purchases_per_day, n, np.float32)
     has_pass = (rng.random(n) < p.monthly_pass_share) & (kind == CardType.ADULT)
     bank = rng.integers(0, len(scenario.city.banks), n).astype(np.int8)
     prefers_window = rng.random(n) < p.window_share
-    columns = {"card_type": kind, "trip_rate": trip_rate, "taxi_rate": taxi_rate}
-    columns |= {"merchant_rate": merchant_rate, "has_pass": has_pass}
-    opening = warm_balances(scenario, stream(scenario.run.seed, "balances"), columns)
-    opening = (opening // BALANCE_ROUNDING_FEN * BALANCE_ROUNDING_FEN).astype(np.int64)
     return {
         "card_type": kind,
         "home": home,
@@ -125,10 +136,16 @@ def draw_columns(scenario: Scenario, district_share: np.ndarray) -> dict[str, np
         "has_pass": has_pass,
         "bank": bank,
         "prefers_window": prefers_window,
-        "topup_threshold_fen": np.full(n, p.topup_threshold_fen, np.int32),
-        "topup_amount_fen": np.full(n, p.topup_amount_fen, np.int32),
-        "opening_balance_fen": opening,
+        "topup_threshold_fen": _constant(p.topup_threshold_fen, n, np.int32),
+        "topup_amount_fen": _constant(p.topup_amount_fen, n, np.int32),
     }
+
+
+def opening_balances(scenario: Scenario, columns: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """The opening balances (fen) of the citizens `rows` of the whole population's `columns`:
+    the same as every citizen's balances taken at `rows` (every citizen's numbers are drawn)."""
+    opening = warm_balances(scenario, stream(scenario.run.seed, "balances"), columns, rows)
+    return (opening // BALANCE_ROUNDING_FEN * BALANCE_ROUNDING_FEN).astype(np.int64)
 
 
 def build_population(
@@ -146,8 +163,12 @@ def build_population(
     if columns is None:
         columns = draw_columns(scenario, district_share)
     n = len(columns["home"])
-    rows = np.arange(shard, n, shards, dtype=np.int64)
-    picked = {name: col[rows] for name, col in columns.items()}
+    rows = np.arange(shard, n, shards, dtype=np.int32)
+    picked = {
+        name: _constant(col[0], len(rows), col.dtype.type) if col.strides == (0,) else col[rows]
+        for name, col in columns.items()
+    }
+    picked["opening_balance_fen"] = opening_balances(scenario, columns, rows)
     factory = CardFactory(issuer_keys)
     # Cards were issued over the years before the run (Hangzhou from 2004) and last a decade.
     # Run.day's annotation names the field `date` (a str), so mypy sees Any: typed here.
@@ -175,10 +196,11 @@ def build_population(
         count=len(rows),
     )
     picked["opening_balance_fen"] = np.minimum(picked["opening_balance_fen"], MAX_BALANCE_FEN_DEFAULT)
+    picked["opening_balance_fen"].setflags(write=False)  # the world's carried float is this array
     weight = scenario.population.cardholders / n
     return Population(
         index=rows,
-        weight=np.full(len(rows), weight, np.float32),
+        weight=_constant(weight, len(rows), np.float32),
         images=images,
         last_board_s=np.full(len(rows), np.nan),
         recharging=np.zeros(len(rows), bool),

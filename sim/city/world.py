@@ -148,7 +148,8 @@ def build_world(scenario: Scenario, shard: int = 0, shards: int = 1) -> World:
     fleet = build_fleet(scenario, city, keys, host, shard)
     # Yesterday's balances are on the cards from the start; with the back office they are its
     # opening float (model.backoffice.opening_float), booked before the night, not loads.
-    carried = population.opening_balance_fen.copy()
+    # (The same read-only array as the population's: neither changes during the day.)
+    carried = population.opening_balance_fen
     # Demand is drawn for everyone (so a citizen's day does not depend on the sharding) and
     # each shard keeps its own citizens' taps.
     demand = draw_demand(scenario, city, columns, shard, shards)

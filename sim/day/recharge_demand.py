@@ -33,7 +33,7 @@ import numpy as np
 from scenarios.schema import Scenario
 from sim.city.balances import pay_days
 from sim.city.demand import TapKind, draw_times
-from sim.city.population import draw_columns
+from sim.city.population import draw_columns, opening_balances
 from sim.rng import stream
 
 DAY_S = 24 * 3600
@@ -111,7 +111,7 @@ def topups_per_cardholder_day(s: Scenario) -> float:
     # size, all of it drawn, stands for any.
     reference = s.replace(cardholders=REFERENCE_CITIZENS, sample=1.0, seed=0, shards=1)
     columns = draw_columns(reference, np.full(s.city.districts, 1.0 / s.city.districts))
-    opening = columns["opening_balance_fen"].astype(np.float64)
+    opening = opening_balances(reference, columns, np.arange(len(columns["home"]))).astype(np.float64)
     _, loads = pay_days(reference, stream(0, "recharge/reference"), columns, opening, REFERENCE_DAYS)
     return loads / (len(opening) * REFERENCE_DAYS)
 

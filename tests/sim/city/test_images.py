@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
+from sim.city import images
 from sim.city.images import GARBAGE_SHARE_MAX, SLOT_SLACK_BYTES, ImageStore
 
 
@@ -23,7 +25,7 @@ def test_images_read_back_as_written_through_growth_moves_and_compactions() -> N
     assert store == ImageStore(reference)
     # Abandoned slots never exceed their share of the buffer (plus the one being written).
     live = sum(len(i) + SLOT_SLACK_BYTES for i in reference)
-    assert store.nbytes - 12 * len(reference) <= live / (1 - GARBAGE_SHARE_MAX) + 700
+    assert store.nbytes - 8 * len(reference) <= live / (1 - GARBAGE_SHARE_MAX) + 700
 
 
 def test_a_short_count_or_an_oversized_image_is_refused() -> None:
@@ -33,3 +35,17 @@ def test_a_short_count_or_an_oversized_image_is_refused() -> None:
     with pytest.raises(ValueError, match="card image of row 0: 70000 bytes"):
         store[0] = bytes(70_000)
     assert store[0] == b"x"  # nothing changed
+
+
+def test_offsets_widen_past_32_bits_and_every_image_still_reads_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(images, "_OFFSET32_MAX", 1_000)  # a 4 GiB buffer, scaled down
+    reference = [bytes([k]) * 150 for k in range(20)]
+    store = ImageStore(iter(reference), count=len(reference))
+    assert store._at.dtype == np.int64  # past the limit at the 6th image
+    store[3] = reference[3] = bytes(400)  # a move to the end, at a 64-bit offset
+    assert list(store) == reference
+
+
+def test_offsets_are_32_bit_while_the_buffer_is_under_4_gib() -> None:
+    store = ImageStore([bytes(150)] * 10)
+    assert store._at.dtype == np.uint32 and store.nbytes == 10 * (150 + SLOT_SLACK_BYTES) + 10 * 8

@@ -73,8 +73,17 @@ def test_shards_deal_citizens_round_robin_and_cover_everyone() -> None:
     parts = [build_world(SMALL, k, 3).population for k in range(3)]
     indices = np.sort(np.concatenate([p.index for p in parts]))
     assert np.array_equal(indices, np.arange(len(whole["home"])))
+    alone = build_world(SMALL).population
     for k, p in enumerate(parts):
         assert np.array_equal(p.home, whole["home"][k::3])
+        # each shard warms up only its own rows' balances, and they are the one-process ones
+        assert np.array_equal(p.opening_balance_fen, alone.opening_balance_fen[k::3])
+        # a constant column is one value seen as a column
+        assert (
+            p.topup_amount_fen.strides == (0,)
+            and int(p.topup_amount_fen[-1]) == SMALL.population.topup_amount_fen
+        )
+    assert len(np.unique(alone.opening_balance_fen)) > 10
 
 
 def test_fleet_has_every_terminal_kind_with_distinct_ids() -> None:
