@@ -29,12 +29,14 @@ from hardware_bridge.pcsc_channel import PcscChannel
 from hardware_bridge.trace import ApduTrace, TracedChannel
 from model.bankcard import IssuerMasterKeys, IssuerPki, PublicKey, TestCa, icc_key_pool
 from model.card import CardChannel
+from model.money import format_fen
 from sim.cards.sources import CardSource, CardSourceError, VpcdLoss, vpcd_reader
 
 BANK_TEST_PAN = "6222020000000000018"  # as `card serve --bank`: a TEST card of the TEST keys
 BANK_TEST_PIN = "123456"
 BANK_TEST_MOMENT = datetime(2026, 11, 23, 9, 0)  # a fixed clock: same run, same APDUs
 EC_BALANCE_FEN_START = 5_000
+EC_SINGLE_LIMIT_FEN = 50_000  # what `personalise` writes: the card takes no EC amount above it
 
 
 def bank_test_keys(seed: int = 1, name: str = "ICBC") -> IssuerMasterKeys:
@@ -69,6 +71,12 @@ class BankPlan:
     purchase_fen: int
     cases: tuple[str, ...] = ()
     moment: datetime = BANK_TEST_MOMENT
+
+    def __post_init__(self) -> None:
+        for flag, fen in (("--load", self.load_fen), ("--fare", self.purchase_fen)):
+            if not 0 < fen <= EC_SINGLE_LIMIT_FEN:
+                most = format_fen(EC_SINGLE_LIMIT_FEN)
+                raise CardSourceError(f"{flag} {format_fen(fen)}: outside 0.01..{most} (an EC amount)")
 
 
 class _BankCardLoss:
