@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from hardware_bridge import bank_cases_money as money
@@ -100,10 +101,7 @@ def run_bank_suite(
         result = _run_case(run, name, case)
         if trace is not None:
             trace.event("hil", f"case {name}: {result.outcome.value} {result.message}")
-            result = CaseResult(
-                result.name, result.outcome, result.seconds, result.message, result.clause,
-                trace.captured(), result.started, result.error_type, result.suite,
-            )  # fmt: skip
+            result = replace(result, trace=trace.captured())
         results.append(result)
     return results
 

@@ -171,3 +171,22 @@ def test_cli_bank_suite_refuses_bad_input(tmp_path: Path) -> None:
     assert epurse.returncode == 1 and epurse.stderr.strip().splitlines() == [
         "cardtwin: error: --tap: only the bank suite has a contactless interface (--suite bank)"
     ]
+
+
+def test_cli_bank_suite_fails_a_card_of_other_keys_in_pcsc_readers(serve: Serve, tmp_path: Path) -> None:
+    contact, contactless = bank_card_pair(bank_test_keys(seed=99, name="STRANGER"))
+    serve(contact, 0, atr=BANK_ATR, power_lost=(PowerLost,))
+    serve(contactless, 1, atr=BANK_ATR, power_lost=(PowerLost,))
+    report = tmp_path / "bank.xml"
+    readers = ["--card", "pcsc:Virtual PCD 00 00", "--tap", "pcsc:Virtual PCD 00 01", "--junit", str(report)]
+    run = subprocess.run(
+        [*CLI, "hil", "--suite", "bank", *readers, "--trace", str(tmp_path / "t.txt")],
+        capture_output=True, text=True, timeout=300, check=False, env=ENV,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert f"hil: 20 cases: {len(KEYLESS)} passed, {20 - len(KEYLESS)} failed, 0 skipped" in run.stdout
+    assert "FAILED   bank_generate_ac_arqc" in run.stdout and "PASSED   bank_verify_pin_wrong" in run.stdout
+    root = ET.parse(report).getroot()
+    failed = {c.get("name") for c in root.iter("testcase") if c.find("failure") is not None}
+    assert failed == set(CASE_NAMES) - KEYLESS
+    assert contact.state.pin_tries_left == 3  # the wrong PIN case gave the tries back
