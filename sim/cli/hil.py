@@ -1,5 +1,6 @@
 """`cardtwin hil`: the conformance and HIL suites against a card and a PSAM (sim, vpcd or a
-PC/SC reader), written as JUnit XML and an APDU trace.
+PC/SC reader), or the bank suite against a PBOC card (`sim.cards.bank_hil`), written as JUnit
+XML and an APDU trace.
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ def hil(
     load_yuan: str,
     fare_yuan: str,
 ) -> None:
-    """Run the conformance and HIL suites against a card and a PSAM; write JUnit XML and a trace.
+    """Run the conformance and HIL suites against a card and a PSAM (--suite bank: the PBOC
+    financial card's cases, no PSAM); write JUnit XML and a trace.
 
     Exit status: 0 all passed, 1 a case failed or errored, or the run could not start (the
     JUnit report then holds one error case saying why)."""
@@ -123,6 +125,9 @@ def hil(
     try:
         if tap_source is not None:
             raise CardSourceError("--tap: only the bank suite has a contactless interface (--suite bank)")
+        banking = sorted(set(cases) & set(BANK_CASE_NAMES))
+        if banking:
+            raise CardSourceError(f"--case {', '.join(banking)}: a bank card's case (--suite bank)")
         plan = HilPlan(
             card=parse_source(card_source, "--card", default_slot=0),
             sam=parse_source(sam_source, "--sam", default_slot=1),

@@ -171,6 +171,13 @@ def test_cli_bank_suite_refuses_bad_input(tmp_path: Path) -> None:
     assert epurse.returncode == 1 and epurse.stderr.strip().splitlines() == [
         "cardtwin: error: --tap: only the bank suite has a contactless interface (--suite bank)"
     ]
+    mixed = subprocess.run(
+        [*CLI, "hil", "--suite", "hil", "--case", "bank_gpo_pdol", *files],
+        capture_output=True, text=True, timeout=60, check=False, env=ENV,
+    )  # fmt: skip
+    assert mixed.returncode == 1 and mixed.stderr.strip().splitlines() == [
+        "cardtwin: error: --case bank_gpo_pdol: a bank card's case (--suite bank)"
+    ]
 
 
 def test_cli_bank_suite_fails_a_card_of_other_keys_in_pcsc_readers(serve: Serve, tmp_path: Path) -> None:
