@@ -61,6 +61,28 @@ def stop_stale_pcscd() -> None:
         _stop_pid(pid)
 
 
+SHOWN_TIMEOUT_S = 3.0  # several of pcscd's 0.4 s presence polls
+
+
+def wait_shown(reader: str, atr: bytes, timeout_s: float = SHOWN_TIMEOUT_S) -> None:
+    """Wait until pcscd shows `atr` in `reader`.
+
+    vpcd has spoken to a newly served card before pcscd's next presence poll, and until that
+    poll pcscd may still show the card a previous test served there; a test that read the
+    reader then would see the old card's ATR."""
+    deadline = time.monotonic() + timeout_s
+    with PcscContext() as context:
+        while True:
+            present, shown = context.card_state(reader)
+            if present and shown == atr:
+                return
+            if time.monotonic() >= deadline:
+                raise RuntimeError(
+                    f"{reader}: pcscd shows {shown.hex().upper() or 'no card'}, not {atr.hex().upper()}"
+                )
+            time.sleep(0.05)
+
+
 def readers_now() -> list[str]:
     try:
         with PcscContext() as context:

@@ -204,7 +204,7 @@ def test_no_terminal_holds_an_issuer_master_key() -> None:
     }
     assert psam_may and psam_may < all_keys
     terminals = world.terminals()
-    assert {t.kind.name for t in terminals} == {"BUS", "GATE", "TAXI", "POS", "KIOSK", "WINDOW"}
+    assert {t.kind.name for t in terminals} == {"BUS", "GATE", "TAXI", "POS", "KIOSK", "WINDOW", "MEDICAL"}
     for t in terminals:
         # Outside its PSAM and the load host it calls, a terminal holds no master key at all.
         for path, obj in _reachable(t, skip=(Psam, LoadHost)):
