@@ -13,17 +13,14 @@ issuer or the card checks, and passes those that only read it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import datetime
 
 from hardware_bridge import bank_cases_money as money
 from hardware_bridge import bank_cases_read as read
 from hardware_bridge.bank_target import BankHilTarget, BankRun
-from hardware_bridge.hil import CaseResult, HilCheckError, Outcome
+from hardware_bridge.hil import CaseResult, run_cases
 from hardware_bridge.trace import ApduTrace
-from model.errors import CardRemovedError, CardTwinError
+from model.errors import CardTwinError
 
 SUITE = "bank"
 BankCase = Callable[[BankRun], "str | None"]
@@ -90,39 +87,6 @@ def run_bank_suite(
     unknown = sorted(set(only) - set(CASE_NAMES))
     if unknown:
         raise CardTwinError(f"HIL: unknown bank case(s) {', '.join(unknown)}; known: {', '.join(CASE_NAMES)}")
-    run = BankRun(target)
-    results = []
-    for name, case in CASES:
-        if only and name not in only:
-            continue
-        if trace is not None:
-            trace.event("hil", f"case {name}")
-            trace.capture()
-        result = _run_case(run, name, case)
-        if trace is not None:
-            trace.event("hil", f"case {name}: {result.outcome.value} {result.message}")
-            result = replace(result, trace=trace.captured())
-        results.append(result)
-    return results
-
-
-def _run_case(run: BankRun, name: str, case: BankCase) -> CaseResult:
-    started = datetime.now().astimezone()
-    start = time.perf_counter()
-    clause = CLAUSES[name]
-
-    def result(outcome: Outcome, message: str, error_type: str = "") -> CaseResult:
-        seconds = time.perf_counter() - start if outcome is not Outcome.SKIPPED else 0.0
-        return CaseResult(name, outcome, seconds, message, clause, (), started, error_type, SUITE)
-
-    try:
-        detail = case(run)
-    except HilCheckError as exc:
-        return result(Outcome.FAILED, str(exc), "HilCheckError")
-    except CardRemovedError as exc:
-        return result(Outcome.ERROR, f"card gone: {exc}", type(exc).__name__)
-    except CardTwinError as exc:
-        return result(Outcome.FAILED, f"{type(exc).__name__}: {exc}", type(exc).__name__)
-    if detail is None:
-        return result(Outcome.SKIPPED, "no contactless interface given (a pcsc card: --tap pcsc:READER)")
-    return result(Outcome.PASSED, detail)
+    kept = [(name, case) for name, case in CASES if not only or name in only]
+    why = "no contactless interface given (a pcsc card: --tap pcsc:READER)"
+    return run_cases(kept, BankRun(target), CLAUSES, trace, why, SUITE)

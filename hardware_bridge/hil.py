@@ -17,11 +17,11 @@ transaction with GET TRANSACTION PROOF when the card comes back, charging it exa
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from hardware_bridge.trace import ApduTrace
 from model.backoffice import LoadHost
@@ -51,6 +51,8 @@ from model.records import TransactionRecord, TxType, verify_tac
 from model.security import KeyStore
 from model.terminal import LoadTerminal, PurchaseTerminal, RecoveryOutcome
 from model.timefmt import encode_datetime
+
+R = TypeVar("R")  # the state a suite's cases share
 
 LOAD_FEN_DEFAULT = 1_000
 FARE_FEN_DEFAULT = 150
@@ -412,14 +414,27 @@ def run_suite(
     if unknown:
         raise CardTwinError(f"HIL: unknown case(s) {', '.join(unknown)}; known: {', '.join(CASE_NAMES)}")
     run = _Run(target, trace)
+    # select identifies the card for every other case, so it runs whatever `only` names.
+    kept = [(name, case) for name, case in CASES if not only or name in only or name == "select"]
+    return run_cases(kept, run, CLAUSES, trace, "blocking a card is permanent: pass --allow-block")
+
+
+def run_cases(
+    cases: Sequence[tuple[str, Callable[[R], str | None]]],
+    run: R,
+    clauses: Mapping[str, str],
+    trace: ApduTrace | None,
+    skipped_why: str,
+    suite: str = "hil",
+) -> list[CaseResult]:
+    """Run `cases` in order on the shared `run` state, each case's APDUs captured from `trace`
+    into its result (a case returning None was skipped, for `skipped_why`)."""
     results = []
-    for name, case in CASES:
-        if only and name not in only and name != "select":  # select identifies the card for all
-            continue
+    for name, case in cases:
         if trace is not None:
             trace.event("hil", f"case {name}")
             trace.capture()
-        result = _run_case(run, name, case)
+        result = _run_case(run, name, case, clauses.get(name, ""), skipped_why, suite)
         if trace is not None:
             trace.event("hil", f"case {name}: {result.outcome.value} {result.message}")
             result = replace(result, trace=trace.captured())
@@ -427,26 +442,24 @@ def run_suite(
     return results
 
 
-def _run_case(run: _Run, name: str, case: Case) -> CaseResult:
+def _run_case(
+    run: R, name: str, case: Callable[[R], str | None], clause: str, skipped_why: str, suite: str
+) -> CaseResult:
     started = datetime.now().astimezone()
     start = time.perf_counter()
-    clause = CLAUSES.get(name, "")
+
+    def result(outcome: Outcome, message: str, error_type: str = "") -> CaseResult:
+        seconds = time.perf_counter() - start if outcome is not Outcome.SKIPPED else 0.0
+        return CaseResult(name, outcome, seconds, message, clause, (), started, error_type, suite)
+
     try:
         detail = case(run)
     except HilCheckError as exc:
-        return CaseResult(
-            name, Outcome.FAILED, time.perf_counter() - start, str(exc), clause, (), started, "HilCheckError"
-        )
+        return result(Outcome.FAILED, str(exc), "HilCheckError")
     except CardRemovedError as exc:
-        seconds = time.perf_counter() - start
-        return CaseResult(
-            name, Outcome.ERROR, seconds, f"card gone: {exc}", clause, (), started, type(exc).__name__
-        )
+        return result(Outcome.ERROR, f"card gone: {exc}", type(exc).__name__)
     except CardTwinError as exc:
-        seconds = time.perf_counter() - start
-        message = f"{type(exc).__name__}: {exc}"
-        return CaseResult(name, Outcome.FAILED, seconds, message, clause, (), started, type(exc).__name__)
+        return result(Outcome.FAILED, f"{type(exc).__name__}: {exc}", type(exc).__name__)
     if detail is None:
-        message = "blocking a card is permanent: pass --allow-block"
-        return CaseResult(name, Outcome.SKIPPED, 0.0, message, clause, (), started)
-    return CaseResult(name, Outcome.PASSED, time.perf_counter() - start, detail, clause, (), started)
+        return result(Outcome.SKIPPED, skipped_why)
+    return result(Outcome.PASSED, detail)
