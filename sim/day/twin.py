@@ -431,7 +431,14 @@ class CityDay:
             return None
         moment = self._moment()
         app = cashier.purchase_app
+        appended = app.journal.total_appended
         record = self._tap(row, Tear.NONE, lambda ch: app.purchase(ch, amount_fen, moment), False)
+        if record is None and app.journal.total_appended > appended:
+            # Torn on every presentation, yet the terminal recovered the debit's proof on the way:
+            # the card paid. Counting it as cash would charge the citizen twice.
+            last = app.journal.records()[-1]
+            if last.amount_fen == amount_fen and self.w.row_of_asn(last.asn) == row:
+                record = last
         cashier.busy_s += self.s.service.pos_tap_s
         self._charged(cashier, _MEDICAL_SECTOR, row, record)
         return record

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from typing import Any
 
 import pytest
 
+from devices.card_state import CardState
 from model.backoffice import Sector
 from model.records import NO_PSAM
 from model.records.batch import decode_record
 from scenarios.schema import Scenario, load
-from sim.city import Kind, build_world, city_tag, registry_entries
+from sim.city import Kind, Tear, build_world, city_tag, registry_entries
 from sim.city.world import participants
 from sim.day import RunResult, run_day
 from sim.day.night import RecordInbox
@@ -130,3 +132,25 @@ def test_no_purse_habit_means_no_cashier_taps_and_the_same_fund_split() -> None:
     assert own_none == own_every and every.money_fen["medical_own_purse_fen"] > own_none // 4
     # Those whose purse is short of the part pay it in cash (and are counted).
     assert every.counts["medical_own_purse_refused"] > 0 and "medical_own_purse_refused" not in none.counts
+
+
+def test_a_cashier_tap_torn_after_the_terminal_journaled_its_proof_is_paid_by_purse() -> None:
+    # Torn on its last presentation after the terminal had recovered the debit's proof: the card
+    # paid, and the cashier must not take the part again in cash.
+    world = build_world(SMALL)
+    day = CityDay(world, RecordInbox())
+    pop = world.population
+    cashier = next(c for c in world.fleet.by_kind[Kind.MEDICAL] if not c.down_at(0.0))
+    rows = [r for r in range(len(pop.images)) if CardState.from_image(pop.images[r]).ep_balance_fen >= 500]
+    real_tap = day._tap
+
+    def torn_at_the_end(row: int, tear: Tear, action: Any, topup: bool = True) -> None:
+        real_tap(row, tear, action, topup)
+        return None
+
+    day._tap = torn_at_the_end  # type: ignore[method-assign, assignment]
+    record = day._cashier(rows[0], cashier, 500)
+    assert record is not None and (record.amount_fen, world.row_of_asn(record.asn)) == (500, rows[0])
+    # Torn before anything was journaled: no proof that the card paid, so the part is cash.
+    day._tap = lambda row, tear, action, topup=True: None  # type: ignore[method-assign, assignment]
+    assert day._cashier(rows[1], cashier, 400) is None
