@@ -4,8 +4,10 @@ in a reader until Ctrl-C or `--seconds`; dropped connections are made again.
 
 from __future__ import annotations
 
+import signal
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import click
@@ -72,7 +74,7 @@ def card_serve(
     else:
         card_os = _served_card(keys, image_path, balance_yuan)
         chip, what = card_os, f"card {card_os.state.asn.hex().upper()}"
-    with VpcdServer(chip, slot, power_lost=(PowerLost,)) as server:
+    with VpcdServer(chip, slot, power_lost=(PowerLost,)) as server, _stop_signals():
         click.echo(f"serving {what} in reader {vpcd_reader(slot)!r} (vpcd port {server.port}); Ctrl-C stops")
         with suppress(KeyboardInterrupt):
             _serve_until(server, seconds)
@@ -85,7 +87,7 @@ def card_serve(
 def _serve_bank(slot: int, balance_yuan: str, seconds: float) -> None:
     state = personalise(IssuerMasterKeys.generate(1, "ICBC"), SERVED_BANK_PAN, 1, "123456")
     state.ec_balance_fen = _serve_balance(balance_yuan, state.ec_balance_limit_fen)
-    with bank_card_server(BankCardOS(state), slot, (PowerLost,)) as server:
+    with bank_card_server(BankCardOS(state), slot, (PowerLost,)) as server, _stop_signals():
         click.echo(f"serving PBOC card {state.pan} in reader {vpcd_reader(slot)!r}; Ctrl-C stops")
         with suppress(KeyboardInterrupt):
             _serve_until(server, seconds)
@@ -109,6 +111,25 @@ def _serve_balance(text: str, max_balance_fen: int) -> int:
             f"--balance {text}: outside 0.00..{format_fen(max_balance_fen)} (the card's maximum balance)"
         )
     return balance_fen
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _stop_signals() -> Iterator[None]:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt while the card is served.
+
+    A shell starts a background job with SIGINT ignored, and Python then never raises
+    KeyboardInterrupt: `card serve &` could not be stopped by Ctrl-C's signal, and the card was
+    never written back. SIGTERM (a service manager's stop) ends it the same way."""
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _serve_until(server: VpcdServer, seconds: float) -> None:

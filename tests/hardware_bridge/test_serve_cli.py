@@ -3,10 +3,12 @@ the README's next command (`card trace --card vpcd`) reaching the served card.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -106,13 +108,60 @@ def test_serve_image_round_trip_keeps_the_card(pcscd: object, tmp_path: Path) ->
     """A card served from an image, changed through PC/SC, is written back: a failure can be
     reproduced with the card exactly as it was (`card restore`)."""
     image = tmp_path / "card.img"
+    # Started as a shell starts a background job, with SIGINT ignored: Ctrl-C's signal must still
+    # stop it (CI once ran the suite that way, and the card was never written back).
     first = subprocess.Popen(
         [*CLI, "card", "serve", "--balance", "12.34", "--seconds", "120", "--image", str(image)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=ENV,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
+    with _stopped_at_the_end(first):
+        _wrong_pin_then_interrupt(first, image, tmp_path)
+    dump = subprocess.run(
+        [*CLI, "card", "dump", str(image)], capture_output=True, text=True, timeout=60, check=False, env=ENV
+    )
+    assert dump.returncode == 0
+    assert "EP balance 12.34 CNY, online counter 0, offline counter 0" in dump.stdout
+    assert "PIN tries left 2" in dump.stdout  # the wrong PIN persisted, as on a chip
+    again = subprocess.Popen(
+        [*CLI, "card", "restore", str(image), "--seconds", "120"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    with _stopped_at_the_end(again):
+        assert again.stdout is not None
+        assert again.stdout.readline().startswith("serving card 3301202600000042")
+        balance = subprocess.run(
+            [*CLI, "card", "trace", "--card", "vpcd", "--out", str(tmp_path / "t.txt")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env=ENV,
+        )
+        assert "805C000204 -> 000004D2 9000 (ok)" in balance.stdout  # 12.34 from the image
+        again.send_signal(signal.SIGTERM)  # a service manager's stop ends it as Ctrl-C does
+        out, _ = again.communicate(timeout=60)
+        assert again.returncode == 0 and out.strip().endswith(f"card image written to {image}")
+
+
+@contextlib.contextmanager
+def _stopped_at_the_end(server: subprocess.Popen[str]) -> Iterator[None]:
+    # A server left running holds its vpcd slot, and every later test would find the slot taken.
+    try:
+        yield
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+
+
+def _wrong_pin_then_interrupt(first: subprocess.Popen[str], image: Path, tmp_path: Path) -> None:
     assert first.stdout is not None and first.stdout.readline().startswith("serving card")
     wrong_pin = subprocess.run(
         [
@@ -138,29 +187,3 @@ def test_serve_image_round_trip_keeps_the_card(pcscd: object, tmp_path: Path) ->
     first.send_signal(signal.SIGINT)  # Ctrl-C: the card is written back
     out, err = first.communicate(timeout=60)
     assert first.returncode == 0 and out.strip().endswith(f"card image written to {image}"), err
-    dump = subprocess.run(
-        [*CLI, "card", "dump", str(image)], capture_output=True, text=True, timeout=60, check=False, env=ENV
-    )
-    assert dump.returncode == 0
-    assert "EP balance 12.34 CNY, online counter 0, offline counter 0" in dump.stdout
-    assert "PIN tries left 2" in dump.stdout  # the wrong PIN persisted, as on a chip
-    again = subprocess.Popen(
-        [*CLI, "card", "restore", str(image), "--seconds", "120"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=ENV,
-    )
-    assert again.stdout is not None and again.stdout.readline().startswith("serving card 3301202600000042")
-    balance = subprocess.run(
-        [*CLI, "card", "trace", "--card", "vpcd", "--out", str(tmp_path / "t.txt")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=ENV,
-    )
-    assert "805C000204 -> 000004D2 9000 (ok)" in balance.stdout  # 12.34 from the image
-    again.send_signal(signal.SIGINT)
-    again.communicate(timeout=60)
-    assert again.returncode == 0
