@@ -42,6 +42,7 @@ from sim.day.night import (
     Upload,
     clear_night,
 )
+from sim.day.recharge_demand import recharge_demand
 from sim.day.twin import DAY_S, CityDay
 from sim.services import ServicesTally, enforce_services
 
@@ -135,6 +136,11 @@ def run_shard(
     """Build, run and check one shard's day. Raises InvariantError on a violation."""
     started, started_cpu = time.perf_counter(), time.process_time()
     with AnonPeak() as memory:
+        # The recharge queues' full-scale demand draws a reference city of its own (a fixed
+        # ~11 MB while it runs): drawn before the world, its peak does not stack on the world's
+        # (and a forked shard finds it already drawn by `run_day`).
+        recharge_demand(scenario)
+        release_free_memory()
         world = build_world(scenario, shard, shards)
         release_free_memory()
         built, built_cpu = time.perf_counter(), time.process_time()
@@ -275,6 +281,10 @@ def run_day(
         # Each shard reports when it is done; shards are whole days, so that is the progress.
         # fork: a child starts from the loaded modules and needs no `__main__` guard in callers.
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        if method == "fork":
+            # Every shard asks the same (cached) recharge demand: drawn once here, not per shard.
+            recharge_demand(scenario)
+            release_free_memory()
         ctx = multiprocessing.get_context(method)
         with ctx.Pool(processes=min(shards, multiprocessing.cpu_count())) as pool:
             results = []
