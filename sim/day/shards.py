@@ -135,6 +135,7 @@ def run_shard(
 ) -> ShardResult:
     """Build, run and check one shard's day. Raises InvariantError on a violation."""
     started, started_cpu = time.perf_counter(), time.process_time()
+    fixed_mmap_threshold()
     with AnonPeak() as memory:
         # The recharge queues' full-scale demand draws a reference city of its own (a fixed
         # ~11 MB while it runs): drawn before the world, its peak does not stack on the world's
@@ -147,6 +148,7 @@ def run_shard(
         clearing = port(world)
         with _reader(scenario, len(world.population)) as reader:
             day = CityDay(world, clearing, progress, reader)
+            release_free_memory()  # the services' opening draws and postings, as the build's
             night = day.run()
             reader_report = reader.report() if reader is not None else None
     checks, closing = check_day(world, day.sent, day.sent_records, night)
@@ -234,6 +236,23 @@ def release_free_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's default, kept fixed
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
+
+
+@functools.cache
+def fixed_mmap_threshold() -> None:
+    """Large blocks (a draw's arrays) always mapped on their own and unmapped when freed. glibc
+    otherwise raises its threshold to the largest block freed, so after the population's draws
+    every array of that size comes from the heap and its pages stay resident when freed.
+    Nothing where the C library has no `mallopt`."""
+    try:
+        mallopt: Callable[[int, int], int] = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
 @functools.cache

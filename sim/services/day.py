@@ -196,11 +196,7 @@ class ServicesDay:
         """The citizen account if that is the habit and it covers the part; else the e-purse at
         the cashier if that is the habit; cash when neither (or the purse is short)."""
         cid, inst = citizen_id(citizen), institution_id(institution)
-        if (
-            own_fen
-            and self.t.pays_from_account[row]
-            and self.b.book.spendable_fen(cid, self.day) >= own_fen
-        ):
+        if own_fen and self.t.pays_from_account[row] and self.b.book.spendable_fen(cid, self.day) >= own_fen:
             self.b.book.spend(cid, inst, own_fen, self.day)
             self.tally.add_fen("medical_own_account_fen", own_fen)
             return
