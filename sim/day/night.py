@@ -149,17 +149,18 @@ class RecordInbox:
     name = "record-inbox (no clearing: back office not wired)"
 
     def __init__(self) -> None:
-        self._seen: set[tuple[bytes, int]] = set()
+        # The sequences seen, by terminal: a (terminal, sequence) tuple per batch cost ~100 bytes.
+        self._seen: dict[bytes, set[int]] = {}
         self.accepted_records = 0
         self.fen_by_sector: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
 
     def receive(self, batch: Batch) -> None:
-        key = (batch.terminal_id, batch.sequence)
-        if key in self._seen:
+        seen = self._seen.setdefault(batch.terminal_id, set())
+        if batch.sequence in seen:
             self.rejected["duplicate_batch"] += batch.count
             return
-        self._seen.add(key)
+        seen.add(batch.sequence)
         sector = SECTORS[kind_of(batch.terminal_id) - 1]
         self.fen_by_sector[sector] += batch.amounts_fen()
         self.accepted_records += batch.count
