@@ -12,12 +12,16 @@ import random
 
 import numpy as np
 
+# Imported here, not on first use: numpy loads `random` lazily, and each forked shard would
+# load it (~1 MB) for itself.
+from numpy.random import PCG64, Generator, SeedSequence
+
 
 def stream(seed: int, name: str, shard: int = 0) -> np.random.Generator:
     """The generator for `name`; the same arguments always give the same sequence."""
     digest = hashlib.sha256(f"{name}/{shard}".encode()).digest()
     key = int.from_bytes(digest[:8], "big")
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, key])))
+    return Generator(PCG64(SeedSequence([seed, key])))
 
 
 def keyed(seed: int, name: str, *key: int) -> random.Random:

@@ -20,6 +20,7 @@ SLOT_SLACK_BYTES = 24  # one log record (23 bytes) more than the image, so a tap
 GARBAGE_SHARE_MAX = 0.125  # abandoned slot bytes, as a share of the buffer, before compacting
 IMAGE_BYTES_MAX = 0xFFFF
 _OFFSET32_MAX = 0xFFFF_FFFF
+COMPACT_CHUNK = 4096  # slots moved per batch of Python numbers
 
 
 class ImageStore:
@@ -97,17 +98,19 @@ class ImageStore:
     def _compact(self) -> None:
         """Live slots packed down in place, in the order they lie in the buffer (each moves to
         a lower offset or stays, so no slot overwrites one not yet moved), then the tail cut:
-        no second buffer, so compacting adds no peak of its own."""
+        no second buffer, and the slots' offsets made Python numbers COMPACT_CHUNK at a time
+        (all of them at once would cost ~80 bytes a card), so compacting adds little peak."""
         buf = self._buf
-        order = np.argsort(self._at, kind="stable").tolist()
-        at_list, cap_list = self._at.tolist(), self._cap.tolist()
+        order = np.argsort(self._at, kind="stable")
         end = 0
-        for row in order:
-            at, cap = at_list[row], cap_list[row]
-            if at != end:
-                buf[end : end + cap] = buf[at : at + cap]
-                at_list[row] = end
-            end += cap
+        for start in range(0, len(order), COMPACT_CHUNK):
+            rows = order[start : start + COMPACT_CHUNK]
+            at_list, cap_list = self._at[rows].tolist(), self._cap[rows].tolist()
+            for k, (at, cap) in enumerate(zip(at_list, cap_list, strict=True)):
+                if at != end:
+                    buf[end : end + cap] = buf[at : at + cap]
+                    at_list[k] = end
+                end += cap
+            self._at[rows] = at_list
         del buf[end:]
-        self._at[:] = at_list
         self._garbage = 0

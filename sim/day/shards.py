@@ -42,6 +42,7 @@ from sim.day.night import (
     Upload,
     clear_night,
 )
+from sim.day.recharge_demand import recharge_demand
 from sim.day.twin import DAY_S, CityDay
 from sim.services import ServicesTally, enforce_services
 
@@ -134,13 +135,20 @@ def run_shard(
 ) -> ShardResult:
     """Build, run and check one shard's day. Raises InvariantError on a violation."""
     started, started_cpu = time.perf_counter(), time.process_time()
+    fixed_mmap_threshold()
     with AnonPeak() as memory:
+        # The recharge queues' full-scale demand draws a reference city of its own (a fixed
+        # ~11 MB while it runs): drawn before the world, its peak does not stack on the world's
+        # (and a forked shard finds it already drawn by `run_day`).
+        recharge_demand(scenario)
+        release_free_memory()
         world = build_world(scenario, shard, shards)
         release_free_memory()
         built, built_cpu = time.perf_counter(), time.process_time()
         clearing = port(world)
         with _reader(scenario, len(world.population)) as reader:
             day = CityDay(world, clearing, progress, reader)
+            release_free_memory()  # the services' opening draws and postings, as the build's
             night = day.run()
             reader_report = reader.report() if reader is not None else None
     checks, closing = check_day(world, day.sent, day.sent_records, night)
@@ -230,6 +238,23 @@ def release_free_memory() -> None:
         trim(0)
 
 
+MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's default, kept fixed
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
+
+
+@functools.cache
+def fixed_mmap_threshold() -> None:
+    """Large blocks (a draw's arrays) always mapped on their own and unmapped when freed. glibc
+    otherwise raises its threshold to the largest block freed, so after the population's draws
+    every array of that size comes from the heap and its pages stay resident when freed.
+    Nothing where the C library has no `mallopt`."""
+    try:
+        mallopt: Callable[[int, int], int] = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+
+
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
     """glibc's `malloc_trim` from the process's own symbols (no library search, no subprocess)."""
@@ -275,6 +300,10 @@ def run_day(
         # Each shard reports when it is done; shards are whole days, so that is the progress.
         # fork: a child starts from the loaded modules and needs no `__main__` guard in callers.
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        if method == "fork":
+            # Every shard asks the same (cached) recharge demand: drawn once here, not per shard.
+            recharge_demand(scenario)
+            release_free_memory()
         ctx = multiprocessing.get_context(method)
         with ctx.Pool(processes=min(shards, multiprocessing.cpu_count())) as pool:
             results = []

@@ -29,6 +29,8 @@ import simpy
 from scenarios.services_schema import Centre
 
 KINDS = ("application", "issuance", "loss_report", "replacement", "failed_card", "other", "call")
+_KINDS_BY_NAME = tuple(sorted(KINDS))
+_KIND_RANK = {kind: rank for rank, kind in enumerate(_KINDS_BY_NAME)}
 EXCHANGE_TICK_S = 60.0  # the platform is modelled minute by minute
 
 
@@ -87,19 +89,22 @@ class ServiceCentre:
     def start(self) -> None:
         c = self.c
         open_s, close_s = c.open_h * 3600, c.close_h * 3600
-        arrivals = []
+        times, kinds = [], []
         for kind, per_day in _rates(c).items():
             n = int(self.rng.poisson(per_day))
-            arrivals += [(float(t), kind) for t in self.rng.uniform(open_s, close_s, n)]
-        arrivals.sort()
-        self.env.process(self._arrive(arrivals))
+            times.append(self.rng.uniform(open_s, close_s, n))
+            kinds.append(np.full(n, _KIND_RANK[kind], np.int8))
+        t_s, rank = np.concatenate(times), np.concatenate(kinds)
+        order = np.lexsort((rank, t_s))  # by time, ties by kind's name: as (time, kind) tuples sort
+        self.env.process(self._arrive(t_s[order], rank[order]))
         self.env.process(self._exchange(open_s))
 
-    def _arrive(self, arrivals: list[tuple[float, str]]) -> Generator[simpy.Event, Any, None]:
-        for t_s, kind in arrivals:
+    def _arrive(self, times_s: np.ndarray, ranks: np.ndarray) -> Generator[simpy.Event, Any, None]:
+        # Arrays, not a day's (time, kind) tuples (~100 bytes each), until each is due.
+        for t_s, rank in zip(times_s.tolist(), ranks.tolist(), strict=True):
             if t_s > self.env.now:
                 yield self.env.timeout(t_s - self.env.now)
-            self.env.process(self._visit(kind))
+            self.env.process(self._visit(_KINDS_BY_NAME[rank]))
 
     def _visit(self, kind: str) -> Generator[simpy.Event, Any, None]:
         stats = self.report.queues[kind]

@@ -59,6 +59,7 @@ from sim.services.tally import ServicesTally
 
 SWEEP_S = 900.0  # the bike system looks for overdue bikes every quarter hour
 BATCH_H = 10.0  # ASSUMPTION: payers' batches arrive mid-morning
+WALK_CHUNK = 256  # events a service's walk turns into Python numbers at a time
 PARK_VALID_DAYS = 180  # ASSUMPTION: a holder's annual card has half a year left on the day
 
 # The twin's purchase at a cashier terminal: (population row, terminal, amount) -> the signed
@@ -77,16 +78,17 @@ class ServicesDay:
         self.cashiers: list[Terminal] = world.fleet.by_kind.get(Kind.MEDICAL, [])
         self.purse_records: list[TransactionRecord] = []  # the own payments taken by e-purse
         self.day: date = s.run.day
-        self.t: Traits = traits(s)
-        self.tally = ServicesTally()
         rows = world.population.index
+        self.t: Traits
+        self.t, opening = traits(s, rows)
+        self.tally = ServicesTally()
         m = self.sv.medical
         expected_fund = int(
             self.t.insured.sum() * m.visits_per_insured_per_year / DAYS_PER_YEAR * m.visit_cost_fen_mean
         )
         self.b: Backend = open_backend(
             self.sv, s.run.seed, self.day, rows, self.t.insured[rows], self.t.funded[rows],
-            self.t.voucher[rows], self.t.medical_fen[rows], self.t.account_fen[rows], expected_fund,
+            opening.voucher, opening.medical_fen, opening.account_fen, expected_fund,
         )  # fmt: skip
         self._visit_ids: dict[str, list[tuple[int, int]]] = {}
         self._activate_holders(rows)
@@ -140,13 +142,15 @@ class ServicesDay:
     def _walk(
         self, events: Events, handler: Callable[[int, int, int, int, int], None]
     ) -> Generator[simpy.Event, Any, None]:
-        t_s, citizen, a, b, key = (
-            c.tolist() for c in (events.t_s, events.citizen, events.a, events.b, events.key)
-        )
-        for k in range(len(t_s)):
-            if t_s[k] > self.env.now:
-                yield self.env.timeout(t_s[k] - self.env.now)
-            handler((citizen[k] - self.w.shard) // self.w.shards, citizen[k], a[k], b[k], key[k])
+        # Made Python numbers a chunk at a time: a whole day's events as lists of Python objects
+        # would hold ~4x their arrays' bytes until the evening.
+        columns = (events.t_s, events.citizen, events.a, events.b, events.key)
+        for start in range(0, len(events), WALK_CHUNK):
+            t_s, citizen, a, b, key = (c[start : start + WALK_CHUNK].tolist() for c in columns)
+            for k in range(len(t_s)):
+                if t_s[k] > self.env.now:
+                    yield self.env.timeout(t_s[k] - self.env.now)
+                handler((citizen[k] - self.w.shard) // self.w.shards, citizen[k], a[k], b[k], key[k])
 
     def _at(self, t_s: float, action: Callable[[], None]) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(t_s)
@@ -192,15 +196,11 @@ class ServicesDay:
         """The citizen account if that is the habit and it covers the part; else the e-purse at
         the cashier if that is the habit; cash when neither (or the purse is short)."""
         cid, inst = citizen_id(citizen), institution_id(institution)
-        if (
-            own_fen
-            and self.t.pays_from_account[citizen]
-            and self.b.book.spendable_fen(cid, self.day) >= own_fen
-        ):
+        if own_fen and self.t.pays_from_account[row] and self.b.book.spendable_fen(cid, self.day) >= own_fen:
             self.b.book.spend(cid, inst, own_fen, self.day)
             self.tally.add_fen("medical_own_account_fen", own_fen)
             return
-        if own_fen and self.t.pays_by_purse[citizen] and self.purse is not None and self.cashiers:
+        if own_fen and self.t.pays_by_purse[row] and self.purse is not None and self.cashiers:
             record = self.purse(row, self.cashiers[institution % len(self.cashiers)], own_fen)
             if record is not None:
                 assert record.asn == asn and record.amount_fen == own_fen, (

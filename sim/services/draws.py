@@ -47,19 +47,30 @@ class Events:
 
 @dataclass(frozen=True, slots=True)
 class Traits:
-    """Per-citizen facts of the whole sampled population (index = citizen)."""
+    """Per-citizen facts the day keeps. The three that set a service's rate are of the whole
+    sampled population (index = citizen: every citizen's events are drawn, whatever the shard);
+    the payment habits only of this shard's citizens (index = the shard's row)."""
 
     insured: np.ndarray
     funded: np.ndarray
-    voucher: np.ndarray
     park_holder: np.ndarray
-    pays_from_account: np.ndarray
-    pays_by_purse: np.ndarray  # of those who do not pay from the account: the e-purse habit
+    pays_from_account: np.ndarray  # by row
+    pays_by_purse: np.ndarray  # by row; of those who do not pay from the account: the e-purse habit
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningTraits:
+    """This shard's citizens' opening positions (index = the shard's row), used once, to open
+    the back office: not kept over the day."""
+
+    voucher: np.ndarray
     medical_fen: np.ndarray
     account_fen: np.ndarray
 
 
-def traits(s: Scenario) -> Traits:
+def traits(s: Scenario, rows: np.ndarray) -> tuple[Traits, OpeningTraits]:
+    """The traits, drawn for the whole sampled population (so a citizen's do not depend on the
+    sharding), kept for the shard's citizens `rows` where the day needs no more."""
     assert s.services is not None
     n = sampled_citizens(s)
     rng = stream(s.run.seed, "services/traits")
@@ -73,16 +84,14 @@ def traits(s: Scenario) -> Traits:
     account_fen = np.round(rng.exponential(max(1, a.opening_fen_mean), n)).astype(np.int64)
     # Drawn last, from its own stream, so the other traits are those of a day without it.
     purse = stream(s.run.seed, "services/traits/purse").random(n) < m.own_from_purse_share
-    return Traits(
+    kept = Traits(
         insured=insured,
         funded=funded,
-        voucher=voucher,
         park_holder=park_holder,
-        pays_from_account=pays_from_account,
-        pays_by_purse=~pays_from_account & purse,
-        medical_fen=medical_fen,
-        account_fen=account_fen,
+        pays_from_account=pays_from_account[rows],
+        pays_by_purse=(~pays_from_account & purse)[rows],
     )
+    return kept, OpeningTraits(voucher[rows], medical_fen[rows], account_fen[rows])
 
 
 def draw(s: Scenario, name: str, rate: np.ndarray) -> tuple[Events, np.random.Generator]:

@@ -11,7 +11,12 @@ from sim.city import images
 from sim.city.images import GARBAGE_SHARE_MAX, SLOT_SLACK_BYTES, ImageStore
 
 
-def test_images_read_back_as_written_through_growth_moves_and_compactions() -> None:
+@pytest.mark.parametrize("chunk", [images.COMPACT_CHUNK, 7])
+def test_images_read_back_as_written_through_growth_moves_and_compactions(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A chunk of 7 slots: each compaction moves slots across hundreds of chunk boundaries.
+    monkeypatch.setattr(images, "COMPACT_CHUNK", chunk)
     rng = random.Random(3)
     reference = [rng.randbytes(rng.randint(100, 180)) for _ in range(2_000)]
     store = ImageStore(iter(reference), count=len(reference))
