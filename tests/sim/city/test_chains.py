@@ -98,7 +98,7 @@ def test_a_transfer_boards_within_its_delay_and_before_the_next_trip() -> None:
 
 
 def test_a_purchase_is_after_leaving_home_and_within_opening_hours() -> None:
-    metro, bus, taxi, retail = demand.draw_demand(SCENARIO, CITY, COLUMNS)
+    _metro, _bus, taxi, retail = demand.draw_demand(SCENARIO, CITY, COLUMNS)
     trips = _trips()
     leave_s = demand._leave_s(trips, N)[retail.citizen]
     commuter = ~np.isnan(leave_s)
