@@ -42,13 +42,13 @@ def quantile_times(
     cdf = np.zeros(len(grid))
     inside = 0.0
     for peak_h, share in zip(peaks_h, peak_shares, strict=True):
-        mass = ndtr((grid - peak_h * 3600) / sd) - ndtr((start_s - peak_h * 3600) / sd)
+        mass = np.asarray(ndtr((grid - peak_h * 3600) / sd) - ndtr((start_s - peak_h * 3600) / sd), float)
         cdf += share * mass
         inside += share * float(mass[-1])
     cdf += (1.0 - inside) * (grid - start_s) / (end_s - start_s)
     cdf /= cdf[-1]
-    t = np.interp(u, cdf, grid)
-    return np.minimum(t, np.nextafter(end_s, start_s))
+    t: np.ndarray = np.minimum(np.interp(u, cdf, grid), np.nextafter(end_s, start_s))
+    return t
 
 
 def rank_in_citizen(who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

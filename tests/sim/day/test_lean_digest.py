@@ -11,8 +11,8 @@ sampled arrivals alone) still gave the former digest 7b314af9...ab33453; and aga
 and shops got their own time-of-day profiles (other tap times: bc7e85f4...baddf608a with the
 full-scale queues and the commuter profile for every sector); and again when a citizen's day
 became a trip chain (`sim.city.chains`: other transit and shop times, same counts;
-11f18d61...bd4459e398 with the per-sector profiles and independently timed trips). Any change to a protocol byte, a
-record, a MAC, a TAC or a card image changes it."""
+11f18d61...bd4459e398 with the per-sector profiles and independently timed trips). Any change
+to a protocol byte, a record, a MAC, a TAC or a card image changes it."""
 
 from __future__ import annotations
 
