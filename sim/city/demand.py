@@ -4,7 +4,9 @@ Taps are drawn per sector (bus, metro, taxi, retail) for the whole sampled popul
 their own named streams, then a shard keeps its citizens' taps. Times follow the sector's
 time-of-day profile (`profile_of`): transit a morning and an evening peak over a flat base
 between the first and the last service; taxis and shops their own peaks and hours when the
-scenario gives them (taxis through the night, shops at midday and in the evening). What
+scenario gives them (taxis through the night, shops at midday and in the evening). A
+citizen's day is a chain (`sim.city.chains`): trips in order from home to work and back, a
+purchase after leaving home, each sector still on its profile. What
 happens at each tap (the fare, the card's answer, a queue at a recharge point) is the
 simulation's business at that moment; only the intent is drawn here.
 """
@@ -17,6 +19,7 @@ from enum import IntEnum
 import numpy as np
 
 from scenarios.schema import Scenario
+from sim.city.chains import after_leave, gap_to_next_s, quantile_times, rank_in_citizen
 from sim.city.graph import City
 from sim.rng import stream
 
@@ -182,8 +185,9 @@ def _draw_block(
     trips = _transit_trips(transit_rng, scenario, city, columns, ids)
     metro = _metro_taps(transit_rng, city, trips.only(trips.metro), tear_p)
     bus = _bus_taps(transit_rng, scenario, city, trips.only(~trips.metro), tear_p)
+    leave_s = _leave_s(trips, len(ids))
     taxi = _taxi_taps(stream(seed, "demand/taxi", block), scenario, columns, ids, tear_p)
-    retail = _retail_taps(stream(seed, "demand/retail", block), scenario, city, columns, ids, tear_p)
+    retail = _retail_taps(stream(seed, "demand/retail", block), scenario, city, columns, ids, tear_p, leave_s)
     return [_numbered_from(taps, start) for taps in (metro, bus, taxi, retail)]
 
 
@@ -196,27 +200,53 @@ class _Trips:
     origin: np.ndarray
     dest: np.ndarray
     metro: np.ndarray  # bool
+    gap_s: np.ndarray  # to the citizen's next trip (inf for the day's last)
+    from_home: np.ndarray  # bool
 
     def only(self, keep: np.ndarray) -> _Trips:
-        return _Trips(self.who[keep], self.t_s[keep], self.origin[keep], self.dest[keep], self.metro[keep])
+        return _Trips(
+            self.who[keep],
+            self.t_s[keep],
+            self.origin[keep],
+            self.dest[keep],
+            self.metro[keep],
+            self.gap_s[keep],
+            self.from_home[keep],
+        )
 
 
 def _transit_trips(
     rng: np.random.Generator, scenario: Scenario, city: City, columns: dict[str, np.ndarray], ids: np.ndarray
 ) -> _Trips:
+    """The block's trips as chains (`sim.city.chains`): a citizen's k trips at the transit
+    profile's k strata in turn, from home, from work, from home..."""
     home, work = columns["home"], columns["work"]
     who = np.repeat(ids, _counts(rng, columns["trip_rate"]))
-    t_s = draw_times(rng, len(who), scenario)
-    # Before noon people travel from home, after noon from work.
-    morning = t_s < 12 * 3600
-    origin = np.where(morning, home[who], work[who])
-    dest = np.where(morning, work[who], home[who])
+    rank, count = rank_in_citizen(who)
+    f = profile_of(scenario, TapKind.BUS)
+    t_s = quantile_times((rank + rng.random(len(who))) / count, *_fields(f))
+    # A lone trip before noon leaves home, after noon work; in a chain the trips alternate.
+    from_home = np.where(count == 1, t_s < 12 * 3600, rank % 2 == 0)
+    origin = np.where(from_home, home[who], work[who])
+    dest = np.where(from_home, work[who], home[who])
     metro = (
         (rng.random(len(who)) < scenario.population.metro_share)
         if city.stations
         else np.zeros(len(who), bool)
     )
-    return _Trips(who, t_s, origin, dest, metro)
+    return _Trips(who, t_s, origin, dest, metro, gap_to_next_s(who, t_s), from_home)
+
+
+def _fields(f: Profile) -> tuple[tuple[float, ...], tuple[float, ...], float, float, float]:
+    return f.peaks_h, f.peak_shares, f.width_h, f.start_h, f.end_h
+
+
+def _leave_s(trips: _Trips, citizens: int) -> np.ndarray:
+    """Each block citizen's first departure from home (NaN for a citizen who leaves no home)."""
+    leave_s = np.full(citizens, np.nan)
+    first = trips.from_home & (rank_in_citizen(trips.who)[0] == 0)
+    leave_s[trips.who[first]] = trips.t_s[first]
+    return leave_s
 
 
 def _metro_taps(rng: np.random.Generator, city: City, trips: _Trips, tear_p: float) -> Taps:
@@ -242,7 +272,9 @@ def _bus_taps(rng: np.random.Generator, scenario: Scenario, city: City, trips: _
     n_routes = len(city.route_numbers)
     routes = _pick_in(rng, city.routes_by_district, trips.origin, n_routes)
     transfer = rng.random(len(trips.who)) < scenario.population.transfer_share
-    transfer_t_s = trips.t_s[transfer] + rng.uniform(*TRANSFER_DELAY_S, int(transfer.sum()))
+    # A transfer boards before the citizen's next trip does (half the gap at the latest).
+    delay_s = np.minimum(rng.uniform(*TRANSFER_DELAY_S, int(transfer.sum())), trips.gap_s[transfer] / 2)
+    transfer_t_s = trips.t_s[transfer] + delay_s
     transfer_routes = _pick_in(rng, city.routes_by_district, trips.dest[transfer], n_routes)
     who = np.concatenate([trips.who, trips.who[transfer]])
     bus_pick = rng.integers(0, 1 << 30, len(who)).astype(np.int32)
@@ -289,8 +321,10 @@ def _retail_taps(
     columns: dict[str, np.ndarray],
     ids: np.ndarray,
     tear_p: float,
+    leave_s: np.ndarray,
 ) -> Taps:
-    """Shop purchases: a merchant near home or near work (even odds), an exponential amount."""
+    """Shop purchases: a merchant near home or near work (even odds), an exponential amount, at
+    the retail profile's times handed out after each citizen's departure (`chains.after_leave`)."""
     home, work = columns["home"], columns["work"]
     who = np.repeat(ids, _counts(rng, columns["merchant_rate"]))
     merchant_lists = [
@@ -300,7 +334,7 @@ def _retail_taps(
     amount_fen = np.maximum(
         100, np.round(rng.exponential(scenario.population.merchant_spend_fen_mean, len(who)), -1)
     ).astype(np.int32)
-    t_s = draw_times(rng, len(who), scenario, TapKind.RETAIL)
+    t_s = after_leave(rng, draw_times(rng, len(who), scenario, TapKind.RETAIL), who, leave_s)
     merchant = _pick_in(rng, merchant_lists, near, len(city.merchant_district))
     return Taps(
         TapKind.RETAIL,

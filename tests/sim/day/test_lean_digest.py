@@ -9,8 +9,10 @@ full-scale (`sim.day.recharge.Background`): other waits give the loads other mom
 records; on that commit the day built with the former queues (each shard's share of the points,
 sampled arrivals alone) still gave the former digest 7b314af9...ab33453; and again when taxis
 and shops got their own time-of-day profiles (other tap times: bc7e85f4...baddf608a with the
-full-scale queues and the commuter profile for every sector). Any change to a protocol byte, a
-record, a MAC, a TAC or a card image changes it."""
+full-scale queues and the commuter profile for every sector); and again when a citizen's day
+became a trip chain (`sim.city.chains`: other transit and shop times, same counts;
+11f18d61...bd4459e398 with the per-sector profiles and independently timed trips). Any change
+to a protocol byte, a record, a MAC, a TAC or a card image changes it."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from sim.city.world import build_world
 from sim.day.night import BatchCollector
 from sim.day.twin import CityDay
 
-DIGEST_BEFORE = "11f18d6130b2311b0cf9def41d4dd2213088a3a1c65321078d1da2bd4459e398"
+DIGEST_BEFORE = "511108ce6ca098565a682dd0a49755745863c6de2ae8c392b3515a4b7a72659d"
 SHARDS = 2
 
 
