@@ -37,18 +37,17 @@ file-system commands (SELECT by FID, the MF and PSE, PIN and key management) alr
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
 
 from devices import card_files as files
+from devices.card_answers import fci, with_le
+from devices.card_random import DerivedRandom, RandomSource
 from devices.card_state import MAC_ERRORS_LIMIT, MAC_ERRORS_MAX, PIN_TRIES_MAX, CardState
 from model.card import (
     CAPP_RECORD_SIZE,
     CAPP_RECORDS_MAX,
-    EPURSE_AID,
     LOG_RECORDS_MAX,
     SFI_CAPP,
     SFI_HOLDER,
@@ -98,33 +97,6 @@ TearHook = Callable[[bytes, TearPhase], bool]
 
 class PowerLost(Exception):
     """Raised out of `process` when the tear hook cut the power."""
-
-
-class RandomSource(Protocol):
-    def randbytes(self, n: int) -> bytes: ...
-
-
-class DerivedRandom:
-    """A deterministic random source from a seed: BLAKE2b(seed || draw number).
-
-    A card is materialised for every tap, so its random source must be cheap to make:
-    seeding `random.Random` costs about 9 us, this costs nothing until the first draw."""
-
-    __slots__ = ("_draws", "_seed")
-
-    def __init__(self, seed: bytes) -> None:
-        self._seed = seed
-        self._draws = 0
-
-    def randbytes(self, n: int) -> bytes:
-        if n <= 32:  # (every INITIALIZE draws 4: one digest, no loop)
-            self._draws += 1
-            return hashlib.blake2b(self._seed + self._draws.to_bytes(4, "big"), digest_size=32).digest()[:n]
-        out = b""
-        while len(out) < n:
-            self._draws += 1
-            out += hashlib.blake2b(self._seed + self._draws.to_bytes(4, "big"), digest_size=32).digest()
-        return out[:n]
 
 
 @dataclass(slots=True)
@@ -276,7 +248,7 @@ class CardOS:
             return status(SW.APP_BLOCKED)
         self._selected = target
         self._pin_ok = False
-        return _fci(self.state.public) if target == files.DF_EPURSE else files.MF_FCI + _OK
+        return fci(self.state.public) if target == files.DF_EPURSE else files.MF_FCI + _OK
 
     def _read_directory(self, p1: int, p2: int, data: bytes, le: int | None) -> bytes:
         if p2 & 0x07 != 0x04:
@@ -287,7 +259,7 @@ class CardOS:
             return status(SW.FILE_NOT_FOUND)
         if p1 != 1:
             return status(SW.RECORD_NOT_FOUND)
-        return _with_le(files.DIRECTORY_RECORD, le)
+        return with_le(files.DIRECTORY_RECORD, le)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -306,7 +278,7 @@ class CardOS:
             return status(SW.WRONG_LENGTH)
         if p2 >= len(content):
             return status(SW.WRONG_OFFSET)
-        return _with_le(content[p2:], le)
+        return with_le(content[p2:], le)
 
     def _read_record(self, p1: int, p2: int, data: bytes, le: int | None, pending: _Pending | None) -> bytes:
         if p2 & 0x07 != 0x04:
@@ -317,11 +289,11 @@ class CardOS:
         if sfi == SFI_LOG:
             if not 1 <= p1 <= len(self.state.log):
                 return status(SW.RECORD_NOT_FOUND)
-            return _with_le(self.state.log[p1 - 1], le)
+            return with_le(self.state.log[p1 - 1], le)
         if sfi == SFI_CAPP:
             for record in self.state.capp:
                 if record[0] == p1:
-                    return _with_le(record, le)
+                    return with_le(record, le)
             return status(SW.RECORD_NOT_FOUND)
         return status(SW.FILE_NOT_FOUND)
 
@@ -605,29 +577,7 @@ class CardOS:
         return self.state.public[20:24] <= day <= self.state.public[24:28]
 
 
-def _fci(public: bytes) -> bytes:
-    """The SELECT answer: FCI 6F { 84 AID, A5 { 9F0C file 15 } } and 9000."""
-    head = _FCI_HEADS.get(len(public))
-    if head is None:
-        discretionary_len = 3 + len(public)
-        body_len = 2 + len(EPURSE_AID) + 2 + discretionary_len
-        head = bytes((0x6F, body_len, 0x84, len(EPURSE_AID))) + EPURSE_AID
-        head += bytes((0xA5, discretionary_len, 0x9F, 0x0C, len(public)))
-        _FCI_HEADS[len(public)] = head
-    return head + public + _OK
-
-
-_FCI_HEADS: dict[int, bytes] = {}  # FCI bytes before file 15, by its length (one length in practice)
 _FIXED_ANSWERS = frozenset({0xA4, 0x50, 0x52, 0x54, 0x5A})  # INS whose answer GET RESPONSE can split
-
-
-def _with_le(content: bytes, le: int) -> bytes:
-    """ISO 7816 Le rules: 00 (256) takes what is there; a longer Le gets 6Cxx with the length."""
-    if le == 256 or le == len(content):
-        return content + _OK
-    if le > len(content):
-        return status(0x6C00 | len(content))
-    return content[:le] + _OK
 
 
 _Handler = Callable[[CardOS, int, int, bytes, "int | None", "_Pending | None"], bytes]
