@@ -21,7 +21,7 @@ from model.security.crypto import Algorithm
 from model.security.keys import IssuerKeys, IssuerKeyStore, KeyUsage, generate_issuer_keys
 from model.terminal.load import LoadTerminal
 from model.terminal.purchase import PurchaseTerminal
-from tests.pcsc_stack import READERS, Pcscd, stop_stale_pcscd, wait_shown
+from tests.pcsc_stack import READERS, Pcscd, stop_stale_pcscd, wait_empty, wait_shown
 
 ISSUER_ID = bytes.fromhex("3301000000000001")
 MOMENT = datetime(2026, 11, 23, 8, 30, 0)
@@ -106,6 +106,7 @@ def serve(pcscd: Pcscd) -> Iterator[Callable[..., VpcdServer]]:
     servers: list[VpcdServer] = []
 
     def start(chip: ServedChip, slot: int = 0, **options: Any) -> VpcdServer:
+        wait_empty(READERS[slot])
         server = VpcdServer(chip, slot, **options).start()
         servers.append(server)
         if server.inserted:

@@ -64,6 +64,20 @@ def stop_stale_pcscd() -> None:
 SHOWN_TIMEOUT_S = 3.0  # several of pcscd's 0.4 s presence polls
 
 
+def wait_empty(reader: str, timeout_s: float = SHOWN_TIMEOUT_S) -> None:
+    """Wait until pcscd shows `reader` empty.
+
+    A card served the moment the previous one left is taken by vpcd in the same presence poll
+    that finds the old one gone, so pcscd never sees the reader empty and keeps showing (and
+    talking to) the previous card."""
+    deadline = time.monotonic() + timeout_s
+    with PcscContext() as context:
+        while context.card_state(reader)[0]:
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"{reader}: pcscd still shows a card after {timeout_s:g} s")
+            time.sleep(0.05)
+
+
 def wait_shown(reader: str, atr: bytes, timeout_s: float = SHOWN_TIMEOUT_S) -> None:
     """Wait until pcscd shows `atr` in `reader`.
 
