@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import model.bankcard.kernel as k
 import model.bankcard.objects as t
-from hardware_bridge.hil import HilCheckError, LosingChannel, ResponseLoss, check
+from hardware_bridge.hil import HilCheckError, ResponseLoss, check, lossy_card
 from model.bankcard import Acquirer, IssuerHost, IssuerMasterKeys, PublicKey, Switch, cvr_of, decode_pan
 from model.bankcard.bcd import decode_n
 from model.card import CardChannel
@@ -64,13 +64,7 @@ class BankRun:
 
     def __init__(self, target: BankHilTarget) -> None:
         self.target = target
-        if target.loss is None:
-            losing = LosingChannel(target.card)
-            self.card: CardChannel = losing
-            self.loss: ResponseLoss = losing
-        else:
-            self.card = target.card
-            self.loss = target.loss
+        self.card, self.loss = lossy_card(target.card, target.loss)
         self.issuer = IssuerHost(target.keys)
         self.acquirer: Acquirer | None = None
         self.pan, self.pan_sequence = "", 0

@@ -104,6 +104,18 @@ class LosingChannel:
         assert self._armed is None, "restore before the armed command ran"
 
 
+def lossy_card(card: CardChannel, loss: ResponseLoss | None) -> tuple[CardChannel, ResponseLoss]:
+    """The channel a suite talks through and the cue that drops an answer on it.
+
+    A target that brings no loss of its own (a PC/SC reader, the in-process card) is wrapped in a
+    `LosingChannel`, so the recovery cases run the same on every plugin.
+    """
+    if loss is not None:
+        return card, loss
+    losing = LosingChannel(card)
+    return losing, losing
+
+
 class HilCheckError(CardTwinError):
     """A HIL case found the card (or the code) not doing what the protocol says."""
 
@@ -154,13 +166,7 @@ class _Run:
     def __init__(self, target: HilTarget, trace: ApduTrace | None) -> None:
         self.target = target
         self.trace = trace
-        if target.loss is None:
-            losing = LosingChannel(target.card)
-            self.card: CardChannel = losing
-            self.loss: ResponseLoss = losing
-        else:
-            self.card = target.card
-            self.loss = target.loss
+        self.card, self.loss = lossy_card(target.card, target.loss)
         self.loader = LoadTerminal(LOAD_TERMINAL_ID, target.host)
         self.pos = PurchaseTerminal(target.psam)
         self.gate = PurchaseTerminal(target.psam)
