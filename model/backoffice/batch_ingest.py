@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from model.backoffice.holds import Held, release_closed_gaps, stage_alerts, stage_holds
+from model.backoffice.holds import Held, release_closed_gaps, stage_alerts, stage_holds, stage_superseded
 from model.backoffice.house import House
 from model.backoffice.posting import BatchPosting, stage_batch_posting
 from model.backoffice.record_checks import check_records
@@ -42,6 +42,9 @@ def ingest_batch(house: House, raw: bytes, digest: bytes, name: str, clearing_da
         stage_batch_posting(house, name, clearing_day, posting, report)
     report.quarantined += [(h.reason, h.detail) for h in held]
     stage_holds(house, batch_id, owner.participant_id if owner is not None else "", held)
+    if owner is not None:
+        report.superseded, alerts = stage_superseded(house, batch_id, [r for _, _, r in parsed.records])
+        report.alerts += alerts
     stage_alerts(house, batch_id, report)
     stage.batches.append(
         (

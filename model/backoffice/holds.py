@@ -5,6 +5,12 @@ also remembered (`identity.Spent.hold_gap`) by the number it waits for, so that 
 carrying that number finds it at once. A reused serial or a spent counter under a valid TAC is
 someone's dishonesty or a clone: an alert for a person, kept beside the hold.
 
+A no-proof hold asks whether its transaction happened; the TAC-proven record that spends its
+serial or counter answers it: the hold is closed at once as superseded (a rejections row whose
+note names what took its identity), since no review could ever post it. If the proven record
+is another transaction (another card at that serial, or the card's counter spent elsewhere), the
+no-proof record was someone's invention: an alert too.
+
 Releasing is posting: the record gets its own ledger posting (memo `release quarantine N`), a
 records row under the batch that brought it, and a releases row naming the posting, all staged
 with the group that closed the gap (model.backoffice.stage), so they commit or vanish with it.
@@ -56,8 +62,35 @@ def stage_holds(house: House, batch_id: int, participant: str, held: list[Held])
     ]
     house.quarantine_rows += len(held)
     for n, h in enumerate(held):
-        if h.reason in _GAPS and h.record is not None and h.key is not None:
+        if h.record is None or h.key is None:
+            continue
+        if h.reason in _GAPS:
             house.spent.hold_gap(first + n, h.reason.value, h.record, participant, batch_id)
+        elif h.reason is Reason.NO_PROOF:
+            house.spent.hold_no_proof(first + n, h.record)
+
+
+SUPERSEDED_NOTE = "superseded"
+
+
+def stage_superseded(house: House, batch_id: int, touched: list[WireRecord]) -> tuple[int, list[str]]:
+    """Close every undecided no-proof hold whose serial or counter `touched` (records just
+    spent, or just held) gave to a TAC-proven record: how many, and the alerts (another card's
+    record holds the serial). O(touched + closed)."""
+    spent = house.spent
+    closed = spent.superseded(touched)
+    alerts: list[str] = []
+    for qid, record, why in closed:
+        house.stage.rejections.append((qid, f"{SUPERSEDED_NOTE}: {why}"))
+        # A load is known by its counter alone, so a proven load with it is this transaction; a
+        # purchase is this transaction only if its serial's proven record is this card's counter.
+        holder = None if record.is_load else spent.serials[record.terminal_id].get(record.terminal_serial)
+        if not record.is_load and holder != record_key(record.asn, record.tx_type, record.counter):
+            detail = f"no-proof quarantine {qid} contradicts a TAC-proven record: {why}"
+            house.stage.alerts.append((batch_id, Reason.SERIAL_REUSED.value, detail))
+            alerts.append(f"{Reason.SERIAL_REUSED.value}: {detail}")
+        spent.drop_no_proof(qid)
+    return len(closed), alerts
 
 
 def stage_alerts(house: House, batch_id: int, report: IngestReport) -> None:
@@ -118,6 +151,7 @@ def _spend(house: House, qid: int, record: WireRecord) -> None:
     house.spent.shadow[record.asn] += record.amount_fen if record.is_load else -record.amount_fen
     house.spent.see(record)
     house.spent.drop_gap(qid)
+    house.spent.drop_no_proof(qid)
 
 
 def stage_releases(house: House, released: list[Release], day: date, note: str) -> None:

@@ -45,6 +45,10 @@ class Spent:
     shadow: defaultdict[bytes, int] = field(default_factory=lambda: defaultdict(int))
     # (family key, counter) or (terminal, serial) -> the held gaps waiting for that number
     waiting: dict[tuple[bytes, int], set[int]] = field(default_factory=dict)
+    # quarantine id -> record of each undecided no-proof hold; (family key, counter) or
+    # (terminal, serial) -> the no-proof holds claiming that number
+    no_proof: dict[int, WireRecord] = field(default_factory=dict)
+    claimants: dict[tuple[bytes, int], set[int]] = field(default_factory=dict)
 
     @staticmethod
     def load(db: sqlite3.Connection, registry: Registry) -> Spent:
@@ -73,7 +77,9 @@ class Spent:
             elif reason == Reason.COUNTER_CONFLICT.value:
                 spent.see(decode_record(raw, f"quarantine {qid}", check_crc=False), counter=False)
             elif reason == Reason.NO_PROOF.value and qid not in decided:
-                spent.claim(decode_record(raw, f"quarantine {qid}", check_crc=False))
+                record = decode_record(raw, f"quarantine {qid}", check_crc=False)
+                spent.claim(record)
+                spent.hold_no_proof(qid, record)
         return spent
 
     def hold_gap(self, qid: int, reason: str, record: WireRecord, participant: str, batch_id: int) -> None:
@@ -122,6 +128,51 @@ class Spent:
         if record.tx_type not in LOAD_TYPES:
             self.pending_serials[record.terminal_id].add(record.terminal_serial)
 
+    def hold_no_proof(self, qid: int, record: WireRecord) -> None:
+        """Remember a no-proof hold by the numbers it claims (its `claim` came first)."""
+        self.no_proof[qid] = record
+        for number in _claimed(record):
+            self.claimants.setdefault(number, set()).add(qid)
+
+    def drop_no_proof(self, qid: int) -> None:
+        """A no-proof hold decided: its claims go, as a reload would drop them (what a claim
+        left behind would close gaps in this process and not after a restart)."""
+        record = self.no_proof.pop(qid, None)
+        if record is None:
+            return
+        for number in _claimed(record):
+            claimants = self.claimants.get(number)
+            if claimants is None:
+                continue
+            claimants.discard(qid)
+            if claimants:
+                continue
+            del self.claimants[number]
+            if len(number[0]) == 9:  # a family key: a counter
+                self.pending_counters[number[0]].discard(number[1])
+            else:
+                self.pending_serials[number[0]].discard(number[1])
+
+    def superseded(self, records: list[WireRecord]) -> list[tuple[int, WireRecord, str]]:
+        """The undecided no-proof holds that can never be posted now that these records spent
+        what they claim: (quarantine id, held record, why), in quarantine order. O(records)."""
+        claimants = self.claimants
+        if not claimants:
+            return []
+        found: set[int] = set()
+        for r in records:
+            for number in _claimed(r):
+                qids = claimants.get(number)
+                if qids:
+                    found |= qids
+        out = []
+        for qid in sorted(found):
+            record = self.no_proof[qid]
+            why = self.taken_by(record)
+            if why:
+                out.append((qid, record, why))
+        return out
+
     def gap_open(self, record: WireRecord) -> bool:
         fam_key = record.asn + bytes((family(record.tx_type),))
         previous = record.counter - 1
@@ -149,6 +200,14 @@ class Spent:
         if record.counter in self.counters[record.asn + bytes((family(record.tx_type),))]:
             return f"card {record.asn.hex()} counter {record.counter} cleared with a valid TAC"
         return ""
+
+
+def _claimed(r: WireRecord) -> list[tuple[bytes, int]]:
+    """The numbers a record carries: its card counter and, for a purchase, its PSAM serial."""
+    out = [(r.asn + bytes((family(r.tx_type),)), r.counter)]
+    if r.tx_type not in LOAD_TYPES:
+        out.append((r.terminal_id, r.terminal_serial))
+    return out
 
 
 def _awaited(r: WireRecord) -> list[tuple[bytes, int]]:

@@ -3,8 +3,10 @@
 Records held as no-proof, hotlisted, older-than-cutoff or counter-conflict are released only by
 review; forged TACs only once their TAC verifies with the keys loaded (a key file put right);
 duplicates, reused serials and corrupt bytes never. A record held for a gap that stays held
-needs a person too. Any held record can be rejected with a note; a rejected one gives back what
-it held (its counter, its serial). Every refusal says why, in one line.
+needs a person too; a no-proof hold whose serial or counter a TAC-proven record took is closed
+by the house itself (holds.stage_superseded). Any held record can be rejected with a note; a
+rejected one gives back what it held (its counter, its serial). Every refusal says why, in one
+line.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 from datetime import date
 
 from model.backoffice.batch_ingest import ingest_batch
-from model.backoffice.holds import release_closed_gaps, stage_release
+from model.backoffice.holds import release_closed_gaps, stage_release, stage_superseded
 from model.backoffice.house import House
 from model.backoffice.identity import DECIDED_SQL
 from model.backoffice.terms import RELEASABLE, REVERIFIABLE, ClearingError, IngestReport, Reason
@@ -61,6 +63,7 @@ def release(house: House, quarantine_id: int, note: str, clearing_day: date) -> 
         )
     with house.staged():
         stage_release(house, quarantine_id, record, owner.participant_id, batch_id, clearing_day, note)
+        stage_superseded(house, batch_id, [record])
         release_closed_gaps(house, clearing_day)
 
 

@@ -51,6 +51,7 @@ class Stage:
     records: list[RecordRow] = field(default_factory=list)
     quarantine: list[QuarantineRow] = field(default_factory=list)
     releases: list[tuple[int, int | None, str]] = field(default_factory=list)
+    rejections: list[tuple[int, str]] = field(default_factory=list)  # quarantine id, note
     alerts: list[tuple[int, str, str]] = field(default_factory=list)
     # Gap holds that this group's files closed, (quarantine id, record, participant, batch id):
     # posted together when the group's files are staged (holds.stage_gap_releases), one posting
@@ -66,6 +67,7 @@ class Stage:
             self.records,
             self.quarantine,
             self.releases,
+            self.rejections,
             self.alerts,
             self.gap_releases,
         )
@@ -159,5 +161,7 @@ def _write(db: sqlite3.Connection, stage: Stage) -> None:
         db.executemany(
             "INSERT INTO releases(quarantine_id, posting_id, note) VALUES (?, ?, ?)", stage.releases
         )
+    if stage.rejections:
+        db.executemany("INSERT INTO rejections(quarantine_id, note) VALUES (?, ?)", stage.rejections)
     if stage.alerts:
         db.executemany("INSERT INTO alerts(batch_id, kind, detail) VALUES (?, ?, ?)", stage.alerts)

@@ -99,6 +99,7 @@ class IngestReport:
     posted_load_fen: int = 0
     posted_purchase_fen: int = 0
     auto_released: int = 0
+    superseded: int = 0  # no-proof holds closed: a TAC-proven record took their identity
     quarantined: list[tuple[Reason, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)  # a terminal's upload contradicts what cleared
@@ -110,6 +111,7 @@ class IngestReport:
             f"{self.name}: posted {self.posted} records (loads {self.posted_load_fen} fen, purchases "
             f"{self.posted_purchase_fen} fen), quarantined {len(self.quarantined)}"
             + (f", released {self.auto_released} held for gaps" if self.auto_released else "")
+            + (f", closed {self.superseded} no-proof holds as superseded" if self.superseded else "")
         ]
         out += [f"  note: {note}" for note in self.notes]
         out += [f"  ALERT {alert}" for alert in self.alerts[:REPORT_LINES_MAX]]

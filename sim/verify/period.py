@@ -194,14 +194,18 @@ class Period:
         due = sorted((u for u in self.port.transit if u.at_s < until_s), key=lambda u: (u.at_s, u.order))
         self.port.transit = [u for u in self.port.transit if u.at_s >= until_s]
         office = self._ingest(d, due, business)
-        if review:
-            self._review(office, business)
-        settle_until = business + timedelta(days=2 if review else 1)
-        report = office.settlement.run(settle_until)
-        positions_fen = [line.position_fen for line in report.lines] + [report.reserve_position_fen]
-        self._fail(d, [settlement_nets(positions_fen)])
-        self._check_books(d, office, settle_until, final=review)
-        office.close()
+        # A night that raises still gives back the writer lock: the replay command the report
+        # prints must find the database free, not held by a dead night.
+        try:
+            if review:
+                self._review(office, business)
+            settle_until = business + timedelta(days=2 if review else 1)
+            report = office.settlement.run(settle_until)
+            positions_fen = [line.position_fen for line in report.lines] + [report.reserve_position_fen]
+            self._fail(d, [settlement_nets(positions_fen)])
+            self._check_books(d, office, settle_until, final=review)
+        finally:
+            office.close()
 
     def _review(self, office: BackOffice, business: date) -> None:
         """The reviewer reads the card's log (the ground truth): a record a card made is

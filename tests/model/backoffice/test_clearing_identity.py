@@ -117,12 +117,59 @@ def test_a_forged_no_proof_record_never_takes_the_counter_of_the_genuine_one(
     forged = replace(ride, counter=coffee.counter, terminal_serial=ride.terminal_serial + 1, tac=b"")
     held = back.clearing.ingest_file(batch([forged], seq=2), "bus-2.ctb", CLEARING_DAY)
     assert _reasons(held.quarantined) == [Reason.NO_PROOF]
+    qid = back.clearing.held()[0][0]
     genuine = back.clearing.ingest_file(batch([coffee]), "shop.ctb", CLEARING_DAY)
     assert genuine.posted == 1 and genuine.quarantined == []
-    qid = back.clearing.held()[0][0]
-    with pytest.raises(ClearingError, match=f"counter {coffee.counter} cleared with a valid TAC"):
+    # The genuine record answers the hold: closed by the house, with the reason, and alerted.
+    assert genuine.superseded == 1 and back.clearing.held() == []
+    assert genuine.alerts == [
+        f"serial-reused: no-proof quarantine {qid} contradicts a TAC-proven record: card "
+        f"{ride.asn.hex()} counter {coffee.counter} cleared with a valid TAC"
+    ]
+    notes = back.ledger.db.execute("SELECT note FROM rejections WHERE quarantine_id = ?", (qid,)).fetchall()
+    assert notes == [
+        (f"superseded: card {ride.asn.hex()} counter {coffee.counter} cleared with a valid TAC",)
+    ]
+    with pytest.raises(ClearingError, match=f"quarantine {qid} is already rejected"):
         back.clearing.release(qid, "terminal says it was real", CLEARING_DAY)
     assert back.ledger.balance("payable:bus") == -(182 + 1_500)
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["two-files", "one-file"])
+def test_a_no_proof_copy_is_closed_when_the_proven_record_of_the_same_transaction_clears(
+    make_card: Maker,
+    purchase_terminal: PurchaseTerminal,
+    issuer_keys: IssuerKeys,
+    tmp_path: Path,
+    together: bool,
+) -> None:
+    # verify seed 121: a terminal sent a purchase committed without proof, then the same
+    # purchase with its TAC. The no-proof hold was left undecided for good: counted both
+    # cleared and held, and a reviewer's release refused.
+    back = office(tmp_path, issuer_keys)
+    ride, _ = _rides(make_card, purchase_terminal, _shop(issuer_keys))
+    unproven = replace(ride, tac=b"")
+    if together:
+        reports = [back.clearing.ingest_file(batch([unproven, ride]), "bus-1.ctb", CLEARING_DAY)]
+    else:
+        reports = [
+            back.clearing.ingest_file(batch([unproven]), "bus-1.ctb", CLEARING_DAY),
+            back.clearing.ingest_file(batch([ride], seq=2), "bus-2.ctb", CLEARING_DAY),
+        ]
+    assert _reasons(reports[0].quarantined)[0] is Reason.NO_PROOF
+    assert sum(r.posted for r in reports) == 1 and reports[-1].superseded == 1
+    assert [a for r in reports for a in r.alerts] == []  # the same transaction: nobody lied
+    assert back.clearing.held() == []
+    assert back.ledger.db.execute("SELECT note FROM rejections").fetchall() == [
+        (
+            f"superseded: PSAM serial {ride.terminal_serial} of {ride.terminal_id.hex()} cleared with a "
+            "valid TAC: that record is this transaction",
+        )
+    ]
+    assert back.ledger.balance("payable:bus") == -182
+    back.close()
+    reopened = office(tmp_path, issuer_keys)  # a restart rebuilds the same memory from the rows
+    assert reopened.clearing.held() == [] and reopened.clearing.spent.no_proof == {}
 
 
 def test_the_identity_indexes_refuse_a_double_post_when_the_lock_is_bypassed(
