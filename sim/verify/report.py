@@ -78,6 +78,7 @@ class SeedResult:
     wall_s: float
     cleared: int = 0
     held: int = 0
+    cpu_s: float = 0.0  # the seed's process and its children, user + system
 
     @property
     def ok(self) -> bool:
@@ -114,6 +115,7 @@ class Report:
             "failed_seeds": [r.seed for r in self.results if not r.ok],
             "slowest_seed": slowest.seed if slowest else None,
             "slowest_seed_wall_s": round(slowest.wall_s, 3) if slowest else 0.0,
+            "cpu_s": round(sum(r.cpu_s for r in self.results), 1),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -132,6 +134,7 @@ class Report:
                     "faults": r.faults,
                     "violations": r.violations,
                     "wall_s": round(r.wall_s, 3),
+                    "cpu_s": round(r.cpu_s, 3),
                     "replay": replay_command(r.seed, self.faults, self.days, self.sample),
                 }
                 for r in self.results
@@ -143,9 +146,11 @@ class Report:
         out = [
             f"seeds {t['seeds']}, simulated days {t['simulated_days']}, transactions {t['transactions']}, "
             f"records {t['records']}",
-            f"{'fault class':<18} {'injected':>9}",
         ]
-        out += [f"{name:<18} {n:>9}" for name, n in t["faults_injected"].items()]
+        width = max([len("fault class"), *(len(name) for name in t["faults_injected"])])
+        out.append(f"{'fault class':<{width}} {'injected':>9}")
+        out += [f"{name:<{width}} {n:>9}" for name, n in t["faults_injected"].items()]
         out.append(f"invariant violations {t['violations']} (failed seeds: {t['failed_seeds'] or 'none'})")
         out.append(f"slowest seed {t['slowest_seed']}: {t['slowest_seed_wall_s']:.2f} s wall")
+        out.append(f"cpu_s {t['cpu_s']:.1f} (every seed's process and its children, user + system)")
         return out

@@ -45,7 +45,21 @@ def test_ci_campaign_with_every_fault_finds_no_violation(ci_report: Report) -> N
 def test_same_seed_same_report(tmp_path: Path, ci_report: Report) -> None:
     again = run_seed(2, frozenset(FAULTS), 2, SAMPLE, tmp_path)
     first = next(r for r in ci_report.results if r.seed == 2)
-    assert dataclasses.replace(again, wall_s=0.0) == dataclasses.replace(first, wall_s=0.0)
+    assert dataclasses.replace(again, wall_s=0.0, cpu_s=0.0) == dataclasses.replace(
+        first, wall_s=0.0, cpu_s=0.0
+    )
+
+
+def test_the_report_counts_cpu_and_lines_up_every_class(ci_report: Report) -> None:
+    # A seed's SIGKILLed and concurrent clearing processes are counted: more CPU than wall is
+    # possible, none at all is not.
+    assert all(r.cpu_s > 0.1 for r in ci_report.results)
+    totals = ci_report.totals()
+    assert totals["cpu_s"] == round(sum(r.cpu_s for r in ci_report.results), 1)
+    text = ci_report.text()
+    assert text[-1] == f"cpu_s {totals['cpu_s']:.1f} (every seed's process and its children, user + system)"
+    rows = [line for line in text if line.split(" ")[0] in totals["faults_injected"]]
+    assert len(rows) == len(totals["faults_injected"]) and len({len(row) for row in rows}) == 1
 
 
 class _LosingPort(FaultyPort):
