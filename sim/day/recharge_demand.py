@@ -7,12 +7,11 @@ window sees a few sampled citizens a day, far too few to estimate a rate from):
     rate(t) = cardholders x topups per cardholder-day x share of the kind / full-scale places
               x density of recharge arrivals at t
 
-- Top-ups per cardholder-day come from the top-up habit the twin runs, in its steady state:
-  the warm-up's own chain (`sim.city.balances.pay_days`) over a reference population of
-  REFERENCE_CITIZENS, REFERENCE_DAYS days after its warm-up, counting its loads (a payment
-  refused for want of balance sends its owner to load too, as in the twin). The reference
-  population is drawn with seed 0 and a fixed size, so the rate is a property of the scenario:
-  the same whatever the sample, the shards or the run's seed.
+- Top-ups per cardholder-day come from the top-up habit the twin runs, in its steady state
+  (`sim.city.steady.habit`: the warm-up's own chain over a fixed reference population, counting
+  its loads; a payment refused for want of balance sends its owner to load too, as in the
+  twin), so the rate is a property of the scenario: the same whatever the sample, the shards or
+  the run's seed.
 - The share of the kind is the population's window share (windows) or the rest (points); the
   full-scale places are the scenario's counts (`city.recharge_points`, `city.service_windows`).
 - The density in time: a top-up trip starts at the payment that leaves the balance low, so the
@@ -31,15 +30,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from scenarios.schema import Scenario
-from sim.city.balances import pay_days
 from sim.city.demand import TapKind, draw_times
-from sim.city.population import draw_columns, opening_balances
+from sim.city.steady import habit
 from sim.rng import stream
 
 DAY_S = 24 * 3600
 BIN_S = 900.0  # the arrival rate is constant over a quarter of an hour
-REFERENCE_CITIZENS = 20_000  # the top-up rate to ~1% (about 5,500 loads counted)
-REFERENCE_DAYS = 5
 PROFILE_DRAWS = 200_000  # a bin's density to ~2% at the busiest quarter-hours
 
 
@@ -104,16 +100,8 @@ def _demand(s: Scenario) -> RechargeDemand:
 
 
 def topups_per_cardholder_day(s: Scenario) -> float:
-    """The steady-state habit's loads per cardholder-day, over the reference population."""
-    if s.population.topup_amount_fen <= 0:
-        return 0.0
-    # The habit per cardholder does not depend on the city's size: a city of the reference's
-    # size, all of it drawn, stands for any.
-    reference = s.replace(cardholders=REFERENCE_CITIZENS, sample=1.0, seed=0, shards=1)
-    columns = draw_columns(reference, np.full(s.city.districts, 1.0 / s.city.districts))
-    opening = opening_balances(reference, columns, np.arange(len(columns["home"]))).astype(np.float64)
-    _, loads = pay_days(reference, stream(0, "recharge/reference"), columns, opening, REFERENCE_DAYS)
-    return loads / (len(opening) * REFERENCE_DAYS)
+    """The steady-state habit's loads per cardholder-day (`sim.city.steady`)."""
+    return habit(s).topups_per_cardholder_day
 
 
 def spend_weights(s: Scenario) -> dict[TapKind, float]:
