@@ -6,7 +6,7 @@ steady state of the top-up habit (`sim.city.steady`), less the share done at ser
 They are not the scenario's rates at list prices over the top-up amount: cardholders pay
 concessions, and a purchase larger than the balance is refused, so the card spends less than
 the inputs say (`TopupDemand.spend_input_fen` against `spend_fen`). The day's top-ups
-spread over the hours like the taps that drain the cards (the scenario's peaks over a base).
+spread over the hours as the twin's recharge arrivals do (`sim.city.topup_times`).
 Each site in each hour is an M/M/c queue (Poisson arrivals, c = points x kiosks, exponential
 service of `kiosk_service_s`), so its mean wait is Erlang C (`sim.placement.queueing`), and the chance to
 wait longer than t is P(wait) x exp(-(c mu - lambda) t). The plan's mean wait is the mean over
@@ -26,6 +26,7 @@ import numpy as np
 
 from scenarios.schema import Scenario
 from sim.city.steady import habit
+from sim.city.topup_times import arrival_density
 from sim.placement.geo import Geography, PlacementError, owners
 from sim.placement.queueing import erlang_c_wait_s
 
@@ -58,24 +59,12 @@ class TopupDemand:
         return rho * self.kiosks_per_point / (self.service_s * self.peak_rate_per_cardholder_s)
 
 
-def _phi(z: float) -> float:
-    return 0.5 * (1 + math.erf(z / math.sqrt(2)))
-
-
 def hour_shares(s: Scenario) -> tuple[float, ...]:
-    """Share of the day's taps in each hour: two Gaussian peaks over a flat base, in service hours."""
-    d = s.demand
-    out = []
-    for h in range(HOURS):
-        lo, hi = max(h, d.service_start_h), min(h + 1, d.service_end_h)
-        base = max(0.0, hi - lo) / (d.service_end_h - d.service_start_h)
-        peak = 0.0
-        if hi > lo:
-            for mu in (d.morning_peak_h, d.evening_peak_h):
-                peak += 0.5 * (_phi((hi - mu) / d.peak_width_h) - _phi((lo - mu) / d.peak_width_h))
-        out.append((1 - d.peak_share) * base + d.peak_share * peak)
-    total = sum(out)
-    return tuple(x / total for x in out)
+    """Share of the day's top-ups in each hour: the twin's recharge arrivals
+    (`sim.city.topup_times`: the sectors' profiles weighted by their spending, after the walk)."""
+    density = arrival_density(s)
+    per_hour = density.reshape(HOURS, -1).sum(axis=1)
+    return tuple(float(x) for x in per_hour / per_hour.sum())
 
 
 def demand_of(s: Scenario, cardholders: int | None = None) -> TopupDemand:
