@@ -84,6 +84,9 @@ FIELDS: dict[str, dict[str, tuple[type, float, float]]] = {
     },
 }
 _TEXT = {"framework": ("name", "title", "start_month", "source")}
+# Optional: the day scenario whose twin the plan's spending and float are set beside (a path
+# relative to the framework file); the report shows the plan's inputs and the twin's prediction.
+_OPTIONAL_TEXT = {"spending": ("twin_day",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,7 @@ class FrameworkScenario:
     values: dict[str, float]  # "section.key" -> value
     targets: tuple[Target, ...]
     ranges: tuple[Range, ...]
+    twin_day: Path | None = None  # the day scenario the report compares spending and float with
 
     def v(self, key: str) -> float:
         return self.values[key]
@@ -132,6 +136,7 @@ class FrameworkScenario:
             self.values | changes,
             self.targets,
             self.ranges,
+            self.twin_day,
         )
 
 
@@ -192,7 +197,8 @@ def _section(doc: dict[str, Any], section: str, p: Path) -> dict[str, float]:
     where = f"{p}: [{section}]"
     if not isinstance(table, dict):
         raise ScenarioError(f"{where}: missing")
-    known = set(FIELDS[section]) | set(_TEXT.get(section, ())) | {"source", "kind"}
+    known = set(FIELDS[section]) | set(_TEXT.get(section, ())) | set(_OPTIONAL_TEXT.get(section, ()))
+    known |= {"source", "kind"}
     extra = sorted(set(table) - known)
     if extra:
         raise ScenarioError(f"{where}: unknown key {extra[0]!r} (allowed: {', '.join(sorted(known))})")
@@ -250,6 +256,20 @@ def _range(entry: Any, n: int, p: Path, values: dict[str, float]) -> Range:
     return Range(key, low, high, str(entry["source"]))
 
 
+def _twin_day(text: object, p: Path) -> Path | None:
+    """The day scenario `[spending] twin_day` names: a file beside the framework file, else one of
+    the shipped day scenarios (scenarios/NAME)."""
+    if text is None:
+        return None
+    if isinstance(text, str) and text:
+        for folder in (p.parent, ROLLOUT_DIR.parent):
+            if (folder / text).is_file():
+                return (folder / text).resolve()
+    raise ScenarioError(
+        f"{p}: [spending]: twin_day: {text!r} is not a day scenario file (beside it or shipped)"
+    )
+
+
 def load_framework(path: Path | str) -> FrameworkScenario:
     p = Path(path)
     try:
@@ -269,6 +289,7 @@ def load_framework(path: Path | str) -> FrameworkScenario:
     if not all(isinstance(v, str) and v for v in texts.values()) or not is_month(str(texts["start_month"])):
         raise ScenarioError(f"{p}: [framework]: name, title, source are texts and start_month YYYY-MM")
     months = int(values["framework.months"])
+    twin_day = _twin_day(doc["spending"].get("twin_day"), p)
     targets, ranges = doc.get("target", []), doc.get("range", [])
     if not isinstance(targets, list) or not isinstance(ranges, list) or len(targets) > TARGETS_MAX:
         raise ScenarioError(
@@ -283,4 +304,5 @@ def load_framework(path: Path | str) -> FrameworkScenario:
         values,
         tuple(_target(t, n, p, months, str(texts["start_month"])) for n, t in enumerate(targets, 1)),
         tuple(_range(r, n, p, values) for n, r in enumerate(ranges, 1)),
+        twin_day,
     )

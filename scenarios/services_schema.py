@@ -81,7 +81,9 @@ class Identity:
 
 @dataclass(frozen=True, slots=True)
 class Centre:
-    windows: int
+    """The service centre. Its windows are the city's (`[city] service_windows`): one count for
+    the windows where the e-purse is topped up and the centre's services are given."""
+
     hotline_agents: int
     open_h: float
     close_h: float
@@ -218,6 +220,11 @@ def _table(cls: type[Any], table: Any, where: str) -> Any:
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     for key in table:
+        if cls is Centre and key == "windows":
+            raise ServicesError(
+                f"{where}.windows: the windows are the city's: set [city] service_windows "
+                "(one count for the e-purse's windows and the service centre's)"
+            )
         if key not in names:
             raise ServicesError(f"{where}.{key}: unknown key (allowed: {', '.join(names)})")
     values = {}
@@ -236,7 +243,6 @@ def _cross(s: Services, f: str) -> None:
             f"{f}: services.centre.open_h/close_h: {(c.open_h, c.close_h)} (allowed: open < close)"
         )
     for name in (
-        "windows",
         "hotline_agents",
         "queue_limit",
         "exchange_records_per_hour",

@@ -14,6 +14,8 @@ simulated day begins.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from model.card import CardType
@@ -54,6 +56,26 @@ def warm_balances(
     return pay_days(s, rng, columns, balance, WARMUP_DAYS, mine)[0]
 
 
+HABIT_KINDS = ("transit", "taxi", "retail")  # the chain's payment kinds, in `HabitTally`'s order
+
+
+@dataclass(slots=True)
+class HabitTally:
+    """What the chain's payments came to, by kind (HABIT_KINDS): tried, paid, and refused for
+    want of balance (a refused payment is not retried: its owner goes to load)."""
+
+    attempts: np.ndarray = field(default_factory=lambda: np.zeros(3, np.int64))
+    refused: np.ndarray = field(default_factory=lambda: np.zeros(3, np.int64))
+    attempted_fen: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    paid_fen: np.ndarray = field(default_factory=lambda: np.zeros(3))
+
+    def add(self, kind: np.ndarray, price: np.ndarray, short: np.ndarray) -> None:
+        self.attempts += np.bincount(kind, minlength=3)
+        self.refused += np.bincount(kind[short], minlength=3)
+        self.attempted_fen += np.bincount(kind, weights=price, minlength=3)
+        self.paid_fen += np.bincount(kind[~short], weights=price[~short], minlength=3)
+
+
 def pay_days(
     s: Scenario,
     rng: np.random.Generator,
@@ -61,9 +83,11 @@ def pay_days(
     balance: np.ndarray,
     days: int,
     rows: np.ndarray | None = None,
+    tally: HabitTally | None = None,
 ) -> tuple[np.ndarray, int]:
     """`days` days of the habit from `balance` (of the citizens `rows` of `columns`, all when
-    None): the balances after them and the loads made (the warm-up's chain).
+    None): the balances after them and the loads made (the warm-up's chain); `tally`, when
+    given, adds up the payments by kind (it draws nothing: the chain is the same without it).
 
     Every citizen's numbers are drawn, in one order, whatever `rows` are (a Poisson or an
     exponential draw takes a varying count of the stream's numbers, so none can be skipped), so
@@ -107,6 +131,9 @@ def pay_days(
                 u < cut_transit[paying], fare[paying], np.where(u < cut_taxi[paying], taxi, shop)
             )
             short = price > held
+            if tally is not None:
+                kind = (u >= cut_transit[paying]).astype(np.int64) + (u >= cut_taxi[paying])
+                tally.add(kind, price, short)
             held = np.where(short, held, held - price)
             low = short | (held < threshold)
             loads += int(low.sum())

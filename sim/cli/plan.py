@@ -31,6 +31,7 @@ from sim.placement import (
     Geography,
     PlacementError,
     Plan,
+    TopupDemand,
     baseline,
     cell_of,
     check_plan,
@@ -69,6 +70,17 @@ def plan_inputs(scenario: str | None) -> PlanInputs:
         )
     s = load_day(None if path is None else str(path))
     return PlanInputs(s.run.name, s, s.population.cardholders, WALK_M_DEFAULT, URBAN_AREA_KM2)
+
+
+def spending_note(demand: TopupDemand) -> str:
+    """Input against prediction: the scenario's rates at list prices against what the twin's
+    cardholders pay (concessions, purchases refused for want of balance)."""
+    return (
+        f"spending per cardholder-day: input CNY {demand.spend_input_fen / 100:.2f} (the scenario's rates "
+        f"at list prices), predicted CNY {demand.spend_fen / 100:.2f} paid "
+        f"({demand.spend_gap_share:+.1%}: concessions and payments refused for want of balance); "
+        f"the top-ups follow the prediction"
+    )
 
 
 def _is_rollout(path: Path) -> bool:
@@ -174,6 +186,7 @@ def plan(
         f"{capacity:.0f} cardholders per point at {RHO_DESIGN:.0%} in the busiest hour",
         err=True,
     )
+    click.echo(spending_note(demand), err=True)
     mine = greedy(geo, points, capacity_residents=capacity, max_per_site=max_per_site)
     scores = {"greedy": score(geo, mine, demand), Path(against).stem: score(geo, other, demand)}
     widths = [max(len(c), 8) for c in SUMMARY_COLUMNS]
@@ -186,8 +199,10 @@ def plan(
         f"walking distance along a street grid of {cell_m:g} m blocks; covered within {walk:g} m",
         f"capacity {capacity:.0f} cardholders per point (utilisation {RHO_DESIGN:.0%} in the busiest hour), "
         f"at most {max_per_site} points per site",
-        f"{demand.topups_per_cardholder_day:.3f} top-ups per cardholder a day, "
+        f"{demand.topups_per_cardholder_day:.4f} top-ups per cardholder a day at recharge points "
+        f"(predicted: the twin's steady-state top-up habit), "
         f"{demand.service_s:g} s each, {demand.kiosks_per_point} kiosk(s) per point",
+        spending_note(demand),
         "waits: Erlang C per site and hour, nearest-site assignment; inf = some site saturated",
     ]
     with staged_folder(folder) as work:

@@ -33,6 +33,7 @@ from sim.cli.options import (
 from sim.cli.progress import Progress
 from sim.cli.scenario_arg import load_day, shipped_days
 from sim.day import RunResult, run_day, wait_summary, write_results
+from sim.day.spending import spending_line
 from sim.services.report import services_tables, summary_lines
 
 
@@ -166,6 +167,7 @@ def _print_summary(result: RunResult, report: Path) -> None:
         f"float CNY {format_fen(closing.opening_float_fen)} -> "
         f"{format_fen(closing.closing_float_fen)} (sampled)"
     )
+    click.echo(spending_line(result))
     click.echo(f"recharge point waits: mean {kiosk[1]:.0f} s, p95 {kiosk[2]:.0f} s over {kiosk[0]} top-ups")
     rejected = ", ".join(f"{count} {why}" for why, count in sorted(m.rejected.items())) or "none"
     click.echo(f"taps refused: {rejected}; torn taps recovered: {m.torn}")

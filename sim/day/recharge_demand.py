@@ -7,18 +7,17 @@ window sees a few sampled citizens a day, far too few to estimate a rate from):
     rate(t) = cardholders x topups per cardholder-day x share of the kind / full-scale places
               x density of recharge arrivals at t
 
-- Top-ups per cardholder-day come from the top-up habit the twin runs, in its steady state:
-  the warm-up's own chain (`sim.city.balances.pay_days`) over a reference population of
-  REFERENCE_CITIZENS, REFERENCE_DAYS days after its warm-up, counting its loads (a payment
-  refused for want of balance sends its owner to load too, as in the twin). The reference
-  population is drawn with seed 0 and a fixed size, so the rate is a property of the scenario:
-  the same whatever the sample, the shards or the run's seed.
+- Top-ups per cardholder-day come from the top-up habit the twin runs, in its steady state
+  (`sim.city.steady.habit`: the warm-up's own chain over a fixed reference population, counting
+  its loads; a payment refused for want of balance sends its owner to load too, as in the
+  twin), so the rate is a property of the scenario: the same whatever the sample, the shards or
+  the run's seed.
 - The share of the kind is the population's window share (windows) or the rest (points); the
   full-scale places are the scenario's counts (`city.recharge_points`, `city.service_windows`).
 - The density in time: a top-up trip starts at the payment that leaves the balance low, so the
   trips start as payments do, weighted by what each sector spends (a sector that spends more
-  empties more purses), and arrive `service.walk_to_recharge_s` later. The sectors' time-of-day
-  profiles are drawn PROFILE_DRAWS times from a fixed stream and binned by BIN_S.
+  empties more purses), and arrive `service.walk_to_recharge_s` later
+  (`sim.city.topup_times`, which the planner's queues read too).
 Limits: it is the expected demand of a steady-state day, not this day's realised one (a day far
 from the steady state, e.g. every purse empty at dawn, queues more than this says); the trips
 of citizens turned away by a long queue come back through the queue itself (`Background`).
@@ -28,19 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from scenarios.schema import Scenario
-from sim.city.balances import pay_days
-from sim.city.demand import TapKind, draw_times
-from sim.city.population import draw_columns, opening_balances
-from sim.rng import stream
-
-DAY_S = 24 * 3600
-BIN_S = 900.0  # the arrival rate is constant over a quarter of an hour
-REFERENCE_CITIZENS = 20_000  # the top-up rate to ~1% (about 5,500 loads counted)
-REFERENCE_DAYS = 5
-PROFILE_DRAWS = 200_000  # a bin's density to ~2% at the busiest quarter-hours
+from sim.city.steady import habit
+from sim.city.topup_times import BIN_S, arrival_density
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,43 +93,5 @@ def _demand(s: Scenario) -> RechargeDemand:
 
 
 def topups_per_cardholder_day(s: Scenario) -> float:
-    """The steady-state habit's loads per cardholder-day, over the reference population."""
-    if s.population.topup_amount_fen <= 0:
-        return 0.0
-    # The habit per cardholder does not depend on the city's size: a city of the reference's
-    # size, all of it drawn, stands for any.
-    reference = s.replace(cardholders=REFERENCE_CITIZENS, sample=1.0, seed=0, shards=1)
-    columns = draw_columns(reference, np.full(s.city.districts, 1.0 / s.city.districts))
-    opening = opening_balances(reference, columns, np.arange(len(columns["home"]))).astype(np.float64)
-    _, loads = pay_days(reference, stream(0, "recharge/reference"), columns, opening, REFERENCE_DAYS)
-    return loads / (len(opening) * REFERENCE_DAYS)
-
-
-def spend_weights(s: Scenario) -> dict[TapKind, float]:
-    """Each sector's share of a cardholder's spending by its mean price (the warm-up's
-    prices: the bus fare at the e-purse rate, a mean-length taxi ride, the mean purchase)."""
-    p, f = s.population, s.fares
-    taxi = f.taxi_flag_fen + f.taxi_per_km_fen * max(0.0, f.taxi_trip_km_mean - f.taxi_flag_km)
-    spend = {
-        TapKind.BUS: p.transit_trips_per_day * f.bus_fare_fen * f.epurse_percent / 100,
-        TapKind.TAXI: p.taxi_trips_per_day * taxi,
-        TapKind.RETAIL: p.merchant_purchases_per_day * p.merchant_spend_fen_mean,
-    }
-    total = sum(spend.values())
-    if total <= 0:
-        return {TapKind.BUS: 1.0}
-    return {k: v / total for k, v in spend.items()}
-
-
-def arrival_density(s: Scenario) -> np.ndarray:
-    """The share of a day's recharge arrivals in each BIN_S bin (sums to 1 over the day, less
-    the trips that would arrive after midnight): each sector's profile (`profile_of`, transit's
-    for bus and metro alike) weighted by what it spends, shifted by the walk."""
-    rng = stream(0, "recharge/profile")
-    bins = int(DAY_S / BIN_S)
-    density = np.zeros(bins)
-    for kind, weight in spend_weights(s).items():
-        t_s = draw_times(rng, PROFILE_DRAWS, s, kind) + s.service.walk_to_recharge_s
-        hist, _ = np.histogram(t_s, bins=bins, range=(0.0, DAY_S))
-        density += weight * hist / PROFILE_DRAWS
-    return density
+    """The steady-state habit's loads per cardholder-day (`sim.city.steady`)."""
+    return habit(s).topups_per_cardholder_day

@@ -23,6 +23,7 @@ from sim.city import SECTORS
 from sim.day.invariants import Closing
 from sim.day.metrics import HOURS, UPLOAD_DELAY_BIN_S, DayMetrics, wait_summary
 from sim.day.shards import RunResult, utilisation
+from sim.day.spending import spending_table
 from sim.day.tides import write_fare_transactions
 from sim.services.report import services_tables
 
@@ -55,6 +56,7 @@ def tables(run: RunResult) -> dict[str, Table]:
     out: dict[str, Table] = {
         "run": _run_table(run),
         "hourly": _hourly_table(run),
+        "spending": spending_table(run),
         "queues": _queues_table(run),
         "terminals": _terminals_table(run),
         "rejected": _rejected_table(run),

@@ -74,6 +74,7 @@ class ShardResult:
     registry: list[TerminalEntry] = field(default_factory=list)
     reader: ReaderReport | None = None  # real cards in the loop: what the reader measured
     services: ServicesTally | None = None  # the services' day (sim.services), with [services]
+    tries: dict[str, int] = field(default_factory=dict)  # the demand's taps by sector: payments tried
 
 
 @dataclass(slots=True)
@@ -104,6 +105,14 @@ class RunResult:
 
     def taps(self) -> int:
         return int(self.metrics.tx_count.sum())
+
+    def tries(self) -> dict[str, int]:
+        """The demand's taps by sector (bus, metro entries, taxi, retail) over every shard."""
+        out: dict[str, int] = {}
+        for shard in self.shards:
+            for sector, n in shard.tries.items():
+                out[sector] = out.get(sector, 0) + n
+        return out
 
     def services(self) -> ServicesTally | None:
         """The services' figures of every shard, merged; None without [services]."""
@@ -185,6 +194,7 @@ def run_shard(
         registry=registry_entries(world),
         reader=reader_report,
         services=services,
+        tries={t.kind.name.lower(): len(t) for t in world.demand},
     )
 
 

@@ -13,6 +13,7 @@ from scenarios.framework_schema import MONEY_MAX, FrameworkScenario, Target
 from sim.operator.engine import STAGES, FrameworkRun, policy_of, run_framework, stress_of
 from sim.operator.judge import Judged, StageSpread, judge, replicate, stage_spreads, wilson
 from sim.operator.policy import StressVerdict, breach_share, stress_test
+from sim.operator.twin_check import twin_lines
 from sim.staged import staged_folder
 
 BREACH_DRAWS = 20_000
@@ -206,7 +207,8 @@ def _target_lines(r: FrameworkReport) -> list[str]:
 def lines(r: FrameworkReport) -> list[str]:
     s = r.scenario
     head = [f"five-stage framework {s.name}: {s.title} ({s.source})"]
-    return head + _stage_lines(r) + _year_lines(r) + _float_lines(r) + _target_lines(r)
+    body = _stage_lines(r) + _year_lines(r) + twin_lines(s, r.run) + _float_lines(r)
+    return head + body + _target_lines(r)
 
 
 def write_report(r: FrameworkReport, folder: Path) -> Path:

@@ -9,7 +9,7 @@ from sim.placement.deploy import BASELINES, baseline, greedy
 from sim.placement.geo import WALK_M_DEFAULT, Geography, PlacementError, Plan, cell_of, check_plan, geography
 from sim.placement.report import SUMMARY_COLUMNS, summary_row, write_report
 from sim.placement.sites import CityMap, Site
-from sim.placement.waits import RHO_DESIGN, demand_of, score
+from sim.placement.waits import RHO_DESIGN, TopupDemand, demand_of, score
 
 __all__ = [
     "BASELINES",
@@ -22,6 +22,7 @@ __all__ = [
     "PlacementError",
     "Plan",
     "Site",
+    "TopupDemand",
     "baseline",
     "cell_of",
     "check_plan",

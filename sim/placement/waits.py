@@ -1,10 +1,12 @@
 """Queues at a plan's recharge points: top-up demand, nearest-site assignment, Erlang C.
 
 Cardholders live as residents do (the same share per cell) and top up at the recharge point
-nearest to their cell along the streets. A cardholder's top-ups per day follow from what the
-card spends in a day (the scenario's trip rates, fares and purchases) over the top-up amount,
-less the share done at service windows: in the long run loads equal spending. The day's top-ups
-spread over the hours like the taps that drain the cards (the scenario's peaks over a base).
+nearest to their cell along the streets. A cardholder's top-ups per day are the twin's own: the
+steady state of the top-up habit (`sim.city.steady`), less the share done at service windows.
+They are not the scenario's rates at list prices over the top-up amount: cardholders pay
+concessions, and a purchase larger than the balance is refused, so the card spends less than
+the inputs say (`TopupDemand.spend_input_fen` against `spend_fen`). The day's top-ups
+spread over the hours as the twin's recharge arrivals do (`sim.city.topup_times`).
 Each site in each hour is an M/M/c queue (Poisson arrivals, c = points x kiosks, exponential
 service of `kiosk_service_s`), so its mean wait is Erlang C (`sim.placement.queueing`), and the chance to
 wait longer than t is P(wait) x exp(-(c mu - lambda) t). The plan's mean wait is the mean over
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from scenarios.schema import Scenario
+from sim.city.steady import habit
+from sim.city.topup_times import arrival_density
 from sim.placement.geo import Geography, PlacementError, owners
 from sim.placement.queueing import erlang_c_wait_s
 
@@ -38,6 +42,13 @@ class TopupDemand:
     hour_share: tuple[float, ...]  # share of the day's top-ups in each hour, sums to 1
     service_s: float
     kiosks_per_point: int
+    spend_input_fen: float = 0.0  # per cardholder-day: the scenario's rates at list prices
+    spend_fen: float = 0.0  # per cardholder-day: what the twin's habit pays (predicted)
+
+    @property
+    def spend_gap_share(self) -> float:
+        """Predicted spending over the inputs' figure, less one."""
+        return self.spend_fen / self.spend_input_fen - 1 if self.spend_input_fen else 0.0
 
     @property
     def peak_rate_per_cardholder_s(self) -> float:
@@ -48,42 +59,26 @@ class TopupDemand:
         return rho * self.kiosks_per_point / (self.service_s * self.peak_rate_per_cardholder_s)
 
 
-def _phi(z: float) -> float:
-    return 0.5 * (1 + math.erf(z / math.sqrt(2)))
-
-
 def hour_shares(s: Scenario) -> tuple[float, ...]:
-    """Share of the day's taps in each hour: two Gaussian peaks over a flat base, in service hours."""
-    d = s.demand
-    out = []
-    for h in range(HOURS):
-        lo, hi = max(h, d.service_start_h), min(h + 1, d.service_end_h)
-        base = max(0.0, hi - lo) / (d.service_end_h - d.service_start_h)
-        peak = 0.0
-        if hi > lo:
-            for mu in (d.morning_peak_h, d.evening_peak_h):
-                peak += 0.5 * (_phi((hi - mu) / d.peak_width_h) - _phi((lo - mu) / d.peak_width_h))
-        out.append((1 - d.peak_share) * base + d.peak_share * peak)
-    total = sum(out)
-    return tuple(x / total for x in out)
+    """Share of the day's top-ups in each hour: the twin's recharge arrivals
+    (`sim.city.topup_times`: the sectors' profiles weighted by their spending, after the walk)."""
+    density = arrival_density(s)
+    per_hour = density.reshape(HOURS, -1).sum(axis=1)
+    return tuple(float(x) for x in per_hour / per_hour.sum())
 
 
 def demand_of(s: Scenario, cardholders: int | None = None) -> TopupDemand:
-    p, f = s.population, s.fares
-    transit_fen = (
-        p.transit_trips_per_day * (1 - p.monthly_pass_share) * f.bus_fare_fen * f.epurse_percent / 100
-    )
-    taxi_fen = p.taxi_trips_per_day * (
-        f.taxi_flag_fen + f.taxi_per_km_fen * max(0.0, f.taxi_trip_km_mean - f.taxi_flag_km)
-    )
-    shop_fen = p.merchant_purchases_per_day * p.merchant_spend_fen_mean
-    topups = (transit_fen + taxi_fen + shop_fen) / p.topup_amount_fen * (1 - p.window_share)
+    """The top-up demand of `s`'s cardholders at recharge points, as the twin's day has it."""
+    p = s.population
+    h = habit(s)
     return TopupDemand(
         cardholders=p.cardholders if cardholders is None else cardholders,
-        topups_per_cardholder_day=topups,
+        topups_per_cardholder_day=h.topups_per_cardholder_day * (1 - p.window_share),
         hour_share=hour_shares(s),
         service_s=s.service.kiosk_service_s,
         kiosks_per_point=s.city.kiosks_per_recharge_point,
+        spend_input_fen=h.input_spend_fen,
+        spend_fen=h.spend_fen,
     )
 
 

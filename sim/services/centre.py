@@ -79,9 +79,11 @@ def _rates(c: Centre) -> dict[str, float]:
 class ServiceCentre:
     """Windows, hotline and platform on one SimPy environment."""
 
-    def __init__(self, env: simpy.Environment, c: Centre, rng: np.random.Generator) -> None:
+    def __init__(self, env: simpy.Environment, c: Centre, windows: int, rng: np.random.Generator) -> None:
+        """`windows`: the city's service windows (`[city] service_windows`, the count the e-purse's
+        window top-ups use too)."""
         self.env, self.c, self.rng = env, c, rng
-        self.windows = simpy.Resource(env, capacity=c.windows)
+        self.windows = simpy.Resource(env, capacity=windows)
         self.hotline = simpy.Resource(env, capacity=c.hotline_agents)
         self.report = CentreReport({k: QueueStats() for k in KINDS})
         self._checks: list[float] = []  # arrival times of checks waiting for the platform

@@ -93,7 +93,7 @@ class ServicesDay:
         self._visit_ids: dict[str, list[tuple[int, int]]] = {}
         self._activate_holders(rows)
         self.centre = (
-            ServiceCentre(env, self.sv.centre, stream(s.run.seed, "services/centre"))
+            ServiceCentre(env, self.sv.centre, s.city.service_windows, stream(s.run.seed, "services/centre"))
             if world.shard == 0
             else None
         )

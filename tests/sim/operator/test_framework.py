@@ -20,6 +20,7 @@ from scenarios.framework_schema import (
 )
 from scenarios.rollout_loader import shipped
 from scenarios.schema import ScenarioError
+from scenarios.schema import load as load_day
 from sim.operator import FloatPolicy, Stress, build_report, lines, reserve_fen, run_framework, stress_test
 from sim.operator.policy import breach_share
 from sim.operator.report import month_label
@@ -206,3 +207,41 @@ def test_rollout_list_names_the_framework_among_the_plans() -> None:
         and "five-stage-framework" in listed.stdout
         and "hangzhou-2004-2009" in listed.stdout
     )
+
+
+def test_the_plans_spending_and_float_are_set_beside_the_twins_prediction(tmp_path: Path) -> None:
+    from sim.city.steady import habit
+    from sim.operator.twin_check import DAYS_PER_MONTH, twin_check, twin_lines
+
+    s = load_framework(FW)
+    assert s.twin_day == (REPO / "scenarios" / "default.toml").resolve()
+    c = twin_check(s)
+    assert c is not None
+    h = habit(load_day(s.twin_day))
+    # Inputs as the plan has them; predictions as the twin's habit pays and holds them.
+    assert (c.spend_input_fen_per_month, c.balance_input_fen) == (8_300, 5_000)
+    assert c.spend_fen_per_month == round(h.spend_fen * DAYS_PER_MONTH) == pytest.approx(8_407, abs=30)
+    assert c.listed_fen_per_month == round(394.37 * DAYS_PER_MONTH) == 11_995
+    assert c.balance_fen == round(h.balance_fen_mean) == pytest.approx(3_859, abs=5)
+    assert c.spend_gap_share == pytest.approx(c.spend_fen_per_month / 8_300 - 1)
+    assert c.balance_gap_share == pytest.approx(-0.228, abs=0.002)
+    run = run_framework(s)
+    text = "\n".join(twin_lines(s, run))
+    float_twin = run.months[-1].cardholders * c.balance_fen
+    assert f"input CNY 50.00, predicted CNY {c.balance_fen / 100:.2f}" in text
+    assert f"would be CNY {float_twin / 1e8:,.1f}M" in text
+    assert f"--set spending.balance_fen_per_cardholder={c.balance_fen}" in text
+    # The --set it prints plans with the twin's figures: the float then is the twin's.
+    sets = {"spending.spend_fen_per_cardholder_per_month": c.spend_fen_per_month}
+    sets["spending.balance_fen_per_cardholder"] = c.balance_fen
+    assert run_framework(apply_sets(s, sets)).months[-1].float_fen == float_twin
+    # Without twin_day, nothing is compared; a twin_day that is no file is one error.
+    plain = tmp_path / "plain.toml"
+    plain.write_text(FW.read_text("utf-8").replace('twin_day = "default.toml"', ""), "utf-8")
+    assert twin_lines(load_framework(plain), run) == []
+    bad = tmp_path / "bad.toml"
+    bad.write_text(FW.read_text("utf-8").replace('"default.toml"', '"nope.toml"'), "utf-8")
+    with pytest.raises(
+        ScenarioError, match=r"\[spending\]: twin_day: 'nope.toml' is not a day scenario file"
+    ):
+        load_framework(bad)

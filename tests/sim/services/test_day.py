@@ -117,3 +117,34 @@ def test_cardtwin_run_prints_and_writes_the_services(tmp_path: Path) -> None:
     )
     assert f"bike rentals {scaled['bike_rentals']}" in text and "services invariants hold" in text
     assert "service centre:" in text
+
+
+def test_the_centres_windows_are_the_citys_one_count() -> None:
+    # The windows where the e-purse is topped up and the centre's services are given are one
+    # count, the city's; a rollout month's windows (its plan's) are the centre's too.
+    import dataclasses
+
+    import simpy
+
+    from sim.city.world import build_world
+    from sim.day.night import RecordInbox
+    from sim.day.twin import CityDay
+    from sim.rng import stream
+    from sim.services.centre import ServiceCentre
+
+    tiny = load().replace(sample=0.0002)
+    three = tiny.replace(city=dataclasses.replace(tiny.city, service_windows=3))
+    for s, windows in ((tiny, 11), (three, 3)):
+        day = CityDay(build_world(s), RecordInbox())
+        assert day.services is not None and day.services.centre is not None
+        assert day.services.centre.windows.capacity == windows == s.city.service_windows
+    # Fewer windows, the same visits: the hall's waits grow (the same seeded arrivals).
+    waits = {}
+    for windows in (11, 6):
+        env = simpy.Environment()
+        centre = ServiceCentre(env, tiny.services.centre, windows, stream(1, "services/centre"))  # type: ignore[union-attr]
+        centre.start()
+        env.run(until=24 * 3600)
+        served = [w for k, q in centre.report.queues.items() if k != "call" for w in q.waits_s]
+        waits[windows] = sum(served) / len(served)
+    assert waits[6] > 3 * waits[11] > 0

@@ -18,7 +18,7 @@ def _doc() -> dict[str, Any]:
 def test_the_default_scenario_carries_the_services() -> None:
     s = load()
     assert s.services is not None
-    assert s.services.medical.institutions == 175 and s.services.centre.windows == 11
+    assert s.services.medical.institutions == 175 and s.city.service_windows == 11
     assert s.services.centre.exchange_records_per_hour == 200_000
     assert with_key(s, "run", "seed", 7).services == s.services  # a sweep point keeps them
     assert s.replace(sample=0.001).services == s.services
@@ -40,7 +40,12 @@ def test_a_scenario_without_services_runs_the_purse_alone() -> None:
         ("medical", "visit_cost_fen_mean", "cheap", "is not an integer"),
         ("identity", "bike_credit_check", "trust", "allowed: online, list"),
         ("identity", "bike_rentals_per_day", float("nan"), "out of range"),
-        ("centre", "windows", 0, "windows: 0 out of range"),
+        (
+            "centre",
+            "windows",
+            11,
+            r"services.centre.windows: the windows are the city's: set \[city\] service_windows",
+        ),
         ("centre", "close_h", 7.0, "open < close"),
         ("adoption", "park_q", [0.3, 0.1, 0.2], "out of order"),
         ("adoption", "park_q", [0.1, 0.2], "three numbers"),
