@@ -58,7 +58,7 @@ def ingest_batch(house: House, raw: bytes, digest: bytes, name: str, clearing_da
         )
     )
     if owner is not None:
-        report.auto_released = release_closed_gaps(house, clearing_day, [r for _, _, r in parsed.records])
+        report.auto_released = release_closed_gaps(house, clearing_day, parsed.records)
     return report
 
 
