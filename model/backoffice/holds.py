@@ -26,8 +26,9 @@ QUARANTINE_MAX = 1_000_000
 
 GAP_CLOSED_NOTE = "gap closed by a later upload"
 Release = tuple[int, WireRecord, str, int]  # quarantine id, record, participant, batch id
-_ALERTING = frozenset({Reason.SERIAL_REUSED, Reason.COUNTER_CONFLICT})
-_GAPS = frozenset({Reason.COUNTER_GAP, Reason.SERIAL_GAP})
+# Tuples, not sets: `in` a tuple compares by identity, a set would call Enum's Python __hash__.
+_ALERTING = (Reason.SERIAL_REUSED, Reason.COUNTER_CONFLICT)
+_GAPS = (Reason.COUNTER_GAP, Reason.SERIAL_GAP)
 
 
 class Held(NamedTuple):

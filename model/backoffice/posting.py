@@ -43,7 +43,7 @@ def stage_batch_posting(
         (f"payable:{posting.participant}", -posting.purchase_fen),
     ]
     rows = posting.rows
-    if any(amount for _, amount in lines):
+    if posting.load_fen or posting.purchase_fen:  # a line is non-zero
         posting_id = house.stage.post(day_int(clearing_day), f"batch {posting.batch_id} {name}", lines)
         assert posting_id == posting.posting_id, "the rows named the posting before it was made"
     else:
@@ -53,4 +53,4 @@ def stage_batch_posting(
     report.posted_load_fen = posting.load_fen
     report.posted_purchase_fen = posting.purchase_fen
     # Money is conserved through the checks: what went in is what the posting carries.
-    assert posting.load_fen + posting.purchase_fen == sum(row[4] for row in posting.rows)
+    assert posting.load_fen + posting.purchase_fen == sum([row[4] for row in posting.rows])

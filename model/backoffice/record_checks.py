@@ -86,7 +86,7 @@ def check_records(
         if not is_load:
             terminal_serials[serial] = key
         if reason is not None:
-            detail = hold_detail(reason, name, index, r, effective(asn), cutoff)
+            detail = hold_detail(reason, name, index, r, listed, cutoff)
             held.append(Held(index, reason, detail, chunk, key, r))
             continue
         amount = r.amount_fen

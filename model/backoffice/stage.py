@@ -91,7 +91,7 @@ class Stage:
 
     def mark(self) -> Mark:
         return Mark(
-            tuple(len(table) for table in self._tables()),
+            tuple(map(len, self._tables())),
             (self.batch_id_next, self.posting_id_next, self.quarantine_id_next),
         )
 
