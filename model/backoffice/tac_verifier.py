@@ -69,7 +69,11 @@ class TacVerifier:
         # DES3 is 0, a falsy member: `get(..) or` would call the enum for every 3DES card.
         algo = _ALGORITHMS[algorithm] if algorithm in _ALGORITHMS else Algorithm(algorithm)  # unknown: raises
         dtk = self._keys.card_key(KeyUsage.TAC, algo, key_index, asn)
-        entry = [algorithm, key_index, cbc_context(algo, tac_key(algo, dtk)), b""]
+        if algo is Algorithm.SM4:
+            key = tac_key(algo, dtk)
+        else:  # tac_key's fold (left XOR right) on integers, without its checks: once per card
+            key = (int.from_bytes(dtk[:8], "big") ^ int.from_bytes(dtk[8:], "big")).to_bytes(8, "big")
+        entry = [algorithm, key_index, cbc_context(algo, key), b""]
         if len(self._cards) >= self._limit:
             self._cards.clear()
         self._cards[asn] = entry
