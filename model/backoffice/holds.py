@@ -91,7 +91,7 @@ def release_closed_gaps(
         entry = spent.held_gaps.get(qid)
         if entry is None or spent.gap_open(entry[1]):
             continue
-        _, record, participant, batch_id = entry
+        _, record, participant, batch_id, _ = entry
         _spend(house, qid, record)
         released.append((qid, record, participant, batch_id))
         queue.extend(spent.waiting_on([record]))
@@ -147,9 +147,10 @@ def stage_releases(house: House, released: list[Release], day: date, note: str) 
         first = items[0][0]
         memo = f"release quarantine {first}" + (f" and {len(items) - 1} more" if len(items) > 1 else "")
         posting_id = house.stage.post(day_int(day), f"{memo}: {note}", lines) if loads or purchases else 0
+        records, releases = house.stage.records, house.stage.releases
         for qid, record, _, batch_id in items:
             key = record_key(record.asn, record.tx_type, record.counter)
-            house.stage.records.append(
+            records.append(
                 (
                     key,
                     batch_id,
@@ -165,4 +166,4 @@ def stage_releases(house: House, released: list[Release], day: date, note: str) 
                     record.balance_after_fen,
                 )
             )
-            house.stage.releases.append((qid, posting_id if record.amount_fen else None, note))
+            releases.append((qid, posting_id if record.amount_fen else None, note))

@@ -49,7 +49,7 @@ def check_records(
         is_load = tx_type in LOAD_TYPES
         serial = r.terminal_serial
         seen = counters[fam_key]
-        key = fam_key + counter.to_bytes(2, "big")
+        key = fam_key + chunk[8:10]  # the counter as the wire carries it: 2 bytes big-endian
         # identity_fault's answer is None for a proven record with a fresh counter and serial:
         # that common case is decided here, without the call.
         if r.flags or not tac_ok or counter in seen or (not is_load and serial in terminal_serials):
@@ -90,7 +90,9 @@ def check_records(
             held.append(Held(index, reason, detail, chunk, key, r))
             continue
         amount = r.amount_fen
-        identity = key if is_load else terminal_id + serial.to_bytes(4, "big")  # clearing_schema
+        # clearing_schema.record_identity; a purchase's is its terminal ID and serial as the wire
+        # carries them (bytes 15..24: the parser checked the terminal is the header's).
+        identity = key if is_load else chunk[15:25]
         after = r.balance_after_fen
         append(
             (
