@@ -13,7 +13,7 @@ from datetime import date
 
 from model.backoffice.holds import Held, release_closed_gaps, stage_alerts, stage_holds
 from model.backoffice.house import House
-from model.backoffice.posting import BatchPosting, stage_batch_posting
+from model.backoffice.posting import BatchPosting, posting_id_for, stage_batch_posting
 from model.backoffice.record_checks import check_records
 from model.backoffice.registry import Participant, Sector
 from model.backoffice.terms import IngestReport, Reason, day_int
@@ -37,7 +37,9 @@ def ingest_batch(house: House, raw: bytes, digest: bytes, name: str, clearing_da
     if owner is not None and header is not None:
         held += [Held(f.index, Reason(f.fault.value), f.detail, f.raw, None) for f in parsed.faults]
         debit = "transfer" if owner.sector is Sector.TRANSFER else f"receivable:{owner.participant_id}"
-        posting = BatchPosting(batch_id, owner.participant_id, debit, stage.posting_id_next)
+        posting = BatchPosting(
+            batch_id, owner.participant_id, debit, posting_id_for(house, owner.participant_id)
+        )
         check_records(house, parsed.records, header.terminal_id, clearing_day, name, held, posting)
         stage_batch_posting(house, name, clearing_day, posting, report)
     report.quarantined += [(h.reason, h.detail) for h in held]
