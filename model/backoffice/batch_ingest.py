@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from model.backoffice.holds import Held, release_closed_gaps, stage_alerts, stage_holds
+from model.backoffice.holds import Held, release_closed_gaps, stage_alerts, stage_gap_releases, stage_holds
 from model.backoffice.house import House
-from model.backoffice.posting import BatchPosting, posting_id_for, stage_batch_posting
+from model.backoffice.posting import BatchPosting, posting_id_for, stage_batch_posting, stage_group_postings
 from model.backoffice.record_checks import check_records
 from model.backoffice.registry import Participant, Sector
 from model.backoffice.terms import IngestReport, Reason, day_int
@@ -62,6 +62,14 @@ def ingest_batch(house: House, raw: bytes, digest: bytes, name: str, clearing_da
     if owner is not None:
         report.auto_released = release_closed_gaps(house, clearing_day, parsed.records)
     return report
+
+
+def stage_group_end(house: House, clearing_day: date) -> None:
+    """Once every file of a group is on the stage (`ingest_batch`): the group's postings, one
+    per participant (posting.stage_group_postings), and the gap releases its files made
+    (holds.stage_gap_releases). The stage refuses to flush before. O(batches + released)."""
+    stage_group_postings(house, clearing_day)
+    stage_gap_releases(house, clearing_day)
 
 
 def terminal_owner(house: House, header: BatchHeader, name: str, held: list[Held]) -> Participant | None:

@@ -64,10 +64,8 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
 from model.backoffice import review
-from model.backoffice.batch_ingest import ingest_batch
-from model.backoffice.holds import stage_gap_releases
+from model.backoffice.batch_ingest import ingest_batch, stage_group_end
 from model.backoffice.house import CUTOFF_DAYS_DEFAULT, House
-from model.backoffice.posting import stage_group_postings
 from model.backoffice.terms import ClearingError, IngestReport, Reason
 from model.records import WireRecord
 
@@ -157,11 +155,10 @@ class ClearingHouse(House):
         self, chunk: list[File], clearing_day: date
     ) -> tuple[list[IngestReport], ClearingError | None]:
         """Each file of the chunk onto the stage, in order, until one is refused; then the staged
-        files' postings, one per participant (posting.stage_group_postings), and the gap
-        releases they made, posted together (holds.stage_gap_releases)."""
+        files' postings, one per participant, and the gap releases they made
+        (batch_ingest.stage_group_end)."""
         reports, refused = self._stage_each(chunk, clearing_day)
-        stage_group_postings(self, clearing_day)
-        stage_gap_releases(self, clearing_day)
+        stage_group_end(self, clearing_day)
         return reports, refused
 
     def _stage_each(

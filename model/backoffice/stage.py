@@ -148,6 +148,8 @@ class Stage:
 
         Raises sqlite3.IntegrityError when a record's identity is on the books already (the
         caller rolls back); the stage is emptied either way."""
+        # Money and releases still waiting for the group's end would vanish unwritten.
+        assert not self.batch_money and not self.gap_releases, "the group's end was not staged"
         try:
             _write(db, self)
         finally:

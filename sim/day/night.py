@@ -302,7 +302,11 @@ class _Books:
 
 def _read_books(office: BackOffice, settlement: SettlementReport) -> _Books:
     db = office.ledger.db
-    card_records = int(db.execute("SELECT COUNT(*) FROM records WHERE length(key) = 11").fetchone()[0])
+    # Card records have 11-byte keys, account payments longer ones: both counted in one pass.
+    card_records, account_records = (
+        int(n or 0)
+        for n in db.execute("SELECT SUM(length(key) = 11), SUM(length(key) != 11) FROM records").fetchone()
+    )
     held: Counter[str] = Counter()
     for _qid, reason, _detail in office.clearing.held():
         held[reason] += 1
@@ -319,7 +323,7 @@ def _read_books(office: BackOffice, settlement: SettlementReport) -> _Books:
     positions_fen["reserve"] = settlement.reserve_position_fen
     return _Books(
         card_records=card_records,
-        account_records=int(db.execute("SELECT COUNT(*) FROM records WHERE length(key) != 11").fetchone()[0]),
+        account_records=account_records,
         held_by_reason=dict(held),
         held_card_records=held_card_records,
         held_card_net_fen=held_card_net_fen,
