@@ -19,7 +19,7 @@ from typing import NamedTuple
 from model.backoffice.clearing_schema import record_identity
 from model.backoffice.house import House
 from model.backoffice.registry import Sector
-from model.backoffice.terms import ClearingError, IngestReport, Reason, day_int, record_key
+from model.backoffice.terms import FAMILY_BYTE, LOAD_TYPES, ClearingError, IngestReport, Reason, day_int
 from model.records import WireRecord
 
 QUARANTINE_MAX = 1_000_000
@@ -120,7 +120,9 @@ def stage_release(
 
 def _spend(house: House, qid: int, record: WireRecord) -> None:
     """Memory follows a release at once: the next gap's check must see this record."""
-    house.spent.shadow[record.asn] += record.amount_fen if record.is_load else -record.amount_fen
+    house.spent.shadow[record.asn] += (
+        record.amount_fen if record.tx_type in LOAD_TYPES else -record.amount_fen
+    )
     house.spent.see(record)
     house.spent.drop_gap(qid)
 
@@ -134,8 +136,8 @@ def stage_releases(house: House, released: list[Release], day: date, note: str) 
     for item in released:
         by_participant.setdefault(item[2], []).append(item)
     for participant, items in by_participant.items():
-        loads = sum(r.amount_fen for _, r, _, _ in items if r.is_load)
-        purchases = sum(r.amount_fen for _, r, _, _ in items if not r.is_load)
+        loads = sum([r.amount_fen for _, r, _, _ in items if r.tx_type in LOAD_TYPES])
+        purchases = sum([r.amount_fen for _, r, _, _ in items if r.tx_type not in LOAD_TYPES])
         owner = house.registry.participants[participant]
         debit = "transfer" if owner.sector is Sector.TRANSFER else f"receivable:{participant}"
         lines = [
@@ -149,7 +151,7 @@ def stage_releases(house: House, released: list[Release], day: date, note: str) 
         posting_id = house.stage.post(day_int(day), f"{memo}: {note}", lines) if loads or purchases else 0
         records, releases = house.stage.records, house.stage.releases
         for qid, record, _, batch_id in items:
-            key = record_key(record.asn, record.tx_type, record.counter)
+            key = record.asn + FAMILY_BYTE[record.tx_type] + record.counter.to_bytes(2, "big")
             records.append(
                 (
                     key,
