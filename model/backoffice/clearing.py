@@ -14,7 +14,8 @@ back batch, so memory never disagrees with the database (model.backoffice.house)
 This module is the house's face: the unit of work (a group of files, each file's fate inside
 it) and the operator's door. The work is in rooms, one purpose each: `batch_ingest` reads a
 file, `record_checks` proves its records, `holds` holds and releases them, `posting` posts a
-batch, `stage` writes a group's rows together, `review` is the operator's review.
+group's batches (one posting per participant), `stage` writes a group's rows together,
+`review` is the operator's review.
 
 Each record goes through these checks, in order; the first that fails sends it to quarantine
 with that reason code (the batch's other records go on):

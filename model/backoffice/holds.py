@@ -36,7 +36,7 @@ class Held(NamedTuple):
     small files holds thousands of records for gaps, and a frozen dataclass costs three times
     as much to make.)"""
 
-    index: int
+    position: int  # in the batch, from 0 (`index` would hide the tuple's method)
     reason: Reason
     detail: str
     chunk: bytes | None  # the record's bytes; None for a whole file (its bytes go on the batch row)
@@ -54,7 +54,8 @@ def stage_holds(house: House, batch_id: int, participant: str, held: list[Held])
         )
     first = house.stage.quarantine_ids(len(held))
     house.stage.quarantine += [
-        (first + n, batch_id, h.index, h.reason.value, h.detail, h.chunk, h.key) for n, h in enumerate(held)
+        (first + n, batch_id, h.position, h.reason.value, h.detail, h.chunk, h.key)
+        for n, h in enumerate(held)
     ]
     house.quarantine_rows += len(held)
     for n, h in enumerate(held):

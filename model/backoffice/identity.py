@@ -96,7 +96,9 @@ class Spent:
             return
         waitings = (self.waiting_counters, self.waiting_serials)
         for number, waiting in zip(entry[4], waitings, strict=True):
-            waiters = waiting.get(number) if number is not None else None
+            if number is None:
+                continue
+            waiters = waiting.get(number)
             if waiters is not None:
                 waiters.discard(qid)
                 if not waiters:
