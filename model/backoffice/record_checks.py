@@ -7,12 +7,12 @@ a set or dict lookup by the record's own counter or serial, so a batch costs O(r
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from model.backoffice.holds import Held
 from model.backoffice.house import House
 from model.backoffice.posting import BatchPosting
-from model.backoffice.terms import FAMILY_BYTE, LOAD_TYPES, Reason, day_int, hold_detail
+from model.backoffice.terms import FAMILY_BYTE, LOAD_TYPES, Reason, cutoff_day_int, hold_detail
 from model.records import WireRecord
 
 
@@ -27,7 +27,7 @@ def check_records(
 ) -> None:
     """Each record's checks, in the clearing house's order. O(records)."""
     # The hot loop of the night: locals for everything it touches, messages only on faults.
-    cutoff = day_int(clearing_day - timedelta(days=house.cutoff_days))
+    cutoff = cutoff_day_int(clearing_day, house.cutoff_days)
     # Every TAC of the batch in one call (the verifier's batch path); a TAC is a function of
     # the record and the keys alone, so proving them before the other checks changes nothing.
     tacs_ok = house.verifier.verify_batch(records)
