@@ -11,9 +11,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from model.backoffice.holds import Held, release_closed_gaps, stage_alerts, stage_holds, stage_superseded
+from model.backoffice.holds import (
+    Held,
+    release_closed_gaps,
+    stage_alerts,
+    stage_gap_releases,
+    stage_holds,
+    stage_superseded,
+)
 from model.backoffice.house import House
-from model.backoffice.posting import BatchPosting, stage_batch_posting
+from model.backoffice.posting import BatchPosting, posting_id_for, stage_batch_posting, stage_group_postings
 from model.backoffice.record_checks import check_records
 from model.backoffice.registry import Participant, Sector
 from model.backoffice.terms import IngestReport, Reason, day_int
@@ -37,7 +44,9 @@ def ingest_batch(house: House, raw: bytes, digest: bytes, name: str, clearing_da
     if owner is not None and header is not None:
         held += [Held(f.index, Reason(f.fault.value), f.detail, f.raw, None) for f in parsed.faults]
         debit = "transfer" if owner.sector is Sector.TRANSFER else f"receivable:{owner.participant_id}"
-        posting = BatchPosting(batch_id, owner.participant_id, debit, stage.posting_id_next)
+        posting = BatchPosting(
+            batch_id, owner.participant_id, debit, posting_id_for(house, owner.participant_id)
+        )
         check_records(house, parsed.records, header.terminal_id, clearing_day, name, held, posting)
         stage_batch_posting(house, name, clearing_day, posting, report)
     report.quarantined += [(h.reason, h.detail) for h in held]
@@ -61,8 +70,16 @@ def ingest_batch(house: House, raw: bytes, digest: bytes, name: str, clearing_da
         )
     )
     if owner is not None:
-        report.auto_released = release_closed_gaps(house, clearing_day, [r for _, _, r in parsed.records])
+        report.auto_released = release_closed_gaps(house, clearing_day, parsed.records)
     return report
+
+
+def stage_group_end(house: House, clearing_day: date) -> None:
+    """Once every file of a group is on the stage (`ingest_batch`): the group's postings, one
+    per participant (posting.stage_group_postings), and the gap releases its files made
+    (holds.stage_gap_releases). The stage refuses to flush before. O(batches + released)."""
+    stage_group_postings(house, clearing_day)
+    stage_gap_releases(house, clearing_day)
 
 
 def terminal_owner(house: House, header: BatchHeader, name: str, held: list[Held]) -> Participant | None:

@@ -14,7 +14,8 @@ back batch, so memory never disagrees with the database (model.backoffice.house)
 This module is the house's face: the unit of work (a group of files, each file's fate inside
 it) and the operator's door. The work is in rooms, one purpose each: `batch_ingest` reads a
 file, `record_checks` proves its records, `holds` holds and releases them, `posting` posts a
-batch, `stage` writes a group's rows together, `review` is the operator's review.
+group's batches (one posting per participant), `stage` writes a group's rows together,
+`review` is the operator's review.
 
 Each record goes through these checks, in order; the first that fails sends it to quarantine
 with that reason code (the batch's other records go on):
@@ -64,8 +65,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
 from model.backoffice import review
-from model.backoffice.batch_ingest import ingest_batch
-from model.backoffice.holds import stage_gap_releases
+from model.backoffice.batch_ingest import ingest_batch, stage_group_end
 from model.backoffice.house import CUTOFF_DAYS_DEFAULT, House
 from model.backoffice.terms import ClearingError, IngestReport, Reason
 from model.records import WireRecord
@@ -155,10 +155,11 @@ class ClearingHouse(House):
     def _stage_files(
         self, chunk: list[File], clearing_day: date
     ) -> tuple[list[IngestReport], ClearingError | None]:
-        """Each file of the chunk onto the stage, in order, until one is refused; then the gap
-        releases the staged files made, posted together (holds.stage_gap_releases)."""
+        """Each file of the chunk onto the stage, in order, until one is refused; then the staged
+        files' postings, one per participant, and the gap releases they made
+        (batch_ingest.stage_group_end)."""
         reports, refused = self._stage_each(chunk, clearing_day)
-        stage_gap_releases(self, clearing_day)
+        stage_group_end(self, clearing_day)
         return reports, refused
 
     def _stage_each(

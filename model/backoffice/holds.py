@@ -19,28 +19,38 @@ with the group that closed the gap (model.backoffice.stage), so they commit or v
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from model.backoffice.clearing_schema import record_identity
 from model.backoffice.house import House
 from model.backoffice.registry import Sector
-from model.backoffice.terms import ClearingError, IngestReport, Reason, day_int, record_key
+from model.backoffice.terms import (
+    FAMILY_BYTE,
+    LOAD_TYPES,
+    ClearingError,
+    IngestReport,
+    Reason,
+    day_int,
+    record_key,
+)
 from model.records import WireRecord
 
 QUARANTINE_MAX = 1_000_000
 
 GAP_CLOSED_NOTE = "gap closed by a later upload"
 Release = tuple[int, WireRecord, str, int]  # quarantine id, record, participant, batch id
-_ALERTING = frozenset({Reason.SERIAL_REUSED, Reason.COUNTER_CONFLICT})
-_GAPS = frozenset({Reason.COUNTER_GAP, Reason.SERIAL_GAP})
+# Tuples, not sets: `in` a tuple compares by identity, a set would call Enum's Python __hash__.
+_ALERTING = (Reason.SERIAL_REUSED, Reason.COUNTER_CONFLICT)
+_GAPS = (Reason.COUNTER_GAP, Reason.SERIAL_GAP)
 
 
-@dataclass(frozen=True, slots=True)
-class Held:
-    """One record (or a whole file, index -1) on its way to quarantine."""
+class Held(NamedTuple):
+    """One record (or a whole file, index -1) on its way to quarantine. (A tuple: a night of
+    small files holds thousands of records for gaps, and a frozen dataclass costs three times
+    as much to make.)"""
 
-    index: int
+    position: int  # in the batch, from 0 (`index` would hide the tuple's method)
     reason: Reason
     detail: str
     chunk: bytes | None  # the record's bytes; None for a whole file (its bytes go on the batch row)
@@ -58,7 +68,8 @@ def stage_holds(house: House, batch_id: int, participant: str, held: list[Held])
         )
     first = house.stage.quarantine_ids(len(held))
     house.stage.quarantine += [
-        (first + n, batch_id, h.index, h.reason.value, h.detail, h.chunk, h.key) for n, h in enumerate(held)
+        (first + n, batch_id, h.position, h.reason.value, h.detail, h.chunk, h.key)
+        for n, h in enumerate(held)
     ]
     house.quarantine_rows += len(held)
     for n, h in enumerate(held):
@@ -100,9 +111,12 @@ def stage_alerts(house: House, batch_id: int, report: IngestReport) -> None:
             house.stage.alerts.append((batch_id, reason.value, detail))
 
 
-def release_closed_gaps(house: House, clearing_day: date, touched: list[WireRecord] | None = None) -> int:
-    """Post every held gap that `touched` (a batch's records) closed, and the gaps those
-    close in turn; all held gaps when `touched` is None (after a review).
+def release_closed_gaps(
+    house: House, clearing_day: date, touched: list[tuple[int, bytes, WireRecord]] | None = None
+) -> int:
+    """Post every held gap that `touched` (a batch's parsed records: index, wire bytes,
+    record) closed, and the gaps those close in turn; all held gaps when `touched` is None
+    (after a review).
 
     O(touched + released): a held gap is found by the counter or serial it waits for, never
     by scanning every held gap at every batch (which made the night quadratic). Memory takes
@@ -112,14 +126,14 @@ def release_closed_gaps(house: House, clearing_day: date, touched: list[WireReco
     spent = house.spent
     if not spent.held_gaps:
         return 0
-    queue = deque(sorted(spent.held_gaps) if touched is None else spent.waiting_on(touched))
+    queue = deque(sorted(spent.held_gaps) if touched is None else spent.waiting_on_wire(touched))
     released: list[Release] = []
     while queue:
         qid = queue.popleft()
         entry = spent.held_gaps.get(qid)
         if entry is None or spent.gap_open(entry[1]):
             continue
-        _, record, participant, batch_id = entry
+        _, record, participant, batch_id, _ = entry
         _spend(house, qid, record)
         released.append((qid, record, participant, batch_id))
         queue.extend(spent.waiting_on([record]))
@@ -148,7 +162,9 @@ def stage_release(
 
 def _spend(house: House, qid: int, record: WireRecord) -> None:
     """Memory follows a release at once: the next gap's check must see this record."""
-    house.spent.shadow[record.asn] += record.amount_fen if record.is_load else -record.amount_fen
+    house.spent.shadow[record.asn] += (
+        record.amount_fen if record.tx_type in LOAD_TYPES else -record.amount_fen
+    )
     house.spent.see(record)
     house.spent.drop_gap(qid)
     house.spent.drop_no_proof(qid)
@@ -163,8 +179,8 @@ def stage_releases(house: House, released: list[Release], day: date, note: str) 
     for item in released:
         by_participant.setdefault(item[2], []).append(item)
     for participant, items in by_participant.items():
-        loads = sum(r.amount_fen for _, r, _, _ in items if r.is_load)
-        purchases = sum(r.amount_fen for _, r, _, _ in items if not r.is_load)
+        loads = sum([r.amount_fen for _, r, _, _ in items if r.tx_type in LOAD_TYPES])
+        purchases = sum([r.amount_fen for _, r, _, _ in items if r.tx_type not in LOAD_TYPES])
         owner = house.registry.participants[participant]
         debit = "transfer" if owner.sector is Sector.TRANSFER else f"receivable:{participant}"
         lines = [
@@ -176,9 +192,10 @@ def stage_releases(house: House, released: list[Release], day: date, note: str) 
         first = items[0][0]
         memo = f"release quarantine {first}" + (f" and {len(items) - 1} more" if len(items) > 1 else "")
         posting_id = house.stage.post(day_int(day), f"{memo}: {note}", lines) if loads or purchases else 0
+        records, releases = house.stage.records, house.stage.releases
         for qid, record, _, batch_id in items:
-            key = record_key(record.asn, record.tx_type, record.counter)
-            house.stage.records.append(
+            key = record.asn + FAMILY_BYTE[record.tx_type] + record.counter.to_bytes(2, "big")
+            records.append(
                 (
                     key,
                     batch_id,
@@ -194,4 +211,4 @@ def stage_releases(house: House, released: list[Release], day: date, note: str) 
                     record.balance_after_fen,
                 )
             )
-            house.stage.releases.append((qid, posting_id if record.amount_fen else None, note))
+            releases.append((qid, posting_id if record.amount_fen else None, note))

@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from model.backoffice.registry import Registry
-from model.backoffice.terms import FAMILY_BYTE, LOAD_TYPES, Reason, family, record_key
+from model.backoffice.terms import FAMILY_BYTE, LOAD_TYPES, Reason, family
 from model.records import WireRecord, decode_record
 
 DECIDED_SQL = "SELECT quarantine_id FROM releases UNION SELECT quarantine_id FROM rejections"
@@ -32,6 +32,8 @@ _PROVEN_HELD = frozenset(
     r.value for r in (Reason.HOTLISTED, Reason.OLDER_THAN_CUTOFF, Reason.COUNTER_GAP, Reason.SERIAL_GAP)
 )
 _GAPS = frozenset({Reason.COUNTER_GAP.value, Reason.SERIAL_GAP.value})
+# A held gap: (reason, record, participant, batch id, the numbers it awaits (`_awaited`)).
+GapHold = tuple[str, WireRecord, str, int, tuple[bytes | None, bytes | None]]
 
 
 @dataclass(slots=True)
@@ -40,11 +42,15 @@ class Spent:
     serials: defaultdict[bytes, dict[int, bytes]] = field(default_factory=lambda: defaultdict(dict))
     pending_counters: defaultdict[bytes, set[int]] = field(default_factory=lambda: defaultdict(set))
     pending_serials: defaultdict[bytes, set[int]] = field(default_factory=lambda: defaultdict(set))
-    # quarantine id -> (reason, record, participant, batch id)
-    held_gaps: dict[int, tuple[str, WireRecord, str, int]] = field(default_factory=dict)
+    # quarantine id -> (reason, record, participant, batch id, its awaited numbers (`_awaited`))
+    held_gaps: dict[int, GapHold] = field(default_factory=dict)
     shadow: defaultdict[bytes, int] = field(default_factory=lambda: defaultdict(int))
-    # (family key, counter) or (terminal, serial) -> the held gaps waiting for that number
-    waiting: dict[tuple[bytes, int], set[int]] = field(default_factory=dict)
+    # The number a held gap waits for -> the held gaps waiting for it, by the bytes the wire
+    # record carries it in (`_awaited`): a card's ASN + counter (record bytes 0..9; the counter
+    # family is left out, so an other family's counter wakes a gap that `gap_open` then finds
+    # still open), a terminal's ID + PSAM serial (record bytes 15..24).
+    waiting_counters: dict[bytes, set[int]] = field(default_factory=dict)
+    waiting_serials: dict[bytes, set[int]] = field(default_factory=dict)
     # quarantine id -> record of each undecided no-proof hold; (family key, counter) or
     # (terminal, serial) -> the no-proof holds claiming that number
     no_proof: dict[int, WireRecord] = field(default_factory=dict)
@@ -83,40 +89,63 @@ class Spent:
         return spent
 
     def hold_gap(self, qid: int, reason: str, record: WireRecord, participant: str, batch_id: int) -> None:
-        self.held_gaps[qid] = (reason, record, participant, batch_id)
-        for number in _awaited(record):
-            self.waiting.setdefault(number, set()).add(qid)
+        counter, serial = awaited = _awaited(record)
+        self.held_gaps[qid] = (reason, record, participant, batch_id, awaited)
+        if counter is not None:
+            self.waiting_counters.setdefault(counter, set()).add(qid)
+        if serial is not None:
+            self.waiting_serials.setdefault(serial, set()).add(qid)
 
     def drop_gap(self, qid: int) -> None:
         entry = self.held_gaps.pop(qid, None)
         if entry is None:
             return
-        for number in _awaited(entry[1]):
-            waiters = self.waiting.get(number)
+        waitings = (self.waiting_counters, self.waiting_serials)
+        for number, waiting in zip(entry[4], waitings, strict=True):
+            if number is None:
+                continue
+            waiters = waiting.get(number)
             if waiters is not None:
                 waiters.discard(qid)
                 if not waiters:
-                    del self.waiting[number]
+                    del waiting[number]
 
-    def waiting_on(self, records: list[WireRecord]) -> list[int]:
-        """The held gaps that wait for a number these records carry, in quarantine order; O(records)."""
-        waiting = self.waiting
-        if not waiting:
+    def waiting_on_wire(self, records: list[tuple[int, bytes, WireRecord]]) -> list[int]:
+        """The held gaps that wait for a number these parsed records (index, wire bytes, record)
+        carry, in quarantine order; O(records), two lookups by slices of each record's bytes.
+        (A candidate whose gap is still open is left held by the caller, `gap_open`.)"""
+        counters, serials = self.waiting_counters, self.waiting_serials
+        if not counters and not serials:
             return []
         found: set[int] = set()
-        for r in records:  # the numbers a record carries: its counter, its serial (purchases)
-            waiters = waiting.get((r.asn + FAMILY_BYTE[r.tx_type], r.counter))
-            if waiters:
-                found |= waiters
-            if r.tx_type not in LOAD_TYPES:
-                waiters = waiting.get((r.terminal_id, r.terminal_serial))
+        if counters:
+            for _, chunk, _ in records:
+                waiters = counters.get(chunk[:10])
+                if waiters:
+                    found |= waiters
+        if serials:  # few serial gaps wait at a time: most batches skip this pass
+            for _, chunk, _ in records:
+                waiters = serials.get(chunk[15:25])
                 if waiters:
                     found |= waiters
         return sorted(found)
 
+    def waiting_on(self, records: list[WireRecord]) -> list[int]:
+        """`waiting_on_wire` for decoded records; O(records)."""
+        counters, serials = self.waiting_counters, self.waiting_serials
+        found: set[int] = set()
+        for r in records:  # the numbers a record carries: its counter, its serial
+            waiters = counters.get(r.asn + r.counter.to_bytes(2, "big"))
+            if waiters:
+                found |= waiters
+            waiters = serials.get(r.terminal_id + r.terminal_serial.to_bytes(4, "big"))
+            if waiters:
+                found |= waiters
+        return sorted(found)
+
     def see(self, record: WireRecord, counter: bool = True) -> None:
-        """A TAC-proven record spends its serial (purchases) and, unless told not to, its counter."""
-        key = record_key(record.asn, record.tx_type, record.counter)
+        """A TAC-proven record spends its serial (purchases) and, unless told not to, its counter. O(1)."""
+        key = record.asn + FAMILY_BYTE[record.tx_type] + record.counter.to_bytes(2, "big")
         if counter:
             self.counters[key[:9]].add(record.counter)
         if record.tx_type not in LOAD_TYPES:
@@ -174,11 +203,13 @@ class Spent:
         return out
 
     def gap_open(self, record: WireRecord) -> bool:
-        fam_key = record.asn + bytes((family(record.tx_type),))
+        """Whether the record still misses its card's previous counter or its PSAM's previous
+        serial (neither spent nor claimed); O(1)."""
+        fam_key = record.asn + FAMILY_BYTE[record.tx_type]
         previous = record.counter - 1
         if (
             record.counter > 0
-            and previous not in self.counters[fam_key]
+            and previous not in self.counters.get(fam_key, ())
             and previous not in self.pending_counters.get(fam_key, ())
         ):
             return True
@@ -210,9 +241,12 @@ def _claimed(r: WireRecord) -> list[tuple[bytes, int]]:
     return out
 
 
-def _awaited(r: WireRecord) -> list[tuple[bytes, int]]:
-    """The numbers a record's gaps wait for: the card's previous counter, the PSAM's previous serial."""
-    out = [(r.asn + bytes((family(r.tx_type),)), r.counter - 1)] if r.counter > 0 else []
+def _awaited(r: WireRecord) -> tuple[bytes | None, bytes | None]:
+    """The numbers a record's gaps wait for, as the wire record that closes them carries them
+    (`Spent.waiting_counters`, `Spent.waiting_serials`): the card's previous counter, the PSAM's
+    previous serial (purchases); None where there is none."""
+    counter = r.asn + (r.counter - 1).to_bytes(2, "big") if r.counter > 0 else None
+    serial = None
     if r.tx_type not in LOAD_TYPES and r.terminal_serial > 0:
-        out.append((r.terminal_id, r.terminal_serial - 1))
-    return out
+        serial = r.terminal_id + (r.terminal_serial - 1).to_bytes(4, "big")
+    return counter, serial

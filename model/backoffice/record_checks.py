@@ -7,12 +7,12 @@ a set or dict lookup by the record's own counter or serial, so a batch costs O(r
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from model.backoffice.holds import Held
 from model.backoffice.house import House
 from model.backoffice.posting import BatchPosting
-from model.backoffice.terms import FAMILY_BYTE, LOAD_TYPES, Reason, day_int, hold_detail
+from model.backoffice.terms import FAMILY_BYTE, LOAD_TYPES, Reason, cutoff_day_int, hold_detail
 from model.records import WireRecord
 
 
@@ -27,7 +27,7 @@ def check_records(
 ) -> None:
     """Each record's checks, in the clearing house's order. O(records)."""
     # The hot loop of the night: locals for everything it touches, messages only on faults.
-    cutoff = day_int(clearing_day - timedelta(days=house.cutoff_days))
+    cutoff = cutoff_day_int(clearing_day, house.cutoff_days)
     # Every TAC of the batch in one call (the verifier's batch path); a TAC is a function of
     # the record and the keys alone, so proving them before the other checks changes nothing.
     tacs_ok = house.verifier.verify_batch(records)
@@ -49,7 +49,7 @@ def check_records(
         is_load = tx_type in LOAD_TYPES
         serial = r.terminal_serial
         seen = counters[fam_key]
-        key = fam_key + counter.to_bytes(2, "big")
+        key = fam_key + chunk[8:10]  # the counter as the wire carries it: 2 bytes big-endian
         # identity_fault's answer is None for a proven record with a fresh counter and serial:
         # that common case is decided here, without the call.
         if r.flags or not tac_ok or counter in seen or (not is_load and serial in terminal_serials):
@@ -86,11 +86,13 @@ def check_records(
         if not is_load:
             terminal_serials[serial] = key
         if reason is not None:
-            detail = hold_detail(reason, name, index, r, effective(asn), cutoff)
+            detail = hold_detail(reason, name, index, r, listed, cutoff)
             held.append(Held(index, reason, detail, chunk, key, r))
             continue
         amount = r.amount_fen
-        identity = key if is_load else terminal_id + serial.to_bytes(4, "big")  # clearing_schema
+        # clearing_schema.record_identity; a purchase's is its terminal ID and serial as the wire
+        # carries them (bytes 15..24: the parser checked the terminal is the header's).
+        identity = key if is_load else chunk[15:25]
         after = r.balance_after_fen
         append(
             (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from model.backoffice.batch_ingest import ingest_batch
+from model.backoffice.batch_ingest import ingest_batch, stage_group_end
 from model.backoffice.holds import release_closed_gaps, stage_release, stage_superseded
 from model.backoffice.house import House
 from model.backoffice.identity import DECIDED_SQL
@@ -111,6 +111,7 @@ def reingest(house: House, batch_name: str, clearing_day: date) -> IngestReport:
         return IngestReport(name, already_ingested=True)
     with house.staged():
         report = ingest_batch(house, raw, digest, name, clearing_day)
+        stage_group_end(house, clearing_day)
         house.stage.releases.append((qid, None, f"terminal registered, batch reingested as {name}"))
     return report
 

@@ -26,6 +26,9 @@ from typing import Any
 from model.backoffice.ledger import balanced
 
 BatchRow = tuple[int, bytes, str, bytes | None, int | None, int, int, int, bytes | None]
+# One batch's cleared money on its way to its participant's posting of the group:
+# (posting id, participant, debit account of the loads, batch id, file name, loads fen, purchases fen)
+BatchMoney = tuple[int, str, str, int, str, int, int]
 RecordRow = tuple[bytes, int, str, int, int, int, bytes, int, int, bytes, bytes, int]
 QuarantineRow = tuple[int, int, int, str, str, bytes | None, bytes | None]
 
@@ -57,6 +60,11 @@ class Stage:
     # posted together when the group's files are staged (holds.stage_gap_releases), one posting
     # per participant instead of one per file. Memory took them at once (holds._spend).
     gap_releases: list[tuple[int, Any, str, int]] = field(default_factory=list)
+    # The batches' cleared money, posted at the group's end one posting per participant
+    # (model.backoffice.posting.stage_group_postings); `posting_of` names each participant's
+    # posting id, reserved by its first batch with money in the group.
+    batch_money: list[BatchMoney] = field(default_factory=list)
+    posting_of: dict[str, int] = field(default_factory=dict)
     digests: dict[bytes, int] = field(default_factory=dict)  # staged batch digest -> batch id
 
     def _tables(self) -> tuple[list[Any], ...]:
@@ -70,6 +78,7 @@ class Stage:
             self.rejections,
             self.alerts,
             self.gap_releases,
+            self.batch_money,
         )
 
     def open(self, db: sqlite3.Connection) -> None:
@@ -77,6 +86,7 @@ class Stage:
         assert db.in_transaction, "ids are reserved under the write lock"
         assert not any(self._tables()), "a stage is flushed or dropped before it opens again"
         self.digests.clear()
+        self.posting_of.clear()
         self.batch_id_next, self.posting_id_next, self.quarantine_id_next = (
             int(n)
             for n in db.execute(
@@ -90,10 +100,11 @@ class Stage:
         for table in self._tables():
             table.clear()
         self.digests.clear()
+        self.posting_of.clear()
 
     def mark(self) -> Mark:
         return Mark(
-            tuple(len(table) for table in self._tables()),
+            tuple(map(len, self._tables())),
             (self.batch_id_next, self.posting_id_next, self.quarantine_id_next),
         )
 
@@ -104,6 +115,7 @@ class Stage:
         for table, length in zip(self._tables(), mark.lengths, strict=True):
             del table[length:]
         self.batch_id_next, self.posting_id_next, self.quarantine_id_next = mark.ids
+        self.posting_of = {money[1]: money[0] for money in self.batch_money}
 
     def batch_id(self) -> int:
         self.batch_id_next += 1
@@ -117,18 +129,29 @@ class Stage:
 
     def post(self, day: int, memo: str, lines: Sequence[tuple[str, int]]) -> int:
         """Stage one balanced posting (the ledger's own rule, `ledger.balanced`); its id."""
-        kept = balanced(memo, lines)
-        posting_id = self.posting_id_next
+        posting_id = self.reserve_posting()
+        self.post_reserved(posting_id, day, memo, lines)
+        return posting_id
+
+    def reserve_posting(self) -> int:
+        """The id of a posting staged later (`post_reserved`), in this group."""
         self.posting_id_next += 1
+        return self.posting_id_next - 1
+
+    def post_reserved(self, posting_id: int, day: int, memo: str, lines: Sequence[tuple[str, int]]) -> None:
+        """Stage one balanced posting under an id `reserve_posting` gave."""
+        assert posting_id < self.posting_id_next, "a posting id is reserved before it is used"
+        kept = balanced(memo, lines)
         self.postings.append((posting_id, day, memo))
         self.entries += [(posting_id, account, amount) for account, amount in kept]
-        return posting_id
 
     def flush(self, db: sqlite3.Connection) -> None:
         """Write everything staged, parents before children, then empty the stage.
 
         Raises sqlite3.IntegrityError when a record's identity is on the books already (the
         caller rolls back); the stage is emptied either way."""
+        # Money and releases still waiting for the group's end would vanish unwritten.
+        assert not self.batch_money and not self.gap_releases, "the group's end was not staged"
         try:
             _write(db, self)
         finally:

@@ -5,8 +5,9 @@ cleared data (settlement, lifecycle, the clone watch, the twin) need not import 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import Enum
 from typing import Protocol
 
@@ -87,6 +88,14 @@ ACCOUNT_PAYMENT_TX_TYPE = 0x80  # a cleared item that is an online-account payme
 
 def day_int(day: date) -> int:
     return day.year * 10_000 + day.month * 100 + day.day
+
+
+@functools.lru_cache(maxsize=64)
+def cutoff_day_int(clearing_day: date, cutoff_days: int) -> int:
+    """The first day (YYYYMMDD) a record may carry on `clearing_day` without being held as
+    older than the cut-off. Cached: asked once per batch, a night of small files asked it
+    thousands of times for one answer."""
+    return day_int(clearing_day - timedelta(days=cutoff_days))
 
 
 @dataclass(slots=True)

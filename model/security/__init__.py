@@ -7,6 +7,7 @@ each MAC and TAC covers (`mac_inputs`).
 from model.security.crypto import (
     Algorithm,
     MacKey,
+    cbc_context,
     diversify,
     mac,
     maintenance_mac,
@@ -56,6 +57,7 @@ __all__ = [
     "KeyStoreError",
     "KeyUsage",
     "MacKey",
+    "cbc_context",
     "diversify",
     "generate_issuer_keys",
     "issuer_keys_toml",

@@ -120,6 +120,18 @@ def _sm4(key16: bytes) -> algorithms.SM4:
     return cipher
 
 
+def cbc_context(algorithm: Algorithm, key: bytes) -> Update:
+    """A CBC context with a zero IV under a MAC key (8 bytes DES, 16 bytes SM4), made the fast
+    way (`encryptor`). Its `update` chains from one call to the next: a caller computing one
+    CBC-MAC after another XORs each new message's first block with the last block out, as
+    `MacKey` does."""
+    if algorithm is Algorithm.SM4:
+        _check_key(key, (16,), "SM4 MAC")
+        return encryptor(_sm4(key), _CBC_IV0[16])
+    _check_key(key, (8,), "DES MAC")
+    return encryptor(_tdes(key * 3), _CBC_IV0[8])
+
+
 def _ecb(cipher_algorithm: TripleDES | algorithms.SM4, data: bytes) -> bytes:
     block = cipher_algorithm.block_size // 8
     if len(data) % block:

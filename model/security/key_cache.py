@@ -29,12 +29,26 @@ class CachedIssuerKeyStore(IssuerKeyStore):
         self._masters = self._keys  # only the allowed usages' masters (see IssuerKeyStore)
         self._allowed = frozenset(KeyUsage) if usages is None else usages
         self._encryptors: dict[tuple[KeyUsage, Algorithm, int], Any] = {}
+        # The slot asked last and its encryptor: a night asks for one slot (TAC keys of one
+        # algorithm and index) card after card, and hashing the enum members of a slot costs
+        # more than the derivation's own cipher call.
+        self._last: tuple[KeyUsage, Algorithm, int, Any] | None = None
 
     def card_key(self, usage: KeyUsage, algorithm: Algorithm, key_index: int, asn: bytes) -> bytes:
-        if usage not in self._allowed:
-            raise KeyStoreError(f"this key store may not derive {usage.value} keys")
+        last = self._last
+        if last is not None and last[0] is usage and last[1] is algorithm and last[2] == key_index:
+            encryptor = last[3]
+        else:
+            encryptor = self._slot(usage, algorithm, key_index)
         if len(asn) != 8:
             raise KeyStoreError(f"card key: ASN of {len(asn)} bytes, expected 8")
+        inverted = (int.from_bytes(asn, "big") ^ _ALL_ONES_64).to_bytes(8, "big")
+        return bytes(encryptor.update(asn + inverted))
+
+    def _slot(self, usage: KeyUsage, algorithm: Algorithm, key_index: int) -> Any:
+        """The master key's encryptor, set up on first use; KeyStoreError if not held."""
+        if usage not in self._allowed:
+            raise KeyStoreError(f"this key store may not derive {usage.value} keys")
         slot = (usage, algorithm, key_index)
         encryptor = self._encryptors.get(slot)
         if encryptor is None:
@@ -42,5 +56,5 @@ class CachedIssuerKeyStore(IssuerKeyStore):
             cipher = algorithms.SM4(master) if algorithm is Algorithm.SM4 else TripleDES(master + master[:8])
             encryptor = Cipher(cipher, modes.ECB()).encryptor()
             self._encryptors[slot] = encryptor
-        inverted = (int.from_bytes(asn, "big") ^ _ALL_ONES_64).to_bytes(8, "big")
-        return bytes(encryptor.update(asn + inverted))
+        self._last = (usage, algorithm, key_index, encryptor)
+        return encryptor

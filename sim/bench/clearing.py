@@ -13,7 +13,9 @@ Besides the night, the figures hold the same records in 2,000-record batches (th
 shape, for comparison) and a linearity measurement: the same batch size at a tenth of the
 records and at all of them, and the CPU ratio (linear is 10; quadratic would be 100). The last
 line is `records_per_s=N batch_records_mean=M`, N per CPU-second of the night. Speeds are best
-of `repeat` runs: other processes on the machine only slow a run.
+of `repeat` runs: other processes on the machine only slow a run (the twin's night too: after
+the day's own night, the same uploads are cleared again into fresh databases,
+`sim.day.shards.night_again`, and the best night is reported with every night's CPU).
 
 The twin's night also gets its floor, measured in the same run over the same records
 (`clearing_floor`): each file parsed, each card's TAC key set up once and each record's TAC
@@ -36,7 +38,7 @@ from sim.bench.purchase import BENCH_ISSUER_ID
 from sim.bench.synthetic_batches import synthetic_batches, synthetic_registry
 from sim.city import ISSUER_ID
 from sim.day import BackOffice, run_day
-from sim.day.shards import run_shard
+from sim.day.shards import night_again, run_shard
 
 COMPARISON_BATCH_RECORDS = 2_000
 RECORDS_PER_CARD = 4
@@ -97,10 +99,9 @@ def bench_clearing(count: int, cards: int, repeat: int, per_batch: int = 5_000) 
     ]
 
 
-def _floor_lines(scenario: Scenario, records: int, night_cpu_s: float) -> list[str]:
-    """The floor of the same night: the day again (same seed, same uploads), then the bare
-    parse, TAC and insert work over its files timed (sim.bench.clearing_floor)."""
-    raws = [u.raw for u in run_shard(scenario).uploads]
+def _floor_lines(scenario: Scenario, raws: list[bytes], records: int, night_cpu_s: float) -> list[str]:
+    """The floor of the same night: the bare parse, TAC and insert work over the day's files
+    timed (sim.bench.clearing_floor)."""
     uploaded = len(decoded_records(raws))
     if uploaded != records:
         raise BenchError(f"bench clearing: the day's rerun uploaded {uploaded} records, not {records}")
@@ -115,25 +116,39 @@ def _floor_lines(scenario: Scenario, records: int, night_cpu_s: float) -> list[s
 
 
 def bench_clearing_twin(cardholders: int, sample: float, seed: int, repeat: int) -> list[str]:
-    """A real day's uploads from the twin, cleared by its night; then the comparison figures."""
+    """A real day's uploads from the twin, cleared by its night (`repeat` nights from the same
+    uploads, each into a fresh database: the best is reported); then the comparison figures."""
     scenario = load().replace(
         cardholders=cardholders, sample=sample, shards=1, seed=seed, clearing="backoffice"
     )
     day_start = time.perf_counter()
     run = run_day(scenario)
+    day_wall_s = time.perf_counter() - day_start
     night = run.night
     if night is None or night.batches == 0 or night.night_cpu_s <= 0:
         raise BenchError(f"bench clearing: the day of {cardholders} cardholders uploaded no batch")
+    # The day again (same seed, same uploads): the floor's files and the nights after the first.
+    uploads = run_shard(scenario).uploads
+    nights = [night]
+    for _ in range(repeat - 1):
+        night_again(run, [uploads])
+        assert run.night is not None
+        nights.append(run.night)
+    night = min(nights, key=lambda n: n.night_cpu_s)
     records, mean = night.batch_records, night.batch_records / night.batches
     lines = [
-        f"day: cardholders={cardholders} sample={sample} seed={seed} "
-        f"wall_s={time.perf_counter() - day_start:.1f}",
+        f"day: cardholders={cardholders} sample={sample} seed={seed} wall_s={day_wall_s:.1f}",
         f"night: records={records} batches={night.batches} cleared={night.accepted_records} "
         f"settled={night.settled_records} cpu_s={night.night_cpu_s:.2f} wall_s={night.night_wall_s:.2f} "
-        f"(ingest, end-of-night checks, settlement, reconciliation)",
+        f"(ingest, end-of-night checks, settlement, reconciliation)"
+        + (
+            f" best of {repeat}: cpu_s_all_nights={' '.join(f'{n.night_cpu_s:.3f}' for n in nights)}"
+            if repeat > 1
+            else ""
+        ),
         f"night_wall_records_per_s={records / night.night_wall_s:.0f}",
     ]
-    lines += _floor_lines(scenario, records, night.night_cpu_s)
+    lines += _floor_lines(scenario, [u.raw for u in uploads], records, night.night_cpu_s)
     lines += _comparison_lines(records, max(1, round(mean)), repeat)
     lines.append(f"records_per_s={records / night.night_cpu_s:.0f} batch_records_mean={mean:.1f}")
     return lines

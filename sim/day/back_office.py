@@ -74,7 +74,14 @@ class BackOffice:
         cutoff_days: int,
         writer_lock: WriterLock | None,
     ) -> BackOffice:
-        ledger = Ledger(open_database(db_path))
+        db = open_database(db_path)
+        # Every part makes its tables with IF NOT EXISTS, one statement and one commit each: on a
+        # new database 32 synced commits, a quarter of a twin night's wall time and 2% of its
+        # CPU. A power cut that loses them costs the next open nothing (it makes them again),
+        # so they need not wait for the disk; every transaction of the work that follows sets
+        # its own sync mode (Ledger.transaction), and anything else runs FULL again.
+        db.execute("PRAGMA synchronous=NORMAL")
+        ledger = Ledger(db)
         hotlist = Hotlist(ledger.db)
         # The clearing house may derive TAC keys only: it never needs to make a MAC.
         verifier = TacVerifier(CachedIssuerKeyStore(issuer_keys, frozenset({KeyUsage.TAC})))
@@ -82,6 +89,7 @@ class BackOffice:
         lifecycle = CardLifecycle(ledger, hotlist, issuer_keys.issuer_id[:4], clearing.shadow_balance_fen)
         accounts = CitizenAccounts(ledger, registry)
         settlement = Settlement(ledger, registry, fees or FeeSchedule())
+        db.execute("PRAGMA synchronous=FULL")
         return BackOffice(ledger, clearing, hotlist, lifecycle, accounts, settlement, writer_lock)
 
     def close(self) -> None:

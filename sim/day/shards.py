@@ -366,6 +366,16 @@ class DaskError(CardTwinError):
     """A Dask cluster that cannot be used."""
 
 
+def night_again(run: RunResult, uploads_by_shard: list[list[Upload]]) -> None:
+    """The day's night once more, from the same uploads (a rerun of each shard gives them,
+    seeded) into a fresh temporary database: `run.night` and its checks are the new night's.
+    For a benchmark's best of several nights; the day itself is not run again."""
+    assert len(uploads_by_shard) == len(run.shards), "the uploads of every shard of the day"
+    for shard, uploads in zip(run.shards, uploads_by_shard, strict=True):
+        shard.uploads = list(uploads)
+    _night(run, None)
+
+
 def _night(run: RunResult, clearing_db: Path | None) -> None:
     s = run.scenario
     closing = run.closing()

@@ -13,6 +13,7 @@ import pytest
 from devices.card_os import CardOS, TearPhase
 from devices.psam import Psam
 from devices.sim_channel import SimChannel
+from model.backoffice import reconcile
 from model.backoffice.clearing import ClearingError
 from model.backoffice.registry import TerminalEntry
 from model.backoffice.tac_verifier import TacVerifier
@@ -232,6 +233,36 @@ def test_unknown_terminal_batch_is_kept_whole_and_reingested_after_registration(
     assert back.clearing.reingest("rogue.ctb", CLEARING_DAY).already_ingested
     with pytest.raises(ClearingError, match="no batch"):
         back.clearing.reingest("nothing.ctb", CLEARING_DAY)
+
+
+def test_a_reingested_batch_posts_its_money_and_releases_the_gap_it_closes(
+    make_card: Maker, purchase_terminal: PurchaseTerminal, issuer_keys: IssuerKeys, tmp_path: Path
+) -> None:
+    """A reingest is a unit of work of its own: its postings and the gap releases it makes are
+    written with it (they once waited for a group's end that a reingest never reached)."""
+    back = office(tmp_path, issuer_keys)
+    psam_keys = IssuerKeyStore(issuer_keys, frozenset({KeyUsage.PURCHASE, KeyUsage.MAINTENANCE}))
+    rogue_id = bytes.fromhex("000000000666")
+    rogue = PurchaseTerminal(SimChannel(Psam(rogue_id, psam_keys)))
+    _, channel = make_card(asn_int=1)
+    channel.chip.state.ep_balance_fen = 10_000  # type: ignore[attr-defined]
+    first = _ride(rogue, channel, 1)
+    second = _ride(purchase_terminal, channel, 1, MOMENT + timedelta(minutes=5))
+    back.clearing.ingest_file(batch(first), "rogue.ctb", CLEARING_DAY)
+    report = back.clearing.ingest_file(batch(second), "bus.ctb", CLEARING_DAY)
+    assert _reasons(report.quarantined) == [Reason.COUNTER_GAP]
+    back.clearing.registry.register(TerminalEntry(rogue_id, rogue_id, "bus"))
+    again = back.clearing.reingest("rogue.ctb", CLEARING_DAY)
+    assert (again.posted, again.auto_released) == (1, 1)
+    assert back.clearing.held() == []
+    assert back.ledger.balance("payable:bus") == -2 * 182
+    assert -back.ledger.balance("float") == -2 * 182
+    assert reconcile(back.ledger, back.clearing.registry).ok
+    back.close()
+    reopened = office(tmp_path, issuer_keys)  # memory from the committed rows agrees
+    assert reopened.clearing.held() == []
+    assert reopened.clearing.shadow_balance_fen(first[0].asn) == -2 * 182
+    reopened.close()
 
 
 def test_batch_with_the_wrong_psam_is_refused(
