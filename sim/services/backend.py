@@ -95,9 +95,13 @@ def open_backend(
         for i in range(services.medical.institutions)
     }
     pool = max(1, POOL_HEADROOM * expected_fund_fen)
-    medical = [
-        (citizen_id(int(index[r])), int(medical_fen[r])) for r in np.flatnonzero(insured & (medical_fen > 0))
-    ]
+    # The accounts as a generator: the fund takes them a posting at a time, so the shard's
+    # citizens are never all held as Python tuples (whose freed pools stay resident).
+    insured_rows = np.flatnonzero(insured & (medical_fen > 0))
+    medical = (
+        (citizen_id(i), fen)
+        for i, fen in zip(index[insured_rows].tolist(), medical_fen[insured_rows].tolist(), strict=True)
+    )
     fund.contribute(day - timedelta(days=1), pool, medical)
     book = AccountBook(CitizenAccounts(ledger, _registry(services)))
     rows = np.flatnonzero(funded & (account_fen > 0))
@@ -118,7 +122,7 @@ def open_backend(
     )
     openings = Openings(
         pool_fen=pool,
-        medical_accounts_fen=sum(fen for _, fen in medical),
+        medical_accounts_fen=int(medical_fen[insured_rows].sum()),
         accounts_fen=sum(int(account_fen[r]) for r in rows),
         vouchers_fen=sum(fen for _, fen in vouchers) if a.voucher_fen > 0 else 0,
     )
