@@ -49,7 +49,7 @@ from model.services import (
     refused_reason,
     sign_claim,
 )
-from sim.city import Kind, Terminal, World
+from sim.city import Kind, Population, Terminal, World, asn_of
 from sim.rng import stream
 from sim.services.backend import Backend, citizen_id, institution_id, merchant_id, open_backend
 from sim.services.centre import ServiceCentre
@@ -59,7 +59,7 @@ from sim.services.tally import ServicesTally
 
 SWEEP_S = 900.0  # the bike system looks for overdue bikes every quarter hour
 BATCH_H = 10.0  # ASSUMPTION: payers' batches arrive mid-morning
-WALK_CHUNK = 256  # events a service's walk turns into Python numbers at a time
+WALK_CHUNK = 64  # events a service's walk turns into Python numbers at a time (eight walks at once)
 PARK_VALID_DAYS = 180  # ASSUMPTION: a holder's annual card has half a year left on the day
 
 # The twin's purchase at a cashier terminal: (population row, terminal, amount) -> the signed
@@ -367,8 +367,10 @@ class ServicesDay:
         return self.tally
 
 
-def _asn(pop: Any, row: int) -> bytes:
-    return bytes(CardState.from_image(pop.images[row]).asn)
+def _asn(pop: Population, row: int) -> bytes:
+    """The card's ASN, as its issue wrote it (not read from the image: a card not written today
+    would be personalised again to be read)."""
+    return asn_of(int(pop.index[row]))
 
 
 def start_services(
