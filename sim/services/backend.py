@@ -6,6 +6,9 @@ night by the clearing house as before, and nothing here moves purse money. The o
 positions are posted first, so the day's money can be checked against them at close:
 
 - the medical fund receives a pool contribution and every insured citizen's personal account;
+  a personal account is posted at the citizen's first visit of the day (`open_medical_account`),
+  and until then it is its opening, a column (`MedicalOpenings`): a day's visits touch ~2% of
+  the accounts, and the ledger's rows and index for every account took ~60 bytes each;
 - funded citizen accounts receive yesterday's allowance, and voucher holders a voucher that
   expires at the end of the day.
 """
@@ -53,6 +56,21 @@ class Openings:
 
 
 @dataclass(slots=True)
+class MedicalOpenings:
+    """The personal medical accounts' opening balances by the shard's row, each posted to the
+    fund's ledger (dated the day before, as every opening) the first time a visit needs it."""
+
+    index: np.ndarray  # the rows' citizens
+    fen: np.ndarray  # 0 for a citizen without an account
+    posted: np.ndarray  # bool: in the ledger
+    day: date  # the value day of the openings
+
+    def unposted_fen(self) -> int:
+        """What the accounts not yet in the ledger hold (untouched today: their openings)."""
+        return int(self.fen[~self.posted].sum())
+
+
+@dataclass(slots=True)
 class Backend:
     ledger: Ledger
     fund: MedicalFund
@@ -64,6 +82,7 @@ class Backend:
     entitlements: Entitlements
     openings: Openings
     day: date
+    medical: MedicalOpenings
 
 
 def _registry(services: Services) -> Registry:
@@ -95,14 +114,11 @@ def open_backend(
         for i in range(services.medical.institutions)
     }
     pool = max(1, POOL_HEADROOM * expected_fund_fen)
-    # The accounts as a generator: the fund takes them a posting at a time, so the shard's
-    # citizens are never all held as Python tuples (whose freed pools stay resident).
-    insured_rows = np.flatnonzero(insured & (medical_fen > 0))
-    medical = (
-        (citizen_id(i), fen)
-        for i, fen in zip(index[insured_rows].tolist(), medical_fen[insured_rows].tolist(), strict=True)
-    )
-    fund.contribute(day - timedelta(days=1), pool, medical)
+    fund.contribute(day - timedelta(days=1), pool, ())
+    opening_fen = np.where(insured & (medical_fen > 0), medical_fen, 0)
+    if opening_fen.max(initial=0) <= np.iinfo(np.int32).max:
+        opening_fen = opening_fen.astype(np.int32)  # held all day: 4 bytes a citizen, not 8
+    medical = MedicalOpenings(index, opening_fen, np.zeros(len(index), bool), day - timedelta(days=1))
     book = AccountBook(CitizenAccounts(ledger, _registry(services)))
     rows = np.flatnonzero(funded & (account_fen > 0))
     if len(rows):
@@ -122,8 +138,20 @@ def open_backend(
     )
     openings = Openings(
         pool_fen=pool,
-        medical_accounts_fen=int(medical_fen[insured_rows].sum()),
+        medical_accounts_fen=int(opening_fen.sum()),
         accounts_fen=sum(int(account_fen[r]) for r in rows),
         vouchers_fen=sum(fen for _, fen in vouchers) if a.voucher_fen > 0 else 0,
     )
-    return Backend(ledger, fund, keys, book, status, bikes, library, Entitlements(status), openings, day)
+    entitlements = Entitlements(status)
+    return Backend(ledger, fund, keys, book, status, bikes, library, entitlements, openings, day, medical)
+
+
+def open_medical_account(b: Backend, row: int) -> None:
+    """Post the row's personal medical account to the fund's ledger, once, before its first use."""
+    m = b.medical
+    if m.posted[row]:
+        return
+    m.posted[row] = True
+    fen = int(m.fen[row])
+    if fen:
+        b.fund.contribute(m.day, 0, [(citizen_id(int(m.index[row])), fen)])

@@ -8,7 +8,8 @@
   then the purse day's, conserved by its invariants and cleared at night;
 - the fund's tables agree with its accounts: settled insured = fund + medical-account shares;
   paid claims = what left `medfund`; owed to institutions = settled - paid; the pool and the
-  personal accounts are their openings less what the visits took;
+  personal accounts are their openings less what the visits took (the accounts no visit
+  touched are outside the ledger, at their openings: `backend.MedicalOpenings`);
 - the citizen accounts: balances = openings + batches - payments (to merchants and
   institutions) - expired vouchers; the reserve holds every credit; payables hold every payment;
   a citizen's balance always covers their unexpired vouchers;
@@ -42,6 +43,8 @@ def _medical(b: Backend, t: ServicesTally) -> list[ServiceCheck]:
     totals = b.fund.totals()
     paid = m("claims_paid_fen", 0)
     medfund = b.ledger.balance("medfund")
+    # The personal accounts no visit touched are not in the ledger: still their openings.
+    unposted = b.medical.unposted_fen()
     return [
         ServiceCheck(
             "visits: fund + medical account + own (account + e-purse + cash) = cost",
@@ -55,14 +58,14 @@ def _medical(b: Backend, t: ServicesTally) -> list[ServiceCheck]:
         ),
         ServiceCheck(
             "fund's bank = contributions - claims paid; owed to institutions = settled - paid",
-            medfund == o.pool_fen + o.medical_accounts_fen - paid
+            medfund == o.pool_fen + o.medical_accounts_fen - unposted - paid
             and -_sum(b, "meddue:") == fund + account - paid,
             f"medfund {medfund}, owed {-_sum(b, 'meddue:')}",
         ),
         ServiceCheck(
             "pool and personal accounts = openings - what the visits took",
             -b.ledger.balance("medpool") == o.pool_fen - fund
-            and -_sum(b, "medacct:") == o.medical_accounts_fen - account,
+            and -_sum(b, "medacct:") == o.medical_accounts_fen - unposted - account,
             f"pool {-b.ledger.balance('medpool')}, accounts {-_sum(b, 'medacct:')}",
         ),
     ]

@@ -51,7 +51,14 @@ from model.services import (
 )
 from sim.city import Kind, Population, Terminal, World, asn_of
 from sim.rng import stream
-from sim.services.backend import Backend, citizen_id, institution_id, merchant_id, open_backend
+from sim.services.backend import (
+    Backend,
+    citizen_id,
+    institution_id,
+    merchant_id,
+    open_backend,
+    open_medical_account,
+)
 from sim.services.centre import ServiceCentre
 from sim.services.checks import check_services
 from sim.services.draws import DAYS_PER_YEAR, Events, Traits, draw, mine, traits
@@ -180,6 +187,7 @@ class ServicesDay:
                 self.tally.refuse("medical", "listed_lost")
             return
         inst, cid = institution_id(institution), citizen_id(citizen)
+        open_medical_account(self.b, row)
         try:
             split = self.b.fund.settle_visit(inst, key, cid, cost_fen, self.day)
         except MedicalError as exc:
