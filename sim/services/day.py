@@ -57,6 +57,7 @@ from sim.services.backend import (
     institution_id,
     merchant_id,
     open_backend,
+    open_citizen_account,
     open_medical_account,
 )
 from sim.services.centre import ServiceCentre
@@ -204,6 +205,8 @@ class ServicesDay:
         """The citizen account if that is the habit and it covers the part; else the e-purse at
         the cashier if that is the habit; cash when neither (or the purse is short)."""
         cid, inst = citizen_id(citizen), institution_id(institution)
+        if own_fen and self.t.pays_from_account[row]:
+            open_citizen_account(self.b, row)
         if own_fen and self.t.pays_from_account[row] and self.b.book.spendable_fen(cid, self.day) >= own_fen:
             self.b.book.spend(cid, inst, own_fen, self.day)
             self.tally.add_fen("medical_own_account_fen", own_fen)
@@ -272,6 +275,7 @@ class ServicesDay:
             self.tally.drill("batch_replays_refused", f"{batch.payer}/{batch.batch_id}")
 
     def _pay(self, row: int, citizen: int, merchant: int, amount_fen: int, _key: int) -> None:
+        open_citizen_account(self.b, row)
         try:
             self.b.book.spend(citizen_id(citizen), merchant_id(merchant), amount_fen, self.day)
         except AccountError:
