@@ -60,29 +60,27 @@ class Openings:
 
 @dataclass(slots=True)
 class Unposted:
-    """Opening balances by the shard's row, each posted to the ledger the first time the day
-    needs it (`take`)."""
+    """Opening balances by the shard's row not yet in the ledger: each is posted the first time
+    the day needs it (`take`), and its row then reads 0."""
 
-    fen: np.ndarray  # 0 for a citizen without one
-    posted: np.ndarray  # bool: in the ledger (or nothing to post)
+    fen: np.ndarray
 
     @staticmethod
     def of(fen: np.ndarray) -> Unposted:
         """The openings `fen` (int64), held in 4 bytes a citizen when they fit."""
         if fen.max(initial=0) <= np.iinfo(np.int32).max:
             fen = fen.astype(np.int32)
-        return Unposted(fen, np.zeros(len(fen), bool))
+        return Unposted(fen)
 
     def take(self, row: int) -> int:
         """The row's opening to post now: its balance the first time, then 0."""
-        if self.posted[row]:
-            return 0
-        self.posted[row] = True
-        return int(self.fen[row])
+        fen = int(self.fen[row])
+        self.fen[row] = 0
+        return fen
 
     def unposted_fen(self) -> int:
         """What the openings not yet in the ledger hold (untouched today: as they opened)."""
-        return int(self.fen[~self.posted].sum())
+        return int(self.fen.sum())
 
 
 @dataclass(slots=True)
@@ -133,8 +131,10 @@ def open_backend(
     pool = max(1, POOL_HEADROOM * expected_fund_fen)
     fund.contribute(day - timedelta(days=1), pool, ())
     medical = Unposted.of(np.where(insured & (medical_fen > 0), medical_fen, 0))
+    medical_accounts_fen = int(medical.fen.sum())
     book = AccountBook(CitizenAccounts(ledger, _registry(services)))
     allowance = Unposted.of(np.where(funded & (account_fen > 0), account_fen, 0))
+    accounts_fen = int(allowance.fen.sum())
     a = services.account
     vouchers = tuple((citizen_id(int(index[r])), a.voucher_fen) for r in np.flatnonzero(funded & voucher))
     if vouchers and a.voucher_fen > 0:
@@ -149,8 +149,8 @@ def open_backend(
     )
     openings = Openings(
         pool_fen=pool,
-        medical_accounts_fen=int(medical.fen.sum()),
-        accounts_fen=int(allowance.fen.sum()),
+        medical_accounts_fen=medical_accounts_fen,
+        accounts_fen=accounts_fen,
         vouchers_fen=sum(fen for _, fen in vouchers) if a.voucher_fen > 0 else 0,
     )
     entitlements = Entitlements(status)
