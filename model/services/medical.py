@@ -31,7 +31,7 @@ import hashlib
 import hmac
 import itertools
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -176,7 +176,7 @@ class MedicalFund:
         `CONTRIBUTION_LINES_PER_POSTING` lines, all in one transaction (all or none); returns
         the first posting's id. `accounts` is taken a posting at a time (a generator need not
         hold the city's accounts at once)."""
-        lines = (
+        lines: Iterator[tuple[str, int]] = (
             (f"medacct:{_check_id(c, 'citizen')}", -_check_fen(fen, f"account of {c}")) for c, fen in accounts
         )
         if pool_fen:

@@ -44,7 +44,7 @@ class ImageStore:
         self._len = np.zeros(count, np.uint16)
         self._cap = np.zeros(count, np.uint16)  # 0: no slot (the card as issued)
         self._buf = np.zeros(0, np.uint8)
-        self._view = memoryview(self._buf)  # slices of bytes in and out without numpy's overhead
+        self._view = self._buf.data  # slices of bytes in and out without numpy's overhead
         self._end = 0  # the bytes in slots (abandoned ones included); the rest is reserve
         self._garbage = 0
         self._issue = issue
@@ -127,7 +127,7 @@ class ImageStore:
         is remapped, not copied, so growing never holds two buffers)."""
         self._view.release()
         self._buf.resize(nbytes, refcheck=False)  # (no view of it is left: released above)
-        self._view = memoryview(self._buf)
+        self._view = self._buf.data
 
     def _compact(self) -> None:
         """Live slots packed down in place, in the order they lie in the buffer (each moves to
