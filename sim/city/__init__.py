@@ -9,7 +9,7 @@ participants named by the issuer's city code).
 from sim.city.banks import ACCOUNT_OPENING_FEN, bank_of_point, load_participant
 from sim.city.demand import TapKind, Taps, Tear, draw_demand, for_shard
 from sim.city.graph import URBAN_AREA_KM2, WALK_CELL_M, City, WalkGrid, add_walk_grid, build_city
-from sim.city.population import draw_columns
+from sim.city.population import Population, asn_of, draw_columns
 from sim.city.terminals import SECTORS, Kind, Terminal, kind_of, terminal_number
 from sim.city.world import (
     ISSUER_ID,
@@ -30,6 +30,7 @@ __all__ = [
     "WALK_CELL_M",
     "City",
     "Kind",
+    "Population",
     "TapKind",
     "Taps",
     "Tear",
@@ -37,6 +38,7 @@ __all__ = [
     "WalkGrid",
     "World",
     "add_walk_grid",
+    "asn_of",
     "bank_of_point",
     "build_city",
     "build_registry",

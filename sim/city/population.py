@@ -2,7 +2,8 @@
 
 Each simulated citizen stands for `weight` real cardholders (the sample). A citizen's card is
 held as its compact image (about 140 bytes at issue, growing by a log record a transaction, up
-to ten) in one `ImageStore`; the card OS is materialised only for a tap.
+to ten) in one `ImageStore`, once it is first written; until then the store makes it again from
+the card factory when it is read. The card OS is materialised only for a tap.
 Columns are drawn for the whole sampled population from the "population" stream and a shard
 keeps its rows (every `shards`-th citizen), so a citizen is the same person whichever way the
 run is split. A stream's numbers cannot be skipped (gamma, Poisson and exponential draws take a
@@ -175,28 +176,26 @@ def build_population(
     day: date = scenario.run.day
     start, expiry = date(day.year - 5, 1, 1), date(day.year + 10, 12, 31)
 
-    def image(i: int, kind: int, balance: int) -> bytes:
-        state = factory.personalise(
-            CardProfile(asn=asn_of(i), card_type=CardType(kind), start=start, expiry=expiry)
-        )
-        if with_balances:
-            state.ep_balance_fen = min(balance, state.max_balance_fen)
-        return state.to_image()
-
-    images = ImageStore(
-        (
-            image(i, kind, balance)
-            for i, kind, balance in zip(
-                rows.tolist(),
-                picked["card_type"].tolist(),
-                picked["opening_balance_fen"].tolist(),
-                strict=True,
-            )
-        ),
-        count=len(rows),
-    )
     picked["opening_balance_fen"] = np.minimum(picked["opening_balance_fen"], MAX_BALANCE_FEN_DEFAULT)
     picked["opening_balance_fen"].setflags(write=False)  # the world's carried float is this array
+    card_type, opening = picked["card_type"], picked["opening_balance_fen"]
+
+    def issue(row: int) -> bytes:
+        """The row's card as issued, with its opening balance (the cap is the factory's, so the
+        column's capped balance is the card's)."""
+        state = factory.personalise(
+            CardProfile(
+                asn=asn_of(int(rows[row])),
+                card_type=CardType(int(card_type[row])),
+                start=start,
+                expiry=expiry,
+            )
+        )
+        if with_balances:
+            state.ep_balance_fen = min(int(opening[row]), state.max_balance_fen)
+        return state.to_image()
+
+    images = ImageStore(len(rows), issue)
     weight = scenario.population.cardholders / n
     return Population(
         index=rows,

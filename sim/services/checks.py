@@ -8,10 +8,12 @@
   then the purse day's, conserved by its invariants and cleared at night;
 - the fund's tables agree with its accounts: settled insured = fund + medical-account shares;
   paid claims = what left `medfund`; owed to institutions = settled - paid; the pool and the
-  personal accounts are their openings less what the visits took;
+  personal accounts are their openings less what the visits took (the accounts no visit
+  touched are outside the ledger, at their openings: `backend.Unposted`);
 - the citizen accounts: balances = openings + batches - payments (to merchants and
-  institutions) - expired vouchers; the reserve holds every credit; payables hold every payment;
-  a citizen's balance always covers their unexpired vouchers;
+  institutions) - expired vouchers (the openings no payment touched outside the ledger); the
+  reserve holds every credit; payables hold every payment; a citizen's balance always covers
+  their unexpired vouchers;
 - loans: made = returned + still out.
 """
 
@@ -42,6 +44,8 @@ def _medical(b: Backend, t: ServicesTally) -> list[ServiceCheck]:
     totals = b.fund.totals()
     paid = m("claims_paid_fen", 0)
     medfund = b.ledger.balance("medfund")
+    # The personal accounts no visit touched are not in the ledger: still their openings.
+    unposted = b.medical.unposted_fen()
     return [
         ServiceCheck(
             "visits: fund + medical account + own (account + e-purse + cash) = cost",
@@ -55,14 +59,14 @@ def _medical(b: Backend, t: ServicesTally) -> list[ServiceCheck]:
         ),
         ServiceCheck(
             "fund's bank = contributions - claims paid; owed to institutions = settled - paid",
-            medfund == o.pool_fen + o.medical_accounts_fen - paid
+            medfund == o.pool_fen + o.medical_accounts_fen - unposted - paid
             and -_sum(b, "meddue:") == fund + account - paid,
             f"medfund {medfund}, owed {-_sum(b, 'meddue:')}",
         ),
         ServiceCheck(
             "pool and personal accounts = openings - what the visits took",
             -b.ledger.balance("medpool") == o.pool_fen - fund
-            and -_sum(b, "medacct:") == o.medical_accounts_fen - account,
+            and -_sum(b, "medacct:") == o.medical_accounts_fen - unposted - account,
             f"pool {-b.ledger.balance('medpool')}, accounts {-_sum(b, 'medacct:')}",
         ),
     ]
@@ -70,7 +74,11 @@ def _medical(b: Backend, t: ServicesTally) -> list[ServiceCheck]:
 
 def _accounts(b: Backend, t: ServicesTally) -> list[ServiceCheck]:
     m, o = t.money_fen.get, b.openings
-    credits = o.accounts_fen + o.vouchers_fen + m("account_batch_fen", 0)
+    # The openings no payment touched are not in the ledger: still their openings (and not a
+    # payer's batch: the day's batches are the vouchers and today's allowances).
+    unposted = b.allowance.unposted_fen()
+    batches = o.vouchers_fen + m("account_batch_fen", 0)
+    credits = o.accounts_fen - unposted + batches
     spent = m("account_payments_fen", 0) + m("medical_own_account_fen", 0)
     expired = m("vouchers_expired_fen", 0)
     balances = -_sum(b, "account:")
@@ -84,7 +92,7 @@ def _accounts(b: Backend, t: ServicesTally) -> list[ServiceCheck]:
     return [
         ServiceCheck(
             "accounts: balances = openings + batches - payments - expired vouchers",
-            balances == credits - spent - expired and b.book.credited_fen() == credits,
+            balances == credits - spent - expired and b.book.credited_fen() == batches,
             f"{balances} vs {credits} - {spent} - {expired}",
         ),
         ServiceCheck(

@@ -49,9 +49,17 @@ from model.services import (
     refused_reason,
     sign_claim,
 )
-from sim.city import Kind, Terminal, World
+from sim.city import Kind, Population, Terminal, World, asn_of
 from sim.rng import stream
-from sim.services.backend import Backend, citizen_id, institution_id, merchant_id, open_backend
+from sim.services.backend import (
+    Backend,
+    citizen_id,
+    institution_id,
+    merchant_id,
+    open_backend,
+    open_citizen_account,
+    open_medical_account,
+)
 from sim.services.centre import ServiceCentre
 from sim.services.checks import check_services
 from sim.services.draws import DAYS_PER_YEAR, Events, Traits, draw, mine, traits
@@ -59,7 +67,7 @@ from sim.services.tally import ServicesTally
 
 SWEEP_S = 900.0  # the bike system looks for overdue bikes every quarter hour
 BATCH_H = 10.0  # ASSUMPTION: payers' batches arrive mid-morning
-WALK_CHUNK = 256  # events a service's walk turns into Python numbers at a time
+WALK_CHUNK = 64  # events a service's walk turns into Python numbers at a time (eight walks at once)
 PARK_VALID_DAYS = 180  # ASSUMPTION: a holder's annual card has half a year left on the day
 
 # The twin's purchase at a cashier terminal: (population row, terminal, amount) -> the signed
@@ -180,6 +188,7 @@ class ServicesDay:
                 self.tally.refuse("medical", "listed_lost")
             return
         inst, cid = institution_id(institution), citizen_id(citizen)
+        open_medical_account(self.b, row)
         try:
             split = self.b.fund.settle_visit(inst, key, cid, cost_fen, self.day)
         except MedicalError as exc:
@@ -196,6 +205,8 @@ class ServicesDay:
         """The citizen account if that is the habit and it covers the part; else the e-purse at
         the cashier if that is the habit; cash when neither (or the purse is short)."""
         cid, inst = citizen_id(citizen), institution_id(institution)
+        if own_fen and self.t.pays_from_account[row]:
+            open_citizen_account(self.b, row)
         if own_fen and self.t.pays_from_account[row] and self.b.book.spendable_fen(cid, self.day) >= own_fen:
             self.b.book.spend(cid, inst, own_fen, self.day)
             self.tally.add_fen("medical_own_account_fen", own_fen)
@@ -264,6 +275,7 @@ class ServicesDay:
             self.tally.drill("batch_replays_refused", f"{batch.payer}/{batch.batch_id}")
 
     def _pay(self, row: int, citizen: int, merchant: int, amount_fen: int, _key: int) -> None:
+        open_citizen_account(self.b, row)
         try:
             self.b.book.spend(citizen_id(citizen), merchant_id(merchant), amount_fen, self.day)
         except AccountError:
@@ -367,8 +379,10 @@ class ServicesDay:
         return self.tally
 
 
-def _asn(pop: Any, row: int) -> bytes:
-    return bytes(CardState.from_image(pop.images[row]).asn)
+def _asn(pop: Population, row: int) -> bytes:
+    """The card's ASN, as its issue wrote it (not read from the image: a card not written today
+    would be personalised again to be read)."""
+    return asn_of(int(pop.index[row]))
 
 
 def start_services(
