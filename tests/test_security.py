@@ -188,7 +188,8 @@ def _reachable(root: object, skip: tuple[type, ...] = ()) -> list[tuple[str, obj
         elif not isinstance(obj, bytes | str | int | float | bool | type(None)):
             names = list(getattr(obj, "__dict__", {}))
             for cls in type(obj).__mro__:
-                names += list(getattr(cls, "__slots__", ()))
+                # (a class compiled by mypyc, `model.native`, lists its attributes in __mypyc_attrs__)
+                names += list(getattr(cls, "__slots__", ())) + list(getattr(cls, "__mypyc_attrs__", ()))
             for name in names:
                 if hasattr(obj, name):
                     todo.append((f"{path}.{name}", getattr(obj, name)))

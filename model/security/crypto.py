@@ -88,9 +88,11 @@ def _make_encryptor() -> Callable[[TripleDES | algorithms.SM4, modes.Mode], Upda
     Rust binding it ends in makes the same OpenSSL context without them. That binding is not a
     public API, so where it is missing the public path serves (same bytes: the tests compare)."""
     try:
-        from cryptography.hazmat.bindings._rust import openssl as rust_openssl
+        # (The package, then attributes: `_rust.openssl` is a submodule of a Rust extension,
+        # absent from sys.modules, where a compiled `from ... import` would look for it.)
+        from cryptography.hazmat.bindings import _rust
 
-        create = rust_openssl.ciphers.create_encryption_ctx
+        create = _rust.openssl.ciphers.create_encryption_ctx
     except (ImportError, AttributeError):  # another cryptography: the public path
         return _public_encryptor
 
@@ -316,11 +318,18 @@ def tac(algorithm: Algorithm, dtk: bytes, data: bytes) -> bytes:
 _masters = threading.local()  # per thread: a cipher context must not run in two threads at once
 
 
-def _master_update(algorithm: Algorithm, master_key: bytes) -> Update:
-    """The ECB `update` of a master key's context, set up once (per thread) and kept."""
+def master_contexts() -> dict[tuple[Algorithm, bytes], Update]:
+    """This thread's kept master-key contexts (the purchase benchmark's trace counts the block
+    work done on them)."""
     contexts: dict[tuple[Algorithm, bytes], Update] | None = getattr(_masters, "contexts", None)
     if contexts is None:
         contexts = _masters.contexts = {}
+    return contexts
+
+
+def _master_update(algorithm: Algorithm, master_key: bytes) -> Update:
+    """The ECB `update` of a master key's context, set up once (per thread) and kept."""
+    contexts = master_contexts()
     update = contexts.get((algorithm, master_key))
     if update is None:
         _check_key(master_key, (16,), "SM4" if algorithm is Algorithm.SM4 else "3DES")

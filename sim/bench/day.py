@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import time
 
+from model import native
 from scenarios.schema import load
 from sim.day import run_day
 from sim.day.shards import RunResult
@@ -54,7 +55,7 @@ def bench_day(cardholders: int, sample: float, shards: int, seed: int, clearing:
     full_cpu_s = cpu_s / sample
     return [
         f"cardholders={cardholders} sample={sample} citizens={result.citizens} shards={shards} "
-        f"clearing={clearing} build_s={sum(s.build_s for s in result.shards):.1f} "
+        f"clearing={clearing} code={native.status()} build_s={sum(s.build_s for s in result.shards):.1f} "
         f"day_s={sum(s.day_s for s in result.shards):.1f} "
         f"build_cpu_s_by_shard={' '.join(f'{s.build_cpu_s:.1f}' for s in result.shards)}",
         f"tx={tx} "

@@ -62,31 +62,35 @@ class CipherTrace:
 
     def record(self, work: Callable[[], object]) -> None:
         """Run `work` with every context set-up and `update` call counted, those on the
-        issuer master keys' kept contexts (`crypto._master_update`) too. The card- and
-        session-key contexts kept from before are dropped first, so a context the work shares
-        between card and PSAM counts once, as it is set up once; and dropped after, so no
-        counted context outlives the trace."""
-        real_encryptor, real_master = crypto.encryptor, crypto._master_update
+        issuer master keys' kept contexts too. The card- and session-key contexts kept from
+        before are dropped first, so a context the work shares between card and PSAM counts
+        once, as it is set up once; and dropped after, so no counted context outlives the
+        trace. The module's `encryptor` is replaced and its kept master contexts wrapped in
+        place, for the time of the trace: nothing that a compiled caller of the module
+        (`model.native`) would call past, as it calls past a replaced function."""
+        real_encryptor = crypto.encryptor
         crypto.drop_session_contexts()
 
         def traced(cipher: CipherAlgorithm, mode: modes.Mode) -> crypto.Update:
             self.contexts += 1
             return self._counted(real_encryptor(cipher, mode), cipher, mode)
 
-        def traced_master(algorithm: Algorithm, master_key: bytes) -> crypto.Update:
-            update = real_master(algorithm, master_key)  # kept: not a set-up per purchase
-            cipher = (
+        masters = crypto.master_contexts()
+        kept = dict(masters)
+        for (algorithm, master_key), update in kept.items():
+            cipher: CipherAlgorithm = (
                 algorithms.SM4(master_key)
                 if algorithm is Algorithm.SM4
                 else TripleDES(master_key + master_key[:8])
             )
-            return self._counted(update, cipher, modes.ECB())
-
-        with (
-            mock.patch.object(crypto, "encryptor", traced),
-            mock.patch.object(crypto, "_master_update", traced_master),
-        ):
-            work()
+            masters[(algorithm, master_key)] = self._counted(update, cipher, modes.ECB())
+        try:
+            with mock.patch.object(crypto, "encryptor", traced):
+                work()
+        finally:
+            for slot in [slot for slot in masters if slot not in kept]:
+                del masters[slot]  # set up during the trace, counted: made afresh next time
+            masters.update(kept)
         crypto.drop_session_contexts()
 
     def _counted(self, update: crypto.Update, cipher: CipherAlgorithm, mode: modes.Mode) -> crypto.Update:

@@ -15,6 +15,7 @@ from devices.card_os import CardOS
 from devices.factory import CardFactory, CardProfile
 from devices.psam import Psam
 from devices.sim_channel import SimChannel
+from model import native
 from model.security import Algorithm, IssuerKeyStore, KeyUsage, generate_issuer_keys
 from model.terminal import PurchaseTerminal
 from sim.bench.floors import CipherTrace, CryptoFloor, openssl_blocks_per_s
@@ -82,7 +83,8 @@ def bench_purchase(count: int, algo: Algorithm, rounds: int) -> list[str]:
         "" if c_blocks_per_s is None else f" c_ratio={c_blocks_per_s / trace.blocks / purchases_per_s:.1f}"
     )
     return [
-        f"algorithm={algo.name} purchases={per_round * len(full_s)} rounds={len(full_s)} cards={BENCH_CARDS}",
+        f"algorithm={algo.name} purchases={per_round * len(full_s)} rounds={len(full_s)} cards={BENCH_CARDS} "
+        f"code={native.status()}",
         f"per_purchase cipher_contexts_set_up={trace.contexts} cipher_calls={len(trace.calls)} "
         f"blocks={trace.blocks} single_des_ops={trace.single_des_ops}",
         "full_path_cpu_us_by_round=" + " ".join(f"{c / per_round * 1e6:.1f}" for c, _ in full_s),

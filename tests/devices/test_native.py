@@ -1,0 +1,54 @@
+"""The compiled tap path (`model.native`) answers what the sources answer, byte for byte.
+
+The same seeded random sessions (`tests/devices/native_replay.py`: purchases, loads, metro trips,
+PINs, random and mutated APDUs, power lost at random commands) run in two processes, one on
+the sources (`CARDTWIN_PURE=1`) and one on the compiled modules; every command, answer, record
+and card image must be the same. Without a current native build (`scripts/build_native.py`,
+which `scripts/setup.sh` runs) there is nothing to compare, and the test says so.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model import native
+
+ROOT = Path(__file__).resolve().parents[2]
+STEPS = 4_000
+
+
+def _replay(seed: int, pure: bool) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if k != native.PURE_ENV}
+    if pure:
+        env[native.PURE_ENV] = "1"
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.devices.native_replay", str(seed), str(STEPS)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
+        timeout=300,
+    )
+    return done.stdout.splitlines()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_compiled_modules_answer_every_command_as_the_sources_do(seed: int) -> None:
+    if native.current_build() is None:
+        pytest.skip("nothing to compare: no current native build (scripts/build_native.py makes it)")
+    pure, compiled = _replay(seed, pure=True), _replay(seed, pure=False)
+    assert (pure[0], compiled[0]) == ("pure", "compiled")
+    # The sessions did what they are there for: charges, refusals, lost power, images.
+    kinds = {line.split(" ")[0] for line in pure}
+    assert {"card", "psam", "record", "error", "image"} <= kinds
+    assert sum(line.startswith("record") for line in pure) > STEPS // 4
+    assert any("CardRemovedError" in line for line in pure)
+    for n, (a, b) in enumerate(zip(pure[1:], compiled[1:], strict=True), start=2):
+        assert a == b, f"line {n}: the sources say {a!r}, the compiled modules {b!r}"
