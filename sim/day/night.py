@@ -231,6 +231,7 @@ class NightCheck:
     detail: str
 
 
+@paused_gc()
 def clear_night(
     db_path: Path,
     business_date: date,
@@ -256,33 +257,6 @@ def clear_night(
     allocation after it, and again when they reached the next generation (11 collections,
     2.5% of a twin night's CPU); the night makes no reference cycle, and its survivors are
     walked once, by the first collection after it."""
-    with paused_gc():
-        return _clear_night(
-            db_path,
-            business_date,
-            registry,
-            issuer_keys,
-            uploads,
-            sent_records,
-            card_balances_fen,
-            in_terminals_net_fen,
-            bank_captured_fen,
-            opening_float_fen,
-        )
-
-
-def _clear_night(
-    db_path: Path,
-    business_date: date,
-    registry: Registry,
-    issuer_keys: IssuerKeys,
-    uploads: list[Upload],
-    sent_records: int,
-    card_balances_fen: int,
-    in_terminals_net_fen: int,
-    bank_captured_fen: dict[str, int],
-    opening_float_fen: int,
-) -> tuple[NightReport, list[NightCheck], SettlementReport, list[str]]:
     started_s, started_cpu_s = time.perf_counter(), time.process_time()
     office = BackOffice.open(db_path, registry, issuer_keys)
     book_opening_float(office.ledger, business_date, opening_float_fen)

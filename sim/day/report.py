@@ -13,7 +13,6 @@ import dataclasses
 import html
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from model.backoffice import SettlementReport
 from model.money import format_fen
@@ -26,12 +25,11 @@ from sim.day.shards import RunResult, utilisation
 from sim.day.spending import spending_table
 from sim.day.tides import write_fare_transactions
 from sim.services.report import services_tables
+from sim.table import Row, Table
 
 # Where `cardtwin run` keeps the night's clearing database in the results folder (sim.cli.run).
 CLEARING_DB_NAME = "clearing.sqlite"
 
-Row = tuple[Any, ...]
-Table = tuple[list[str], list[Row]]
 
 SETTLEMENT_COLUMNS = [
     "participant",

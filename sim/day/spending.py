@@ -13,15 +13,11 @@ metro journey's entry and exit are both records, so transit's measured payments 
 
 from __future__ import annotations
 
-from typing import Any
-
 from sim.city import SECTORS
 from sim.city.balances import HABIT_KINDS
 from sim.city.steady import habit
 from sim.day.shards import RunResult
-
-Row = tuple[Any, ...]
-Table = tuple[list[str], list[Row]]
+from sim.table import Row, Table
 
 SPENDING_COLUMNS = [
     "kind",

@@ -27,13 +27,12 @@ from matplotlib.axes import Axes
 from sim.rollout.result import KPI_MONEY_PER_YEAR, SOURCE_PREDICTION, RolloutResult
 from sim.rollout.tables import (
     FEN_PER_MILLION_CNY,
-    Row,
-    Table,
     money_text,
     tables,
     target_text,
     targets_side_by_side,
 )
+from sim.table import Row, Table
 
 
 def _x(month: str) -> float:

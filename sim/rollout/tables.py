@@ -18,10 +18,9 @@ from sim.rollout.result import (
     RolloutResult,
     TargetCheck,
 )
+from sim.table import Table
 
-Row = tuple[Any, ...]
 FEN_PER_MILLION_CNY = 100 * 1_000_000
-Table = tuple[list[str], list[Row]]
 
 MONEY_SUMMED = (
     "card_spending_fen",

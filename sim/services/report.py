@@ -9,15 +9,11 @@ services invariant and whether it held in every shard.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from model.money import format_fen
 from sim.services.tally import ServicesTally
-
-Row = tuple[Any, ...]
-Table = tuple[list[str], list[Row]]
+from sim.table import Row, Table
 
 
 def _wait(waits_s: list[float]) -> tuple[float, float]:

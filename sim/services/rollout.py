@@ -28,12 +28,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from scenarios.services_schema import Services
 from sim.rng import stream
+from sim.table import Row, Table
 
 SEED_MEDICAL_SHARE = 0.70  # seed 003: "over 70%" of medical-insurance visits use the card
 SEED_PARK_HOLDERS = 36_000  # seed 003: "36,000+" park annual card holders by the end of 2008
@@ -50,9 +51,6 @@ RANGED = (
     "park_p",
     "park_q",
 )
-
-Row = tuple[Any, ...]
-Table = tuple[list[str], list[Row]]
 
 
 class MonthLike(Protocol):
