@@ -24,21 +24,20 @@ ROOT = Path(__file__).resolve().parents[2]
 STEPS = 4_000
 
 
-def _replay(seed: int, pure: bool) -> list[str]:
+def _run(args: list[str], pure: bool) -> str:
+    """`python args` from the project root, on the sources (`pure`) or the compiled modules."""
     env = {k: v for k, v in os.environ.items() if k != native.PURE_ENV}
     if pure:
         env[native.PURE_ENV] = "1"
     env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run(
-        [sys.executable, "-m", "tests.devices.native_replay", str(seed), str(STEPS)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        check=True,
-        timeout=300,
+        [sys.executable, *args], capture_output=True, text=True, env=env, cwd=ROOT, check=True, timeout=300
     )
-    return done.stdout.splitlines()
+    return done.stdout
+
+
+def _replay(seed: int, pure: bool) -> list[str]:
+    return _run(["-m", "tests.devices.native_replay", str(seed), str(STEPS)], pure).splitlines()
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -62,21 +61,8 @@ def test_compiled_modules_answer_every_command_as_the_sources_do(seed: int) -> N
 
 
 def _run_city_day(out: Path, pure: bool) -> list[str]:
-    env = {k: v for k, v in os.environ.items() if k != native.PURE_ENV}
-    if pure:
-        env[native.PURE_ENV] = "1"
-    env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run(
-        [sys.executable, "-m", "sim", "run", "--sample", "0.002", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        check=True,
-        timeout=300,
-    )
     # All but the last line, which says how long the run took and where its report went.
-    return done.stdout.splitlines()[:-1]
+    return _run(["-m", "sim", "run", "--sample", "0.002", "--out", str(out)], pure).splitlines()[:-1]
 
 
 def _tables(db: Path) -> list[str]:
